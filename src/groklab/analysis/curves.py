@@ -1,0 +1,53 @@
+"""Numbers from metric curves: when a member reached a threshold, and how long grokking took.
+
+Curves are numpy arrays as `RunStore.read_curves` returns them: `steps` is [S] and a metric is
+[S] for one member or [M, S] for a population (the member axis first).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def steps_to_threshold(
+    steps: np.ndarray, acc: np.ndarray, threshold: float = 0.99
+) -> float | np.ndarray:
+    """First step at which acc >= threshold; nan if never reached.
+
+    `acc` [S] gives a float, `acc` [M, S] gives one value per member, [M]. NaN (not evaluated)
+    never counts as reached. Example: steps [0, 10, 20], acc [0.5, 0.995, 0.9] -> 10.0.
+    """
+    steps, acc = np.asarray(steps), np.asarray(acc, dtype=np.float64)
+    if acc.ndim not in (1, 2) or acc.shape[-1] != steps.shape[0] or steps.ndim != 1:
+        raise ValueError(f"acc has shape {acc.shape}; expected [S] or [M, S] with S={steps.size}")
+    hit = acc >= threshold  # [..., S]  nan compares False
+    if steps.size == 0:
+        result = np.full(acc.shape[:-1], np.nan)
+    else:  # argmax finds the first True; rows with none are masked to nan
+        result = np.where(hit.any(axis=-1), steps[hit.argmax(axis=-1)], np.nan).astype(np.float64)
+    return float(result) if acc.ndim == 1 else result
+
+
+def grokking_delay(
+    steps: np.ndarray, train_acc: np.ndarray, val_acc: np.ndarray, threshold: float = 0.99
+) -> float | np.ndarray:
+    """Steps from reaching `threshold` on train to reaching it on validation; nan if either never.
+
+    Example: train reaches 0.99 at step 100, validation at step 10_000 -> 9900.0.
+    """
+    to_train = steps_to_threshold(steps, train_acc, threshold)
+    to_val = steps_to_threshold(steps, val_acc, threshold)
+    return to_val - to_train
+
+
+def median_and_range(values: np.ndarray) -> tuple[float, float, float, int]:
+    """(median, min, max) over the finite values, and how many are not finite (never reached).
+
+    Example: [300, 100, nan, 200] -> (200.0, 100.0, 300.0, 1); all nan -> (nan, nan, nan, n).
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    finite = values[np.isfinite(values)]
+    n_missing = int(values.size - finite.size)
+    if finite.size == 0:
+        return float("nan"), float("nan"), float("nan"), n_missing
+    return float(np.median(finite)), float(finite.min()), float(finite.max()), n_missing

@@ -1,0 +1,127 @@
+"""`groklab`: a thin shell over the Python API. Only this module prints.
+
+Every bad input ends in one line on stderr that names the value and what is allowed, and exit
+status 2 (DESIGN.md, "Errors").
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from groklab.errors import GroklabError
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    from groklab import __version__
+    from groklab.cli_train import add_train_commands
+
+    parser = Parser(
+        prog="groklab",
+        description="Study grokking: train populations of small "
+        "models on exact algorithmic tasks and look inside them.",
+    )
+    parser.add_argument("--version", action="version", version=f"groklab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    ops = sub.add_parser("ops", help="list the operations with their formulas")
+    ops.set_defaults(func=cmd_ops)
+
+    data = sub.add_parser("data", help="export an operation table or draw it")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    export = data_sub.add_parser("export", help="write the full table as CSV (x,y,z)")
+    _add_op_p(export)
+    export.add_argument("--out", required=True, help="CSV file to write")
+    export.set_defaults(func=cmd_data_export)
+    table = data_sub.add_parser("table", help="draw the table, validation entries blank")
+    _add_op_p(table)
+    table.add_argument("--train-fraction", type=float, default=0.5)
+    table.add_argument("--seed", type=int, default=0)
+    table.add_argument("--out", required=True, help="PNG file to write")
+    table.set_defaults(func=cmd_data_table)
+
+    add_train_commands(sub)
+    return parser
+
+
+def _add_op_p(parser: argparse.ArgumentParser) -> None:
+    from groklab.data import OPS
+
+    parser.add_argument("op", help=f"one of: {', '.join(OPS)}")
+    parser.add_argument("--p", type=int, default=97, help="modulus (ignored for S5 ops)")
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from groklab.data import OPS, make_table
+
+    print(f"{'name':<12} {'formula':<34} {'domain':<28} rows (p=97)")
+    for op in OPS.values():
+        rows = make_table(op.name, 97).n_examples
+        print(f"{op.name:<12} {op.formula:<34} {op.domain:<28} {rows}")
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from groklab.data import make_table, write_table_csv
+
+    table = make_table(args.op, args.p)
+    write_table_csv(table, args.out)
+    print(f"wrote {table.n_examples} rows of {args.op} (p={table.p}) to {args.out}")
+    return 0
+
+
+def cmd_data_table(args: argparse.Namespace) -> int:
+    from groklab.data import make_table, train_mask
+    from groklab.plots.style import build_figure, save_figure
+    from groklab.plots.table import plot_table
+
+    table = make_table(args.op, args.p)
+    check_out_dir(args.out)
+    mask = train_mask(table.n_examples, seed=args.seed, train_fraction=args.train_fraction)
+    fig = build_figure(1, figsize=(7, 7))
+    plot_table(fig.axes[0], table, mask)
+    save_figure(fig, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def check_out_dir(path: str | Path) -> None:
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise GroklabError(f"output directory {str(parent)!r} does not exist")
+
+
+def resume_hint(argv: list[str]) -> str:
+    return "groklab " + " ".join(shlex.quote(a) for a in argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except GroklabError as e:
+        sys.stderr.write(f"groklab: error: {e}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("groklab: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""CLI commands over runs: `train`, `runs`, `curves`, `plot`.
+
+`groklab train` flags are generated from the spec dataclasses, so a field's name is its flag
+(`train_fraction` -> `--train-fraction`), its TOML key and its store column (STYLE.md #2).
+Member fields take comma-separated lists, one value per member; `--seeds 0-7` makes 8 members.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from groklab.cli import check_out_dir, resume_hint
+from groklab.config import field_types
+from groklab.errors import GroklabError
+from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes", "on"):
+        return True
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; allowed: true, false")
+
+
+def _int_or_rule(text: str) -> int | str:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _flag_type(types: tuple[type, ...]) -> Any:
+    if bool in types:
+        return _bool
+    if types == (int, str):
+        return _int_or_rule
+    return types[0]
+
+
+def add_spec_flags(parser: argparse.ArgumentParser) -> None:
+    for section, cls in SECTIONS.items():
+        group = parser.add_argument_group(f"[{section}]")
+        for name, types in field_types(cls).items():
+            default = getattr(cls(), name) if section != "data" else None
+            group.add_argument(
+                f"--{name.replace('_', '-')}",
+                dest=f"{section}.{name}",
+                type=_flag_type(types),
+                default=argparse.SUPPRESS,
+                help=f"default: {default}" if default is not None else None,
+            )
+    members = parser.add_argument_group("[members] one value, or a comma-separated list per member")
+    members.add_argument(
+        "--seeds",
+        dest="members.seed",
+        default=argparse.SUPPRESS,
+        help="e.g. 0, 0-7 or 0,3,5 (default: 0)",
+    )
+    defaults = MemberSpec()
+    for name in MEMBER_FIELDS[1:]:
+        members.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"members.{name}",
+            default=argparse.SUPPRESS,
+            help=f"default: {getattr(defaults, name)}",
+        )
+
+
+def spec_from_args(args: argparse.Namespace):
+    from groklab.config import load_spec, spec_from_dict, spec_to_dict
+
+    d: dict[str, dict] = spec_to_dict(load_spec(args.config)) if args.config else {}
+    if args.model:
+        d.setdefault("model", {})["preset"] = args.model
+    for key, value in vars(args).items():
+        section, _, name = key.partition(".")
+        if not name:
+            continue
+        if section == "members":
+            value = value if name == "seed" else [_member_float(name, v) for v in value.split(",")]
+            d.setdefault("members", {})[name] = value
+        else:
+            d.setdefault(section, {})[name] = value
+    if "members" in d and isinstance(d["members"], dict):
+        # per-field lists from a config and single flags must broadcast against each other
+        d["members"] = {
+            k: (v[0] if isinstance(v, list) and len(set(map(str, v))) == 1 else v)
+            for k, v in d["members"].items()
+        }
+    return spec_from_dict(d)
+
+
+def _member_float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise GroklabError(f"--{name.replace('_', '-')} value {text!r} is not a number") from None
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a population (resumes if the spec ran before)")
+    train.add_argument("--config", help="TOML run file; flags override its values")
+    train.add_argument(
+        "--model",
+        choices=sorted(PRESETS),
+        help="architecture preset (default power2022); model flags override it",
+    )
+    _add_store(train)
+    train.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    train.add_argument("--checkpoint-every", type=int, default=1000)
+    train.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    train.add_argument("--out", help="directory for the run's curves CSV and figure")
+    add_spec_flags(train)
+    train.set_defaults(func=cmd_train)
+
+    runs = sub.add_parser("runs", help="list the runs in the store")
+    _add_store(runs)
+    runs.set_defaults(func=cmd_runs)
+
+    curves = sub.add_parser("curves", help="write a run's metric curves as CSV")
+    curves.add_argument("run", help="run id (or a unique prefix)")
+    curves.add_argument("--out", required=True)
+    _add_store(curves)
+    curves.set_defaults(func=cmd_curves)
+
+    plot = sub.add_parser("plot", help="draw a run's accuracy, loss and weight norm")
+    plot.add_argument("run", help="run id (or a unique prefix)")
+    plot.add_argument("--out", required=True)
+    _add_store(plot)
+    plot.set_defaults(func=cmd_plot)
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)"
+    )
+
+
+def _open_store(args: argparse.Namespace):
+    from groklab.store import RunStore, default_store_root
+
+    return RunStore(args.store or default_store_root())
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from groklab.perf import tune_allocator
+    from groklab.progress import ProgressBar
+    from groklab.train import TrainingInterrupted, pick_device, train
+
+    spec = spec_from_args(args)
+    if args.checkpoint_every < 1:
+        raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise GroklabError(f"--threads={args.threads} must be a positive integer")
+        torch.set_num_threads(args.threads)
+    if args.out and not Path(args.out).is_dir():
+        raise GroklabError(f"--out directory {args.out!r} does not exist")
+    device = pick_device(args.device)
+    tune_allocator()
+    store = _open_store(args)
+    print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
+    with ProgressBar(spec) as bar:
+        try:
+            result = train(
+                spec,
+                store,
+                device=str(device),
+                checkpoint_every=args.checkpoint_every,
+                progress=bar.update,
+            )
+        except TrainingInterrupted as e:
+            bar.close()
+            print(
+                f"interrupted at step {e.step}; saved. Resume with:\n  {resume_hint(sys.argv[1:])}"
+            )
+            return 130
+    for i, m in enumerate(spec.members):
+        print(
+            f"{spec.run_id}/{i} seed={m.seed} train_fraction={m.train_fraction} lr={m.lr} "
+            f"weight_decay={m.weight_decay}: 99% train {_at(result.steps_to_train[i])}, "
+            f"99% val {_at(result.steps_to_val[i])}"
+        )
+    if args.out:
+        _write_outputs(store, spec.run_id, Path(args.out), spec.summary())
+    return 0
+
+
+def _at(step: float) -> str:
+    return "not reached" if step != step else f"at step {int(step)}"
+
+
+def _write_outputs(store, run_id: str, out: Path, title: str) -> None:
+    from groklab.plots.curves import plot_run
+    from groklab.plots.style import save_figure
+    from groklab.store import write_curves_csv
+
+    curves = store.read_curves(run_id)
+    write_curves_csv(curves, out / f"{run_id}.csv")
+    save_figure(plot_run(curves, title=f"{run_id}: {title}"), out / f"{run_id}.png")
+    print(f"curves: {out / f'{run_id}.csv'}\nfigure: {out / f'{run_id}.png'}")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    store = _open_store(args)
+    runs = store.list_runs()
+    if not runs:
+        print(f"no runs in {store.root}")
+        return 0
+    print(f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8}  spec")
+    for r in runs:
+        val = store.read_curves(r.run_id)["val_acc"]
+        best = f"{np.nanmax(val):.3f}" if np.isfinite(val).any() else "-"
+        print(f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {r.step:>7} {best:>8}  {r.summary}")
+    return 0
+
+
+def cmd_curves(args: argparse.Namespace) -> int:
+    from groklab.store import write_curves_csv
+
+    store = _open_store(args)
+    run_id = store.resolve(args.run)
+    check_out_dir(args.out)
+    write_curves_csv(store.read_curves(run_id), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from groklab.plots.curves import plot_run
+    from groklab.plots.style import save_figure
+
+    store = _open_store(args)
+    run_id = store.resolve(args.run)
+    check_out_dir(args.out)
+    record = store.get_run(run_id)
+    save_figure(plot_run(store.read_curves(run_id), title=f"{run_id}: {record.summary}"), args.out)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,162 @@
+"""RunSpec <-> plain dicts <-> TOML files; unknown keys are errors that list the allowed ones.
+
+A run file looks like this (every key optional; `preset` starts the model from a named
+architecture; member fields take a scalar or a list, lists of equal length):
+
+    [data]
+    op = "div"
+    p = 97
+    [model]
+    preset = "power2022"
+    [train]
+    steps = 5000
+    [members]
+    seed = "0-3"
+    train_fraction = 0.5
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import types
+import typing
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from groklab.errors import GroklabError, SpecError
+from groklab.spec import (
+    MEMBER_FIELDS,
+    PRESETS,
+    SECTIONS,
+    MemberSpec,
+    ModelSpec,
+    RunSpec,
+    members_from,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOP_KEYS = (*SECTIONS, "members")
+
+
+def field_types(cls: type) -> dict[str, tuple[type, ...]]:
+    """The Python types each field of a spec dataclass accepts (from its annotations)."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        out[f.name] = tuple(args)
+    return out
+
+
+def _coerce(section: str, key: str, value: Any, allowed: tuple[type, ...]) -> Any:
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        names = " or ".join(t.__name__ for t in allowed)
+        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected {names}")
+    return value
+
+
+def section_from_dict(section: str, values: dict[str, Any], base: Any | None = None) -> Any:
+    cls = SECTIONS[section]
+    types_ = field_types(cls)
+    extra = {"preset"} if section == "model" else set()
+    for key in values:
+        if key not in types_ and key not in extra:
+            allowed = ", ".join([*types_, *sorted(extra)])
+            raise SpecError(f"unknown key {key!r} in [{section}]; allowed: {allowed}")
+    values = dict(values)
+    if section == "model" and "preset" in values:
+        base = preset_model(values.pop("preset"))
+    kwargs = {k: _coerce(section, k, v, types_[k]) for k, v in values.items()}
+    return replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def preset_model(name: object) -> ModelSpec:
+    if name not in PRESETS:
+        raise SpecError(f"model preset {name!r} is unknown; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def spec_from_dict(d: dict[str, Any]) -> RunSpec:
+    for key in d:
+        if key not in TOP_KEYS:
+            raise SpecError(f"unknown section {key!r}; allowed: {', '.join(TOP_KEYS)}")
+        if not isinstance(d[key], (dict, list)):
+            raise SpecError(f"{key!r} must be a table like [{key}], not {d[key]!r}")
+    kwargs: dict[str, Any] = {s: section_from_dict(s, d.get(s, {})) for s in SECTIONS}
+    if "members" in d:
+        members = d["members"]
+        if isinstance(members, list):  # canonical form: a list of member tables
+            kwargs["members"] = tuple(_member(m) for m in members)
+        else:
+            types_ = field_types(MemberSpec)
+            kwargs["members"] = members_from(
+                **{
+                    k: v if k == "seed" and isinstance(v, str) else _member_value(k, v, types_)
+                    for k, v in members.items()
+                }
+            )
+    return RunSpec(**kwargs)
+
+
+def _member_value(key: str, value: Any, types_: dict[str, tuple[type, ...]]) -> Any:
+    if key not in types_:
+        raise SpecError(f"unknown member field {key!r}; allowed: {', '.join(MEMBER_FIELDS)}")
+    if isinstance(value, list):
+        return [_coerce("members", key, v, types_[key]) for v in value]
+    return _coerce("members", key, value, types_[key])
+
+
+def _member(values: dict[str, Any]) -> MemberSpec:
+    types_ = field_types(MemberSpec)
+    return MemberSpec(**{k: _member_value(k, v, types_) for k, v in values.items()})
+
+
+def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
+    """The TOML-ready form: one table per section, members as per-field lists."""
+    d = asdict(spec)
+    members = d.pop("members")
+    d["members"] = {k: [m[k] for m in members] for k in MEMBER_FIELDS}
+    return d
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise GroklabError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"config {str(path)!r} is not valid TOML: {e}") from None
+    return spec_from_dict(d)
+
+
+def save_spec(spec: RunSpec, path: str | Path) -> None:
+    """Write the spec as TOML, atomically (temp file + rename)."""
+    write_text_atomic(Path(path), tomli_w.dumps(spec_to_dict(spec)))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    if not path.parent.is_dir():
+        raise GroklabError(f"output directory {str(path.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,59 @@
+"""One look for every groklab figure, and saving figures safely.
+
+Figures are built with `matplotlib.figure.Figure` directly, never through pyplot: nothing is
+shown, no global figure list grows, and the user's chosen backend is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from groklab.errors import GroklabError
+
+TRAIN_COLOR = "#1f77b4"  # blue, as in Power et al. (2022) Fig. 1
+VAL_COLOR = "#d62728"  # red
+WEIGHT_NORM_COLOR = "#2ca02c"  # green
+MEMBER_LINEWIDTH = 0.8  # one thin line per member
+MEMBER_ALPHA = 0.35
+MEDIAN_LINEWIDTH = 2.2  # the bold population median
+SINGLE_LINEWIDTH = 1.6  # a population of one
+FIGSIZE = (11.0, 4.2)
+FORMATS = ("png", "pdf", "svg")
+
+
+def build_figure(n_panels: int = 1, *, figsize: tuple[float, float] = FIGSIZE) -> Figure:
+    """A figure with `n_panels` axes side by side (pyplot-free)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    fig.subplots(1, n_panels, squeeze=False)
+    return fig
+
+
+def member_median(values: np.ndarray) -> np.ndarray:
+    """[M, S] -> [S], ignoring members not evaluated at a step (all-nan steps stay nan)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns
+        return np.nanmedian(values, axis=0)
+
+
+def save_figure(fig: Figure, path: str | Path) -> None:
+    """Save in the format named by the suffix (png, pdf, svg) via a temp file and os.replace."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise GroklabError(f"figure file {path} has suffix {path.suffix!r}; use one of {FORMATS}")
+    if not path.parent.is_dir():
+        raise GroklabError(f"directory {path.parent} does not exist (for {path})")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=150)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

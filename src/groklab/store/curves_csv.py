@@ -1,0 +1,78 @@
+"""Curves as CSV, the format of `groklab curves RUN --out FILE.csv`.
+
+One row per (member, step) the member was evaluated at, sorted by (member, step):
+
+    member,step,train_loss,train_acc,val_loss,val_acc,weight_norm,lr
+    0,0,4.59,0.01,4.6,0.0,31.2,0.001
+    0,100,0.02,1.0,4.9,0.03,30.8,0.001
+
+Floats are written with `repr` (shortest text that reads back to the same float); a metric
+that was not recorded is an empty field.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from groklab.errors import GroklabError
+from groklab.store.db import METRICS
+
+CURVES_HEADER = ("member", "step", *METRICS)
+
+
+def write_curves_csv(curves: dict[str, np.ndarray], path: str | Path) -> None:
+    """Write `RunStore.read_curves` output ({"step": [S], metric: [M, S]}) atomically."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise GroklabError(f"directory {path.parent} does not exist (for {path})")
+    missing = [name for name in ("step", *METRICS) if name not in curves]
+    if missing:
+        raise GroklabError(f"curves lack {', '.join(missing)}; expected step and {METRICS}")
+    steps = np.asarray(curves["step"], dtype=np.int64)  # [S]
+    values = np.stack([np.asarray(curves[name], dtype=np.float64) for name in METRICS])  # [K, M, S]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(CURVES_HEADER)
+            for member in range(values.shape[1]):
+                for j in np.flatnonzero(~np.isnan(values[:, member]).all(axis=0)):  # sorted steps
+                    row = [_format(v) for v in values[:, member, j]]
+                    writer.writerow([member, int(steps[j]), *row])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_curves_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a curves CSV back into {"step": [S] int64, metric: [M, S] float64}."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as f:
+            reader = csv.reader(f)
+            header = tuple(next(reader, ()))
+            rows = list(reader)
+    except OSError as e:
+        raise GroklabError(f"cannot read curves file {path} ({e.strerror})") from None
+    if header != CURVES_HEADER:
+        raise GroklabError(f"{path} has header {','.join(header)}; expected {','.join(CURVES_HEADER)}")
+    member = np.array([int(r[0]) for r in rows], dtype=np.int64)
+    step = np.array([int(r[1]) for r in rows], dtype=np.int64)
+    steps = np.unique(step)  # [S]
+    n_members = int(member.max()) + 1 if rows else 0
+    curves: dict[str, np.ndarray] = {"step": steps}
+    for k, name in enumerate(METRICS):
+        values = np.full((n_members, steps.size), np.nan)  # [M, S]
+        values[member, np.searchsorted(steps, step)] = [float(r[2 + k] or "nan") for r in rows]
+        curves[name] = values
+    return curves
+
+
+def _format(value: float) -> str:
+    return "" if np.isnan(value) else repr(float(value))

@@ -1,0 +1,319 @@
+"""The run store: one SQLite file holding specs, per-member metric curves and summaries.
+
+Layout of a store directory: `runs.sqlite` (WAL mode, so readers never block the one process
+that writes a run) and `checkpoints/<run id>.pt` beside it.
+
+    with RunStore(tmp_path) as store:
+        store.create_run("r-0123456789", spec_json, n_members=2, summary="add p=97", members=[{}, {}])
+        store.write_metrics("r-0123456789", 0, {"train_acc": [0.1, 0.2], "val_acc": [0.0, 0.1]})
+        store.read_curves("r-0123456789")["train_acc"]      # [[0.1], [0.2]]  [M, S]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groklab.errors import GroklabError
+
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "weight_norm", "lr")
+STATUSES = ("created", "running", "interrupted", "done", "failed")
+SUMMARY_COLUMNS = ("steps_to_train_99", "steps_to_val_99")
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, spec_json TEXT NOT NULL, n_members INTEGER NOT NULL,
+    status TEXT NOT NULL, step INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), idx INTEGER NOT NULL, spec_json TEXT NOT NULL,
+    steps_to_train_99 REAL, steps_to_val_99 REAL,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, member INTEGER NOT NULL, step INTEGER NOT NULL,
+    {", ".join(f"{name} REAL" for name in METRICS)},
+    PRIMARY KEY (run_id, member, step)
+) WITHOUT ROWID;
+"""
+
+
+def default_store_root() -> Path:
+    """`$GROKLAB_STORE` if set, else `./groklab-runs`."""
+    return Path(os.environ.get("GROKLAB_STORE") or "groklab-runs")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the `runs` table; `step` is the last step the run has completed."""
+
+    run_id: str
+    spec_json: str
+    n_members: int
+    status: str
+    step: int
+    created: str
+    updated: str
+    summary: str
+
+
+class RunStore:
+    """A store directory; only the process that owns a run writes it, any process may read."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise GroklabError(f"store {self.root} is a file; --store must be a directory")
+        (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        self.path = self.root / "runs.sqlite"
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
+        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            self._conn.close()
+            raise GroklabError(f"store {self.path} is not a groklab store ({e})") from None
+
+    def _open(self) -> None:
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise GroklabError(
+                f"store {self.path} has schema version {version}; this groklab reads versions "
+                f"up to {SCHEMA_VERSION} (upgrade groklab)"
+            )
+        if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: no corruption on crash
+        if version < SCHEMA_VERSION:  # a fresh store; a reader of an existing one never writes
+            with self._transaction() as conn:
+                _create_schema(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """A write (IMMEDIATE) or a consistent read snapshot (DEFERRED)."""
+        self._conn.execute(f"BEGIN {mode}")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        spec_json: str,
+        *,
+        n_members: int,
+        summary: str,
+        members: Sequence[dict],
+    ) -> bool:
+        """Insert the run and its members unless it exists; True if it was newly created."""
+        _check_run_id(run_id)
+        if len(members) != n_members:
+            raise GroklabError(f"run {run_id}: got {len(members)} member specs for {n_members=}")
+        now = _now()
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, 'created', 0, ?, ?, ?)",
+                (run_id, spec_json, n_members, now, now, summary),
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.executemany(
+                "INSERT INTO members (run_id, idx, spec_json) VALUES (?, ?, ?)",
+                [(run_id, i, json.dumps(m, sort_keys=True)) for i, m in enumerate(members)],
+            )
+        return True
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return RunRecord(*row) if row else None
+
+    def list_runs(self) -> list[RunRecord]:
+        """All runs, newest first."""
+        rows = self._conn.execute("SELECT * FROM runs ORDER BY created DESC, rowid DESC")
+        return [RunRecord(*row) for row in rows]
+
+    def resolve(self, prefix: str) -> str:
+        """The full run id from a unique prefix; `r-abc/3` (a member) resolves to its run."""
+        run_prefix = prefix.split("/", 1)[0]
+        if not run_prefix:
+            raise GroklabError(f"run id {prefix!r} is empty; give a run id or a unique prefix")
+        ids = [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id",
+                (len(run_prefix), run_prefix),
+            )
+        ]
+        if run_prefix in ids:
+            return run_prefix
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise GroklabError(f"no run matches {prefix!r} in {self.root} (see `groklab runs`)")
+        shown = ", ".join(ids[:4]) + (f", ... ({len(ids)} in all)" if len(ids) > 4 else "")
+        raise GroklabError(f"run id {prefix!r} is ambiguous: matches {shown}")
+
+    def set_status(self, run_id: str, status: str, step: int) -> None:
+        if status not in STATUSES:
+            raise GroklabError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = ?, step = ?, updated = ? WHERE run_id = ?",
+                (status, int(step), _now(), run_id),
+            )
+            if cursor.rowcount == 0:
+                raise GroklabError(f"no run {run_id!r} in {self.root}")
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        _check_run_id(run_id)
+        return self.root / "checkpoints" / f"{run_id}.pt"
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def write_metrics(self, run_id: str, step: int, metrics: Mapping[str, Any]) -> None:
+        """One row per member at `step`, each value of shape [M]; re-writing a step replaces it."""
+        unknown = sorted(set(metrics) - set(METRICS))
+        if unknown:
+            raise GroklabError(f"unknown metric {unknown[0]!r}; allowed: {', '.join(METRICS)}")
+        n_members = self._n_members(run_id)
+        names = list(metrics)
+        columns = [_as_member_vector(metrics[name], name, n_members) for name in names]
+        rows = [
+            (run_id, m, int(step), *(_sql_float(c[m]) for c in columns)) for m in range(n_members)
+        ]
+        marks = ", ".join("?" * (3 + len(names)))
+        sql = f"INSERT OR REPLACE INTO metrics (run_id, member, step, {', '.join(names)})"
+        with self._transaction() as conn:
+            conn.executemany(f"{sql} VALUES ({marks})", rows)
+
+    def truncate_metrics(self, run_id: str, after_step: int) -> None:
+        """Delete rows with step > after_step (a resumed run re-records those steps)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM metrics WHERE run_id = ? AND step > ?", (run_id, int(after_step))
+            )
+
+    def read_curves(self, run_id: str) -> dict[str, np.ndarray]:
+        """{"step": [S] int64, each metric: [M, S] float64}, sorted by step; NaN where missing."""
+        with self._transaction("DEFERRED") as conn:  # one snapshot, even while a writer commits
+            n_members = self._n_members(run_id)
+            rows = conn.execute(
+                f"SELECT member, step, {', '.join(METRICS)} FROM metrics WHERE run_id = ?",
+                (run_id,),
+            ).fetchall()
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + len(METRICS))  # None→nan
+        member, step_col = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+        steps = np.unique(step_col)  # [S] sorted
+        at = np.searchsorted(steps, step_col)
+        curves: dict[str, np.ndarray] = {"step": steps}
+        for j, name in enumerate(METRICS):
+            values = np.full((n_members, steps.size), np.nan)  # [M, S]
+            values[member, at] = table[:, 2 + j]
+            curves[name] = values
+        return curves
+
+    def _n_members(self, run_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT n_members FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise GroklabError(f"no run {run_id!r} in {self.root} (see `groklab runs`)")
+        return int(row[0])
+
+    # -- members ------------------------------------------------------------------------------
+
+    def set_member_summary(self, run_id: str, idx: int, **values: float | None) -> None:
+        """Set summary columns (steps_to_train_99, steps_to_val_99); None or nan = never."""
+        unknown = sorted(set(values) - set(SUMMARY_COLUMNS))
+        if unknown:
+            raise GroklabError(
+                f"unknown member summary {unknown[0]!r}; allowed: {', '.join(SUMMARY_COLUMNS)}"
+            )
+        if not values:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        params = [None if v is None else _sql_float(v) for v in values.values()]
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE members SET {assignments} WHERE run_id = ? AND idx = ?",
+                (*params, run_id, int(idx)),
+            )
+            if cursor.rowcount == 0:
+                raise GroklabError(f"no member {run_id}/{idx} in {self.root}")
+
+    def read_members(self, run_id: str) -> list[dict]:
+        """[{"member": "r-.../0", "idx": 0, "spec": {...}, "steps_to_train_99": float | None,
+        "steps_to_val_99": float | None}, ...] by index; None = not reached or not recorded."""
+        rows = self._conn.execute(
+            f"SELECT idx, spec_json, {', '.join(SUMMARY_COLUMNS)} FROM members "
+            "WHERE run_id = ? ORDER BY idx",
+            (run_id,),
+        )
+        return [
+            {"member": f"{run_id}/{idx}", "idx": idx, "spec": json.loads(spec)}
+            | dict(zip(SUMMARY_COLUMNS, summary))
+            for idx, spec, *summary in rows
+        ]
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    # Re-check inside the write lock: another process may have created the schema meanwhile.
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _check_run_id(run_id: str) -> None:
+    if not _RUN_ID.fullmatch(run_id):
+        raise GroklabError(f"run id {run_id!r} is not allowed; use letters, digits, '-', '_', '.'")
+
+
+def _as_member_vector(value: Any, name: str, n_members: int) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, any dtype or device
+        value = value.detach().double().cpu().numpy()
+    vector = np.asarray(value, dtype=np.float64)
+    if vector.shape != (n_members,):
+        shape = list(vector.shape)
+        raise GroklabError(f"metric {name} has shape {shape}; expected [{n_members}] ([M])")
+    return vector
+
+
+def _sql_float(value: float) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value  # SQLite stores NaN as NULL anyway; be explicit
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")

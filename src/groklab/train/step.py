@@ -1,0 +1,99 @@
+"""One training step and one full evaluation, for every member at once."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from groklab.spec import RunSpec
+from groklab.train.optim import lr_factor, optimizer_step
+from groklab.train.state import Task, TrainState, dropout_keep
+
+EVAL_ROWS = 16384  # member-examples per evaluation chunk: bounds activation memory
+
+
+def autocast(spec: RunSpec, device: torch.device) -> contextlib.AbstractContextManager:
+    if spec.train.dtype == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def cross_entropy(logits: Tensor, targets: Tensor, loss_dtype: str) -> Tensor:
+    """logits [M, B, V], targets [M, B] -> per-example loss [M, B]."""
+    m, b, v = logits.shape
+    dtype = torch.float64 if loss_dtype == "float64" else torch.float32
+    flat = F.cross_entropy(
+        logits.reshape(m * b, v).to(dtype), targets.reshape(m * b), reduction="none"
+    )
+    return flat.view(m, b)
+
+
+def train_step(state: TrainState, task: Task, spec: RunSpec) -> Tensor:
+    """One update of every member; returns the per-member training-batch loss [M]."""
+    pop, device = state.population, state.population.flat.device
+    idx, weight = state.sampler.next()  # [M, B]
+    idx = idx.to(device)
+    tokens = task.inputs[idx]  # [M, B, T]
+    targets = task.targets.gather(1, idx)  # [M, B]
+    keep = dropout_keep(state, spec, idx.shape[1], task.n_ctx, device)
+    with autocast(spec, device):
+        logits = pop(tokens, keep)  # [M, B, V]
+    per_example = cross_entropy(logits, targets, spec.train.loss_dtype)  # [M, B]
+    if weight is None:
+        loss = per_example.mean(1)  # [M]
+    else:
+        weight = weight.to(device)
+        loss = (per_example * weight).sum(1) / weight.sum(1)
+    # sum, not mean: each member keeps its own gradient
+    (grad,) = torch.autograd.grad(loss.sum(), pop.flat)
+    lr = state.lr * lr_factor(state.step, spec.optim, spec.train.steps)
+    optimizer_step(
+        pop.flat,
+        grad,
+        state.opt,
+        spec=spec.optim,
+        lr=lr,
+        weight_decay=state.weight_decay,
+        target=state.init_flat if spec.optim.decay_to == "init" else None,
+    )
+    if spec.interventions.norm_constraint:
+        project_norm(pop.flat, state.init_flat)
+    state.step += 1
+    return loss.detach()
+
+
+@torch.no_grad()
+def project_norm(flat: Tensor, init_flat: Tensor) -> None:
+    """Omnigrok's constraint: rescale each member back to its initial norm ||theta_0||."""
+    target = init_flat.norm(dim=1, keepdim=True)
+    flat.mul_(target / flat.norm(dim=1, keepdim=True))
+
+
+@torch.no_grad()
+def evaluate(state: TrainState, task: Task, spec: RunSpec) -> dict[str, Tensor]:
+    """Loss and accuracy on every member's full train and validation splits: name -> [M]."""
+    pop, device = state.population, state.population.flat.device
+    m, n = task.targets.shape
+    losses, correct = [], []
+    chunk = max(1, EVAL_ROWS // m)
+    for start in range(0, n, chunk):
+        tokens = task.inputs[start : start + chunk]  # [C, T] shared
+        with autocast(spec, device):
+            logits = pop.forward_shared(tokens)  # [M, C, V]
+        targets = task.targets[:, start : start + chunk]  # [M, C]
+        losses.append(cross_entropy(logits, targets, spec.train.loss_dtype).double())
+        correct.append((logits.argmax(-1) == targets).double())
+    loss, hit = torch.cat(losses, 1), torch.cat(correct, 1)  # [M, N]
+    train, val = task.masks.double(), (~task.masks).double()
+    flat = pop.flat.detach()
+    return {
+        "train_loss": (loss * train).sum(1) / train.sum(1),
+        "train_acc": (hit * train).sum(1) / train.sum(1),
+        "val_loss": (loss * val).sum(1) / val.sum(1),
+        "val_acc": (hit * val).sum(1) / val.sum(1),
+        "weight_norm": flat.double().norm(dim=1),
+        "lr": state.lr[:, 0].double() * lr_factor(state.step, spec.optim, spec.train.steps),
+    }
