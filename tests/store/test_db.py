@@ -13,7 +13,9 @@ RUN = "r-0123456789"
 def make_store(tmp_path, run_id: str = RUN, n_members: int = 3) -> RunStore:
     store = RunStore(tmp_path / "store")
     members = [{"seed": i, "train_fraction": 0.5} for i in range(n_members)]
-    store.create_run(run_id, '{"op": "add"}', n_members=n_members, summary="add p=7", members=members)
+    store.create_run(
+        run_id, '{"op": "add"}', n_members=n_members, summary="add p=7", members=members
+    )
     return store
 
 

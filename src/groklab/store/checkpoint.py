@@ -40,7 +40,7 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> Any:
-    """The object saved by `save_atomic`, on the CPU; a missing or corrupt file is a GroklabError."""
+    """The object saved by `save_atomic`, on the CPU; a missing or corrupt file: GroklabError."""
     path = Path(path)
     if not path.is_file():
         raise GroklabError(f"checkpoint {path} does not exist")

@@ -61,7 +61,9 @@ def read_curves_csv(path: str | Path) -> dict[str, np.ndarray]:
     except OSError as e:
         raise GroklabError(f"cannot read curves file {path} ({e.strerror})") from None
     if header != CURVES_HEADER:
-        raise GroklabError(f"{path} has header {','.join(header)}; expected {','.join(CURVES_HEADER)}")
+        raise GroklabError(
+            f"{path} has header {','.join(header)}; expected {','.join(CURVES_HEADER)}"
+        )
     member = np.array([int(r[0]) for r in rows], dtype=np.int64)
     step = np.array([int(r[1]) for r in rows], dtype=np.int64)
     steps = np.unique(step)  # [S]

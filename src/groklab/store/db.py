@@ -4,7 +4,7 @@ Layout of a store directory: `runs.sqlite` (WAL mode, so readers never block the
 that writes a run) and `checkpoints/<run id>.pt` beside it.
 
     with RunStore(tmp_path) as store:
-        store.create_run("r-0123456789", spec_json, n_members=2, summary="add p=97", members=[{}, {}])
+        store.create_run("r-0123456789", spec_json, n_members=2, summary="add", members=[{}, {}])
         store.write_metrics("r-0123456789", 0, {"train_acc": [0.1, 0.2], "val_acc": [0.0, 0.1]})
         store.read_curves("r-0123456789")["train_acc"]      # [[0.1], [0.2]]  [M, S]
 """
@@ -81,7 +81,9 @@ class RunStore:
         (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
         self.path = self.root / "runs.sqlite"
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        self._conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
         try:
             self._open()
         except sqlite3.DatabaseError as e:
@@ -280,7 +282,7 @@ class RunStore:
         )
         return [
             {"member": f"{run_id}/{idx}", "idx": idx, "spec": json.loads(spec)}
-            | dict(zip(SUMMARY_COLUMNS, summary))
+            | dict(zip(SUMMARY_COLUMNS, summary, strict=True))
             for idx, spec, *summary in rows
         ]
 
