@@ -90,6 +90,8 @@ def cmd_data_table(args: argparse.Namespace) -> int:
 
     table = make_table(args.op, args.p)
     check_out_dir(args.out)
+    if args.seed < 0:
+        raise GroklabError(f"--seed={args.seed} is negative; allowed: an integer >= 0")
     mask = train_mask(table.n_examples, seed=args.seed, train_fraction=args.train_fraction)
     fig = build_figure(1, figsize=(7, 7))
     plot_table(fig.axes[0], table, mask)
@@ -102,6 +104,8 @@ def check_out_dir(path: str | Path) -> None:
     parent = Path(path).parent
     if not parent.is_dir():
         raise GroklabError(f"output directory {str(parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise GroklabError(f"--out {str(path)!r} is a directory; give a file name")
 
 
 def resume_hint(argv: list[str]) -> str:

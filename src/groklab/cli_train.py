@@ -71,8 +71,8 @@ def spec_from_args(args: argparse.Namespace):
     from groklab.config import load_spec, spec_from_dict, spec_to_dict
 
     d: dict[str, dict] = spec_to_dict(load_spec(args.config)) if args.config else {}
-    if args.model:
-        d.setdefault("model", {})["preset"] = args.model
+    if args.model:  # the preset replaces the config's [model]; model flags still override it
+        d["model"] = {"preset": args.model}
     for key, value in vars(args).items():
         section, _, name = key.partition(".")
         if not name:
@@ -137,10 +137,28 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open_store(args: argparse.Namespace):
-    from groklab.store import RunStore, default_store_root
+def _store_root(args: argparse.Namespace) -> Path:
+    from groklab.store import default_store_root
 
-    return RunStore(args.store or default_store_root())
+    return Path(args.store) if args.store else default_store_root()
+
+
+def _open_store(args: argparse.Namespace, *, create: bool = True):
+    """The store of --store; for reading commands (create=False), None if there is none yet."""
+    from groklab.store import RunStore
+
+    root = _store_root(args)
+    if not create and not (root / "runs.sqlite").is_file():
+        return None
+    return RunStore(root)
+
+
+def _open_run(args: argparse.Namespace):
+    """The store and full run id of `args.run`; reading only, so no store is created."""
+    store = _open_store(args, create=False)
+    if store is None:
+        raise GroklabError(f"no run matches {args.run!r}: no store at {str(_store_root(args))!r}")
+    return store, store.resolve(args.run)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -158,11 +176,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise GroklabError(f"--threads={args.threads} must be a positive integer")
         torch.set_num_threads(args.threads)
     if args.out and not Path(args.out).is_dir():
-        raise GroklabError(f"--out directory {args.out!r} does not exist")
+        raise GroklabError(f"--out {args.out!r} is not an existing directory; create it first")
     device = pick_device(args.device)
     tune_allocator()
     store = _open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
+    record = store.get_run(spec.run_id)
+    if record is not None and record.status == "done":
+        print(f"run {spec.run_id} is already done at step {record.step}; nothing to train")
     with ProgressBar(spec) as bar:
         try:
             result = train(
@@ -207,10 +228,10 @@ def _write_outputs(store, run_id: str, out: Path, title: str) -> None:
 def cmd_runs(args: argparse.Namespace) -> int:
     import numpy as np
 
-    store = _open_store(args)
-    runs = store.list_runs()
+    store = _open_store(args, create=False)
+    runs = store.list_runs() if store is not None else []
     if not runs:
-        print(f"no runs in {store.root}")
+        print(f"no runs in {_store_root(args)}")
         return 0
     print(f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8}  spec")
     for r in runs:
@@ -223,8 +244,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_curves(args: argparse.Namespace) -> int:
     from groklab.store import write_curves_csv
 
-    store = _open_store(args)
-    run_id = store.resolve(args.run)
+    store, run_id = _open_run(args)
     check_out_dir(args.out)
     write_curves_csv(store.read_curves(run_id), args.out)
     print(f"wrote {args.out}")
@@ -235,8 +255,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from groklab.plots.curves import plot_run
     from groklab.plots.style import save_figure
 
-    store = _open_store(args)
-    run_id = store.resolve(args.run)
+    store, run_id = _open_run(args)
     check_out_dir(args.out)
     record = store.get_run(run_id)
     save_figure(plot_run(store.read_curves(run_id), title=f"{run_id}: {record.summary}"), args.out)

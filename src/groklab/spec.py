@@ -55,8 +55,8 @@ def _check_float(
     open_lo: bool = False,
     open_hi: bool = False,
 ) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise SpecError(f"{name}={value!r} is not a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SpecError(f"{name}={value!r} is not a finite number")
     bad_lo = value <= lo if open_lo else value < lo
     bad_hi = hi is not None and (value >= hi if open_hi else value > hi)
     if bad_lo or bad_hi:
@@ -65,6 +65,13 @@ def _check_float(
             f"{name}={value} is out of range; allowed: {left}{lo}, "
             f"{'inf' if hi is None else hi}{right}"
         )
+
+
+def _store_floats(spec: object) -> None:
+    """Keep float fields as float, so 1 and 1.0 give one canonical JSON (and one run id)."""
+    for f in fields(spec):
+        if f.type == "float":
+            object.__setattr__(spec, f.name, float(getattr(spec, f.name)))
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class DataSpec:
         from groklab.data.ops import check_op_p
 
         check_op_p(self.op, self.p)
+        object.__setattr__(self, "p", int(self.p))  # a numpy integer would not serialize
         _check_int("n_outliers", self.n_outliers, 0)
 
 
@@ -112,6 +120,7 @@ class ModelSpec:
         _check_choice("positions", self.positions, POSITIONS)
         _check_float("dropout", self.dropout, 0.0, 1.0, open_hi=True)
         _check_choice("init", self.init, INITS)
+        _store_floats(self)
 
     @property
     def d_head(self) -> int:
@@ -153,6 +162,7 @@ class OptimSpec:
         _check_int("warmup_steps", self.warmup_steps, 0)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("decay_to", self.decay_to, DECAY_TARGETS)
+        _store_floats(self)
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,7 @@ class TrainSpec:
         _check_int("stop_patience", self.stop_patience, 1)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("loss_dtype", self.loss_dtype, LOSS_DTYPES)
+        _store_floats(self)
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,7 @@ class MemberSpec:
         _check_float("lr", self.lr, 0.0, open_lo=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_float("init_scale", self.init_scale, 0.0, open_lo=True)
+        _store_floats(self)
 
 
 SECTIONS: dict[str, type] = {
@@ -231,9 +243,15 @@ class RunSpec:
     members: tuple[MemberSpec, ...] = (MemberSpec(),)
 
     def __post_init__(self) -> None:
+        for name, cls in SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise SpecError(f"{name}={getattr(self, name)!r} is not a {cls.__name__}")
+        object.__setattr__(self, "members", tuple(self.members))
         if not self.members:
             raise SpecError("members=() is empty; a run needs at least one member")
-        object.__setattr__(self, "members", tuple(self.members))
+        for m in self.members:
+            if not isinstance(m, MemberSpec):
+                raise SpecError(f"member {m!r} is not a MemberSpec; use members_from")
 
     @property
     def n_members(self) -> int:
@@ -292,12 +310,16 @@ def members_from(**values: object) -> tuple[MemberSpec, ...]:
 def parse_seeds(text: str) -> list[int]:
     """'0-7' -> [0..7]; '0,3,5' -> [0, 3, 5]; '2' -> [2]; ranges and lists mix ('0-2,9')."""
     seeds: list[int] = []
-    try:
-        for part in str(text).split(","):
-            lo, _, hi = part.strip().partition("-")
-            seeds.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
-    except ValueError:
-        raise SpecError(f"seeds={text!r} is not a list of seeds; allowed: '0-7', '0,3,5'") from None
+    for part in str(text).split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi) if dash else int(lo)  # '3-' is an error, not [3]
+        except ValueError:
+            allowed = "'0-7', '0,3,5', '0-2,9'"
+            raise SpecError(f"seeds={text!r} is not a list of seeds; allowed: {allowed}") from None
+        if last < first:
+            raise SpecError(f"seeds={text!r} has the empty range {part.strip()!r}; e.g. '0-7'")
+        seeds.extend(range(first, last + 1))
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise SpecError(f"seeds={text!r} must name distinct non-negative seeds, e.g. '0-7'")
     return seeds

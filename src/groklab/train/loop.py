@@ -96,8 +96,9 @@ def train(
     if path.exists():
         state.load_dict(load_checkpoint(path))
         log.info("resuming %s at step %d", run_id, state.step)
-    store.truncate_metrics(run_id, after_step=state.step - 1)
     if not state.done:
+        # evaluations after the checkpoint are redone (identically) as training replays
+        store.truncate_metrics(run_id, after_step=state.step - 1)
         _run(spec, store, state, task, path, checkpoint_every, progress)
     return _result(spec, store, state)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from groklab import rng
@@ -125,12 +126,16 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
 
 
 def dropout_keep(
-    state: TrainState, spec: RunSpec, batch: int, n_ctx: int, device: torch.device
+    state: TrainState, spec: RunSpec, rows: list[int], n_ctx: int, device: torch.device
 ) -> Tensor | None:
-    """[M, L, B, T, W] keep-masks, each member from its own dropout stream; None without dropout."""
+    """[M, L, B, T, W] keep-masks, each member from its own dropout stream, drawn for its own
+    batch size `rows[m]` (then padded), so a member draws the same alone or among others."""
     p = spec.model.dropout
     if p == 0.0:
         return None
-    shape = dropout_shape(spec.model, batch, n_ctx)
-    masks = [(torch.rand(shape, generator=g) >= p).float() for g in state.dropout_gens]
+    width = max(rows)
+    masks = []
+    for g, n in zip(state.dropout_gens, rows, strict=True):
+        keep = torch.rand(dropout_shape(spec.model, n, n_ctx), generator=g) >= p
+        masks.append(F.pad(keep.float(), (0, 0, 0, 0, 0, width - n)))
     return torch.stack(masks).to(device)

@@ -38,7 +38,8 @@ def train_step(state: TrainState, task: Task, spec: RunSpec) -> Tensor:
     idx = idx.to(device)
     tokens = task.inputs[idx]  # [M, B, T]
     targets = task.targets.gather(1, idx)  # [M, B]
-    keep = dropout_keep(state, spec, idx.shape[1], task.n_ctx, device)
+    rows = [idx.shape[1]] * idx.shape[0] if weight is None else weight.sum(1).int().tolist()
+    keep = dropout_keep(state, spec, rows, task.n_ctx, device)
     with autocast(spec, device):
         logits = pop(tokens, keep)  # [M, B, V]
     per_example = cross_entropy(logits, targets, spec.train.loss_dtype)  # [M, B]

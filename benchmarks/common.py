@@ -1,0 +1,162 @@
+"""Shared helpers for the benchmarks: machine facts, a contention meter, round-robin timing.
+
+The machine is a shared 2-core VM, so every timing block also records how much CPU *other*
+processes used while it ran (from /proc/stat minus our own CPU time); blocks where others used
+more than `max_other` cores are repeated a few times, and the median is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_model() -> str:
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return platform.processor() or "unknown"
+    flags = set(fields.get("flags", "").split())
+    simd = [x for x in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if x in flags]
+    return (
+        f"{fields.get('model name', '?')} (family {fields.get('cpu family', '?')}, "
+        f"model {fields.get('model', '?')}), {os.cpu_count()} cores, flags: {' '.join(simd)}"
+    )
+
+
+def machine_info() -> str:
+    isa = torch.backends.cpu.get_cpu_capability()
+    return (
+        f"{cpu_model()}; torch {torch.__version__} (CPU capability {isa}), "
+        f"threads {torch.get_num_threads()}, interop {torch.get_num_interop_threads()}"
+    )
+
+
+def busy_seconds() -> tuple[float, float]:
+    """(busy CPU-seconds of the whole machine, steal seconds) from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = parts[:8]
+    return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
+
+
+@dataclass
+class Sample:
+    seconds: float  # wall clock of the block
+    calls: int  # how many times the block called the variant
+    other_cpu: float  # cores used by other processes during the block (0..n_cores)
+
+
+def other_cpu_now(window: float = 0.2) -> float:
+    """Cores used by other processes over the next `window` seconds (we sleep meanwhile)."""
+    busy0, _ = busy_seconds()
+    own0, t0 = time.process_time(), time.perf_counter()
+    time.sleep(window)
+    busy1, _ = busy_seconds()
+    own1, t1 = time.process_time(), time.perf_counter()
+    return max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
+
+
+def wait_quiet(max_other: float = 0.25, timeout: float = 30.0) -> float:
+    """Wait (up to `timeout` s) until other processes use at most `max_other` cores; returns the
+    last reading."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        other = other_cpu_now()
+        if other <= max_other or time.perf_counter() > deadline:
+            return other
+
+
+def timed_block(fn: Callable[[], object], calls: int) -> Sample:
+    busy0, _ = busy_seconds()
+    own0, t0 = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        fn()
+    t1, own1 = time.perf_counter(), time.process_time()
+    busy1, _ = busy_seconds()
+    wall = t1 - t0
+    other = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall
+    return Sample(wall, calls, other)
+
+
+@dataclass
+class Variant:
+    name: str
+    fn: Callable[[], object]
+    calls: int = 1
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def per_call(self) -> float:
+        """Median seconds per call."""
+        return statistics.median(s.seconds / s.calls for s in self.samples)
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        times = [s.seconds / s.calls for s in self.samples]
+        return min(times), max(times)
+
+    @property
+    def other_cpu(self) -> float:
+        return statistics.median(s.other_cpu for s in self.samples)
+
+
+def round_robin(
+    variants: list[Variant],
+    *,
+    repeats: int,
+    block_seconds: float,
+    max_other: float = 0.25,
+    retries: int = 2,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Warm every variant up, size its block to ~block_seconds, then time all of them in turn.
+
+    Before each block it waits (up to 30 s) for other processes to go quiet; a block during
+    which they still used more than `max_other` cores is repeated up to `retries` times (the
+    least-contended attempt is kept).
+    """
+    for v in variants:
+        v.fn()  # warm-up: allocator, caches, lazy init
+        wait_quiet(max_other)
+        probe = timed_block(v.fn, 2)
+        probe.seconds /= 2
+        v.calls = max(1, round(block_seconds / probe.seconds))
+        log(f"  warm-up {v.name}: {probe.seconds * 1e3:.1f} ms/call -> {v.calls} calls/block")
+    for r in range(repeats):
+        for v in variants:
+            wait_quiet(max_other)
+            best = timed_block(v.fn, v.calls)
+            for _ in range(retries):
+                if best.other_cpu <= max_other:
+                    break
+                wait_quiet(max_other)
+                again = timed_block(v.fn, v.calls)
+                best = again if again.other_cpu < best.other_cpu else best
+            v.samples.append(best)
+        log(f"  repeat {r + 1}/{repeats} done")
+
+
+def sgemm_calibration(n: int = 2048) -> tuple[Callable[[], object], float]:
+    """A closure doing one n^3 fp32 matmul, and its FLOP count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    return (lambda: torch.mm(a, b, out=out)), 2.0 * n**3
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""A straightforward reference for the Power et al. (2022) setup, written the way popular
+re-implementations do it: a plain nn.Module with nn.MultiheadAttention, the whole sequence
+unembedded, torch.optim.AdamW with a LambdaLR warm-up, a fresh permutation of the training
+split per epoch, and full train/validation evaluation every 100 steps.
+
+Model: token embedding + fixed sinusoidal positions, 2 post-LN decoder blocks (causal
+nn.MultiheadAttention with 4 heads and its default biases, d_model 128; ReLU MLP 512 without
+biases), an untied unembedding to the whole vocabulary; loss on the last position only.
+Task: x/y mod 97 (`div`), 50 % train, from groklab's own table and split, so both sides train
+on the same examples for the same seed.
+
+    >>> ref = build_reference(seed=0)
+    >>> loss = reference_step(ref)            # one AdamW update on a batch of 512
+    >>> reference_evaluate(ref)["val_acc"]    # accuracy on the full validation split
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from groklab.data import make_table, train_mask
+
+OP, P, TRAIN_FRACTION = "div", 97, 0.5
+D_MODEL, N_HEADS, D_MLP, N_LAYERS = 128, 4, 512, 2
+BATCH_SIZE, EVAL_EVERY = 512, 100
+LR, BETAS, WEIGHT_DECAY, WARMUP = 1e-3, (0.9, 0.98), 1.0, 10
+
+
+def sinusoids(n_ctx: int, d_model: int) -> Tensor:
+    """[T, D] fixed positions of Vaswani et al. (2017)."""
+    pos = torch.arange(n_ctx, dtype=torch.float32)[:, None]
+    freq = torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    div = torch.exp(freq)
+    pe = torch.zeros(n_ctx, d_model)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, d_mlp: int) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.ln1 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, d_mlp, bias=False), nn.ReLU(), nn.Linear(d_mlp, d_model, bias=False)
+        )
+        self.ln2 = nn.LayerNorm(d_model)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        a, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False)
+        x = self.ln1(x + a)  # post-LN, as in the official code
+        return self.ln2(x + self.mlp(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, d_vocab: int, n_ctx: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(d_vocab, D_MODEL)
+        self.register_buffer("pos", sinusoids(n_ctx, D_MODEL))
+        self.register_buffer("mask", torch.triu(torch.ones(n_ctx, n_ctx, dtype=torch.bool), 1))
+        self.blocks = nn.ModuleList(DecoderBlock(D_MODEL, N_HEADS, D_MLP) for _ in range(N_LAYERS))
+        self.unembed = nn.Linear(D_MODEL, d_vocab)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """tokens [B, T] -> logits [B, T, V] (every position)."""
+        t = tokens.shape[1]
+        x = self.embed(tokens) + self.pos[:t]
+        for block in self.blocks:
+            x = block(x, self.mask[:t, :t])
+        return self.unembed(x)
+
+
+@dataclass
+class Reference:
+    model: Decoder
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    inputs: Tensor  # [N, 4] the full table
+    targets: Tensor  # [N]
+    is_train: Tensor  # [N] bool
+    train_idx: Tensor  # [n_train]
+    gen: torch.Generator  # batch order
+    order: Tensor  # current epoch's permutation of train_idx
+    cursor: int = 0
+    step: int = 0
+
+
+def build_reference(seed: int) -> Reference:
+    """Model, AdamW + warm-up, and the x/y mod 97 data with groklab's split for `seed`."""
+    table = make_table(OP, P)
+    is_train = train_mask(table.n_examples, seed=seed, train_fraction=TRAIN_FRACTION)
+    torch.manual_seed(seed)  # as the usual scripts do: global seed, default initialisation
+    model = Decoder(table.d_vocab, table.inputs.shape[1])
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP))
+    train_idx = is_train.nonzero().flatten()
+    gen = torch.Generator().manual_seed(seed)
+    return Reference(
+        model, opt, sched, table.inputs, table.targets, is_train, train_idx, gen, train_idx,
+        cursor=len(train_idx),
+    )  # fmt: skip
+
+
+def _next_batch(ref: Reference) -> Tensor:
+    if ref.cursor >= len(ref.train_idx):  # a fresh permutation per epoch
+        ref.order = ref.train_idx[torch.randperm(len(ref.train_idx), generator=ref.gen)]
+        ref.cursor = 0
+    idx = ref.order[ref.cursor : ref.cursor + BATCH_SIZE]
+    ref.cursor += BATCH_SIZE
+    return idx
+
+
+def reference_step(ref: Reference) -> float:
+    """One AdamW update on the next batch; returns the batch loss."""
+    idx = _next_batch(ref)
+    logits = ref.model(ref.inputs[idx])  # [B, T, V]
+    loss = F.cross_entropy(logits[:, -1], ref.targets[idx])
+    ref.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    ref.opt.step()
+    ref.sched.step()
+    ref.step += 1
+    return loss.item()
+
+
+@torch.no_grad()
+def reference_evaluate(ref: Reference) -> dict[str, float]:
+    """Loss and accuracy on the full train and validation splits."""
+    ref.model.eval()
+    logits = ref.model(ref.inputs)[:, -1]  # [N, V]
+    ref.model.train()
+    loss = F.cross_entropy(logits, ref.targets, reduction="none")
+    hit = (logits.argmax(-1) == ref.targets).float()
+    out = {}
+    for name, m in (("train", ref.is_train), ("val", ~ref.is_train)):
+        out[f"{name}_loss"] = loss[m].mean().item()
+        out[f"{name}_acc"] = hit[m].mean().item()
+    return out
+
+
+def run_reference_to_threshold(
+    seed: int,
+    threshold: float = 0.99,
+    *,
+    max_steps: int = 20_000,
+    max_seconds: float = 400.0,
+    progress: Callable[[int, float, dict[str, float]], None] | None = None,
+) -> tuple[int | None, float]:
+    """Train until an evaluation (every 100 steps) shows val_acc >= threshold.
+
+    Returns (steps, seconds): the step of that evaluation (None if the cap came first) and the
+    wall clock from before building the model until then, evaluations included.
+    """
+    start = time.perf_counter()
+    ref = build_reference(seed)
+    while True:
+        if ref.step % EVAL_EVERY == 0:
+            metrics = reference_evaluate(ref)
+            elapsed = time.perf_counter() - start
+            if progress is not None:
+                progress(ref.step, elapsed, metrics)
+            if metrics["val_acc"] >= threshold:
+                return ref.step, elapsed
+            if ref.step >= max_steps or elapsed >= max_seconds:
+                return None, elapsed
+        reference_step(ref)

@@ -1,0 +1,165 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.store import RunStore, load_checkpoint
+from groklab.train import TrainingInterrupted, train
+
+TINY = ModelSpec(n_layers=1, d_model=32, n_heads=4, d_mlp=64)
+
+
+def tiny_spec(**train_kwargs):
+    return RunSpec(
+        data=DataSpec(op="add", p=7),
+        model=TINY,
+        train=TrainSpec(**{"steps": 200, "eval_every": 50, **train_kwargs}),
+        members=members_from(seed=0, lr=3e-3, weight_decay=0.0, train_fraction=0.6),
+    )
+
+
+def test_tiny_transformer_memorizes_train_split_of_add_mod_7(tmp_path):
+    result = train(tiny_spec(), RunStore(tmp_path))
+    assert result.status == "done" and result.step == 200
+    assert result.curves["train_acc"][0, -1] == 1.0
+    assert result.curves["train_acc"][0, 0] < 0.5  # it had to learn it
+    assert result.steps_to_train[0] <= 200
+
+
+def test_tiny_mlp_generalizes_on_add_mod_23_with_weight_decay(tmp_path):
+    spec = RunSpec(
+        data=DataSpec(op="add", p=23),
+        model=replace(PRESETS["mlp"], n_layers=1, d_model=64, d_mlp=256),
+        train=TrainSpec(steps=800, eval_every=50, batch_size="full", stop_at_val_acc=0.99),
+        members=members_from(seed=0, lr=1e-2, weight_decay=1.0, train_fraction=0.8),
+    )
+    result = train(spec, RunStore(tmp_path))
+    assert result.steps_to_train[0] < result.steps_to_val[0] <= 800
+    assert result.curves["val_acc"][0, -1] >= 0.99
+    assert result.step < 800  # stopped early once validation accuracy held 99 %
+
+
+def test_population_of_3_equals_3_single_runs(tmp_path):
+    spec = RunSpec(
+        data=DataSpec(op="add", p=13, n_outliers=2),
+        model=replace(TINY, dropout=0.1),
+        train=TrainSpec(steps=30, eval_every=10),
+        members=members_from(
+            seed=[4, 5, 6],
+            train_fraction=[0.5, 0.6, 0.7],
+            lr=[1e-3, 3e-3, 1e-2],
+            weight_decay=[0.0, 1.0, 0.3],
+        ),
+    )
+    together = train(spec, RunStore(tmp_path / "pop"))
+    flat = load_checkpoint(RunStore(tmp_path / "pop").checkpoint_path(spec.run_id))["flat"]
+    for i, member in enumerate(spec.members):
+        single = replace(spec, members=(member,))
+        alone = train(single, RunStore(tmp_path / f"m{i}"))
+        ckpt = load_checkpoint(RunStore(tmp_path / f"m{i}").checkpoint_path(single.run_id))
+        torch.testing.assert_close(flat[i], ckpt["flat"][0])
+        for name in ("train_loss", "val_acc", "weight_norm"):
+            np.testing.assert_allclose(
+                together.curves[name][i], alone.curves[name][0], rtol=1e-4, atol=1e-5
+            )
+
+
+def interrupting_progress(at_step):
+    def progress(event):
+        if event.step == at_step:
+            raise KeyboardInterrupt
+
+    return progress
+
+
+def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tmp_path):
+    spec = RunSpec(
+        data=DataSpec(op="add", p=11, n_outliers=3),
+        model=replace(TINY, n_layers=2, dropout=0.2),
+        optim=OptimSpec(decay_to="init", schedule="cosine"),
+        train=TrainSpec(steps=60, eval_every=7),
+        members=members_from(seed=[0, 1], train_fraction=[0.5, 0.6]),
+    )
+    straight = train(spec, RunStore(tmp_path / "a"))
+    store = RunStore(tmp_path / "b")
+    with pytest.raises(TrainingInterrupted) as info:
+        train(spec, store, progress=interrupting_progress(21))
+    assert info.value.step == 21
+    assert store.get_run(spec.run_id).status == "interrupted"
+    resumed = train(spec, store)
+    a = load_checkpoint(RunStore(tmp_path / "a").checkpoint_path(spec.run_id))
+    b = load_checkpoint(store.checkpoint_path(spec.run_id))
+    assert torch.equal(a["flat"], b["flat"])
+    assert torch.equal(a["opt"]["exp_avg_sq"], b["opt"]["exp_avg_sq"])
+    for name, values in straight.curves.items():
+        assert np.array_equal(values, resumed.curves[name], equal_nan=True), name
+
+
+def test_training_a_finished_spec_again_reports_it_done_without_training(tmp_path):
+    store = RunStore(tmp_path)
+    first = train(tiny_spec(steps=20), store)
+    mtime = store.checkpoint_path(first.run_id).stat().st_mtime_ns
+    again = train(tiny_spec(steps=20), store)
+    assert again.status == "done" and again.step == 20
+    assert store.checkpoint_path(first.run_id).stat().st_mtime_ns == mtime
+    assert np.array_equal(first.curves["train_loss"], again.curves["train_loss"])
+
+
+def test_ctrl_c_of_a_training_subprocess_leaves_a_resumable_run(tmp_path):
+    store_dir = tmp_path / "store"
+    args = [
+        sys.executable,
+        "-m",
+        "groklab",
+        "train",
+        "--op",
+        "add",
+        "--p",
+        "7",
+        "--model",
+        "mlp",
+        "--d-model",
+        "8",
+        "--d-mlp",
+        "16",
+        "--n-layers",
+        "1",
+        "--steps",
+        "400000",
+        "--eval-every",
+        "20",
+        "--checkpoint-every",
+        "100000",
+        "--store",
+        str(store_dir),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until training is under way (metrics written)
+        time.sleep(0.5)
+        if (store_dir / "runs.sqlite").exists():
+            runs = RunStore(store_dir).list_runs()
+            if (
+                runs
+                and runs[0].status == "running"
+                and len(RunStore(store_dir).read_curves(runs[0].run_id)["step"]) > 3
+            ):
+                break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Resume with" in out and "Traceback" not in err
+    run = RunStore(store_dir).list_runs()[0]
+    assert run.status == "interrupted" and run.step > 0
+    ckpt = load_checkpoint(RunStore(store_dir).checkpoint_path(run.run_id))
+    assert ckpt["step"] == run.step and not ckpt["done"]
