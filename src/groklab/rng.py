@@ -8,7 +8,8 @@ an intervention never shifts another stream. Library code never seeds the global
 import numpy as np
 import torch
 
-SPLIT, INIT, BATCHES, DROPOUT, NOISE, LABELS, TEACHER = range(7)
+# Purposes; values never change (a run's numbers depend on them). Append new ones at the end.
+SPLIT, INIT, BATCHES, DROPOUT, GRAD_NOISE, LABELS, TEACHER, UPDATE_NOISE, WEIGHT_NOISE = range(9)
 
 
 def derived_seed(seed: int, purpose: int) -> int:

@@ -80,14 +80,12 @@ class DataSpec:
 
     op: str = "div"
     p: int = 97
-    n_outliers: int = 0
 
     def __post_init__(self) -> None:
         from groklab.data.ops import check_op_p
 
         check_op_p(self.op, self.p)
         object.__setattr__(self, "p", int(self.p))  # a numpy integer would not serialize
-        _check_int("n_outliers", self.n_outliers, 0)
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,6 @@ class ModelSpec:
     act: str = "relu"
     norm: str = "post"
     positions: str = "sinusoidal"
-    dropout: float = 0.0
     attn_bias: bool = False
     mlp_bias: bool = False
     init: str = "default"
@@ -118,7 +115,6 @@ class ModelSpec:
         _check_choice("act", self.act, ACTIVATIONS)
         _check_choice("norm", self.norm, NORMS)
         _check_choice("positions", self.positions, POSITIONS)
-        _check_float("dropout", self.dropout, 0.0, 1.0, open_hi=True)
         _check_choice("init", self.init, INITS)
         _store_floats(self)
 
@@ -204,13 +200,26 @@ class TrainSpec:
 
 @dataclass(frozen=True)
 class MemberSpec:
-    """What may differ between the members of one population."""
+    """What may differ between the members of one population.
+
+    The interventions of Power et al. 2022 (Fig. 2 center/right) are per member, so one
+    population can compare them: `dropout` after each MLP, `n_outliers` training answers
+    replaced by wrong ones (label noise), and Gaussian noise of the given standard deviation
+    added to the gradient (`grad_noise`), to the normalized Adam update (`update_noise`) or to
+    the weights for the forward pass only (`weight_noise`). `init_scale` multiplies every
+    initial parameter (Omnigrok's alpha).
+    """
 
     seed: int = 0
     train_fraction: float = 0.5
     lr: float = 1e-3
     weight_decay: float = 1.0
     init_scale: float = 1.0
+    dropout: float = 0.0
+    n_outliers: int = 0
+    grad_noise: float = 0.0
+    update_noise: float = 0.0
+    weight_noise: float = 0.0
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed, 0, 2**63 - 1)
@@ -218,6 +227,10 @@ class MemberSpec:
         _check_float("lr", self.lr, 0.0, open_lo=True)
         _check_float("weight_decay", self.weight_decay, 0.0)
         _check_float("init_scale", self.init_scale, 0.0, open_lo=True)
+        _check_float("dropout", self.dropout, 0.0, 1.0, open_hi=True)
+        _check_int("n_outliers", self.n_outliers, 0)
+        for name in ("grad_noise", "update_noise", "weight_noise"):
+            _check_float(name, getattr(self, name), 0.0)
         _store_floats(self)
 
 

@@ -139,17 +139,17 @@ def test_same_seed_same_init_and_different_seed_different_init():
 
 
 def test_dropout_keep_mask_scales_the_mlp_output_and_no_mask_means_no_dropout():
-    spec = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32, dropout=0.5)
+    spec = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
     model = build_model(spec, d_vocab=9, n_ctx=4, d_out=7, generator=rng.generator(0, rng.INIT))
     tokens = torch.randint(0, 9, (8, 4), generator=torch.Generator().manual_seed(0))
     dropped = model(tokens, torch.zeros(1, 8, 4, 16))
-    kept = model(tokens, torch.ones(1, 8, 4, 16))
+    kept = model(tokens, torch.full((1, 8, 4, 16), 2.0))  # p = 0.5: kept units scaled by 2
     plain = model(tokens)
     with torch.no_grad():
         w_out = model.blocks[0].mlp.W_out.clone()
         model.blocks[0].mlp.W_out.zero_()
         no_mlp = model(tokens)
-        model.blocks[0].mlp.W_out.copy_(2 * w_out)  # kept units are scaled by 1 / (1 - 0.5)
+        model.blocks[0].mlp.W_out.copy_(2 * w_out)
         doubled = model(tokens)
     torch.testing.assert_close(dropped, no_mlp)
     torch.testing.assert_close(kept, doubled)

@@ -48,14 +48,19 @@ def test_tiny_mlp_generalizes_on_add_mod_23_with_weight_decay(tmp_path):
 
 def test_population_of_3_equals_3_single_runs(tmp_path):
     spec = RunSpec(
-        data=DataSpec(op="add", p=13, n_outliers=2),
-        model=replace(TINY, dropout=0.1),
+        data=DataSpec(op="add", p=13),
+        model=TINY,
         train=TrainSpec(steps=30, eval_every=10),
         members=members_from(
             seed=[4, 5, 6],
             train_fraction=[0.5, 0.6, 0.7],
             lr=[1e-3, 3e-3, 1e-2],
             weight_decay=[0.0, 1.0, 0.3],
+            dropout=[0.1, 0.0, 0.3],
+            n_outliers=[2, 0, 1],
+            grad_noise=[0.0, 0.01, 0.0],
+            update_noise=[0.01, 0.0, 0.0],
+            weight_noise=[0.0, 0.0, 0.01],
         ),
     )
     together = train(spec, RunStore(tmp_path / "pop"))
@@ -81,11 +86,19 @@ def interrupting_progress(at_step):
 
 def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tmp_path):
     spec = RunSpec(
-        data=DataSpec(op="add", p=11, n_outliers=3),
-        model=replace(TINY, n_layers=2, dropout=0.2),
+        data=DataSpec(op="add", p=11),
+        model=replace(TINY, n_layers=2),
         optim=OptimSpec(decay_to="init", schedule="cosine"),
         train=TrainSpec(steps=60, eval_every=7),
-        members=members_from(seed=[0, 1], train_fraction=[0.5, 0.6]),
+        members=members_from(
+            seed=[0, 1],
+            train_fraction=[0.5, 0.6],
+            dropout=0.2,
+            n_outliers=3,
+            grad_noise=0.01,
+            update_noise=0.01,
+            weight_noise=0.01,
+        ),
     )
     straight = train(spec, RunStore(tmp_path / "a"))
     store = RunStore(tmp_path / "b")

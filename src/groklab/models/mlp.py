@@ -35,13 +35,13 @@ class TableMLP(nn.Module):
                     layer.bias.uniform_(-bound, bound, generator=generator)
             self.layers.append(layer)
         self.act = F.relu if spec.act == "relu" else F.gelu
-        self.dropout = spec.dropout
 
     def forward(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
-        """tokens [B, T] -> logits [B, V]; keep [L, B, 1, d_mlp] dropout masks or None."""
+        """tokens [B, T] -> logits [B, V]; keep [L, B, 1, d_mlp] dropout masks
+        (0 or 1 / (1 - p)) or None."""
         h = F.embedding(tokens[:, [0, 2]], self.W_E).flatten(1)  # [B, 2D]
         for i, layer in enumerate(self.layers[:-1]):
             h = self.act(layer(h))
             if keep is not None:
-                h = h * keep[i, :, 0, : h.shape[-1]] / (1.0 - self.dropout)
+                h = h * keep[i, :, 0, : h.shape[-1]]
         return self.layers[-1](h)

@@ -138,7 +138,7 @@ class MLP(nn.Module):
 class Block(nn.Module):
     def __init__(self, spec: ModelSpec, gen: torch.Generator) -> None:
         super().__init__()
-        self.norm, self.dropout = spec.norm, spec.dropout
+        self.norm = spec.norm
         self.attn = Attention(spec, gen)
         self.mlp = MLP(spec, gen)
         if spec.norm != "none":
@@ -167,8 +167,7 @@ class Block(nn.Module):
         out = self.mlp(x)
         if keep is None:  # dropout after the MLP only (official code); masks come from the trainer
             return out
-        keep = keep[:, -1] if out.dim() == 2 else keep
-        return out * keep / (1.0 - self.dropout)
+        return out * (keep[:, -1] if out.dim() == 2 else keep)
 
 
 class Transformer(nn.Module):
@@ -200,7 +199,8 @@ class Transformer(nn.Module):
         self.W_U = _weight((d, d_out), d, spec, generator)
 
     def forward(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
-        """tokens [B, T] -> answer logits [B, V]; keep [L, B, T, D] dropout masks or None."""
+        """tokens [B, T] -> answer logits [B, V]; keep [L, B, T, D] dropout masks
+        (0 or 1 / (1 - p)) or None."""
         t = tokens.shape[1]
         x = F.embedding(tokens, self.W_E) + self.W_pos[:t]  # [B, T, D]
         first = self.blocks[0]

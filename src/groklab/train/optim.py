@@ -65,24 +65,25 @@ def optimizer_step(
     lr: Tensor,
     weight_decay: Tensor,
     target: Tensor | None,
+    update_noise: Tensor | None = None,
 ) -> None:
     """One in-place update of every member. lr, weight_decay: [M, 1]; target: [M, P] or None
-    (None decays toward the origin)."""
+    (None decays toward the origin); update_noise: [M, P] added to the normalized update."""
     state.step += 1
     decay = flat if target is None else flat - target  # [M, P]
     if spec.optimizer == "sgd":
         g = grad + weight_decay * decay
-        buf = state.exp_avg.mul_(spec.momentum).add_(g) if spec.momentum else g
-        flat.sub_(lr * buf)
-        return
-    if spec.optimizer == "adamw":
-        flat.sub_(lr * weight_decay * decay)
-    elif spec.optimizer == "adam_l2":
-        grad = grad + weight_decay * decay
-    b1, b2 = spec.beta1, spec.beta2
-    state.exp_avg.lerp_(grad, 1 - b1)
-    state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-    bias1 = 1 - b1**state.step
-    bias2 = 1 - b2**state.step
-    denom = state.exp_avg_sq.sqrt().div_(math.sqrt(bias2)).add_(spec.eps)
-    flat.sub_(state.exp_avg.div(denom).mul_(lr / bias1))
+        update = state.exp_avg.mul_(spec.momentum).add_(g) if spec.momentum else g
+    else:
+        if spec.optimizer == "adamw":
+            flat.sub_(lr * weight_decay * decay)
+        elif spec.optimizer == "adam_l2":
+            grad = grad + weight_decay * decay
+        b1, b2 = spec.beta1, spec.beta2
+        state.exp_avg.lerp_(grad, 1 - b1)
+        state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = state.exp_avg_sq.sqrt().div_(math.sqrt(1 - b2**state.step)).add_(spec.eps)
+        update = state.exp_avg.div(denom).div_(1 - b1**state.step)
+    if update_noise is not None:
+        update = update + update_noise
+    flat.sub_(update * lr)  # update may be the momentum buffer itself: never scale it in place

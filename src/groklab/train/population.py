@@ -61,11 +61,15 @@ class Population:
             for n, c, s in zip(self.names, chunks, self.shapes, strict=True)
         }
 
-    def __call__(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
-        """tokens [M, B, T] -> logits [M, B, V]; keep: per-member dropout masks or None."""
+    def __call__(
+        self, tokens: Tensor, keep: Tensor | None = None, *, flat: Tensor | None = None
+    ) -> Tensor:
+        """tokens [M, B, T] -> logits [M, B, V]; keep: per-member dropout masks or None;
+        flat: parameters to use instead of the population's own (e.g. with weight noise)."""
+        flat = self.flat if flat is None else flat
         if keep is None:
-            return self._forward_no_keep(self.flat, tokens)
-        return self._forward(self.flat, tokens, keep)
+            return self._forward_no_keep(flat, tokens)
+        return self._forward(flat, tokens, keep)
 
     def forward_shared(self, tokens: Tensor) -> Tensor:
         """tokens [B, T], the same for every member -> logits [M, B, V] (no dropout)."""

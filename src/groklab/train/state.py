@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from groklab import rng
 from groklab.data import make_table, make_train_masks, noisy_targets
-from groklab.models import build_model, dropout_shape
+from groklab.models import build_model
 from groklab.spec import RunSpec
 from groklab.train.batches import BatchSampler
+from groklab.train.noise import Streams
 from groklab.train.optim import OptimState
 from groklab.train.population import Population
 
@@ -40,7 +40,7 @@ def make_task(spec: RunSpec, device: torch.device) -> Task:
             noisy_targets(
                 table.targets,
                 mask,
-                n_outliers=spec.data.n_outliers,
+                n_outliers=m.n_outliers,
                 seed=m.seed,
                 n_classes=table.n_classes,
             )
@@ -63,7 +63,7 @@ class TrainState:
     opt: OptimState
     sampler: BatchSampler
     init_flat: Tensor | None  # [M, P] kept for decay toward the init and norm constraint
-    dropout_gens: list[torch.Generator]
+    streams: Streams  # dropout and noise generators, per member
     lr: Tensor  # [M, 1] base learning rates
     weight_decay: Tensor  # [M, 1]
     hits: Tensor  # [M] consecutive evaluations at/above the stop threshold
@@ -78,7 +78,7 @@ class TrainState:
             },
             "sampler": self.sampler.state_dict(),
             "init_flat": None if self.init_flat is None else self.init_flat.cpu(),
-            "dropout_gens": [g.get_state() for g in self.dropout_gens],
+            "streams": self.streams.state_dict(),
             "hits": self.hits.cpu(),
             "done": self.done,
         }
@@ -91,8 +91,7 @@ class TrainState:
         self.opt = OptimState.from_dict(d["opt"], device)
         self.sampler.load_state_dict(d["sampler"])
         self.init_flat = None if d["init_flat"] is None else d["init_flat"].to(device)
-        for g, s in zip(self.dropout_gens, d["dropout_gens"], strict=True):
-            g.set_state(s)
+        self.streams.load_state_dict(d["streams"])
         self.hits = d["hits"].to(device)
         self.done = bool(d["done"])
 
@@ -118,24 +117,8 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
         opt=OptimState.zeros(population.flat.detach(), spec.optim),
         sampler=BatchSampler(task.masks, [m.seed for m in spec.members], spec.train.batch_size),
         init_flat=population.flat.detach().clone() if keep_init else None,
-        dropout_gens=[rng.generator(m.seed, rng.DROPOUT) for m in spec.members],
+        streams=Streams(spec),
         lr=torch.tensor([[m.lr] for m in spec.members], device=device),
         weight_decay=torch.tensor([[m.weight_decay] for m in spec.members], device=device),
         hits=torch.zeros(spec.n_members, dtype=torch.long, device=device),
     )
-
-
-def dropout_keep(
-    state: TrainState, spec: RunSpec, rows: list[int], n_ctx: int, device: torch.device
-) -> Tensor | None:
-    """[M, L, B, T, W] keep-masks, each member from its own dropout stream, drawn for its own
-    batch size `rows[m]` (then padded), so a member draws the same alone or among others."""
-    p = spec.model.dropout
-    if p == 0.0:
-        return None
-    width = max(rows)
-    masks = []
-    for g, n in zip(state.dropout_gens, rows, strict=True):
-        keep = torch.rand(dropout_shape(spec.model, n, n_ctx), generator=g) >= p
-        masks.append(F.pad(keep.float(), (0, 0, 0, 0, 0, width - n)))
-    return torch.stack(masks).to(device)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from groklab.spec import RunSpec
 from groklab.train.optim import lr_factor, optimizer_step
-from groklab.train.state import Task, TrainState, dropout_keep
+from groklab.train.state import Task, TrainState
 
 EVAL_ROWS = 16384  # member-examples per evaluation chunk: bounds activation memory
 
@@ -31,37 +31,44 @@ def cross_entropy(logits: Tensor, targets: Tensor, loss_dtype: str) -> Tensor:
     return flat.view(m, b)
 
 
-def train_step(state: TrainState, task: Task, spec: RunSpec) -> Tensor:
-    """One update of every member; returns the per-member training-batch loss [M]."""
+def batch_loss(state: TrainState, task: Task, spec: RunSpec) -> Tensor:
+    """Mean loss of each member on its next minibatch, [M], with dropout and weight noise."""
     pop, device = state.population, state.population.flat.device
     idx, weight = state.sampler.next()  # [M, B]
     idx = idx.to(device)
-    tokens = task.inputs[idx]  # [M, B, T]
-    targets = task.targets.gather(1, idx)  # [M, B]
+    tokens, targets = task.inputs[idx], task.targets.gather(1, idx)  # [M, B, T], [M, B]
     rows = [idx.shape[1]] * idx.shape[0] if weight is None else weight.sum(1).int().tolist()
-    keep = dropout_keep(state, spec, rows, task.n_ctx, device)
+    keep = state.streams.dropout_keep(spec.model, rows, task.n_ctx, device)
+    noise = state.streams.gaussian("weight_noise", pop.flat.shape[1:], device)
+    flat = pop.flat if noise is None else pop.flat + noise  # stored weights stay clean
     with autocast(spec, device):
-        logits = pop(tokens, keep)  # [M, B, V]
+        logits = pop(tokens, keep, flat=flat)  # [M, B, V]
     per_example = cross_entropy(logits, targets, spec.train.loss_dtype)  # [M, B]
     if weight is None:
-        loss = per_example.mean(1)  # [M]
-    else:
-        weight = weight.to(device)
-        loss = (per_example * weight).sum(1) / weight.sum(1)
-    # sum, not mean: each member keeps its own gradient
-    (grad,) = torch.autograd.grad(loss.sum(), pop.flat)
-    lr = state.lr * lr_factor(state.step, spec.optim, spec.train.steps)
+        return per_example.mean(1)
+    weight = weight.to(device)
+    return (per_example * weight).sum(1) / weight.sum(1)
+
+
+def train_step(state: TrainState, task: Task, spec: RunSpec) -> Tensor:
+    """One update of every member; returns the per-member training-batch loss [M]."""
+    flat, device = state.population.flat, state.population.flat.device
+    loss = batch_loss(state, task, spec)  # [M]
+    (grad,) = torch.autograd.grad(loss.sum(), flat)  # sum: each member keeps its own gradient
+    grad_noise = state.streams.gaussian("grad_noise", flat.shape[1:], device)
+    grad = grad if grad_noise is None else grad + grad_noise
     optimizer_step(
-        pop.flat,
+        flat,
         grad,
         state.opt,
         spec=spec.optim,
-        lr=lr,
+        lr=state.lr * lr_factor(state.step, spec.optim, spec.train.steps),
         weight_decay=state.weight_decay,
         target=state.init_flat if spec.optim.decay_to == "init" else None,
+        update_noise=state.streams.gaussian("update_noise", flat.shape[1:], device),
     )
     if spec.interventions.norm_constraint:
-        project_norm(pop.flat, state.init_flat)
+        project_norm(flat, state.init_flat)
     state.step += 1
     return loss.detach()
 
