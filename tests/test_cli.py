@@ -8,7 +8,7 @@ import contextlib
 import csv
 import io
 import re
-import sqlite3
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -20,7 +20,7 @@ import torch
 from groklab.cli import build_parser, main
 from groklab.cli_train import spec_from_args
 from groklab.data import OPS
-from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS
+from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
 from groklab.store import RunStore
 
 TINY = ["--op", "add", "--p", "7", "--n-layers", "1", "--d-model", "16", "--n-heads", "2"]
@@ -178,6 +178,8 @@ CONFIGS = {
         (["--seeds", "3,3"], ["seeds='3,3'"]),
         (["--seeds", "0-2", "--lr", "1e-3,1e-2"], ["seed: 3", "lr: 2"]),
         (["--lr", "abc"], ["'abc'"]),
+        (["--n-outliers", "1.5"], ["'1.5'", "integer"]),
+        (["--dropout", "1"], ["dropout=1.0"]),
         (["--op", "pow"], ["'pow'"]),
         (["--op", "div", "--p", "12"], ["p=12"]),
         (["--d-model", "15"], ["d_model=15", "n_heads=2"]),
@@ -217,20 +219,19 @@ def test_bad_train_as_a_real_process_exits_2_and_runs_lists_no_run(tmp_path):
     assert status == 0 and out.startswith("no runs in")
 
 
-@pytest.mark.xfail(
-    reason="train/loop.py:86 creates the run before make_task checks n_outliers against the "
-    "training set, so the error leaves a run with status 'created' (and a progress bar on "
-    "stderr)",
-    strict=True,
-)
-def test_too_many_outliers_is_one_line_status_2_and_leaves_no_run(tmp_path):
+TOO_MANY_OUTLIERS = ["--n-outliers", "1000", "--steps", "2"]  # p=7: only 24 training pairs
+
+
+def test_too_many_outliers_is_status_2_and_leaves_no_run(tmp_path):
     store = tmp_path / "store"
-    argv = ["train", *TINY, "--store", str(store), "--n-outliers", "1000", "--steps", "2"]
-    status, _, err = run_main(argv)
+    status, _, err = train_tiny(store, *TOO_MANY_OUTLIERS)
     assert status == 2 and "n_outliers=1000" in err
-    if (store / "runs.sqlite").exists():
-        with sqlite3.connect(store / "runs.sqlite") as conn:
-            assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    assert [r.run_id for r in RunStore(store).list_runs()] == []
+
+
+def test_too_many_outliers_error_is_the_only_line_on_stderr(tmp_path):
+    status, _, err = train_tiny(tmp_path / "store", *TOO_MANY_OUTLIERS)
+    assert status == 2 and "n_outliers=1000" in err
     assert len(err.strip().splitlines()) == 1, err
 
 
@@ -321,11 +322,6 @@ def test_training_the_same_spec_again_reports_it_done_without_training_more(tmp_
     assert [(r.run_id, r.status, r.step) for r in records] == [(run_id, "done", 10)]
 
 
-@pytest.mark.xfail(
-    reason="train/loop.py:99 truncates metrics after state.step - 1 even when the run is "
-    "already done, so training a done spec again deletes its final evaluation",
-    strict=True,
-)
 def test_training_a_done_spec_again_keeps_its_curves(tmp_path):
     store = tmp_path / "store"
     _, out, _ = train_tiny(store, "--steps", "10")
@@ -367,6 +363,10 @@ seed = "0-1"
 
 def parse(argv: list[str]):
     return spec_from_args(build_parser().parse_args(["train", *argv]))
+
+
+def parse_line(flags: str):
+    return parse(shlex.split(flags))
 
 
 def test_config_with_a_flag_override_trains_the_overridden_value(tmp_path):
@@ -412,6 +412,32 @@ def test_member_lists_on_the_command_line_make_one_member_each():
         (1, 2e-3, 0.4),
         (2, 3e-3, 0.4),
     ]
+
+
+def test_readme_train_command_parses_to_the_power2022_setup():
+    spec = parse_line(
+        "--op div --p 97 --train-fraction 0.5 --model power2022 --optimizer adamw --lr 1e-3 "
+        "--weight-decay 1 --warmup-steps 10 --batch-size 512 --stop-at-val-acc 0.99"
+    )
+    assert (spec.data.op, spec.data.p, spec.model) == ("div", 97, PRESETS["power2022"])
+    assert (spec.train.batch_size, spec.train.stop_at_val_acc) == (512, 0.99)
+    assert spec.members == (MemberSpec(train_fraction=0.5, lr=1e-3, weight_decay=1.0),)
+
+
+def test_readme_population_command_gives_one_weight_decay_per_seed():
+    spec = parse_line("--op add --p 97 --seeds 0-3 --weight-decay 0.3,1,1,3")
+    assert [(m.seed, m.weight_decay) for m in spec.members] == [(0, 0.3), (1, 1), (2, 1), (3, 3)]
+
+
+def test_batch_size_flag_takes_a_rule_or_a_number():
+    assert parse(["--batch-size", "full"]).train.batch_size == "full"
+    assert parse(["--batch-size", "64"]).train.batch_size == 64
+
+
+def test_integer_member_flags_read_as_integers():
+    spec = parse([*TINY, "--seeds", "0-1", "--n-outliers", "2,3", "--dropout", "0.1"])
+    assert [(m.n_outliers, m.dropout) for m in spec.members] == [(2, 0.1), (3, 0.1)]
+    assert all(isinstance(m.n_outliers, int) for m in spec.members)
 
 
 def test_every_spec_field_has_a_train_flag_of_the_same_name():

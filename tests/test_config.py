@@ -26,12 +26,18 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SPEC = RunSpec(
-    data=DataSpec(op="div", p=11, n_outliers=2),
-    model=ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32, act="gelu", dropout=0.1),
+    data=DataSpec(op="div", p=11),
+    model=ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32, act="gelu"),
     optim=OptimSpec(optimizer="adam_l2", beta2=0.99, eps=1e-9, decay_to="init"),
     interventions=InterventionSpec(norm_constraint=True),
     train=TrainSpec(steps=30, batch_size=16, stop_at_val_acc=0.95),
-    members=members_from(seed=[0, 3, 5], lr=[1e-3, 3e-3, 0.1 + 0.2], weight_decay=1),
+    members=members_from(
+        seed=[0, 3, 5],
+        lr=[1e-3, 3e-3, 0.1 + 0.2],
+        weight_decay=1,
+        dropout=0.1,
+        n_outliers=[0, 2, 1],
+    ),
 )
 
 

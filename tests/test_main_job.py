@@ -11,9 +11,11 @@ from groklab.train import train
 @pytest.mark.slow
 def test_division_mod_97_groks_long_after_memorizing(tmp_path):
     torch.set_num_threads(2)
-    spec = RunSpec(data=DataSpec(op="div", p=97),
-                   train=TrainSpec(steps=8000, stop_at_val_acc=0.99),
-                   members=members_from(seed=0, train_fraction=0.5, lr=1e-3, weight_decay=1.0))
+    spec = RunSpec(
+        data=DataSpec(op="div", p=97),
+        train=TrainSpec(steps=8000, stop_at_val_acc=0.99),
+        members=members_from(seed=0, train_fraction=0.5, lr=1e-3, weight_decay=1.0),
+    )
     result = train(spec, RunStore(tmp_path))
     assert result.curves["val_acc"][0, -1] >= 0.99
     # memorization comes first, generalization much later: the grokking delay

@@ -73,7 +73,7 @@ def test_negative_seed_is_rejected_naming_the_value():
 
 def test_negative_n_outliers_is_rejected_naming_the_value():
     with pytest.raises(SpecError) as e:
-        DataSpec(op="add", p=7, n_outliers=-2)
+        MemberSpec(n_outliers=-2)
     one_line_error(e, "n_outliers=-2", ">= 0")
 
 
@@ -287,7 +287,7 @@ def test_equal_specs_built_separately_have_equal_ids():
 # One changed value for every field of every section; the test below fails if a field is added
 # without one, so no field can silently be left out of the id.
 CHANGED = {
-    "data": {"op": "sub", "p": 11, "n_outliers": 1},
+    "data": {"op": "sub", "p": 11},
     "model": {
         "arch": "mlp",
         "n_layers": 2,
@@ -297,7 +297,6 @@ CHANGED = {
         "act": "gelu",
         "norm": "pre",
         "positions": "learned",
-        "dropout": 0.1,
         "attn_bias": True,
         "mlp_bias": True,
         "init": "normal",
@@ -329,6 +328,11 @@ CHANGED_MEMBER = {
     "lr": 1e-2,
     "weight_decay": 0.0,
     "init_scale": 2,
+    "dropout": 0.1,
+    "n_outliers": 1,
+    "grad_noise": 0.01,
+    "update_noise": 0.01,
+    "weight_noise": 0.01,
 }
 
 

@@ -27,6 +27,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     from groklab import __version__
+    from groklab.cli_sweep import add_sweep_command
     from groklab.cli_train import add_train_commands
 
     parser = Parser(
@@ -54,6 +55,7 @@ def build_parser() -> Parser:
     table.set_defaults(func=cmd_data_table)
 
     add_train_commands(sub)
+    add_sweep_command(sub)
     return parser
 
 

@@ -78,7 +78,7 @@ def spec_from_args(args: argparse.Namespace):
         if not name:
             continue
         if section == "members":
-            value = value if name == "seed" else [_member_float(name, v) for v in value.split(",")]
+            value = value if name == "seed" else [_member_value(name, v) for v in value.split(",")]
             d.setdefault("members", {})[name] = value
         else:
             d.setdefault(section, {})[name] = value
@@ -91,11 +91,14 @@ def spec_from_args(args: argparse.Namespace):
     return spec_from_dict(d)
 
 
-def _member_float(name: str, text: str) -> float:
+def _member_value(name: str, text: str) -> int | float:
+    """One value of a member flag, as its field's type (`--n-outliers` is an int)."""
+    kind = field_types(MemberSpec)[name][0]
     try:
-        return float(text)
+        return kind(text)
     except ValueError:
-        raise GroklabError(f"--{name.replace('_', '-')} value {text!r} is not a number") from None
+        what = "an integer" if kind is int else "a number"
+        raise GroklabError(f"--{name.replace('_', '-')} value {text!r} is not {what}") from None
 
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:

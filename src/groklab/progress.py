@@ -16,19 +16,28 @@ def _summary(values: np.ndarray) -> str:
 
 
 class ProgressBar:
+    """Starts at the first evaluation (so an early error is the only line on stderr), at the
+    step a resumed run is at."""
+
     def __init__(self, spec: RunSpec) -> None:
-        self.bar = tqdm(total=spec.train.steps, unit="step", dynamic_ncols=True, smoothing=0.1)
+        self.bar: tqdm | None = None
 
     def update(self, event: Progress) -> None:
-        if self.bar.n == 0 and event.step > 0:  # resumed: start the bar where the run is
-            self.bar.reset(total=event.steps)
-            self.bar.n = self.bar.last_print_n = event.step
+        if self.bar is None:
+            self.bar = tqdm(
+                total=event.steps,
+                initial=event.step,
+                unit="step",
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
         self.bar.update(event.step - self.bar.n)
         m = event.metrics
         self.bar.set_postfix_str(f"train {_summary(m['train_acc'])} val {_summary(m['val_acc'])}")
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def __enter__(self) -> ProgressBar:
         return self

@@ -234,6 +234,8 @@ class MemberSpec:
         _store_floats(self)
 
 
+MAX_MEMBERS = 65536  # a population is one process; bigger sweeps are several populations
+
 SECTIONS: dict[str, type] = {
     "data": DataSpec,
     "model": ModelSpec,
@@ -332,6 +334,8 @@ def parse_seeds(text: str) -> list[int]:
             raise SpecError(f"seeds={text!r} is not a list of seeds; allowed: {allowed}") from None
         if last < first:
             raise SpecError(f"seeds={text!r} has the empty range {part.strip()!r}; e.g. '0-7'")
+        if last - first + len(seeds) >= MAX_MEMBERS:
+            raise SpecError(f"seeds={text!r} names more than {MAX_MEMBERS} members")
         seeds.extend(range(first, last + 1))
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise SpecError(f"seeds={text!r} must name distinct non-negative seeds, e.g. '0-7'")

@@ -83,6 +83,8 @@ def train(
         raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
     dev = pick_device(device)
     run_id = spec.run_id
+    task = make_task(spec, dev)  # bad input fails here, before the store holds anything
+    state = init_state(spec, task, dev)
     store.create_run(
         run_id,
         canonical_json(spec),
@@ -90,8 +92,6 @@ def train(
         summary=spec.summary(),
         members=[vars(m) for m in spec.members],
     )
-    task = make_task(spec, dev)
-    state = init_state(spec, task, dev)
     path = store.checkpoint_path(run_id)
     if path.exists():
         state.load_dict(load_checkpoint(path))

@@ -1,0 +1,114 @@
+"""`groklab sweep FILE.toml`: run a grid of specs as populations and write one CSV row per point.
+
+Populations already done in the store are reused, so running a sweep again (or a sweep that
+shares populations with an earlier one) trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from groklab.errors import GroklabError
+
+
+def add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    from groklab.sweep import BACKENDS
+
+    sweep = sub.add_parser(
+        "sweep", help="run a grid of specs (a TOML file with [grid]) and write a CSV of results"
+    )
+    sweep.add_argument("file", help="sweep file: a run file plus [grid] (and optional [sweep])")
+    sweep.add_argument("--backend", default="local", help=f"one of: {', '.join(BACKENDS)}")
+    sweep.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
+    sweep.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    sweep.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
+    sweep.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import torch
+
+    from groklab.cli import check_out_dir, resume_hint
+    from groklab.store import RunStore, default_store_root
+    from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
+    from groklab.train import TrainingInterrupted, pick_device
+
+    sweep = load_sweep(args.file)
+    backend = get_backend(args.backend)
+    device = pick_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise GroklabError(f"--threads={args.threads} must be a positive integer")
+        torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
+    check_out_dir(out)
+    root = Path(args.store) if args.store else default_store_root()
+    populations = pack(expand(sweep), sweep.max_members)
+    with RunStore(root) as store:
+        reused = {p.run_id for p in populations if _is_done(store, p.run_id)}
+    print(
+        f"sweep {args.file}: {sweep.n_points} points in {len(populations)} populations "
+        f"({len(reused)} already done) on {device}, store {root}",
+        flush=True,
+    )
+    with _SweepBar(sum(p.n_members * p.train.steps for p in populations)) as bar:
+        try:
+            result = run_sweep(
+                sweep, root, backend=backend, device=str(device), progress=bar.update
+            )
+        except TrainingInterrupted as e:
+            bar.close()
+            print(
+                f"interrupted in run {e.run_id} at step {e.step}; saved. Resume with:\n"
+                f"  {resume_hint(sys.argv[1:])}"
+            )
+            return 130
+    for spec in populations:
+        print(_population_line(spec, result.where(run_id=spec.run_id).rows, spec.run_id in reused))
+    write_rows_csv(result.rows, out)
+    print(f"wrote {len(result.rows)} rows to {out}")
+    return 0
+
+
+def _is_done(store, run_id: str) -> bool:
+    record = store.get_run(run_id)
+    return record is not None and record.status == "done"
+
+
+def _population_line(spec, rows: list[dict], reused: bool) -> str:
+    import numpy as np
+
+    steps = np.array([row["steps_to_val"] for row in rows], dtype=np.float64)
+    reached = steps[np.isfinite(steps)]
+    median = f" (median step {int(np.median(reached))})" if reached.size else ""
+    done = max((row["steps_done"] for row in rows), default=0)
+    return (
+        f"{spec.run_id} {spec.n_members} members {spec.summary()}: "
+        f"{'reused' if reused else 'trained'} to step {done}, "
+        f"99% val reached by {reached.size}/{len(rows)}{median}"
+    )
+
+
+class _SweepBar:
+    """A tqdm bar over the whole sweep, in member-steps, with populations done as postfix."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="member-step", dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, event) -> None:
+        self.bar.update(event.step - self.bar.n)
+        self.bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self) -> _SweepBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,258 @@
+"""A sweep: a grid of spec fields expanded into points, packed into same-shape populations.
+
+Grid axes name spec fields: a member field (`seed`, `train_fraction`, `weight_decay`, ...),
+`section.field` (`optim.optimizer`, `data.p`, `model.n_layers`, `train.batch_size`, ...), a bare
+section field that no other section has (`optimizer`), or `model.preset` (a named architecture;
+other model axes apply on top of it). Names are stored in their canonical form: member fields
+bare, section fields as `section.field`.
+
+    sweep = SweepSpec(base, grid=(("train_fraction", (0.3, 0.5)), ("seed", (0, 1))))
+    points = expand(sweep)                       # 4 single-member specs, seed varying fastest
+    populations = pack(points)                   # 1 population of 4 members (one shape)
+
+A run file for a sweep is a run file (see `groklab.config`) plus `[grid]` and `[sweep]`:
+
+    [data]
+    op = "add"
+    p = 97
+    [grid]
+    train_fraction = [0.3, 0.5, 0.7]
+    seed = "0-3"                    # seeds also take the `--seeds` syntax
+    "optim.optimizer" = ["adamw", "adam"]   # or a subtable: [grid.optim] optimizer = [...]
+    [sweep]
+    max_members = 64
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groklab.config import TOP_KEYS, field_types, spec_from_dict
+from groklab.errors import GroklabError, SpecError
+from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
+SWEEP_OPTIONS = ("max_members",)
+
+# canonical axis name -> the Python types its values may have
+AXIS_TYPES: dict[str, tuple[type, ...]] = {
+    **field_types(MemberSpec),
+    **{
+        f"{section}.{name}": types
+        for section, cls in SECTIONS.items()
+        for name, types in field_types(cls).items()
+    },
+    "model.preset": (str,),
+}
+
+
+def axis_name(name: str) -> str:
+    """The canonical name of a grid axis: 'optimizer' -> 'optim.optimizer', 'seed' -> 'seed'.
+
+    Raises a one-line SpecError for an unknown or ambiguous name.
+    """
+    name = str(name)
+    if name.startswith("members."):
+        name = name.removeprefix("members.")
+    if name in AXIS_TYPES:
+        return name
+    matches = [axis for axis in AXIS_TYPES if axis.partition(".")[2] == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SpecError(f"grid field {name!r} is ambiguous; write one of {', '.join(matches)}")
+    raise SpecError(f"unknown grid field {name!r}; allowed: {', '.join(AXIS_TYPES)}")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A base spec and a grid over its fields; the base's first member gives member defaults.
+
+    `grid` may be given as a dict; it is stored as ((canonical name, (values...)), ...), each
+    value checked for type (ints become floats for float fields, so 1 and 1.0 are one value).
+    Whether a value is in range is checked when the grid is expanded (`expand`).
+    """
+
+    base: RunSpec
+    grid: tuple[tuple[str, tuple], ...] = ()
+    max_members: int = 64
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, RunSpec):
+            raise SpecError(f"base={self.base!r} is not a RunSpec")
+        if isinstance(self.max_members, bool) or not isinstance(self.max_members, int):
+            raise SpecError(f"max_members={self.max_members!r} is not an integer")
+        if self.max_members < 1:
+            raise SpecError(f"max_members={self.max_members} is out of range; allowed: >= 1")
+        items = self.grid.items() if isinstance(self.grid, Mapping) else self.grid
+        grid: list[tuple[str, tuple]] = []
+        for item in items:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise SpecError(f"grid entry {item!r} is not a (field, values) pair")
+            name = axis_name(item[0])
+            if name in (axis for axis, _ in grid):
+                raise SpecError(f"grid field {name!r} is given twice; give it once")
+            grid.append((name, _axis_values(name, item[1])))
+        object.__setattr__(self, "grid", tuple(grid))
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.grid)
+
+    @property
+    def n_points(self) -> int:
+        return int(np.prod([len(values) for _, values in self.grid], dtype=np.int64))
+
+
+def _axis_values(name: str, values: Any) -> tuple:
+    if name == "seed" and isinstance(values, str):
+        values = parse_seeds(values)
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if not isinstance(values, (list, tuple, range)):
+        raise SpecError(f"grid {name}={values!r} is not a list; give a list of values, e.g. [1, 2]")
+    if len(values) == 0:
+        raise SpecError(f"grid {name}=[] is empty; give at least one value")
+    return tuple(_axis_value(name, v) for v in values)
+
+
+def _axis_value(name: str, value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    allowed = AXIS_TYPES[name]
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        names = " or ".join(t.__name__ for t in allowed)
+        raise SpecError(f"grid {name}={value!r} has the wrong type; expected {names}")
+    if name == "model.preset" and value not in PRESETS:
+        raise SpecError(
+            f"grid model.preset={value!r} is unknown; choose one of {', '.join(PRESETS)}"
+        )
+    return value
+
+
+def grid_points(sweep: SweepSpec) -> list[dict[str, Any]]:
+    """The grid values of each point, {axis: value}, in product order (last axis fastest)."""
+    names = sweep.axes
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(values for _, values in sweep.grid))
+    ]
+
+
+def apply_point(base: RunSpec, point: Mapping[str, Any]) -> RunSpec:
+    """The single-member spec of one grid point: `base` with the point's values set."""
+    by_section: dict[str, dict[str, Any]] = {section: {} for section in (*SECTIONS, "members")}
+    for axis, value in point.items():
+        section, _, name = axis.rpartition(".")
+        by_section[section or "members"][name] = value
+    sections = {section: getattr(base, section) for section in SECTIONS}
+    if "preset" in by_section["model"]:
+        sections["model"] = PRESETS[by_section["model"].pop("preset")]
+    for section, values in by_section.items():
+        if values and section != "members":
+            sections[section] = replace(sections[section], **values)
+    member = replace(base.members[0], **by_section["members"])
+    return RunSpec(**sections, members=(member,))
+
+
+def expand(sweep: SweepSpec) -> list[RunSpec]:
+    """The cartesian product of the grid: one single-member spec per point, last axis fastest.
+
+    Example: grid train_fraction [0.3, 0.5] x seed [0, 1] gives (0.3, 0), (0.3, 1), (0.5, 0),
+    (0.5, 1). A value out of range raises the spec's own one-line SpecError.
+    """
+    return [apply_point(sweep.base, point) for point in grid_points(sweep)]
+
+
+def pack_members(
+    points: list[RunSpec], max_members: int = 64
+) -> tuple[list[RunSpec], list[list[tuple[int, int]]]]:
+    """`pack`, plus where each point's members went: [(population index, member index), ...]."""
+    if isinstance(max_members, bool) or not isinstance(max_members, int) or max_members < 1:
+        raise SpecError(f"max_members={max_members!r} is out of range; allowed: an integer >= 1")
+    groups: dict[str, list[tuple[int, MemberSpec]]] = {}  # shape key -> (point, member)
+    shapes: dict[str, RunSpec] = {}
+    for i, spec in enumerate(points):
+        shapes.setdefault(spec.shape_key, spec)
+        groups.setdefault(spec.shape_key, []).extend((i, m) for m in spec.members)
+    populations: list[RunSpec] = []
+    where: list[list[tuple[int, int]]] = [[] for _ in points]
+    for key, members in groups.items():
+        for start in range(0, len(members), max_members):
+            chunk = members[start : start + max_members]
+            for k, (i, _) in enumerate(chunk):
+                where[i].append((len(populations), k))
+            populations.append(replace(shapes[key], members=tuple(m for _, m in chunk)))
+    return populations, where
+
+
+def pack(points: list[RunSpec], max_members: int = 64) -> list[RunSpec]:
+    """Merge the members of points sharing a shape into populations of at most `max_members`.
+
+    Populations come in the order their shape first appears, members in point order, so the
+    same points always pack the same way (and get the same run ids, so stored results are
+    found again). Example: 4 points of one shape, max_members=3 -> populations of 3 and 1.
+    """
+    return pack_members(points, max_members)[0]
+
+
+def sweep_from_dict(d: Mapping[str, Any]) -> SweepSpec:
+    """A SweepSpec from a parsed TOML document (run-file sections plus [grid] and [sweep])."""
+    for key in d:
+        if key not in SWEEP_KEYS:
+            raise SpecError(f"unknown section {key!r}; allowed: {', '.join(SWEEP_KEYS)}")
+    grid, options = d.get("grid", {}), d.get("sweep", {})
+    for key, table in (("grid", grid), ("sweep", options)):
+        if not isinstance(table, dict):
+            raise SpecError(f"{key!r} must be a table like [{key}], not {table!r}")
+    for key in options:
+        if key not in SWEEP_OPTIONS:
+            raise SpecError(f"unknown key {key!r} in [sweep]; allowed: {', '.join(SWEEP_OPTIONS)}")
+    base = spec_from_dict({k: v for k, v in d.items() if k in TOP_KEYS})
+    if base.n_members > 1:
+        raise SpecError(
+            f"[members] gives {base.n_members} members; a sweep takes one value per member "
+            "field there: put the values to sweep (e.g. seed) in [grid]"
+        )
+    return SweepSpec(base, grid=_flatten(grid), max_members=options.get("max_members", 64))
+
+
+def _flatten(grid: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """TOML reads `model.n_layers = [1, 2]` in [grid] as a subtable; flatten it back."""
+    items = []
+    for key, value in grid.items():
+        if isinstance(value, dict):
+            items.extend((f"{key}.{name}", v) for name, v in value.items())
+        else:
+            items.append((key, value))
+    return tuple(items)
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read a sweep file and check every point of its grid (nothing has trained yet)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise GroklabError(f"cannot read sweep file {str(path)!r}: {e.strerror}") from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"sweep file {str(path)!r} is not valid TOML: {e}") from None
+    sweep = sweep_from_dict(d)
+    expand(sweep)  # a bad value fails now, with its own one-line message
+    return sweep

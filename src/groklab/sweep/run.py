@@ -1,0 +1,218 @@
+"""Run a sweep: expand, pack, reuse what the store already holds, train the rest, tabulate.
+
+    result = run_sweep(sweep, "groklab-runs")
+    result.where(train_fraction=0.3).column("steps_to_val")      # one value per seed
+    write_rows_csv(result.rows, "sweep.csv")
+
+Populations whose run is done in the store are read back, not trained: the same sweep run
+twice trains nothing the second time (a run id is the hash of its spec, and packing is
+deterministic).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groklab.analysis import steps_to_threshold
+from groklab.config import write_text_atomic
+from groklab.errors import GroklabError
+from groklab.spec import RunSpec
+from groklab.store import RunStore
+from groklab.sweep.backend import Backend, ProgressCounter, SweepProgress, get_backend
+from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
+from groklab.train import TrainResult
+
+SUMMARY_KEYS = (
+    "run_id",
+    "member",
+    "steps_to_train",
+    "steps_to_val",
+    "final_train_acc",
+    "final_val_acc",
+    "best_val_acc",
+    "final_weight_norm",
+    "steps_done",
+)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """One row per grid point (in `expand` order): its grid values, then SUMMARY_KEYS.
+
+    `results` holds the populations' TrainResults (with their curves), in packing order; a
+    row's `run_id` and `member` say where its curves are.
+    """
+
+    rows: list[dict]
+    results: list[TrainResult] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(key for row in self.rows for key in row))
+
+    def _key(self, name: str) -> str:
+        columns = self.columns
+        if name in columns:
+            return name
+        try:
+            key = axis_name(name)  # 'optimizer' finds the 'optim.optimizer' column
+        except GroklabError:
+            key = None
+        if not self.rows:  # nothing left to filter: any name goes
+            return key or name
+        if key not in columns:
+            raise GroklabError(f"no column {name!r} in the sweep; allowed: {', '.join(columns)}")
+        return key
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one column, [rows]; a grid axis may be named as in the grid."""
+        key = self._key(name)
+        values = [row.get(key) for row in self.rows]
+        array = np.asarray(values)
+        if array.dtype.kind == "U" and not all(isinstance(v, str) for v in values):
+            return np.asarray(values, dtype=object)  # e.g. batch_size "full" and 32
+        return array
+
+    def where(self, **values: Any) -> SweepResult:
+        """The rows matching every value (a list, tuple or set matches any of its items).
+
+        Example: result.where(optimizer="adam", train_fraction=[0.3, 0.5]).
+        """
+        tests = {self._key(name): value for name, value in values.items()}
+        rows = [
+            row
+            for row in self.rows
+            if all(
+                row.get(key) in value
+                if isinstance(value, (list, tuple, set))
+                else row.get(key) == value
+                for key, value in tests.items()
+            )
+        ]
+        return replace(self, rows=rows)
+
+    def grouped(self, by: str, column: str) -> dict[Any, np.ndarray]:
+        """{value of `by`: the `column` values of its rows}, in first-seen order.
+
+        Example: result.grouped("train_fraction", "steps_to_val") -> {0.3: [..seeds..], ...},
+        ready for `groklab.analysis.summarize`.
+        """
+        keys, values = self.column(by).tolist(), self.column(column)
+        return {k: values[[i for i, x in enumerate(keys) if x == k]] for k in dict.fromkeys(keys)}
+
+
+def run_sweep(
+    sweep: SweepSpec,
+    store_root: str | Path,
+    *,
+    backend: str | Backend = "local",
+    device: str | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepResult:
+    """Train every population of the sweep not already done in the store; one row per point."""
+    runner = get_backend(backend)
+    points = grid_points(sweep)
+    populations, locations = pack_members(
+        [apply_point(sweep.base, p) for p in points], sweep.max_members
+    )
+    counter = ProgressCounter(populations)
+    results: list[TrainResult | None] = [None] * len(populations)
+    with RunStore(store_root) as store:
+        for i, spec in enumerate(populations):
+            results[i] = stored_result(store, spec)
+    pending = [i for i, r in enumerate(results) if r is None]
+    if progress is not None:
+        for i, r in enumerate(results):
+            if r is not None:
+                progress(counter.finish(i))
+    if pending:
+        trained = runner.run(
+            [populations[i] for i in pending],
+            store_root=Path(store_root),
+            device=device,
+            progress=None if progress is None else _offset(progress, counter, pending),
+        )
+        for i, result in zip(pending, trained, strict=True):
+            results[i] = result
+    done = [r for r in results if r is not None]
+    rows = [
+        {**point, **summary_row(done[j], k)}
+        for point, [(j, k)] in zip(points, locations, strict=True)
+    ]
+    return SweepResult(rows, done)
+
+
+def _offset(
+    progress: Callable[[SweepProgress], None], counter: ProgressCounter, pending: list[int]
+) -> Callable[[SweepProgress], None]:
+    """A backend reports over the pending populations; add the ones found done before."""
+    before = counter.event()
+
+    def report(event: SweepProgress) -> None:
+        progress(
+            SweepProgress(
+                populations_done=before.populations_done + event.populations_done,
+                populations=before.populations,
+                members_done=before.members_done + event.members_done,
+                members=before.members,
+                step=before.step + event.step,
+                steps=before.steps,
+            )
+        )
+
+    return report
+
+
+def stored_result(store: RunStore, spec: RunSpec) -> TrainResult | None:
+    """The result of `spec` read back from the store if its run is done there, else None."""
+    record = store.get_run(spec.run_id)
+    if record is None or record.status != "done":
+        return None
+    curves = store.read_curves(spec.run_id)
+    return TrainResult(
+        run_id=spec.run_id,
+        step=record.step,
+        status="done",
+        curves=curves,
+        steps_to_train=np.atleast_1d(steps_to_threshold(curves["step"], curves["train_acc"])),
+        steps_to_val=np.atleast_1d(steps_to_threshold(curves["step"], curves["val_acc"])),
+    )
+
+
+def summary_row(result: TrainResult, member: int) -> dict[str, Any]:
+    """SUMMARY_KEYS for one member of a population's result; nan where never evaluated."""
+    curves = result.curves
+    val = curves["val_acc"][member]  # [S]
+    return {
+        "run_id": result.run_id,
+        "member": member,
+        "steps_to_train": float(result.steps_to_train[member]),
+        "steps_to_val": float(result.steps_to_val[member]),
+        "final_train_acc": _last(curves["train_acc"][member]),
+        "final_val_acc": _last(val),
+        "best_val_acc": float(np.nanmax(val)) if np.isfinite(val).any() else float("nan"),
+        "final_weight_norm": _last(curves["weight_norm"][member]),
+        "steps_done": int(result.step),
+    }
+
+
+def _last(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else float("nan")
+
+
+def write_rows_csv(rows: list[dict], path: str | Path) -> None:
+    """Write rows as CSV, atomically; the header is every key in first-seen order."""
+    header = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(Path(path), buffer.getvalue())
