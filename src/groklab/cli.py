@@ -27,6 +27,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     from groklab import __version__
+    from groklab.cli_reproduce import add_reproduce_command
     from groklab.cli_sweep import add_sweep_command
     from groklab.cli_train import add_train_commands
 
@@ -56,6 +57,7 @@ def build_parser() -> Parser:
 
     add_train_commands(sub)
     add_sweep_command(sub)
+    add_reproduce_command(sub)
     return parser
 
 

@@ -1,0 +1,21 @@
+"""One module per figure of the founding papers; importing this package registers them all."""
+
+from groklab.experiments.base import (
+    EXPERIMENTS,
+    SIZES,
+    Experiment,
+    ExperimentContext,
+    ExperimentResult,
+    get_experiment,
+    load_all,
+)
+
+__all__ = [
+    "EXPERIMENTS",
+    "SIZES",
+    "Experiment",
+    "ExperimentContext",
+    "ExperimentResult",
+    "get_experiment",
+    "load_all",
+]

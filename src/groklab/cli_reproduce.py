@@ -1,0 +1,73 @@
+"""`groklab reproduce NAME [--quick|--paper]` and `groklab reproduce --list`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from groklab.errors import GroklabError
+
+
+def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="reproduce a figure of the founding papers")
+    p.add_argument("name", nargs="?", help="experiment name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="size", action="store_const", const="quick",
+                      help="shrunk to run on 2 CPU cores in minutes (default)")
+    size.add_argument("--paper", dest="size", action="store_const", const="paper",
+                      help="the paper's exact numbers (hours to days on a CPU)")
+    size.add_argument("--micro", dest="size", action="store_const", const="micro",
+                      help="smoke-test size: seconds, numbers meaningless")
+    p.add_argument("--out", default="results", help="output directory (created; default results)")
+    p.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
+    p.add_argument("--backend", default="local", help="sweep backend (default local)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    p.set_defaults(func=cmd_reproduce, size="quick")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from groklab.experiments import ExperimentContext, get_experiment, load_all
+    from groklab.perf import tune_allocator
+    from groklab.store import default_store_root
+    from groklab.sweep.backend import get_backend
+    from groklab.train import pick_device
+
+    if args.list or not args.name:
+        for exp in sorted(load_all().values(), key=lambda e: e.name):
+            print(f"{exp.name:<28} {exp.figure:<36} {exp.description}")
+        return 0
+    experiment = get_experiment(args.name)
+    get_backend(args.backend)  # an unknown backend fails before anything runs
+    device = pick_device(args.device)
+    out = Path(args.out) / experiment.name
+    if out.exists() and not out.is_dir():
+        raise GroklabError(f"--out {str(out)!r} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    tune_allocator()
+    print(f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}", flush=True)
+    bar: tqdm | None = None
+
+    def progress(event) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=event.steps, unit="member-step", dynamic_ncols=True)
+        bar.update(event.step - bar.n)
+        bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
+
+    ctx = ExperimentContext(size=args.size, out_dir=out,
+                            store_root=Path(args.store or default_store_root()),
+                            backend=args.backend, device=str(device), progress=progress)
+    try:
+        result = experiment.run(ctx)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(result.table)
+    if result.shrunk:
+        print(f"shrunk from the paper: {result.shrunk}")
+    for path in result.paths:
+        print(f"wrote {path}")
+    return 0

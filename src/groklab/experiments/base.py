@@ -1,0 +1,99 @@
+"""What an experiment is: a named function from a size ("paper", "quick", "micro") and an
+output folder to figures, the numbers behind them (CSV) and a Markdown table.
+
+`paper` uses the paper's numbers; `quick` runs on 2 CPU cores in minutes and says on the figure
+and in the table what it shrank; `micro` is a smoke-test size for the test suite. Results are
+reused from the store: the same experiment run twice trains nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from groklab.config import write_text_atomic
+from groklab.errors import GroklabError
+from groklab.sweep.backend import SweepProgress
+
+SIZES = ("paper", "quick", "micro")
+
+
+@dataclass(frozen=True)
+class ExperimentContext:
+    size: str                       # one of SIZES
+    out_dir: Path                   # where figures, CSV and Markdown go (exists)
+    store_root: Path                # the run store (reused across experiments)
+    backend: str = "local"
+    device: str | None = None
+    progress: Callable[[SweepProgress], None] | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    paths: list[Path]               # every file written
+    table: str                      # the Markdown table (also written to a .md file)
+    shrunk: str = ""                # what a non-paper size changed, "" for paper
+    numbers: dict = field(default_factory=dict)  # key numbers, for RESULTS.md and tests
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str                       # e.g. "power2022-fraction"
+    figure: str                     # e.g. "Power et al. 2022, Fig. 1 center"
+    description: str
+    run: Callable[[ExperimentContext], ExperimentResult]
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def load_all() -> dict[str, Experiment]:
+    """Import every module of this package once; each registers its experiments."""
+    import importlib
+    import pkgutil
+
+    import groklab.experiments as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name != "base":
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    return EXPERIMENTS
+
+
+def get_experiment(name: str) -> Experiment:
+    load_all()
+    if name not in EXPERIMENTS:
+        raise GroklabError(f"experiment {name!r} is unknown; choose one of "
+                           f"{', '.join(sorted(EXPERIMENTS))} (or --list)")
+    return EXPERIMENTS[name]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table; floats with 4 significant digits, nan as 'never'."""
+
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return "never" if v != v else f"{v:.4g}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, *, title: str, table: str, shrunk: str, notes: str = "") -> Path:
+    """The experiment's table as a Markdown file, headed by what a non-paper size shrank."""
+    parts = [f"# {title}\n"]
+    if shrunk:
+        parts.append(f"**Shrunk from the paper:** {shrunk}\n")
+    parts.append(table)
+    if notes:
+        parts.append(f"\n{notes}\n")
+    write_text_atomic(path, "\n".join(parts))
+    return path
