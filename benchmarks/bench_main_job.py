@@ -123,7 +123,7 @@ def main() -> None:
         order = [("groklab", run_groklab), ("reference", run_reference)]
         outcomes = {}
         for name, fn in order if i % 2 == 0 else order[::-1]:  # alternate who goes first
-            wait_quiet()
+            wait_quiet(timeout=120.0)
             outcomes[name] = out = fn(seed, args.max_seconds)
             print(
                 f"seed {seed} {name}: 99 % at step {fmt_steps(out.steps)} "

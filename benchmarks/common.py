@@ -120,29 +120,30 @@ def round_robin(
     block_seconds: float,
     max_other: float = 0.25,
     retries: int = 2,
+    quiet_timeout: float = 10.0,
     log: Callable[[str], None] = print,
 ) -> None:
     """Warm every variant up, size its block to ~block_seconds, then time all of them in turn.
 
-    Before each block it waits (up to 30 s) for other processes to go quiet; a block during
-    which they still used more than `max_other` cores is repeated up to `retries` times (the
-    least-contended attempt is kept).
+    Before each block it waits (up to `quiet_timeout` s) for other processes to go quiet; a
+    block during which they still used more than `max_other` cores is repeated up to `retries`
+    times (the least-contended attempt is kept).
     """
     for v in variants:
         v.fn()  # warm-up: allocator, caches, lazy init
-        wait_quiet(max_other)
+        wait_quiet(max_other, quiet_timeout)
         probe = timed_block(v.fn, 2)
         probe.seconds /= 2
         v.calls = max(1, round(block_seconds / probe.seconds))
         log(f"  warm-up {v.name}: {probe.seconds * 1e3:.1f} ms/call -> {v.calls} calls/block")
     for r in range(repeats):
         for v in variants:
-            wait_quiet(max_other)
+            wait_quiet(max_other, quiet_timeout)
             best = timed_block(v.fn, v.calls)
             for _ in range(retries):
                 if best.other_cpu <= max_other:
                     break
-                wait_quiet(max_other)
+                wait_quiet(max_other, quiet_timeout)
                 again = timed_block(v.fn, v.calls)
                 best = again if again.other_cpu < best.other_cpu else best
             v.samples.append(best)

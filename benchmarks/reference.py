@@ -162,13 +162,15 @@ def run_reference_to_threshold(
     start = time.perf_counter()
     ref = build_reference(seed)
     while True:
-        if ref.step % EVAL_EVERY == 0:
+        elapsed = time.perf_counter() - start
+        out_of_budget = ref.step >= max_steps or elapsed >= max_seconds
+        if ref.step % EVAL_EVERY == 0 or out_of_budget:
             metrics = reference_evaluate(ref)
             elapsed = time.perf_counter() - start
             if progress is not None:
                 progress(ref.step, elapsed, metrics)
             if metrics["val_acc"] >= threshold:
                 return ref.step, elapsed
-            if ref.step >= max_steps or elapsed >= max_seconds:
+            if out_of_budget:
                 return None, elapsed
         reference_step(ref)

@@ -13,12 +13,27 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", dest="size", action="store_const", const="quick",
-                      help="shrunk to run on 2 CPU cores in minutes (default)")
-    size.add_argument("--paper", dest="size", action="store_const", const="paper",
-                      help="the paper's exact numbers (hours to days on a CPU)")
-    size.add_argument("--micro", dest="size", action="store_const", const="micro",
-                      help="smoke-test size: seconds, numbers meaningless")
+    size.add_argument(
+        "--quick",
+        dest="size",
+        action="store_const",
+        const="quick",
+        help="shrunk to run on 2 CPU cores in minutes (default)",
+    )
+    size.add_argument(
+        "--paper",
+        dest="size",
+        action="store_const",
+        const="paper",
+        help="the paper's exact numbers (hours to days on a CPU)",
+    )
+    size.add_argument(
+        "--micro",
+        dest="size",
+        action="store_const",
+        const="micro",
+        help="smoke-test size: seconds, numbers meaningless",
+    )
     p.add_argument("--out", default="results", help="output directory (created; default results)")
     p.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
     p.add_argument("--backend", default="local", help="sweep backend (default local)")
@@ -57,9 +72,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         bar.update(event.step - bar.n)
         bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
 
-    ctx = ExperimentContext(size=args.size, out_dir=out,
-                            store_root=Path(args.store or default_store_root()),
-                            backend=args.backend, device=str(device), progress=progress)
+    ctx = ExperimentContext(
+        size=args.size,
+        out_dir=out,
+        store_root=Path(args.store or default_store_root()),
+        backend=args.backend,
+        device=str(device),
+        progress=progress,
+    )
     try:
         result = experiment.run(ctx)
     finally:

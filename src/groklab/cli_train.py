@@ -26,15 +26,21 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; allowed: true, false")
 
 
-def _int_or_rule(text: str) -> int | str:
-    return int(text) if text.lstrip("-").isdigit() else text
+def _number_or_rule(text: str) -> int | float | str:
+    """'512' -> 512, '0.25' -> 0.25 (a fraction), 'full' -> 'full'."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _flag_type(types: tuple[type, ...]) -> Any:
     if bool in types:
         return _bool
-    if types == (int, str):
-        return _int_or_rule
+    if str in types and int in types:
+        return _number_or_rule
     return types[0]
 
 

@@ -58,8 +58,15 @@ def field_types(cls: type) -> dict[str, tuple[type, ...]]:
     return out
 
 
-def _coerce(section: str, key: str, value: Any, allowed: tuple[type, ...]) -> Any:
-    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+def coerce_field(section: str, key: str, value: Any, allowed: tuple[type, ...]) -> Any:
+    """The value as the field's type (an int where only float is allowed becomes a float, so 1
+    and 1.0 give one run id); a value of another type is a one-line SpecError."""
+    if (
+        float in allowed
+        and int not in allowed
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+    ):
         return float(value)
     if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
         names = " or ".join(t.__name__ for t in allowed)
@@ -78,7 +85,7 @@ def section_from_dict(section: str, values: dict[str, Any], base: Any | None = N
     values = dict(values)
     if section == "model" and "preset" in values:
         base = preset_model(values.pop("preset"))
-    kwargs = {k: _coerce(section, k, v, types_[k]) for k, v in values.items()}
+    kwargs = {k: coerce_field(section, k, v, types_[k]) for k, v in values.items()}
     return replace(base, **kwargs) if base is not None else cls(**kwargs)
 
 
@@ -114,8 +121,8 @@ def _member_value(key: str, value: Any, types_: dict[str, tuple[type, ...]]) -> 
     if key not in types_:
         raise SpecError(f"unknown member field {key!r}; allowed: {', '.join(MEMBER_FIELDS)}")
     if isinstance(value, list):
-        return [_coerce("members", key, v, types_[key]) for v in value]
-    return _coerce("members", key, value, types_[key])
+        return [coerce_field("members", key, v, types_[key]) for v in value]
+    return coerce_field("members", key, value, types_[key])
 
 
 def _member(values: dict[str, Any]) -> MemberSpec:

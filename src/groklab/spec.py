@@ -177,7 +177,7 @@ class TrainSpec:
     """How long and how to train and evaluate (the same for every member)."""
 
     steps: int = 100_000
-    batch_size: int | str = "power"
+    batch_size: int | float | str = "power"  # a count, a fraction of |train|, power or full
     eval_every: int = 100
     stop_at_val_acc: float = 0.0
     stop_patience: int = 3
@@ -187,7 +187,10 @@ class TrainSpec:
     def __post_init__(self) -> None:
         _check_int("steps", self.steps, 1)
         if isinstance(self.batch_size, str):
-            _check_choice("batch_size", self.batch_size, BATCH_RULES + ("<positive integer>",))
+            allowed = BATCH_RULES + ("<positive integer>", "<fraction in (0, 1]>")
+            _check_choice("batch_size", self.batch_size, allowed)
+        elif isinstance(self.batch_size, float):
+            _check_float("batch_size", self.batch_size, 0.0, 1.0, open_lo=True)
         else:
             _check_int("batch_size", self.batch_size, 1)
         _check_int("eval_every", self.eval_every, 1)

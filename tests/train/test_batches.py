@@ -49,3 +49,9 @@ def test_sampler_state_round_trip_continues_the_same_sequence():
     b.load_state_dict(a.state_dict())
     for _ in range(10):
         assert torch.equal(a.next()[0], b.next()[0])
+
+
+def test_batch_size_as_a_fraction_of_the_training_set():
+    assert batch_size_for(0.25, 400) == 100
+    assert batch_size_for(1.0, 37) == 37
+    assert batch_size_for(0.001, 37) == 1

@@ -21,9 +21,9 @@ SIZES = ("paper", "quick", "micro")
 
 @dataclass(frozen=True)
 class ExperimentContext:
-    size: str                       # one of SIZES
-    out_dir: Path                   # where figures, CSV and Markdown go (exists)
-    store_root: Path                # the run store (reused across experiments)
+    size: str  # one of SIZES
+    out_dir: Path  # where figures, CSV and Markdown go (exists)
+    store_root: Path  # the run store (reused across experiments)
     backend: str = "local"
     device: str | None = None
     progress: Callable[[SweepProgress], None] | None = None
@@ -31,16 +31,16 @@ class ExperimentContext:
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    paths: list[Path]               # every file written
-    table: str                      # the Markdown table (also written to a .md file)
-    shrunk: str = ""                # what a non-paper size changed, "" for paper
+    paths: list[Path]  # every file written
+    table: str  # the Markdown table (also written to a .md file)
+    shrunk: str = ""  # what a non-paper size changed, "" for paper
     numbers: dict = field(default_factory=dict)  # key numbers, for RESULTS.md and tests
 
 
 @dataclass(frozen=True)
 class Experiment:
-    name: str                       # e.g. "power2022-fraction"
-    figure: str                     # e.g. "Power et al. 2022, Fig. 1 center"
+    name: str  # e.g. "power2022-fraction"
+    figure: str  # e.g. "Power et al. 2022, Fig. 1 center"
     description: str
     run: Callable[[ExperimentContext], ExperimentResult]
 
@@ -69,8 +69,10 @@ def load_all() -> dict[str, Experiment]:
 def get_experiment(name: str) -> Experiment:
     load_all()
     if name not in EXPERIMENTS:
-        raise GroklabError(f"experiment {name!r} is unknown; choose one of "
-                           f"{', '.join(sorted(EXPERIMENTS))} (or --list)")
+        raise GroklabError(
+            f"experiment {name!r} is unknown; choose one of "
+            f"{', '.join(sorted(EXPERIMENTS))} (or --list)"
+        )
     return EXPERIMENTS[name]
 
 

@@ -34,14 +34,33 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         path = ctx.out_dir / f"table_{op}.png"
         save_figure(fig, path)
         paths.append(path)
-        rows.append((op, table.p if not op.startswith("s5") else "S5", table.n_examples,
-                     int(mask.sum()), table.n_examples - int(mask.sum())))
+        rows.append(
+            (
+                op,
+                table.p if not op.startswith("s5") else "S5",
+                table.n_examples,
+                int(mask.sum()),
+                table.n_examples - int(mask.sum()),
+            )
+        )
     shrunk = "" if ctx.size == "paper" else ("p = 7, one op" if ctx.size == "micro" else "")
     table_md = markdown_table(("op", "p", "pairs", "train (shown)", "validation (blank)"), rows)
-    paths.append(write_markdown(ctx.out_dir / "table.md", title="Power et al. 2022, Fig. 1 right",
-                                table=table_md, shrunk=shrunk))
+    paths.append(
+        write_markdown(
+            ctx.out_dir / "table.md",
+            title="Power et al. 2022, Fig. 1 right",
+            table=table_md,
+            shrunk=shrunk,
+        )
+    )
     return ExperimentResult(paths, table_md, shrunk, {"rows": rows})
 
 
-register(Experiment("power2022-table", "Power et al. 2022, Fig. 1 right",
-                    "operation tables with validation entries blank", run))
+register(
+    Experiment(
+        "power2022-table",
+        "Power et al. 2022, Fig. 1 right",
+        "operation tables with validation entries blank",
+        run,
+    )
+)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from groklab.config import TOP_KEYS, field_types, spec_from_dict
+from groklab.config import TOP_KEYS, coerce_field, field_types, spec_from_dict
 from groklab.errors import GroklabError, SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
 
@@ -131,12 +131,7 @@ def _axis_values(name: str, values: Any) -> tuple:
 def _axis_value(name: str, value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
-    allowed = AXIS_TYPES[name]
-    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-        names = " or ".join(t.__name__ for t in allowed)
-        raise SpecError(f"grid {name}={value!r} has the wrong type; expected {names}")
+    value = coerce_field("grid", name, value, AXIS_TYPES[name])
     if name == "model.preset" and value not in PRESETS:
         raise SpecError(
             f"grid model.preset={value!r} is unknown; choose one of {', '.join(PRESETS)}"

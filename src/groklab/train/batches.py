@@ -1,8 +1,9 @@
 """Per-member minibatches: each member walks a fresh permutation of its own training split.
 
 Batch sizes follow Power et al. 2022: min(512, ceil(|train| / 2)) ("power"), the whole split
-("full") or a fixed number (capped at |train|). The last batch of an epoch may be short. Members
-whose batches differ in size at a step are padded, with a 0/1 weight per row.
+("full"), a fraction of it (a float in (0, 1]) or a fixed number (capped at |train|). The last
+batch of an epoch may be short. Members whose batches differ in size at a step are padded, with
+a 0/1 weight per row.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def batch_size_for(rule: int | str, n_train: int) -> int:
         return min(512, math.ceil(n_train / 2))
     if rule == "full":
         return n_train
+    if isinstance(rule, float):  # a fraction of the training set
+        return max(1, round(rule * n_train))
     return min(int(rule), n_train)
 
 
