@@ -20,7 +20,19 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         "sweep", help="run a grid of specs (a TOML file with [grid]) and write a CSV of results"
     )
     sweep.add_argument("file", help="sweep file: a run file plus [grid] (and optional [sweep])")
-    sweep.add_argument("--backend", default="local", help=f"one of: {', '.join(BACKENDS)}")
+    sweep.add_argument(
+        "--backend",
+        help=f"one of: {', '.join(BACKENDS)} (default: the file's [sweep] backend, else local)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        help="local backend: worker processes of one thread each (default 1: in this process)",
+    )
+    sweep.add_argument(
+        "--ray-address",
+        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
+    )
     sweep.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
     sweep.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     sweep.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
@@ -37,7 +49,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.train import TrainingInterrupted, pick_device
 
     sweep = load_sweep(args.file)
-    backend = get_backend(args.backend)
+    name = args.backend or sweep.backend
+    if name == "local":
+        backend = get_backend(name, workers=args.workers or sweep.workers)
+    else:
+        backend = get_backend(name, address=args.ray_address or sweep.ray_address)
     device = pick_device(args.device)
     if args.threads is not None:
         if args.threads < 1:

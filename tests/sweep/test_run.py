@@ -34,6 +34,7 @@ class CountingBackend(LocalBackend):
     """The local backend, remembering which populations it was asked to train."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.trained: list[str] = []
 
     def run(self, specs, **kwargs):
@@ -124,7 +125,7 @@ def test_progress_counts_member_steps_over_the_whole_sweep(tmp_path):
 def test_unknown_backend_error_is_one_line_and_lists_choices(tmp_path):
     with pytest.raises(GroklabError) as e:
         run_sweep(MICRO, tmp_path, backend="slurm")
-    assert str(e.value) == "backend 'slurm' is unknown; choose one of local"
+    assert str(e.value) == "backend 'slurm' is unknown; choose one of local, ray"
     assert not (tmp_path / "runs.sqlite").exists()
 
 

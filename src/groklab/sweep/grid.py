@@ -44,7 +44,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
-SWEEP_OPTIONS = ("max_members",)
+SWEEP_OPTIONS = ("max_members", "backend", "workers", "ray_address")
 
 # canonical axis name -> the Python types its values may have
 AXIS_TYPES: dict[str, tuple[type, ...]] = {
@@ -88,6 +88,10 @@ class SweepSpec:
     base: RunSpec
     grid: tuple[tuple[str, tuple], ...] = ()
     max_members: int = 64
+    # where it runs (not part of any run id): backend name and its options
+    backend: str = "local"
+    workers: int | None = None
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, RunSpec):
@@ -223,7 +227,7 @@ def sweep_from_dict(d: Mapping[str, Any]) -> SweepSpec:
             f"[members] gives {base.n_members} members; a sweep takes one value per member "
             "field there: put the values to sweep (e.g. seed) in [grid]"
         )
-    return SweepSpec(base, grid=_flatten(grid), max_members=options.get("max_members", 64))
+    return SweepSpec(base, grid=_flatten(grid), **options)
 
 
 def _flatten(grid: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

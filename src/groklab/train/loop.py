@@ -100,7 +100,7 @@ def train(
         # evaluations after the checkpoint are redone (identically) as training replays
         store.truncate_metrics(run_id, after_step=state.step - 1)
         _run(spec, store, state, task, path, checkpoint_every, progress)
-    return _result(spec, store, state)
+    return summarize_run(spec, store, state.step, "done" if state.done else "interrupted")
 
 
 def _run(spec, store, state, task, path, checkpoint_every, progress) -> None:
@@ -149,7 +149,8 @@ def _should_stop(spec: RunSpec, state: TrainState) -> bool:
     return spec.train.stop_at_val_acc > 0 and bool((state.hits >= spec.train.stop_patience).all())
 
 
-def _result(spec: RunSpec, store: RunStore, state: TrainState) -> TrainResult:
+def summarize_run(spec: RunSpec, store: RunStore, step: int, status: str) -> TrainResult:
+    """The run's result from its stored curves; records each member's steps to 99 %."""
     curves = store.read_curves(spec.run_id)
     to_train = np.atleast_1d(steps_to_threshold(curves["step"], curves["train_acc"]))
     to_val = np.atleast_1d(steps_to_threshold(curves["step"], curves["val_acc"]))
@@ -157,8 +158,7 @@ def _result(spec: RunSpec, store: RunStore, state: TrainState) -> TrainResult:
         store.set_member_summary(
             spec.run_id, i, steps_to_train_99=_num(to_train[i]), steps_to_val_99=_num(to_val[i])
         )
-    status = "done" if state.done else "interrupted"
-    return TrainResult(spec.run_id, state.step, status, curves, to_train, to_val)
+    return TrainResult(spec.run_id, step, status, curves, to_train, to_val)
 
 
 def _num(x: float) -> float | None:

@@ -1,0 +1,81 @@
+"""Training a population away from the store: in a worker process or on a Ray node.
+
+A worker trains in a private scratch store and returns a `Payload` (the curves and the final
+checkpoint as bytes); only the driver writes the real store (`record_payload`). A worker that
+dies leaves nothing behind, and a retried one starts from the checkpoint the driver handed it,
+so metrics are neither lost nor written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from groklab.config import spec_from_dict
+from groklab.spec import RunSpec, canonical_json
+from groklab.store import RunStore
+from groklab.store.db import METRICS
+from groklab.train import TrainResult, train
+from groklab.train.loop import summarize_run
+
+
+@dataclass(frozen=True)
+class Payload:
+    spec_json: str
+    step: int
+    status: str
+    curves: dict[str, np.ndarray]
+    checkpoint: bytes
+
+
+def train_payload(
+    spec_json: str, device: str | None, checkpoint: bytes | None, threads: int | None = None
+) -> Payload:
+    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    spec = spec_from_json(spec_json)
+    with (
+        tempfile.TemporaryDirectory(prefix="groklab-worker-") as scratch,
+        RunStore(scratch) as store,
+    ):
+        if checkpoint is not None:
+            store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
+        result = train(spec, store, device=device)
+        blob = store.checkpoint_path(spec.run_id).read_bytes()
+    return Payload(spec_json, result.step, result.status, result.curves, blob)
+
+
+def spec_from_json(text: str) -> RunSpec:
+    return spec_from_dict(json.loads(text))
+
+
+def checkpoint_bytes(store: RunStore, spec: RunSpec) -> bytes | None:
+    """Driver side: the run's checkpoint, if an earlier attempt left one, to resume from."""
+    path = store.checkpoint_path(spec.run_id)
+    return path.read_bytes() if path.exists() else None
+
+
+def record_payload(store: RunStore, spec: RunSpec, payload: Payload) -> TrainResult:
+    """Driver side: write a worker's curves and checkpoint into the store; return the result."""
+    store.create_run(
+        spec.run_id,
+        canonical_json(spec),
+        n_members=spec.n_members,
+        summary=spec.summary(),
+        members=[vars(m) for m in spec.members],
+    )
+    curves = payload.curves
+    for j, step in enumerate(curves["step"]):
+        store.write_metrics(spec.run_id, int(step), {k: curves[k][:, j] for k in METRICS})
+    path = store.checkpoint_path(spec.run_id)
+    tmp = path.with_name(f".{path.name}.driver.tmp")
+    tmp.write_bytes(payload.checkpoint)
+    os.replace(tmp, path)
+    store.set_status(spec.run_id, payload.status, payload.step)
+    return summarize_run(spec, store, payload.step, payload.status)
