@@ -73,9 +73,8 @@ def test_sweep_command_run_again_reuses_and_defaults_the_csv_beside_the_file(
 
 def test_unknown_backend_is_a_one_line_error_listing_the_choices(tmp_path, sweep_file):
     args = parse(str(sweep_file), "--store", str(tmp_path / "store"), "--backend", "ray2")
-    with pytest.raises(
-        GroklabError, match=r"^backend 'ray2' is unknown; choose one of local, ray$"
-    ):
+    expected = r"^backend 'ray2' is unknown; choose one of local, ray$"
+    with pytest.raises(GroklabError, match=expected):
         args.func(args)
     assert not (tmp_path / "store").exists()
 
