@@ -36,7 +36,12 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="results", help="output directory (created; default results)")
     p.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
-    p.add_argument("--backend", default="local", help="sweep backend (default local)")
+    p.add_argument("--backend", default="local", help="sweep backend: local (default) or ray")
+    p.add_argument("--workers", type=int, help="local backend: worker processes of one thread")
+    p.add_argument(
+        "--ray-address",
+        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     p.set_defaults(func=cmd_reproduce, size="quick")
 
@@ -55,7 +60,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"{exp.name:<28} {exp.figure:<36} {exp.description}")
         return 0
     experiment = get_experiment(args.name)
-    get_backend(args.backend)  # an unknown backend fails before anything runs
+    options = (
+        {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
+    )
+    backend = get_backend(args.backend, **options)  # a bad backend fails before anything runs
     device = pick_device(args.device)
     out = Path(args.out) / experiment.name
     if out.exists() and not out.is_dir():
