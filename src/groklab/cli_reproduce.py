@@ -84,7 +84,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         size=args.size,
         out_dir=out,
         store_root=Path(args.store or default_store_root()),
-        backend=args.backend,
+        backend=backend,
         device=str(device),
         progress=progress,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from groklab.config import write_text_atomic
 from groklab.errors import GroklabError
-from groklab.sweep.backend import SweepProgress
+from groklab.sweep.backend import Backend, SweepProgress
 
 SIZES = ("paper", "quick", "micro")
 
@@ -24,7 +24,7 @@ class ExperimentContext:
     size: str  # one of SIZES
     out_dir: Path  # where figures, CSV and Markdown go (exists)
     store_root: Path  # the run store (reused across experiments)
-    backend: str = "local"
+    backend: str | Backend = "local"  # a name in sweep.BACKENDS or a backend object
     device: str | None = None
     progress: Callable[[SweepProgress], None] | None = None
 
