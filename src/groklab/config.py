@@ -138,17 +138,21 @@ def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
     return d
 
 
-def load_spec(path: str | Path) -> RunSpec:
+def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A TOML file as a dict; unreadable or malformed files are one-line errors naming it."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as e:
-        raise GroklabError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+        raise GroklabError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
     try:
-        d = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"config {str(path)!r} is not valid TOML: {e}") from None
-    return spec_from_dict(d)
+        raise SpecError(f"{what} {str(path)!r} is not valid TOML: {e}") from None
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    return spec_from_dict(read_toml(path))
 
 
 def save_spec(spec: RunSpec, path: str | Path) -> None:

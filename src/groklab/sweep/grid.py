@@ -34,14 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from groklab.config import TOP_KEYS, coerce_field, field_types, spec_from_dict
-from groklab.errors import GroklabError, SpecError
+from groklab.config import TOP_KEYS, coerce_field, field_types, read_toml, spec_from_dict
+from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
 SWEEP_OPTIONS = ("max_members", "backend", "workers", "ray_address")
@@ -243,15 +243,6 @@ def _flatten(grid: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read a sweep file and check every point of its grid (nothing has trained yet)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise GroklabError(f"cannot read sweep file {str(path)!r}: {e.strerror}") from None
-    try:
-        d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"sweep file {str(path)!r} is not valid TOML: {e}") from None
-    sweep = sweep_from_dict(d)
+    sweep = sweep_from_dict(read_toml(path, "sweep file"))
     expand(sweep)  # a bad value fails now, with its own one-line message
     return sweep
