@@ -26,7 +26,6 @@ A run file for a sweep is a run file (see `groklab.config`) plus `[grid]` and `[
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,11 +36,6 @@ import numpy as np
 from groklab.config import TOP_KEYS, coerce_field, field_types, read_toml, spec_from_dict
 from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
 SWEEP_OPTIONS = ("max_members", "backend", "workers", "ray_address")
