@@ -176,3 +176,61 @@ def test_ctrl_c_of_a_training_subprocess_leaves_a_resumable_run(tmp_path):
     assert run.status == "interrupted" and run.step > 0
     ckpt = load_checkpoint(RunStore(store_dir).checkpoint_path(run.run_id))
     assert ckpt["step"] == run.step and not ckpt["done"]
+
+
+def test_kill_9_loses_at_most_one_checkpoint_interval_and_resumes_exactly(tmp_path):
+    flags = [
+        "--op",
+        "add",
+        "--p",
+        "7",
+        "--model",
+        "mlp",
+        "--d-model",
+        "8",
+        "--d-mlp",
+        "16",
+        "--n-layers",
+        "1",
+        "--steps",
+        "1500",
+        "--eval-every",
+        "250",
+        "--checkpoint-every",
+        "100",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def groklab(store, **kwargs):
+        cmd = [sys.executable, "-m", "groklab", "train", *flags, "--store", str(store)]
+        return subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, **kwargs
+        )
+
+    killed = groklab(tmp_path / "killed")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.2)
+        runs = (
+            RunStore(tmp_path / "killed").list_runs()
+            if (tmp_path / "killed" / "runs.sqlite").exists()
+            else []
+        )
+        if runs and runs[0].step >= 200:  # at least two checkpoints written
+            break
+    killed.kill()
+    killed.wait()
+    run = RunStore(tmp_path / "killed").list_runs()[0]
+    saved = load_checkpoint(RunStore(tmp_path / "killed").checkpoint_path(run.run_id))
+    assert run.status == "running" and saved["step"] % 100 == 0 and saved["step"] >= 200
+    resumed = groklab(tmp_path / "killed")
+    straight = groklab(tmp_path / "straight")
+    assert resumed.wait(timeout=120) == 0 and straight.wait(timeout=120) == 0
+    a = RunStore(tmp_path / "killed")
+    b = RunStore(tmp_path / "straight")
+    assert torch.equal(
+        load_checkpoint(a.checkpoint_path(run.run_id))["flat"],
+        load_checkpoint(b.checkpoint_path(run.run_id))["flat"],
+    )
+    for name, values in a.read_curves(run.run_id).items():
+        assert np.array_equal(values, b.read_curves(run.run_id)[name], equal_nan=True), name
