@@ -76,7 +76,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     def progress(event) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=event.steps, unit="member-step", dynamic_ncols=True)
+            # start where the experiment is: runs reused from the store are not "speed"
+            bar = tqdm(
+                total=event.steps, initial=event.step, unit="member-step", dynamic_ncols=True
+            )
         bar.update(event.step - bar.n)
         bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
 

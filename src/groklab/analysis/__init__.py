@@ -1,6 +1,12 @@
-"""Pure functions from curves (numpy arrays) to numbers."""
+"""Pure functions from curves and weights (numpy arrays) to numbers."""
 
 from groklab.analysis.curves import grokking_delay, median_and_range, steps_to_threshold
+from groklab.analysis.embeddings import (
+    pca_projection,
+    ring_frequency,
+    tsne_projection,
+    unembedding_vectors,
+)
 from groklab.analysis.fraction import smallest_fraction
 from groklab.analysis.summary import Summary, summarize
 
@@ -8,7 +14,11 @@ __all__ = [
     "Summary",
     "grokking_delay",
     "median_and_range",
+    "pca_projection",
+    "ring_frequency",
     "smallest_fraction",
     "steps_to_threshold",
     "summarize",
+    "tsne_projection",
+    "unembedding_vectors",
 ]
