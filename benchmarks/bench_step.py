@@ -9,12 +9,18 @@ All variants run in one process, round-robin, median of repeats, so drift hits a
   in bf16 (Power's MLP-in shape; bf16 has no fast path on an AVX2-only CPU).
 `groklab.perf.tune_allocator()` (glibc mallopt) is applied once, so it holds for both sides.
 
-    .venv/bin/python benchmarks/bench_step.py [--repeats 7] [--block-seconds 1] [--bf16-step]
+Both sides draw batches the same way: a fresh permutation of the 4,656 training examples per
+epoch, 9 batches of 512 and a last one of 48. A block of calls is therefore a whole number of
+epochs (10 steps), and "ms per step" is the average over an epoch; "ms per 512 examples"
+rescales it to the examples processed (epoch time / 9.09).
+
+    .venv/bin/python benchmarks/bench_step.py [--repeats 5] [--block-seconds 1] [--bf16-step]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import torch
@@ -31,7 +37,7 @@ from groklab.perf import tune_allocator
 from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
 from groklab.train.state import init_state, make_task
 from groklab.train.step import train_step
-from reference import build_reference, reference_step
+from reference import BATCH_SIZE, build_reference, reference_step
 
 # Dense fp32 training FLOPs of one Power step at B=512, T=4 (PERF-NOTES.md section 2).
 POWER_STEP_FLOP = 5.01e9
@@ -65,28 +71,34 @@ def matmul(m: int, k: int, n: int, dtype: torch.dtype):
     return lambda: torch.mm(a, b, out=out)
 
 
-def build_variants(members: list[int], bf16_step: bool) -> tuple[list[Variant], dict[str, int]]:
+def build_variants(
+    members: list[int], bf16_step: bool
+) -> tuple[list[Variant], dict[str, int], float]:
+    """The variants, members per call of each, and batches of 512 per step (epoch average)."""
     sgemm, _ = sgemm_calibration()
     ref = build_reference(0)
+    n_train = len(ref.train_idx)
+    epoch = math.ceil(n_train / BATCH_SIZE)  # steps per epoch; every block is whole epochs
     variants = [
         Variant("sgemm 2048^3 fp32", sgemm),
         Variant("matmul 2048x128x512 fp32", matmul(2048, 128, 512, torch.float32)),
         Variant("matmul 2048x128x512 bf16", matmul(2048, 128, 512, torch.bfloat16)),
-        Variant("reference", lambda: reference_step(ref)),
-        Variant("groklab M=1", groklab_variant(1)[1]),
+        Variant("reference", lambda: reference_step(ref), quantum=epoch),
+        Variant("groklab M=1", groklab_variant(1)[1], quantum=epoch),
     ]
     n_of = {"reference": 1, "groklab M=1": 1}
     if bf16_step:
-        variants.append(Variant("groklab M=1 bf16", groklab_variant(1, dtype="bf16")[1]))
+        bf16 = groklab_variant(1, dtype="bf16")[1]
+        variants.append(Variant("groklab M=1 bf16", bf16, quantum=epoch))
         n_of["groklab M=1 bf16"] = 1
     for m in members:
-        variants.append(Variant(f"groklab M={m}", groklab_variant(m)[1]))
-        variants.append(Variant(f"reference loop x{m}", reference_loop(m)))
+        variants.append(Variant(f"groklab M={m}", groklab_variant(m)[1], quantum=epoch))
+        variants.append(Variant(f"reference loop x{m}", reference_loop(m), quantum=epoch))
         n_of[f"groklab M={m}"] = n_of[f"reference loop x{m}"] = m
-    return variants, n_of
+    return variants, n_of, n_train / BATCH_SIZE / epoch
 
 
-def report(variants: list[Variant], n_of: dict[str, int]) -> str:
+def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: float) -> str:
     by_name = {v.name: v for v in variants}
     peak = 2.0 * 2048**3 / by_name["sgemm 2048^3 fp32"].per_call
     mm_flop = 2.0 * 2048 * 128 * 512
@@ -100,6 +112,7 @@ def report(variants: list[Variant], n_of: dict[str, int]) -> str:
                 f"{v.per_call * 1e3:.3f}",
                 f"{lo * 1e3:.3f}-{hi * 1e3:.3f}",
                 f"{flop / v.per_call / 1e9:.1f}",
+                f"{v.n_quiet}/{len(v.samples)}",
                 f"{v.other_cpu:.2f}",
             ]
         )
@@ -109,6 +122,7 @@ def report(variants: list[Variant], n_of: dict[str, int]) -> str:
     for v in variants[3:]:
         m = n_of[v.name]
         per_member = v.per_call / m
+        per_512 = per_member / batches_per_step
         lo, hi = v.spread
         rows.append(
             [
@@ -117,30 +131,34 @@ def report(variants: list[Variant], n_of: dict[str, int]) -> str:
                 f"{v.per_call * 1e3:.1f}",
                 f"{lo * 1e3:.1f}-{hi * 1e3:.1f}",
                 f"{per_member * 1e3:.1f}",
+                f"{per_512 * 1e3:.1f}",
                 f"{1.0 / per_member:.1f}",
                 f"{(1.0 / per_member) / ref_rate:.2f}x",
-                f"{roofline / per_member:.0%}",
+                f"{roofline / per_512:.0%}",
+                f"{v.n_quiet}/{len(v.samples)}",
                 f"{v.other_cpu:.2f}",
             ]
         )
-    calib = markdown_table(
-        ["calibration", "median ms", "min-max ms", "GFLOP/s", "other-tenant cores"], calib_rows
-    )
+    calib_header = ["calibration", "median ms", "min-max ms", "GFLOP/s"]
+    calib = markdown_table(calib_header + ["quiet blocks", "other-tenant cores"], calib_rows)
     steps = markdown_table(
         [
             "variant",
             "members",
-            "ms/call (median)",
+            "ms per call (median)",
             "min-max ms",
             "ms per member-step",
+            "ms per member per 512 examples",
             "member-steps/s",
             "vs reference",
             "% of dense fp32 roofline",
+            "quiet blocks",
             "other-tenant cores",
         ],
         rows,
     )
     note = (
+        f"A step averages {batches_per_step:.3f} batches of 512 (9 of 512 + 1 of 48 per epoch). "
         f"Dense fp32 roofline of one Power step at B=512: {POWER_STEP_FLOP / 1e9:.2f} GFLOP / "
         f"{peak / 1e9:.0f} GFLOP/s (this run's sgemm) = {roofline * 1e3:.1f} ms."
     )
@@ -149,11 +167,12 @@ def report(variants: list[Variant], n_of: dict[str, int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--block-seconds", type=float, default=1.0)
     parser.add_argument("--members", default="8,16", help="population sizes, e.g. 8,16")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: as is)")
     parser.add_argument("--bf16-step", action="store_true", help="also time a bf16 groklab step")
+    parser.add_argument("--raw", action="store_true", help="print every timed block")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,11 +181,17 @@ def main() -> None:
     print(f"tune_allocator() applied to both sides: {tuned}")
     print(f"other-tenant cores at start: {other_cpu_now(1.0):.2f}")
     members = [int(x) for x in args.members.split(",") if x]
-    variants, n_of = build_variants(members, args.bf16_step)
+    variants, n_of, batches_per_step = build_variants(members, args.bf16_step)
     start = time.perf_counter()
     round_robin(variants, repeats=args.repeats, block_seconds=args.block_seconds)
     print(f"timed in {time.perf_counter() - start:.0f} s, {args.repeats} repeats round-robin\n")
-    print(report(variants, n_of))
+    if args.raw:
+        for v in variants:
+            blocks = ", ".join(
+                f"{1e3 * s.seconds / s.calls:.1f}ms/{s.calls}@{s.other_cpu:.2f}" for s in v.samples
+            )
+            print(f"raw {v.name}: {blocks}")
+    print(report(variants, n_of, batches_per_step))
 
 
 if __name__ == "__main__":

@@ -95,22 +95,33 @@ def timed_block(fn: Callable[[], object], calls: int) -> Sample:
 class Variant:
     name: str
     fn: Callable[[], object]
+    quantum: int = 1  # calls per block are a multiple of this (e.g. the steps of one epoch)
     calls: int = 1
+    max_other: float = 0.25  # a sample is "quiet" if others used at most this many cores
     samples: list[Sample] = field(default_factory=list)
 
     @property
+    def kept(self) -> list[Sample]:
+        """The quiet samples, or all of them if none was quiet."""
+        return [s for s in self.samples if s.other_cpu <= self.max_other] or self.samples
+
+    @property
+    def n_quiet(self) -> int:
+        return sum(s.other_cpu <= self.max_other for s in self.samples)
+
+    @property
     def per_call(self) -> float:
-        """Median seconds per call."""
-        return statistics.median(s.seconds / s.calls for s in self.samples)
+        """Median seconds per call over the kept samples."""
+        return statistics.median(s.seconds / s.calls for s in self.kept)
 
     @property
     def spread(self) -> tuple[float, float]:
-        times = [s.seconds / s.calls for s in self.samples]
+        times = [s.seconds / s.calls for s in self.kept]
         return min(times), max(times)
 
     @property
     def other_cpu(self) -> float:
-        return statistics.median(s.other_cpu for s in self.samples)
+        return statistics.median(s.other_cpu for s in self.kept)
 
 
 def round_robin(
@@ -119,35 +130,39 @@ def round_robin(
     repeats: int,
     block_seconds: float,
     max_other: float = 0.25,
-    retries: int = 2,
+    attempts: int = 3,
     quiet_timeout: float = 10.0,
     log: Callable[[str], None] = print,
 ) -> None:
     """Warm every variant up, size its block to ~block_seconds, then time all of them in turn.
 
     Before each block it waits (up to `quiet_timeout` s) for other processes to go quiet; a
-    block during which they still used more than `max_other` cores is repeated up to `retries`
-    times (the least-contended attempt is kept).
+    block during which they still used more than `max_other` cores is tried again, up to
+    `attempts` times, and the least-contended attempt is kept. Medians use the quiet samples
+    only (all samples if none was quiet); `Variant.n_quiet` says how many there were.
     """
     for v in variants:
+        v.max_other = max_other
         v.fn()  # warm-up: allocator, caches, lazy init
-        wait_quiet(max_other, quiet_timeout)
-        probe = timed_block(v.fn, 2)
-        probe.seconds /= 2
-        v.calls = max(1, round(block_seconds / probe.seconds))
-        log(f"  warm-up {v.name}: {probe.seconds * 1e3:.1f} ms/call -> {v.calls} calls/block")
+        probes = []
+        for _ in range(2 if v.quantum == 1 else 1):
+            wait_quiet(max_other, quiet_timeout)
+            probes.append(timed_block(v.fn, v.quantum).seconds / v.quantum)
+        v.calls = v.quantum * max(1, round(block_seconds / (min(probes) * v.quantum)))
+        log(f"  warm-up {v.name}: {min(probes) * 1e3:.1f} ms/call -> {v.calls} calls/block")
     for r in range(repeats):
         for v in variants:
-            wait_quiet(max_other, quiet_timeout)
-            best = timed_block(v.fn, v.calls)
-            for _ in range(retries):
-                if best.other_cpu <= max_other:
-                    break
+            best = None
+            for _ in range(attempts):
                 wait_quiet(max_other, quiet_timeout)
-                again = timed_block(v.fn, v.calls)
-                best = again if again.other_cpu < best.other_cpu else best
+                sample = timed_block(v.fn, v.calls)
+                if best is None or sample.other_cpu < best.other_cpu:
+                    best = sample
+                if sample.other_cpu <= max_other:
+                    break
             v.samples.append(best)
-        log(f"  repeat {r + 1}/{repeats} done")
+        quiet = sum(v.samples[-1].other_cpu <= max_other for v in variants)
+        log(f"  repeat {r + 1}/{repeats} done ({quiet}/{len(variants)} blocks quiet)")
 
 
 def sgemm_calibration(n: int = 2048) -> tuple[Callable[[], object], float]:

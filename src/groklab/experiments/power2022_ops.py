@@ -1,0 +1,312 @@
+"""Power et al. 2022, Fig. 2 left: how much data each operation needs.
+
+For each of the 12 operations of the paper, train over a grid of training fractions and seeds
+and report the smallest fraction at which validation accuracy reaches 99 % within the step
+budget (median over seeds; `groklab.analysis.smallest_fraction`). The paper finds the
+symmetric and "easy" operations (x+y, x-y, x/y) need the least data, x^3+xy^2+y and the S5
+products far more, and some never generalize within 10^5 steps.
+
+One population per operation: every fraction and seed of an operation is one member.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from groklab.analysis import smallest_fraction
+from groklab.data import OPS, PAPER_OPS, make_table
+from groklab.experiments.base import (
+    Experiment,
+    ExperimentContext,
+    ExperimentResult,
+    markdown_table,
+    register,
+    write_markdown,
+)
+from groklab.plots.bars import plot_smallest_fractions
+from groklab.plots.style import build_figure, save_figure
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.store import RunStore
+from groklab.sweep import SweepResult, SweepSpec, expand, get_backend, write_rows_csv
+from groklab.sweep.grid import grid_points, pack_members
+from groklab.sweep.run import stored_result, summary_row
+
+TITLE = "Power et al. 2022, Fig. 2 left"
+THRESHOLD = 0.99
+
+# A one-hidden-layer MLP on concatenated 64-d embeddings: a few ms per step for a population
+# of 6 on one CPU thread, where the paper's transformer takes ~35 ms for one member. With lr
+# 1e-2 it fits the training split within ~100 steps and, at wd 1, generalizes on x+y mod 31
+# at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
+QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
+MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
+
+SIZES = {
+    "paper": {
+        "ops": PAPER_OPS, "p": 97, "model": PRESETS["power2022"], "lr": 1e-3,
+        "weight_decay": 1.0, "steps": 100_000, "batch_size": "power", "eval_every": 100,
+        "fractions": tuple(round(0.1 * i, 1) for i in range(1, 10)), "seeds": (0, 1, 2),
+        "group": {},
+    },
+    "quick": {
+        "ops": PAPER_OPS, "p": 31, "model": QUICK_MLP, "lr": 1e-2, "weight_decay": 1.0,
+        "steps": 2_000, "batch_size": 100, "eval_every": 100,
+        "fractions": (0.4, 0.6, 0.8), "seeds": (0, 1),  # 4 fractions took 5 min (shared CPU)
+        # Batch 100, not 128: 0.8 x 961 = 769 = 6 x 128 + 1 ends every epoch on a batch of one
+        # example, whose full-size Adam step slowed fitting ~6x. 100 leaves >= 44 at the end.
+        # S5 (14,400 pairs, 120 classes): batch 128 let weight decay collapse some members to
+        # chance before they fit; 256 fits every seed at 50-90 %. Evaluating 14,400 pairs
+        # costs ~0.5 s, so less often.
+        "group": {"batch_size": 256, "eval_every": 250},
+    },
+    "micro": {
+        "ops": ("add", "s5_mul"), "p": 7, "model": MICRO_MLP, "lr": 1e-2, "weight_decay": 1.0,
+        "steps": 20, "batch_size": 16, "eval_every": 10, "fractions": (0.5, 0.8), "seeds": (0, 1),
+        "group": {},
+    },
+}  # fmt: skip
+
+
+def describe_model(model: ModelSpec) -> str:
+    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
+    if model.arch == "mlp":
+        layers = f"{model.n_layers} hidden layer{'s' if model.n_layers > 1 else ''}"
+        return f"MLP, {layers} of {model.d_mlp} on {model.d_model}-d embeddings"
+    return (
+        f"transformer {model.n_layers}x{model.d_model} ({model.n_heads} heads, MLP {model.d_mlp})"
+    )
+
+
+def describe_batch(batch_size: int | float | str) -> str:
+    if batch_size == "power":
+        return "min(512, |train|/2)"
+    if batch_size == "full":
+        return "full batch"
+    if isinstance(batch_size, float):
+        return f"{batch_size:g} of |train|"
+    return str(batch_size)
+
+
+def describe_values(values: tuple) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def shrunk_notes(size: dict, paper: dict, *, p_what: str = "p") -> list[str]:
+    """What `size` changed from `paper`, one phrase per setting (empty for the paper itself)."""
+    notes = []
+    if size["p"] != paper["p"]:
+        notes.append(f"{p_what} = {size['p']} (paper {paper['p']})")
+    if size["model"] != paper["model"]:
+        notes.append(
+            f"model {describe_model(size['model'])} (paper {describe_model(paper['model'])})"
+        )
+    for key, what in (("lr", "lr"), ("weight_decay", "weight decay")):
+        if size[key] != paper[key]:
+            notes.append(f"{what} {size[key]:g} (paper {paper[key]:g})")
+    if size["steps"] != paper["steps"]:
+        notes.append(f"budget {size['steps']:,} steps (paper {paper['steps']:,})")
+    if size["batch_size"] != paper["batch_size"]:
+        notes.append(
+            f"batch {describe_batch(size['batch_size'])} "
+            f"(paper {describe_batch(paper['batch_size'])})"
+        )
+    if size["fractions"] != paper["fractions"]:
+        notes.append(
+            f"fractions {describe_values(size['fractions'])} "
+            f"(paper {describe_values(paper['fractions'])})"
+        )
+    if len(size["seeds"]) != len(paper["seeds"]):
+        notes.append(f"{len(size['seeds'])} seeds (paper {len(paper['seeds'])})")
+    return notes
+
+
+def build_sweeps(size: dict) -> list[SweepSpec]:
+    """Operation x training fraction x seed, AdamW with decay toward the origin: one sweep for
+    the modular ops and one for the S5 ops (which may use their own batch and evaluation)."""
+    modular = [op for op in size["ops"] if not OPS[op].is_group]
+    group = [op for op in size["ops"] if OPS[op].is_group]
+    return [
+        build_sweep({**size, **overrides}, ops)
+        for ops, overrides in ((modular, {}), (group, size["group"]))
+        if ops
+    ]
+
+
+def build_sweep(size: dict, ops: list[str]) -> SweepSpec:
+    base = RunSpec(
+        data=DataSpec(op=ops[0], p=size["p"]),
+        model=size["model"],
+        optim=OptimSpec(optimizer="adamw"),
+        train=TrainSpec(
+            steps=size["steps"],
+            batch_size=size["batch_size"],
+            eval_every=size["eval_every"],
+            stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
+        ),
+        members=members_from(lr=size["lr"], weight_decay=size["weight_decay"]),
+    )
+    grid = {"data.op": ops, "train_fraction": list(size["fractions"]), "seed": list(size["seeds"])}
+    return SweepSpec(base, grid=grid)
+
+
+def run_points(points: Sequence[RunSpec], ctx: ExperimentContext) -> list[dict]:
+    """Pack single-member specs into populations, train those not done in the store, and give
+    one `summary_row` per point: `run_sweep` for points that are not one grid product."""
+    populations, where = pack_members(list(points))
+    with RunStore(ctx.store_root) as store:
+        results = [stored_result(store, spec) for spec in populations]
+    pending = [i for i, r in enumerate(results) if r is None]
+    if pending:
+        trained = get_backend(ctx.backend).run(
+            [populations[i] for i in pending],
+            store_root=ctx.store_root,
+            device=ctx.device,
+            progress=ctx.progress,
+        )
+        for i, result in zip(pending, trained, strict=True):
+            results[i] = result
+    return [summary_row(results[j], k) for [(j, k)] in where]
+
+
+def run_sweeps(size: dict, ctx: ExperimentContext) -> SweepResult:
+    """Every sweep of `size` as one job (one progress bar), reusing what the store holds."""
+    sweeps = build_sweeps(size)
+    grid = [point for sweep in sweeps for point in grid_points(sweep)]
+    summaries = run_points([spec for sweep in sweeps for spec in expand(sweep)], ctx)
+    return SweepResult([{**point, **row} for point, row in zip(grid, summaries, strict=True)])
+
+
+def smallest_fractions(result: SweepResult, ops: tuple[str, ...], budget: int) -> dict:
+    """{op: smallest fraction whose median steps-to-99 % is within budget, nan if none}."""
+    out = {}
+    for op in ops:
+        rows = result.where(op=op)
+        out[op] = smallest_fraction(
+            rows.column("train_fraction"), rows.column("steps_to_val"), budget
+        )
+    return out
+
+
+def median_steps_at(result: SweepResult, op: str, fraction: float) -> float:
+    """Median steps to 99 % validation over the seeds of `op` at `fraction` (never = nan)."""
+    steps = result.where(op=op, train_fraction=fraction).column("steps_to_val").astype(float)
+    median = np.median(np.where(np.isnan(steps), np.inf, steps))
+    return float(median) if np.isfinite(median) else float("nan")
+
+
+def op_label(op: str) -> str:
+    """'x + y' for add, 'x * y (S5)' for s5_mul: the formula as the paper's figure shows it."""
+    formula = OPS[op].formula
+    return formula.replace(" (mod p)", "").replace("(in S5)", "(S5)")
+
+
+def ops_shrunk(size: dict, paper: dict) -> str:
+    notes = shrunk_notes(size, paper, p_what="p of the modular ops")
+    if size["group"]:
+        notes.append(f"S5 ops: {group_text(size['group'])}")
+    if len(size["ops"]) != len(paper["ops"]):
+        notes.append(f"ops {', '.join(size['ops'])} only (paper: all {len(paper['ops'])})")
+    return "; ".join(notes)
+
+
+def ops_table(result: SweepResult, size: dict, found: dict) -> str:
+    """op | formula | pairs | smallest fraction | median steps to 99 % at that fraction | median
+    best validation accuracy at each fraction (how close the ops that never made it came)."""
+    never = f"not within {size['steps']:,} steps"
+    rows = []
+    for op in size["ops"]:
+        fraction = found[op]
+        reached = not np.isnan(fraction)
+        steps = median_steps_at(result, op, fraction) if reached else float("nan")
+        best = [
+            float(np.median(result.where(op=op, train_fraction=f).column("best_val_acc")))
+            for f in size["fractions"]
+        ]
+        pairs = make_table(op, size["p"]).n_examples
+        rows.append((op, op_label(op), pairs, f"{fraction:g}" if reached else never, steps, *best))
+    header = (
+        "op",
+        "formula",
+        "pairs",
+        "smallest fraction",
+        "median steps to 99 % there",
+        *(f"best val acc at {f:g}" for f in size["fractions"]),
+    )
+    return markdown_table(header, rows)
+
+
+def run(ctx: ExperimentContext) -> ExperimentResult:
+    size = SIZES[ctx.size]
+    result = run_sweeps(size, ctx)
+    found = smallest_fractions(result, size["ops"], size["steps"])
+    shrunk = ops_shrunk(size, SIZES["paper"])
+    table = ops_table(result, size, found)
+    paths = [ctx.out_dir / "ops.png", ctx.out_dir / "ops.csv", ctx.out_dir / "ops.md"]
+    save_figure(plot_figure(size, found, ctx.size, shrunk), paths[0])
+    write_rows_csv(result.rows, paths[1])
+    write_markdown(
+        paths[2],
+        title=f"{TITLE}: data needed per operation",
+        table=table,
+        shrunk=shrunk,
+        notes=settings_text(size),
+    )
+    numbers = {
+        "smallest_fraction": found,
+        "budget": size["steps"],
+        "p": size["p"],
+        "fractions": list(size["fractions"]),
+        "seeds": list(size["seeds"]),
+    }
+    return ExperimentResult(paths, table, shrunk, numbers)
+
+
+def group_text(group: dict) -> str:
+    """'batch 256, evaluated every 250 steps': the S5 ops' own settings."""
+    words = {
+        "batch_size": ("batch", describe_batch),
+        "eval_every": ("evaluated every", lambda v: f"{v} steps"),
+    }
+    return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
+
+
+def settings_text(size: dict) -> str:
+    group = f" (S5 ops: {group_text(size['group'])})" if size["group"] else ""
+    return (
+        f"Settings: p = {size['p']} for the modular ops (S5 for the group ops), "
+        f"{describe_model(size['model'])}, AdamW lr {size['lr']:g}, weight decay "
+        f"{size['weight_decay']:g} toward the origin, batch {describe_batch(size['batch_size'])}"
+        f"{group}, "
+        f"budget {size['steps']:,} steps, fractions {describe_values(size['fractions'])}, "
+        f"seeds {describe_values(size['seeds'])}. A fraction counts when the median over seeds "
+        "of the steps to 99 % validation accuracy is within the budget (a seed that never gets "
+        "there counts as later than any budget)."
+    )
+
+
+def plot_figure(size: dict, found: dict, name: str, shrunk: str) -> Figure:
+    ops = size["ops"]
+    fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + (0.5 if shrunk else 0)))
+    ax = fig.axes[0]
+    labels = [op_label(op) for op in ops]
+    plot_smallest_fractions(
+        ax, labels, [found[op] for op in ops], never_text=f"not within {size['steps']:,} steps"
+    )
+    fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
+    note = f"{name} size, shrunk from the paper: {shrunk}" if shrunk else settings_text(size)
+    ax.set_title(textwrap.fill(note, 120), fontsize=7, loc="left")
+    return fig
+
+
+register(
+    Experiment(
+        "power2022-ops",
+        TITLE,
+        "smallest training fraction reaching 99 % validation per operation",
+        run,
+    )
+)

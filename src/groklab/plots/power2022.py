@@ -1,0 +1,124 @@
+"""Panels of Power et al. 2022 not covered by the generic plots: steps to 99 % validation
+accuracy against training fraction (Fig. 1 center), markers of when train and validation
+reached 99 % on an accuracy panel (Fig. 1 left), and a title saying what a size shrank.
+
+Example:
+
+>>> from matplotlib.figure import Figure
+>>> from groklab.analysis import summarize
+>>> summaries = summarize({0.3: np.array([np.nan, np.nan]), 0.5: np.array([900.0, 1100.0])})
+>>> ax = plot_steps_by_fraction(Figure().subplots(), summaries, budget=2000)
+>>> ax.get_legend_handles_labels()[1]
+['median over seeds', 'min-max over seeds', 'not reached within budget', 'budget']
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from groklab.analysis import Summary
+from groklab.plots.style import SINGLE_LINEWIDTH, TRAIN_COLOR, VAL_COLOR
+
+STEPS_COLOR = "#9467bd"  # purple: neither train nor validation
+NEVER_COLOR = "#7f7f7f"
+
+
+def plot_steps_by_fraction(ax: Axes, summaries: Sequence[Summary], *, budget: float) -> Axes:
+    """Median steps to 99 % validation (log y) against training fraction, a min-max band over
+    the seeds that got there, and a hollow marker on the budget line for every fraction with
+    seeds that never did, labelled "k/n not reached".
+
+    `summaries` are `groklab.analysis.summarize` output keyed by training fraction.
+    """
+    fractions = np.array([float(s.key) for s in summaries])  # [F]
+    median = np.array([s.median for s in summaries])
+    lo, hi = np.array([s.min for s in summaries]), np.array([s.max for s in summaries])
+    reached = np.isfinite(median)
+    ax.plot(
+        fractions[reached],
+        median[reached],
+        "o-",
+        color=STEPS_COLOR,
+        lw=SINGLE_LINEWIDTH,
+        label="median over seeds",
+    )
+    if reached.any():
+        ax.fill_between(
+            fractions[reached],
+            lo[reached],
+            hi[reached],
+            color=STEPS_COLOR,
+            alpha=0.2,
+            linewidth=0,
+            label="min-max over seeds",
+        )
+    never = np.array([s.n_never > 0 for s in summaries])
+    ax.plot(
+        fractions[never],
+        np.full(never.sum(), float(budget)),
+        "o",
+        markersize=9,
+        markerfacecolor="none",
+        markeredgecolor=NEVER_COLOR,
+        markeredgewidth=1.5,
+        linestyle="none",
+        label="not reached within budget",
+    )
+    for s in summaries:
+        if s.n_never:
+            ax.annotate(
+                f"{s.n_never}/{s.n} not reached",
+                (float(s.key), float(budget)),
+                xytext=(0, -14),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color=NEVER_COLOR,
+            )
+    ax.axhline(budget, color=NEVER_COLOR, linestyle="--", lw=1, label="budget")
+    ax.set_yscale("log")
+    top = float(budget) * 1.6  # room above the budget line for the hollow markers
+    finite = lo[np.isfinite(lo)]
+    ax.set_ylim(max(1.0, 0.5 * finite.min()) if finite.size else float(budget) / 100, top)
+    ax.set_xlabel("training fraction")
+    ax.set_ylabel("steps until validation accuracy >= 99 %")
+    ax.grid(alpha=0.3, which="both")
+    ax.margins(x=0.08)
+    ax.legend(loc="lower left", fontsize=8)  # the curve falls from top left to bottom right
+    return ax
+
+
+def mark_threshold_steps(ax: Axes, steps_to_train: float, steps_to_val: float) -> Axes:
+    """Dotted vertical lines where train and validation first reached 99 % (skipped if never);
+    on a `plot_accuracy` panel, whose x is step + 1."""
+    for step, color, name in (
+        (steps_to_train, TRAIN_COLOR, "train"),
+        (steps_to_val, VAL_COLOR, "validation"),
+    ):
+        if np.isfinite(step):
+            ax.axvline(
+                step + 1,
+                color=color,
+                linestyle=":",
+                lw=1.2,
+                label=f"{name} 99 % at step {step:,.0f}",
+            )
+    return ax
+
+
+def title_with_shrunk(
+    fig: Figure, title: str, shrunk: str = "", *, width: int | None = None
+) -> Figure:
+    """The figure's title, and under it what a non-paper size shrank ("Shrunk from the paper:
+    ..."), each wrapped to `width` characters (default: what fits the figure's width)."""
+    width = width or int(fig.get_figwidth() * 13)  # ~13 characters per inch at 9 pt
+    lines = [textwrap.fill(title, width)]
+    if shrunk:
+        lines.append(textwrap.fill(f"Shrunk from the paper: {shrunk}", width))
+    fig.suptitle("\n".join(lines), fontsize=9 if shrunk else 11)
+    return fig
