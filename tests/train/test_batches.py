@@ -13,7 +13,7 @@ def test_power_rule_is_min_512_and_half_the_training_set():
     assert batch_size_for(64, 40) == 40
 
 
-def test_each_epoch_visits_every_training_example_exactly_once():
+def test_each_epoch_visits_every_training_example_once_when_the_batch_divides_the_split():
     masks = make_train_masks(169, [(0, 0.5), (1, 0.7)])
     sampler = BatchSampler(masks, [0, 1], "power")
     seen = [[], []]
@@ -55,3 +55,13 @@ def test_batch_size_as_a_fraction_of_the_training_set():
     assert batch_size_for(0.25, 400) == 100
     assert batch_size_for(1.0, 37) == 37
     assert batch_size_for(0.001, 37) == 1
+
+
+def test_every_minibatch_is_full_size_even_when_the_batch_does_not_divide_the_split():
+    masks = make_train_masks(961, [(0, 0.8)])  # 769 training examples = 6 * 128 + 1
+    sampler = BatchSampler(masks, [0], 128)
+    batches = [sampler.next()[0][0] for _ in range(20)]
+    assert all(len(b) == 128 for b in batches)
+    for epoch in range(3):  # 6 batches per epoch, no example twice within one
+        seen = torch.cat(batches[6 * epoch : 6 * epoch + 6]).tolist()
+        assert len(set(seen)) == 768
