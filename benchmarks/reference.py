@@ -91,10 +91,16 @@ class Reference:
     order: Tensor  # current epoch's permutation of train_idx
     cursor: int = 0
     step: int = 0
+    drop_last: bool = True  # every batch exactly BATCH_SIZE; the leftover waits for next epoch
 
 
-def build_reference(seed: int) -> Reference:
-    """Model, AdamW + warm-up, and the x/y mod 97 data with groklab's split for `seed`."""
+def build_reference(seed: int, *, drop_last: bool = True) -> Reference:
+    """Model, AdamW + warm-up, and the x/y mod 97 data with groklab's split for `seed`.
+
+    drop_last=True (the default, as groklab's sampler and `DataLoader(drop_last=True)`): an
+    epoch is 9 batches of 512 and the 48 examples left over wait for the next permutation;
+    False gives a short 10th batch of 48, as `DataLoader`'s default does.
+    """
     table = make_table(OP, P)
     is_train = train_mask(table.n_examples, seed=seed, train_fraction=TRAIN_FRACTION)
     torch.manual_seed(seed)  # as the usual scripts do: global seed, default initialisation
@@ -105,12 +111,13 @@ def build_reference(seed: int) -> Reference:
     gen = torch.Generator().manual_seed(seed)
     return Reference(
         model, opt, sched, table.inputs, table.targets, is_train, train_idx, gen, train_idx,
-        cursor=len(train_idx),
+        cursor=len(train_idx), drop_last=drop_last,
     )  # fmt: skip
 
 
 def _next_batch(ref: Reference) -> Tensor:
-    if ref.cursor >= len(ref.train_idx):  # a fresh permutation per epoch
+    left = len(ref.train_idx) - ref.cursor
+    if left <= 0 or (ref.drop_last and left < BATCH_SIZE):  # a fresh permutation per epoch
         ref.order = ref.train_idx[torch.randperm(len(ref.train_idx), generator=ref.gen)]
         ref.cursor = 0
     idx = ref.order[ref.cursor : ref.cursor + BATCH_SIZE]

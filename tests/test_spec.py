@@ -317,7 +317,7 @@ CHANGED = {
         "batch_size": "full",
         "eval_every": 7,
         "stop_at_val_acc": 0.99,
-        "stop_patience": 1,
+        "stop_patience": 3,
         "dtype": "bf16",
         "loss_dtype": "float64",
     },

@@ -180,7 +180,7 @@ class TrainSpec:
     batch_size: int | float | str = "power"  # a count, a fraction of |train|, power or full
     eval_every: int = 100
     stop_at_val_acc: float = 0.0
-    stop_patience: int = 3
+    stop_patience: int = 1  # evaluations in a row at or above stop_at_val_acc
     dtype: str = "float32"
     loss_dtype: str = "float32"
 
