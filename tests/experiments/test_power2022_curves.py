@@ -1,39 +1,20 @@
 """Tests for src/groklab/experiments/power2022_curves.py (Power et al. 2022, Fig. 1 left)."""
 
 import csv
-from dataclasses import replace
 
 import pytest
 
-from groklab.experiments import ExperimentContext, get_experiment
 from groklab.experiments.power2022_curves import SIZES, run_spec
 from groklab.spec import PRESETS
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def checkpoint_mtimes(store_root):
-    return {p.name: p.stat().st_mtime_ns for p in (store_root / "checkpoints").iterdir()}
-
 
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """The micro size run twice on one store: (first result, second result, mtimes, events)."""
-    root = tmp_path_factory.mktemp("curves")
-    (root / "out").mkdir()
-    events = []
-    ctx = ExperimentContext(
-        size="micro", out_dir=root / "out", store_root=root / "store", progress=events.append
-    )
-    experiment = get_experiment("power2022-curves")
-    first = experiment.run(ctx)
-    mtimes = checkpoint_mtimes(root / "store")
-    second = experiment.run(replace(ctx, progress=None))
-    return first, second, mtimes, checkpoint_mtimes(root / "store"), events
+def micro(run_micro_twice):
+    return run_micro_twice("power2022-curves")
 
 
 def test_micro_writes_figure_curves_csv_summary_csv_and_markdown(micro):
-    result = micro[0]
+    result = micro.first
     names = sorted(p.name for p in result.paths)
     assert names == [
         "curves.md",
@@ -43,23 +24,21 @@ def test_micro_writes_figure_curves_csv_summary_csv_and_markdown(micro):
         "curves_summary.csv",
     ]
     assert all(p.is_file() for p in result.paths)
-    png = next(p for p in result.paths if p.suffix == ".png")
-    assert png.read_bytes()[:8] == PNG_MAGIC
-    csv_path = next(p for p in result.paths if p.name == "curves_adamw.csv")
-    rows = list(csv.DictReader(csv_path.open()))
+    assert micro.is_png("curves.png")
+    rows = list(csv.DictReader(micro.path("curves_adamw.csv").open()))
     assert [int(r["step"]) for r in rows][:3] == [0, 1, 2] and int(rows[-1]["step"]) == 30
 
 
 def test_markdown_says_what_micro_shrank_and_lists_both_runs(micro):
-    result = micro[0]
-    text = next(p for p in result.paths if p.suffix == ".md").read_text()
+    result = micro.first
+    text = micro.path("curves.md").read_text()
     assert "Shrunk from the paper:" in text and result.shrunk in text
     assert "p = 7 (paper 97)" in result.shrunk and "1,000,000" in result.shrunk
     assert "| adam |" in text and "| adamw |" in text
 
 
 def test_numbers_give_steps_to_99_and_the_delay_per_run(micro):
-    numbers = micro[0].numbers
+    numbers = micro.first.numbers
     assert set(numbers) == {"adam", "adamw"}
     for run in numbers.values():
         assert {"steps_to_train", "steps_to_val", "delay"} <= set(run)
@@ -67,13 +46,19 @@ def test_numbers_give_steps_to_99_and_the_delay_per_run(micro):
 
 
 def test_second_run_trains_nothing_and_gives_the_same_table(micro):
-    first, second, before, after, _ = micro
-    assert before and before == after  # no checkpoint was rewritten
-    assert second.table == first.table
+    assert micro.mtimes_first and micro.mtimes_first == micro.mtimes_all  # none rewritten
+    assert micro.trained_all == micro.trained_first
+    assert micro.second.table == micro.first.table
+
+
+def test_each_run_trains_in_a_population_of_its_own(micro):
+    rows = list(csv.DictReader(micro.path("curves_summary.csv").open()))
+    assert [r["member"] for r in rows] == ["0", "0"] and len({r["run_id"] for r in rows}) == 2
+    assert sorted(micro.trained_first) == sorted(r["run_id"] for r in rows)
 
 
 def test_progress_counts_both_runs_as_one_sweep(micro):
-    events = micro[4]
+    events = micro.events
     assert {e.steps for e in events} == {60}  # 2 runs x 30 steps, one total throughout
     assert events[-1].step == 60 and events[-1].populations_done == 2
     assert [e.step for e in events] == sorted(e.step for e in events)

@@ -4,39 +4,20 @@ import csv
 
 import pytest
 
-from groklab.experiments import ExperimentContext, get_experiment
-from groklab.experiments.power2022_fraction import SIZES, sweep_spec
+from groklab.experiments.power2022_fraction import SIZES, shrunk_text, sweep_spec
 from groklab.sweep import expand, pack
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def checkpoint_mtimes(store_root):
-    return {p.name: p.stat().st_mtime_ns for p in (store_root / "checkpoints").iterdir()}
 
 
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """The micro size run twice on one store: (first result, second result, mtimes before,
-    mtimes after)."""
-    root = tmp_path_factory.mktemp("fraction")
-    (root / "out").mkdir()
-    ctx = ExperimentContext(size="micro", out_dir=root / "out", store_root=root / "store")
-    experiment = get_experiment("power2022-fraction")
-    first = experiment.run(ctx)
-    mtimes = checkpoint_mtimes(root / "store")
-    second = experiment.run(ctx)
-    return first, second, mtimes, checkpoint_mtimes(root / "store")
+def micro(run_micro_twice):
+    return run_micro_twice("power2022-fraction")
 
 
 def test_micro_writes_figure_runs_csv_summary_csv_and_markdown(micro):
-    result = micro[0]
-    names = sorted(p.name for p in result.paths)
+    names = sorted(p.name for p in micro.first.paths)
     assert names == ["fraction.md", "fraction.png", "fraction_runs.csv", "fraction_summary.csv"]
-    assert next(p for p in result.paths if p.suffix == ".png").read_bytes()[:8] == PNG_MAGIC
-    runs = list(
-        csv.DictReader(next(p for p in result.paths if p.name == "fraction_runs.csv").open())
-    )
+    assert micro.is_png("fraction.png")
+    runs = list(csv.DictReader(micro.path("fraction_runs.csv").open()))
     assert [(float(r["train_fraction"]), int(r["seed"])) for r in runs] == [
         (0.3, 0),
         (0.3, 1),
@@ -46,8 +27,8 @@ def test_micro_writes_figure_runs_csv_summary_csv_and_markdown(micro):
 
 
 def test_markdown_says_what_micro_shrank_and_counts_never_reached(micro):
-    result = micro[0]
-    text = next(p for p in result.paths if p.suffix == ".md").read_text()
+    result = micro.first
+    text = micro.path("fraction.md").read_text()
     assert "Shrunk from the paper:" in text and result.shrunk in text
     assert "p = 7 (paper 97)" in result.shrunk and "budget 30 steps" in result.shrunk
     rows = [r["n_never"] for r in result.numbers["rows"]]
@@ -56,9 +37,16 @@ def test_markdown_says_what_micro_shrank_and_counts_never_reached(micro):
 
 
 def test_second_run_trains_nothing(micro):
-    first, second, before, after = micro
-    assert len(before) == 1 and before == after  # one population, not rewritten
-    assert second.table == first.table
+    assert len(micro.mtimes_first) == 1 and micro.mtimes_first == micro.mtimes_all
+    assert len(micro.trained_first) == 1 and micro.trained_all == micro.trained_first
+    assert micro.second.table == micro.first.table
+
+
+def test_quick_shrunk_text_names_batch_and_lr_together_and_the_papers_fraction_range():
+    shrunk = shrunk_text(SIZES["quick"])
+    assert "batch full, lr 0.01 (paper min(512, |train|/2), lr 0.001)" in shrunk
+    assert "fractions 0.4, 0.5, 0.6, 0.7, 0.8 (paper 0.2 to 0.8)" in shrunk
+    assert shrunk_text(SIZES["paper"]) == ""
 
 
 def test_quick_packs_every_fraction_and_seed_into_one_population():

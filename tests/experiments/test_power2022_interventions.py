@@ -7,36 +7,14 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from groklab.experiments import ExperimentContext, get_experiment
 from groklab.experiments.power2022_interventions import INTERVENTIONS, SIZES, point_spec
 from groklab.plots.by_fraction import median_never_last, plot_by_fraction
-from groklab.sweep import LocalBackend
 from groklab.sweep.grid import pack_members
 
 
-class CountingBackend(LocalBackend):
-    """The local backend, remembering which populations it was asked to train."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trained: list[str] = []
-
-    def run(self, specs, **kwargs):
-        self.trained += [spec.run_id for spec in specs]
-        return super().run(specs, **kwargs)
-
-
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """power2022-interventions at micro size, run twice into one store."""
-    out = tmp_path_factory.mktemp("interventions")
-    backend = CountingBackend()
-    ctx = ExperimentContext(size="micro", out_dir=out, store_root=out / "store", backend=backend)
-    experiment = get_experiment("power2022-interventions")
-    first = experiment.run(ctx)
-    trained_first = list(backend.trained)
-    second = experiment.run(ctx)
-    return first, second, trained_first, backend.trained
+def micro(run_micro_twice):
+    return run_micro_twice("power2022-interventions")
 
 
 def csv_rows(result) -> list[dict]:
@@ -45,19 +23,17 @@ def csv_rows(result) -> list[dict]:
 
 
 def test_micro_interventions_write_figure_csv_and_markdown(micro):
-    first, _, _, _ = micro
-    assert sorted(p.name for p in first.paths) == [
+    assert sorted(p.name for p in micro.first.paths) == [
         "interventions.csv",
         "interventions.md",
         "interventions.png",
     ]
-    png = next(p for p in first.paths if p.suffix == ".png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert micro.is_png("interventions.png")
 
 
 def test_micro_interventions_markdown_says_what_was_shrunk(micro):
-    first, _, _, _ = micro
-    text = next(p for p in first.paths if p.suffix == ".md").read_text()
+    first = micro.first
+    text = micro.path("interventions.md").read_text()
     assert first.shrunk and f"**Shrunk from the paper:** {first.shrunk}" in text
     for word in ("p = 7 (paper 97)", "budget 20 steps", "task add (paper div)", "2 seeds"):
         assert word in first.shrunk
@@ -66,7 +42,7 @@ def test_micro_interventions_markdown_says_what_was_shrunk(micro):
 
 
 def test_per_member_interventions_share_one_population_per_optimizer_and_batch(micro):
-    first, _, trained_first, _ = micro
+    first, trained_first = micro.first, micro.trained_first
     run_of = {}
     for row in csv_rows(first):
         run_of.setdefault(row["intervention"], set()).add(row["run_id"])
@@ -77,13 +53,14 @@ def test_per_member_interventions_share_one_population_per_optimizer_and_batch(m
 
 
 def test_micro_interventions_run_twice_train_nothing_the_second_time(micro):
-    first, second, trained_first, trained_all = micro
+    first, second = micro.first, micro.second
+    trained_first, trained_all = micro.trained_first, micro.trained_all
     assert trained_all == trained_first
     assert second.table == first.table
 
 
 def test_csv_rows_say_what_each_member_ran(micro):
-    first, _, _, _ = micro
+    first = micro.first
     rows = {(r["intervention"], r["train_fraction"], r["seed"]): r for r in csv_rows(first)}
     assert len(rows) == 4 * 2 * 2
     assert rows[("dropout", "0.5", "0")]["dropout"] == "0.1"

@@ -9,62 +9,39 @@ import pytest
 from matplotlib.figure import Figure
 
 from groklab.data import PAPER_OPS
-from groklab.experiments import ExperimentContext, get_experiment
 from groklab.experiments.power2022_ops import (
     SIZES,
     build_sweeps,
-    shrunk_notes,
+    shrunk_text,
     smallest_fractions,
 )
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.spec import PRESETS
-from groklab.sweep import LocalBackend, SweepResult, expand, pack
-
-
-class CountingBackend(LocalBackend):
-    """The local backend, remembering which populations it was asked to train."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trained: list[str] = []
-
-    def run(self, specs, **kwargs):
-        self.trained += [spec.run_id for spec in specs]
-        return super().run(specs, **kwargs)
+from groklab.sweep import SweepResult, expand, pack
 
 
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """power2022-ops at micro size, run twice into one store: (first, second, trained ids)."""
-    out = tmp_path_factory.mktemp("ops")
-    backend = CountingBackend()
-    ctx = ExperimentContext(size="micro", out_dir=out, store_root=out / "store", backend=backend)
-    experiment = get_experiment("power2022-ops")
-    first = experiment.run(ctx)
-    trained_first = list(backend.trained)
-    second = experiment.run(ctx)
-    return first, second, trained_first, backend.trained
+def micro(run_micro_twice):
+    return run_micro_twice("power2022-ops")
 
 
 def test_micro_ops_writes_figure_csv_and_markdown(micro):
-    first, _, _, _ = micro
-    names = sorted(path.name for path in first.paths)
+    names = sorted(path.name for path in micro.first.paths)
     assert names == ["ops.csv", "ops.md", "ops.png"]
-    assert all(path.stat().st_size > 0 for path in first.paths)
-    png = next(p for p in first.paths if p.suffix == ".png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(path.stat().st_size > 0 for path in micro.first.paths)
+    assert micro.is_png("ops.png")
 
 
 def test_micro_ops_markdown_says_what_was_shrunk(micro):
-    first, _, _, _ = micro
-    text = next(p for p in first.paths if p.suffix == ".md").read_text()
+    first = micro.first
+    text = micro.path("ops.md").read_text()
     assert first.shrunk and f"**Shrunk from the paper:** {first.shrunk}" in text
     for word in ("p of the modular ops = 7", "budget 20 steps", "2 seeds", "ops add, s5_mul only"):
         assert word in first.shrunk
 
 
 def test_micro_ops_table_has_one_row_per_op_and_csv_one_row_per_run(micro):
-    first, _, _, _ = micro
+    first = micro.first
     assert "| add | x + y | 49 |" in first.table
     assert "| s5_mul | x * y (S5) | 14400 |" in first.table
     with open(next(p for p in first.paths if p.suffix == ".csv")) as f:
@@ -76,7 +53,8 @@ def test_micro_ops_table_has_one_row_per_op_and_csv_one_row_per_run(micro):
 
 
 def test_micro_ops_run_twice_trains_nothing_the_second_time(micro):
-    first, second, trained_first, trained_all = micro
+    first, second = micro.first, micro.second
+    trained_first, trained_all = micro.trained_first, micro.trained_all
     assert len(trained_first) == 2  # one population per op
     assert trained_all == trained_first
     assert second.table == first.table
@@ -106,7 +84,7 @@ def test_paper_size_has_the_papers_numbers_and_nothing_shrunk():
     )
     assert paper["steps"] == 100_000 and paper["batch_size"] == "power"
     assert paper["fractions"] == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    assert shrunk_notes(paper, paper) == [] and paper["group"] == {}
+    assert shrunk_text(paper) == "" and paper["group"] == {}
 
 
 def test_quick_size_trains_one_population_per_op_with_s5_on_its_own_batch():

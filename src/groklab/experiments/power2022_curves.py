@@ -10,7 +10,6 @@ delay between them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,13 +23,22 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.common import (
+    BATCH,
+    MODEL,
+    P,
+    describe_model,
+    describe_op,
+    population_of,
+    run_points,
+    shrunk_notes,
+)
 from groklab.plots.curves import plot_accuracy
 from groklab.plots.power2022 import mark_threshold_steps, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import write_curves_csv
-from groklab.sweep import SweepProgress, SweepResult, SweepSpec, expand, pack, run_sweep
-from groklab.sweep.run import write_rows_csv
+from groklab.sweep import SweepResult, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 left"
 MICRO_TRANSFORMER = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
@@ -64,15 +72,6 @@ SIZES = {
 }  # fmt: skip
 
 
-def describe_model(model: ModelSpec) -> str:
-    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
-    m = model
-    if m.arch == "mlp":
-        layers = f"{m.n_layers} hidden layer{'s' if m.n_layers > 1 else ''}"
-        return f"MLP, {layers} of {m.d_mlp} on {m.d_model}-d embeddings"
-    return f"transformer {m.n_layers}x{m.d_model} ({m.n_heads} heads, MLP {m.d_mlp})"
-
-
 def run_spec(size: dict, run: CurveRun) -> RunSpec:
     train = TrainSpec(
         steps=run.steps,
@@ -95,51 +94,9 @@ def run_spec(size: dict, run: CurveRun) -> RunSpec:
     )
 
 
-def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> list[SweepResult]:
-    """`run_sweep` on each sweep in turn, reporting progress over all of them as one sweep
-    (so one progress bar counts every member-step of the experiment)."""
-    sizes = [_sweep_size(sweep) for sweep in sweeps]  # (populations, members, member-steps)
-    total = tuple(map(sum, zip(*sizes, strict=True)))
-    results = []
-    for i, sweep in enumerate(sweeps):
-        done = tuple(map(sum, zip((0, 0, 0), *sizes[:i], strict=True)))
-        progress = None if ctx.progress is None else _shifted(ctx.progress, done, total)
-        results.append(
-            run_sweep(
-                sweep, ctx.store_root, backend=ctx.backend, device=ctx.device, progress=progress
-            )
-        )
-    return results
-
-
-def _sweep_size(sweep: SweepSpec) -> tuple[int, int, int]:
-    points = expand(sweep)
-    return len(pack(points, sweep.max_members)), len(points), sum(p.train.steps for p in points)
-
-
-def _shifted(
-    progress: Callable[[SweepProgress], None], done: tuple, total: tuple
-) -> Callable[[SweepProgress], None]:
-    """A sweep's events, counted after the `done` (populations, members, steps) before it."""
-
-    def report(event: SweepProgress) -> None:
-        progress(
-            SweepProgress(
-                done[0] + event.populations_done,
-                total[0],
-                done[1] + event.members_done,
-                total[1],
-                done[2] + event.step,
-                total[2],
-            )
-        )
-
-    return report
-
-
 def member_curves(result: SweepResult, row: dict) -> dict[str, np.ndarray]:
     """The curves of one row's member: {"step": [S], metric: [1, S]}, evaluated steps only."""
-    population = next(r for r in result.results if r.run_id == row["run_id"])
+    population = population_of(result, row)
     curves = {
         k: v[row["member"] : row["member"] + 1] for k, v in population.curves.items() if k != "step"
     }
@@ -148,21 +105,19 @@ def member_curves(result: SweepResult, row: dict) -> dict[str, np.ndarray]:
 
 
 def shrunk_text(size: dict) -> str:
+    """What `size` changed from the paper: its settings, then its runs ("" for the paper)."""
     paper = SIZES["paper"]
-    if size is paper:
-        return ""
-    notes = []
-    if size["p"] != paper["p"]:
-        notes.append(f"p = {size['p']} (paper {paper['p']})")
-    if size["model"] != paper["model"]:
-        model, paper_model = describe_model(size["model"]), describe_model(paper["model"])
-        notes.append(f"model {model} (paper {paper_model})")
-    if size["batch_size"] != paper["batch_size"]:
-        notes.append(f"batch {size['batch_size']} (paper min(512, |train|/2))")
+    return "; ".join(shrunk_notes(size, paper, (P, MODEL, BATCH)) + run_notes(size, paper))
+
+
+def run_notes(size: dict, paper: dict) -> list[str]:
+    """The paper's runs `size` leaves out, and the budget or early stop of those it keeps."""
     names = [r.name for r in size["runs"]]
-    for run in paper["runs"]:
-        if run.name not in names:
-            notes.append(f"'{run.label}' run omitted (paper: {run.steps:,} steps)")
+    notes = [
+        f"'{run.label}' run omitted (paper: {run.steps:,} steps)"
+        for run in paper["runs"]
+        if run.name not in names
+    ]
     for run in size["runs"]:
         ref = next(r for r in paper["runs"] if r.name == run.name)
         stop = (
@@ -172,7 +127,7 @@ def shrunk_text(size: dict) -> str:
         )
         if run.steps != ref.steps or stop:
             notes.append(f"{run.label}: budget {run.steps:,} steps (paper {ref.steps:,}){stop}")
-    return "; ".join(notes)
+    return notes
 
 
 NUMBERS = ("steps_to_train", "steps_to_val", "delay", "final_train_acc", "final_val_acc",
@@ -194,18 +149,18 @@ def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size)
-    results = run_sweeps([SweepSpec(run_spec(size, r)) for r in size["runs"]], ctx)
+    result = run_points([run_spec(size, r) for r in size["runs"]], ctx, max_members=1)
     fig = build_figure(len(size["runs"]), figsize=(max(8.0, 5.5 * len(size["runs"]) + 1), 4.8))
     paths, rows = [ctx.out_dir / "curves.png"], []
-    for ax, run_, result in zip(fig.axes, size["runs"], results, strict=True):
-        row, curves = result.rows[0], member_curves(result, result.rows[0])
+    for ax, run_, row in zip(fig.axes, size["runs"], result.rows, strict=True):
+        curves = member_curves(result, row)
         draw_run(ax, run_, curves, row)
         rows.append({"run": run_.name, "optimizer": run_.optimizer,
                      "weight_decay": run_.weight_decay, "budget": run_.steps, **row,
                      "delay": row["steps_to_val"] - row["steps_to_train"]})  # fmt: skip
         paths.append(ctx.out_dir / f"curves_{run_.name}.csv")
         write_curves_csv(curves, paths[-1])
-    task = f"x / y (mod {size['p']}), {size['train_fraction']:.0%} training data"
+    task = f"{describe_op(size['op'], size['p'])}, {size['train_fraction']:.0%} training data"
     title_with_shrunk(fig, f"{TITLE}: {task}, {describe_model(size['model'])}", shrunk)
     save_figure(fig, paths[0])
     paths.append(ctx.out_dir / "curves_summary.csv")

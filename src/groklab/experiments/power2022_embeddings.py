@@ -33,20 +33,29 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.power2022_curves import describe_model, run_sweeps
+from groklab.experiments.common import (
+    MICRO_MLP,
+    MODEL,
+    QUICK_MLP,
+    describe_batch_and_lr,
+    describe_model,
+    describe_op,
+    population_of,
+    run_points,
+    shown,
+    shrunk_notes,
+)
 from groklab.models import build_model
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint, write_curves_csv
-from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
+from groklab.sweep import write_rows_csv
 from groklab.train import Population
 
 TITLE = "Power et al. 2022, Fig. 3"
 N_COMPONENTS = 6  # explained variance reported for this many principal components
-QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
 
 
 @dataclass(frozen=True)
@@ -98,26 +107,29 @@ def trained_member(spec: RunSpec, store_root: Path, member: int = 0) -> nn.Modul
     return Population(template, flat).member_module(member)
 
 
+def describe_training(size: dict) -> str:
+    """'full, lr 0.01, 60%': batch, learning rate and the first run's training fraction."""
+    return f"{describe_batch_and_lr(size)}, {size['runs'][0].train_fraction:.0%}"
+
+
+NOTES = (
+    MODEL,
+    ("batch {} training data (paper {})", describe_training),
+    ("{} steps (paper {})", shown("steps", "{:,}".format)),
+)
+
+
 def shrunk_text(size: dict) -> str:
+    """What `size` changed from the paper: the tasks, then the settings ("" for the paper)."""
     paper = SIZES["paper"]
     if size is paper:
         return ""
-    notes = [f"x + y mod {size['p']} only (paper: x + y mod {paper['p']} and S5 x * y)"]
-    if size["model"] != paper["model"]:
-        model, paper_model = describe_model(size["model"]), describe_model(paper["model"])
-        notes.append(f"model {model} (paper {paper_model})")
-    notes.append(
-        f"batch {size['batch_size']}, lr {size['lr']:g}, {size['runs'][0].train_fraction:.0%} "
-        f"training data (paper min(512, |train|/2), lr {paper['lr']:g}, "
-        f"{paper['runs'][0].train_fraction:.0%})"
-    )
-    notes.append(f"{size['steps']:,} steps (paper {paper['steps']:,})")
-    return "; ".join(notes)
+    tasks = f"x + y mod {size['p']} only (paper: x + y mod {paper['p']} and S5 x * y)"
+    return "; ".join([tasks, *shrunk_notes(size, paper, NOTES)])
 
 
 def task_name(op: str, p: int) -> str:
-    formula = OPS[op].formula
-    return f"S5: {formula}" if OPS[op].is_group else formula.replace("mod p", f"mod {p}")
+    return f"S5: {OPS[op].formula}" if OPS[op].is_group else describe_op(op, p)
 
 
 def analyse(vectors: np.ndarray, *, cyclic: bool, seed: int) -> dict:
@@ -149,11 +161,10 @@ def draw(run: EmbeddingRun, size: dict, found: dict, shrunk: str, path: Path) ->
 
 
 def project_run(
-    run: EmbeddingRun, size: dict, spec: RunSpec, result: SweepResult, ctx: ExperimentContext
+    run: EmbeddingRun, size: dict, spec: RunSpec, row: dict, curves: dict, ctx: ExperimentContext
 ) -> tuple[dict, list[Path]]:
     """Project one trained run's unembedding and write its figure, points and curves; returns
     the run's summary row and the paths written."""
-    row = result.rows[0]
     model = trained_member(spec, ctx.store_root, row["member"])
     found = analyse(unembedding_vectors(model), cyclic=not OPS[run.op].is_group, seed=size["seed"])
     paths = [ctx.out_dir / f"embeddings_{run.op}{suffix}" for suffix in (".png", ".csv")]
@@ -164,7 +175,7 @@ def project_run(
         for c, (pc, ts) in enumerate(zip(found["pca"], found["tsne"], strict=True))
     ]
     write_rows_csv(points, paths[1])
-    write_curves_csv(result.results[0].curves, paths[2])
+    write_curves_csv(curves, paths[2])
     summary = {
         "op": run.op,
         "p": size["p"],
@@ -183,10 +194,11 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size)
     specs = [run_spec(size, r) for r in size["runs"]]
-    results = run_sweeps([SweepSpec(spec) for spec in specs], ctx)
+    result = run_points(specs, ctx, max_members=1)  # one population per run
     paths, rows = [], []
-    for run_, spec, result in zip(size["runs"], specs, results, strict=True):
-        summary, written = project_run(run_, size, spec, result, ctx)
+    for run_, spec, row in zip(size["runs"], specs, result.rows, strict=True):
+        curves = population_of(result, row).curves
+        summary, written = project_run(run_, size, spec, row, curves, ctx)
         rows.append(summary)
         paths += written
     paths.append(ctx.out_dir / "embeddings_summary.csv")

@@ -20,16 +20,28 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.power2022_curves import describe_model, run_sweeps
+from groklab.experiments.common import (
+    BATCH_AND_LR,
+    MICRO_MLP,
+    MODEL,
+    QUICK_MLP,
+    SEEDS,
+    STEPS,
+    THRESHOLD,
+    P,
+    describe_model,
+    describe_op,
+    describe_values,
+    run_sweeps,
+    shown,
+    shrunk_notes,
+)
 from groklab.plots.power2022 import plot_steps_by_fraction, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 center"
-THRESHOLD = 0.99
-QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
 
 # Optimizer: AdamW lr 1e-3, weight decay 1, the paper's default for its other figures (its
 # Fig. 1 left also shows plain Adam, which at 1e5 steps generalizes at almost no fraction).
@@ -65,42 +77,26 @@ def sweep_spec(size: dict) -> SweepSpec:
     return SweepSpec(base, grid=grid, max_members=len(size["fractions"]) * len(size["seeds"]))
 
 
+FRACTIONS = ("fractions {} (paper 0.2 to 0.8)", shown("fractions", describe_values))  # in words
+NOTES = (P, MODEL, BATCH_AND_LR, STEPS, FRACTIONS, SEEDS)
+
+
 def shrunk_text(size: dict) -> str:
-    paper = SIZES["paper"]
-    if size is paper:
-        return ""
-    notes = []
-    if size["p"] != paper["p"]:
-        notes.append(f"p = {size['p']} (paper {paper['p']})")
-    if size["model"] != paper["model"]:
-        model, paper_model = describe_model(size["model"]), describe_model(paper["model"])
-        notes.append(f"model {model} (paper {paper_model})")
-    if (size["batch_size"], size["lr"]) != (paper["batch_size"], paper["lr"]):
-        notes.append(
-            f"batch {size['batch_size']}, lr {size['lr']:g} (paper min(512, |train|/2), "
-            f"lr {paper['lr']:g})"
-        )
-    if size["steps"] != paper["steps"]:
-        notes.append(f"budget {size['steps']:,} steps (paper {paper['steps']:,})")
-    if size["fractions"] != paper["fractions"]:
-        fractions = ", ".join(f"{f:g}" for f in size["fractions"])
-        notes.append(f"fractions {fractions} (paper 0.2 to 0.8)")
-    if len(size["seeds"]) != len(paper["seeds"]):
-        notes.append(f"{len(size['seeds'])} seeds (paper {len(paper['seeds'])})")
-    return "; ".join(notes)
+    """What `size` changed from the paper ("" for the paper)."""
+    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size)
-    (result,) = run_sweeps([sweep_spec(size)], ctx)
+    result = run_sweeps([sweep_spec(size)], ctx)
     summaries = summarize(result.grouped("train_fraction", "steps_to_val"))
     smallest = smallest_fraction(
         result.column("train_fraction"), result.column("steps_to_val"), size["steps"]
     )
     fig = build_figure(1, figsize=(7.5, 5.2))
     plot_steps_by_fraction(fig.axes[0], summaries, budget=size["steps"])
-    task = f"x / y (mod {size['p']}), {describe_model(size['model'])}"
+    task = f"{describe_op(size['op'], size['p'])}, {describe_model(size['model'])}"
     title_with_shrunk(fig, f"{TITLE}: {task}", shrunk)
     summary_rows = [
         {"train_fraction": s.key, "median_steps_to_val": s.median, "min_steps_to_val": s.min,

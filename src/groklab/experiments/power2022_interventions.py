@@ -16,14 +16,12 @@ optimizer and batch rule, so the quick size trains 5 populations, not 11 x fract
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
-from groklab.data import OPS
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -32,22 +30,24 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.power2022_ops import (
+from groklab.experiments.common import (
     MICRO_MLP,
     QUICK_MLP,
+    THRESHOLD,
     describe_batch,
     describe_model,
+    describe_op,
     describe_values,
     run_points,
     shrunk_notes,
 )
 from groklab.plots.by_fraction import median_never_last, plot_by_fraction
+from groklab.plots.power2022 import plot_size_note
 from groklab.plots.style import build_figure, save_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
 from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 center/right"
-THRESHOLD = 0.99
 
 # The paper does not give its noise scales or L2 strength: these are groklab's, picked from a
 # scan on the quick task (x+y mod 31, MLP, lr 1e-2, 2,000 steps, fraction 0.5-0.9, one seed;
@@ -152,7 +152,7 @@ def run_interventions(size: dict, ctx: ExperimentContext) -> list[dict]:
         for s in size["seeds"]
     ]
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
-    summaries = run_points(points, ctx)
+    summaries = run_points(points, ctx).rows
     rows = []
     for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
         m = spec.members[0]
@@ -212,10 +212,10 @@ def interventions_table(measured: dict, size: dict) -> str:
 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
-    size, paper = SIZES[ctx.size], SIZES["paper"]
+    size = SIZES[ctx.size]
     rows = run_interventions(size, ctx)
     measured = measure(rows, size)
-    shrunk = "; ".join(shrunk_notes(size, paper) + task_notes(size, paper))
+    shrunk = shrunk_text(size)
     table = interventions_table(measured, size)
     paths = [ctx.out_dir / f"interventions.{ext}" for ext in ("png", "csv", "md")]
     save_figure(plot_figure(size, measured, ctx.size, shrunk), paths[0])
@@ -243,13 +243,15 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     return ExperimentResult(paths, table, shrunk, numbers)
 
 
-def task_notes(size: dict, paper: dict) -> list[str]:
-    notes = []
+def shrunk_text(size: dict) -> str:
+    """What `size` changed from the paper: the settings, the task, the interventions left out."""
+    paper = SIZES["paper"]
+    notes = shrunk_notes(size, paper)
     if size["op"] != paper["op"]:
         notes.append(f"task {size['op']} (paper {paper['op']})")
     if len(size["interventions"]) != len(paper["interventions"]):
         notes.append(f"interventions {', '.join(size['interventions'])} only")
-    return notes
+    return "; ".join(notes)
 
 
 def settings_text(size: dict) -> str:
@@ -271,36 +273,19 @@ def plot_figure(size: dict, measured: dict, name: str, shrunk: str) -> Figure:
     fractions = np.array(size["fractions"])
     labels = {n: INTERVENTIONS[n].label for n in size["interventions"]}
     highlight = labels.get(BASELINE)
-    plot_by_fraction(
-        acc_ax,
-        fractions,
-        {labels[n]: v for n, v in measured["best_val_acc"].items()},
-        ylabel="best validation accuracy within budget",
-        highlight=highlight,
-    )
-    plot_by_fraction(
-        steps_ax,
-        fractions,
-        {labels[n]: v for n, v in measured["steps_to_val"].items()},
-        ylabel="steps to 99 % validation accuracy (x: never)",
-        log=True,
-        highlight=highlight,
-    )
+    for ax, metric, ylabel, log in (
+        (acc_ax, "best_val_acc", "best validation accuracy within budget", False),
+        (steps_ax, "steps_to_val", "steps to 99 % validation accuracy (x: never)", True),
+    ):
+        series = {labels[n]: v for n, v in measured[metric].items()}
+        plot_by_fraction(ax, fractions, series, ylabel=ylabel, log=log, highlight=highlight)
     acc_ax.set_ylim(-0.02, 1.02)
     steps_ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     steps_ax.set_ylim(10, size["steps"] * 1.5)  # never-reached x marks sit above the budget
-    formula = OPS[size["op"]].formula.replace("(mod p)", f"(mod {size['p']})")
-    fig.suptitle(f"{TITLE}: interventions on {formula}")
-    note = f"{name} size, shrunk from the paper: {shrunk}" if shrunk else settings_text(size)
-    acc_ax.set_title(textwrap.fill(note, 110), fontsize=7, loc="left")
+    fig.suptitle(f"{TITLE}: interventions on {describe_op(size['op'], size['p'])}")
+    plot_size_note(acc_ax, name, shrunk, settings_text(size), width=110)
     return fig
 
 
-register(
-    Experiment(
-        "power2022-interventions",
-        TITLE,
-        "weight decay, noise, batch and lr across training fractions",
-        run,
-    )
-)
+DESCRIPTION = "weight decay, noise, batch and lr across training fractions"
+register(Experiment("power2022-interventions", TITLE, DESCRIPTION, run))

@@ -11,9 +11,6 @@ One population per operation: every fraction and seed of an operation is one mem
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Sequence
-
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -27,23 +24,27 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.common import (
+    GRID_NOTES,
+    MICRO_MLP,
+    QUICK_MLP,
+    THRESHOLD,
+    P,
+    describe_batch,
+    describe_model,
+    describe_values,
+    run_sweeps,
+    shown,
+    shrunk_notes,
+)
 from groklab.plots.bars import plot_smallest_fractions
+from groklab.plots.by_fraction import median_never_last
+from groklab.plots.power2022 import plot_size_note
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.store import RunStore
-from groklab.sweep import SweepResult, SweepSpec, expand, get_backend, write_rows_csv
-from groklab.sweep.grid import grid_points, pack_members
-from groklab.sweep.run import stored_result, summary_row
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 left"
-THRESHOLD = 0.99
-
-# A one-hidden-layer MLP on concatenated 64-d embeddings: a few ms per step for a population
-# of 6 on one CPU thread, where the paper's transformer takes ~35 ms for one member. With lr
-# 1e-2 it fits the training split within ~100 steps and, at wd 1, generalizes on x+y mod 31
-# at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
-QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
 
 SIZES = {
     "paper": {
@@ -69,59 +70,6 @@ SIZES = {
         "group": {},
     },
 }  # fmt: skip
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
-    if model.arch == "mlp":
-        layers = f"{model.n_layers} hidden layer{'s' if model.n_layers > 1 else ''}"
-        return f"MLP, {layers} of {model.d_mlp} on {model.d_model}-d embeddings"
-    return (
-        f"transformer {model.n_layers}x{model.d_model} ({model.n_heads} heads, MLP {model.d_mlp})"
-    )
-
-
-def describe_batch(batch_size: int | float | str) -> str:
-    if batch_size == "power":
-        return "min(512, |train|/2)"
-    if batch_size == "full":
-        return "full batch"
-    if isinstance(batch_size, float):
-        return f"{batch_size:g} of |train|"
-    return str(batch_size)
-
-
-def describe_values(values: tuple) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
-def shrunk_notes(size: dict, paper: dict, *, p_what: str = "p") -> list[str]:
-    """What `size` changed from `paper`, one phrase per setting (empty for the paper itself)."""
-    notes = []
-    if size["p"] != paper["p"]:
-        notes.append(f"{p_what} = {size['p']} (paper {paper['p']})")
-    if size["model"] != paper["model"]:
-        notes.append(
-            f"model {describe_model(size['model'])} (paper {describe_model(paper['model'])})"
-        )
-    for key, what in (("lr", "lr"), ("weight_decay", "weight decay")):
-        if size[key] != paper[key]:
-            notes.append(f"{what} {size[key]:g} (paper {paper[key]:g})")
-    if size["steps"] != paper["steps"]:
-        notes.append(f"budget {size['steps']:,} steps (paper {paper['steps']:,})")
-    if size["batch_size"] != paper["batch_size"]:
-        notes.append(
-            f"batch {describe_batch(size['batch_size'])} "
-            f"(paper {describe_batch(paper['batch_size'])})"
-        )
-    if size["fractions"] != paper["fractions"]:
-        notes.append(
-            f"fractions {describe_values(size['fractions'])} "
-            f"(paper {describe_values(paper['fractions'])})"
-        )
-    if len(size["seeds"]) != len(paper["seeds"]):
-        notes.append(f"{len(size['seeds'])} seeds (paper {len(paper['seeds'])})")
-    return notes
 
 
 def build_sweeps(size: dict) -> list[SweepSpec]:
@@ -153,33 +101,6 @@ def build_sweep(size: dict, ops: list[str]) -> SweepSpec:
     return SweepSpec(base, grid=grid)
 
 
-def run_points(points: Sequence[RunSpec], ctx: ExperimentContext) -> list[dict]:
-    """Pack single-member specs into populations, train those not done in the store, and give
-    one `summary_row` per point: `run_sweep` for points that are not one grid product."""
-    populations, where = pack_members(list(points))
-    with RunStore(ctx.store_root) as store:
-        results = [stored_result(store, spec) for spec in populations]
-    pending = [i for i, r in enumerate(results) if r is None]
-    if pending:
-        trained = get_backend(ctx.backend).run(
-            [populations[i] for i in pending],
-            store_root=ctx.store_root,
-            device=ctx.device,
-            progress=ctx.progress,
-        )
-        for i, result in zip(pending, trained, strict=True):
-            results[i] = result
-    return [summary_row(results[j], k) for [(j, k)] in where]
-
-
-def run_sweeps(size: dict, ctx: ExperimentContext) -> SweepResult:
-    """Every sweep of `size` as one job (one progress bar), reusing what the store holds."""
-    sweeps = build_sweeps(size)
-    grid = [point for sweep in sweeps for point in grid_points(sweep)]
-    summaries = run_points([spec for sweep in sweeps for spec in expand(sweep)], ctx)
-    return SweepResult([{**point, **row} for point, row in zip(grid, summaries, strict=True)])
-
-
 def smallest_fractions(result: SweepResult, ops: tuple[str, ...], budget: int) -> dict:
     """{op: smallest fraction whose median steps-to-99 % is within budget, nan if none}."""
     out = {}
@@ -194,8 +115,8 @@ def smallest_fractions(result: SweepResult, ops: tuple[str, ...], budget: int) -
 def median_steps_at(result: SweepResult, op: str, fraction: float) -> float:
     """Median steps to 99 % validation over the seeds of `op` at `fraction` (never = nan)."""
     steps = result.where(op=op, train_fraction=fraction).column("steps_to_val").astype(float)
-    median = np.median(np.where(np.isnan(steps), np.inf, steps))
-    return float(median) if np.isfinite(median) else float("nan")
+    median = float(median_never_last(steps[np.newaxis])[0])  # [1, S] -> [1]
+    return median if np.isfinite(median) else float("nan")
 
 
 def op_label(op: str) -> str:
@@ -204,8 +125,16 @@ def op_label(op: str) -> str:
     return formula.replace(" (mod p)", "").replace("(in S5)", "(S5)")
 
 
-def ops_shrunk(size: dict, paper: dict) -> str:
-    notes = shrunk_notes(size, paper, p_what="p of the modular ops")
+NOTES = (
+    ("p of the modular ops = {} (paper {})", shown("p")),
+    *(note for note in GRID_NOTES if note is not P),
+)
+
+
+def shrunk_text(size: dict) -> str:
+    """What `size` changed from the paper: the settings, the S5 ops' own, the ops left out."""
+    paper = SIZES["paper"]
+    notes = shrunk_notes(size, paper, NOTES)
     if size["group"]:
         notes.append(f"S5 ops: {group_text(size['group'])}")
     if len(size["ops"]) != len(paper["ops"]):
@@ -241,9 +170,9 @@ def ops_table(result: SweepResult, size: dict, found: dict) -> str:
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    result = run_sweeps(size, ctx)
+    result = run_sweeps(build_sweeps(size), ctx)
     found = smallest_fractions(result, size["ops"], size["steps"])
-    shrunk = ops_shrunk(size, SIZES["paper"])
+    shrunk = shrunk_text(size)
     table = ops_table(result, size, found)
     paths = [ctx.out_dir / "ops.png", ctx.out_dir / "ops.csv", ctx.out_dir / "ops.md"]
     save_figure(plot_figure(size, found, ctx.size, shrunk), paths[0])
@@ -297,16 +226,9 @@ def plot_figure(size: dict, found: dict, name: str, shrunk: str) -> Figure:
         ax, labels, [found[op] for op in ops], never_text=f"not within {size['steps']:,} steps"
     )
     fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
-    note = f"{name} size, shrunk from the paper: {shrunk}" if shrunk else settings_text(size)
-    ax.set_title(textwrap.fill(note, 120), fontsize=7, loc="left")
+    plot_size_note(ax, name, shrunk, settings_text(size), width=120)
     return fig
 
 
-register(
-    Experiment(
-        "power2022-ops",
-        TITLE,
-        "smallest training fraction reaching 99 % validation per operation",
-        run,
-    )
-)
+DESCRIPTION = "smallest training fraction reaching 99 % validation per operation"
+register(Experiment("power2022-ops", TITLE, DESCRIPTION, run))

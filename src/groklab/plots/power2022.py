@@ -1,6 +1,7 @@
 """Panels of Power et al. 2022 not covered by the generic plots: steps to 99 % validation
 accuracy against training fraction (Fig. 1 center), markers of when train and validation
-reached 99 % on an accuracy panel (Fig. 1 left), and a title saying what a size shrank.
+reached 99 % on an accuracy panel (Fig. 1 left), and a title or panel note saying what a size
+shrank.
 
 Example:
 
@@ -122,3 +123,11 @@ def title_with_shrunk(
         lines.append(textwrap.fill(f"Shrunk from the paper: {shrunk}", width))
     fig.suptitle("\n".join(lines), fontsize=9 if shrunk else 11)
     return fig
+
+
+def plot_size_note(ax: Axes, size: str, shrunk: str, settings: str, *, width: int) -> Axes:
+    """A small left-aligned panel title wrapped to `width` characters: what size `size` shrank
+    from the paper ("quick size, shrunk from the paper: ..."), or if nothing, the `settings`."""
+    note = f"{size} size, shrunk from the paper: {shrunk}" if shrunk else settings
+    ax.set_title(textwrap.fill(note, width), fontsize=7, loc="left")
+    return ax

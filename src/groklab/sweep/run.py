@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -117,11 +117,36 @@ def run_sweep(
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> SweepResult:
     """Train every population of the sweep not already done in the store; one row per point."""
-    runner = get_backend(backend)
     points = grid_points(sweep)
-    populations, locations = pack_members(
-        [apply_point(sweep.base, p) for p in points], sweep.max_members
+    result = run_points(
+        [apply_point(sweep.base, p) for p in points],
+        store_root,
+        max_members=sweep.max_members,
+        backend=backend,
+        device=device,
+        progress=progress,
     )
+    rows = [{**point, **row} for point, row in zip(points, result.rows, strict=True)]
+    return replace(result, rows=rows)
+
+
+def run_points(
+    points: Sequence[RunSpec],
+    store_root: str | Path,
+    *,
+    max_members: int = 64,
+    backend: str | Backend = "local",
+    device: str | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepResult:
+    """Pack single-member specs into populations (`pack_members`), train those not done in the
+    store, and give one row of SUMMARY_KEYS per point, in order: `run_sweep` for points that are
+    not one grid's product. Progress counts every population, the reused ones first.
+
+    Example: run_points([spec_a, spec_b], root, max_members=1) trains each in its own population.
+    """
+    runner = get_backend(backend)
+    populations, locations = pack_members(list(points), max_members)
     counter = ProgressCounter(populations)
     results: list[TrainResult | None] = [None] * len(populations)
     with RunStore(store_root) as store:
@@ -142,11 +167,7 @@ def run_sweep(
         for i, result in zip(pending, trained, strict=True):
             results[i] = result
     done = [r for r in results if r is not None]
-    rows = [
-        {**point, **summary_row(done[j], k)}
-        for point, [(j, k)] in zip(points, locations, strict=True)
-    ]
-    return SweepResult(rows, done)
+    return SweepResult([summary_row(done[j], k) for [(j, k)] in locations], done)
 
 
 def _offset(

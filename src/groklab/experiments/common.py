@@ -1,0 +1,134 @@
+"""What the Power et al. 2022 experiments share: the small models of their quick and micro
+sizes, how a setting reads in a note, what a size shrank from the paper, and running their
+points and sweeps from an ExperimentContext (the store reused, one progress bar per experiment).
+
+A size is a dict of settings (`p`, `model`, `lr`, `steps`, ...). A note is a template and what
+to show of a size; `shrunk_notes` fills it with the size's and the paper's value where they
+differ:
+
+>>> paper = {"p": 97, "steps": 100_000}
+>>> shrunk_notes({"p": 31, "steps": 2_000}, paper, (P, STEPS))
+['p = 31 (paper 97)', 'budget 2,000 steps (paper 100,000)']
+>>> shrunk_notes(paper, paper, (P, STEPS))
+[]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from groklab.data import OPS
+from groklab.errors import SpecError
+from groklab.experiments.base import ExperimentContext
+from groklab.spec import ModelSpec, RunSpec
+from groklab.sweep import SweepResult, SweepSpec, expand
+from groklab.sweep import run as sweep_run
+from groklab.sweep.grid import grid_points
+from groklab.train import TrainResult
+
+THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the paper
+
+# A one-hidden-layer MLP on concatenated 64-d embeddings: a few ms per step for a population
+# of 6 on one CPU thread, where the paper's transformer takes ~35 ms for one member. With lr
+# 1e-2 it fits the training split within ~100 steps and, at wd 1, generalizes on x+y mod 31
+# at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
+QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
+MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
+
+
+def describe_model(model: ModelSpec) -> str:
+    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
+    if model.arch == "mlp":
+        layers = f"{model.n_layers} hidden layer{'s' if model.n_layers > 1 else ''}"
+        return f"MLP, {layers} of {model.d_mlp} on {model.d_model}-d embeddings"
+    return (
+        f"transformer {model.n_layers}x{model.d_model} ({model.n_heads} heads, MLP {model.d_mlp})"
+    )
+
+
+def describe_batch(batch_size: int | float | str) -> str:
+    """'min(512, |train|/2)' for the paper's rule "power", '0.5 of |train|' for a fraction."""
+    if batch_size == "power":
+        return "min(512, |train|/2)"
+    if isinstance(batch_size, float):
+        return f"{batch_size:g} of |train|"
+    return str(batch_size)  # a size, or "full"
+
+
+def describe_values(values: Sequence[float]) -> str:
+    """'0.4, 0.6, 0.8'."""
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def describe_op(op: str, p: int) -> str:
+    """'x / y (mod 97)': the operation's formula with p filled in ('x * y (in S5)' for S5)."""
+    return OPS[op].formula.replace("mod p", f"mod {p}")
+
+
+def describe_batch_and_lr(size: dict) -> str:
+    """'full, lr 0.01': a size's batch and learning rate."""
+    return f"{describe_batch(size['batch_size'])}, lr {size['lr']:g}"
+
+
+Note = tuple[str, Callable[[dict], Any]]  # ("... {} ... (paper {})", what to show of a size)
+
+
+def shown(key: str, show: Callable[[Any], Any] = str) -> Callable[[dict], Any]:
+    """What a note shows of a size: `show` of its setting `key`."""
+    return lambda size: show(size[key])
+
+
+P: Note = ("p = {} (paper {})", shown("p"))
+MODEL: Note = ("model {} (paper {})", shown("model", describe_model))
+LR: Note = ("lr {} (paper {})", shown("lr", "{:g}".format))
+WEIGHT_DECAY: Note = ("weight decay {} (paper {})", shown("weight_decay", "{:g}".format))
+STEPS: Note = ("budget {} steps (paper {})", shown("steps", "{:,}".format))
+BATCH: Note = ("batch {} (paper {})", shown("batch_size", describe_batch))
+FRACTIONS: Note = ("fractions {} (paper {})", shown("fractions", describe_values))
+SEEDS: Note = ("{} seeds (paper {})", shown("seeds", len))
+BATCH_AND_LR: Note = ("batch {} (paper {})", describe_batch_and_lr)
+GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fraction x seed grids
+
+
+def shrunk_notes(size: dict, paper: dict, notes: Sequence[Note] = GRID_NOTES) -> list[str]:
+    """One phrase per note whose shown value `size` changed from `paper` ([] for the paper)."""
+    phrases = []
+    for template, show in notes:
+        new, old = show(size), show(paper)
+        if new != old:
+            phrases.append(template.format(new, old))
+    return phrases
+
+
+def run_points(
+    points: Sequence[RunSpec], ctx: ExperimentContext, *, max_members: int = 64
+) -> SweepResult:
+    """`groklab.sweep.run.run_points` on the context's store, backend, device and progress:
+    one row of summary numbers per single-member spec, in order."""
+    return sweep_run.run_points(
+        points,
+        ctx.store_root,
+        max_members=max_members,
+        backend=ctx.backend,
+        device=ctx.device,
+        progress=ctx.progress,
+    )
+
+
+def population_of(result: SweepResult, row: dict) -> TrainResult:
+    """The population a row's member trained in (its curves are `curves[k][row["member"]]`)."""
+    return next(r for r in result.results if r.run_id == row["run_id"])
+
+
+def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResult:
+    """Every point of every sweep as one job (one progress bar): a row per point in sweep
+    order, its grid values then its summary; points of one shape share populations."""
+    sizes = sorted({sweep.max_members for sweep in sweeps})
+    if len(sizes) > 1:
+        raise SpecError(f"sweeps run together pack alike; got max_members {sizes}")
+    grid = [point for sweep in sweeps for point in grid_points(sweep)]
+    specs = [spec for sweep in sweeps for spec in expand(sweep)]
+    result = run_points(specs, ctx, max_members=sizes[0])
+    return replace(result, rows=[{**g, **row} for g, row in zip(grid, result.rows, strict=True)])

@@ -1,0 +1,98 @@
+"""Tests for src/groklab/experiments/common.py: notes on what a size shrank, descriptions of
+settings, and running points and sweeps from an experiment's context."""
+
+from dataclasses import replace
+
+import pytest
+
+from groklab.errors import SpecError
+from groklab.experiments import ExperimentContext
+from groklab.experiments.common import (
+    GRID_NOTES,
+    MICRO_MLP,
+    QUICK_MLP,
+    STEPS,
+    P,
+    describe_batch,
+    describe_model,
+    describe_op,
+    run_points,
+    run_sweeps,
+    shrunk_notes,
+)
+from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
+from groklab.sweep import SweepSpec
+
+BASE = RunSpec(
+    data=DataSpec(op="add", p=5),
+    model=MICRO_MLP,
+    train=TrainSpec(steps=4, eval_every=2),
+    members=members_from(lr=1e-2),
+)
+
+
+def context(tmp_path, events=None) -> ExperimentContext:
+    progress = None if events is None else events.append
+    return ExperimentContext("micro", tmp_path, tmp_path / "store", progress=progress)
+
+
+def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order():
+    paper = {"p": 97, "model": PRESETS["power2022"], "lr": 1e-3, "weight_decay": 1.0,
+             "steps": 100_000, "batch_size": "power", "fractions": (0.3, 0.5),
+             "seeds": (0, 1, 2)}  # fmt: skip
+    size = {**paper, "p": 31, "steps": 2_000, "batch_size": 100, "seeds": (0, 1)}
+    assert shrunk_notes(size, paper) == [
+        "p = 31 (paper 97)",
+        "budget 2,000 steps (paper 100,000)",
+        "batch 100 (paper min(512, |train|/2))",
+        "2 seeds (paper 3)",
+    ]
+    assert shrunk_notes(paper, paper, GRID_NOTES) == []
+    assert shrunk_notes({"p": 7, "steps": 5}, {"p": 7, "steps": 9}, (P, STEPS)) == [
+        "budget 5 steps (paper 9)"
+    ]
+
+
+def test_descriptions_spell_out_models_batch_rules_and_ops():
+    assert describe_model(PRESETS["power2022"]) == "transformer 2x128 (4 heads, MLP 512)"
+    assert describe_model(QUICK_MLP) == "MLP, 1 hidden layer of 256 on 64-d embeddings"
+    assert [describe_batch(b) for b in ("power", "full", 0.5, 128)] == [
+        "min(512, |train|/2)",
+        "full",
+        "0.5 of |train|",
+        "128",
+    ]
+    assert describe_op("div", 97) == "x / y (mod 97)"
+    assert describe_op("s5_mul", 97) == "x * y (in S5)"
+
+
+def test_run_sweeps_gives_grid_values_then_summary_per_point_in_sweep_order(tmp_path):
+    sweeps = [
+        SweepSpec(BASE, grid={"train_fraction": [0.4, 0.6], "seed": [0, 1]}),
+        SweepSpec(BASE, grid={"data.op": ["sub"], "seed": [3]}),
+    ]
+    result = run_sweeps(sweeps, context(tmp_path))
+    assert [(r.get("train_fraction"), r.get("data.op"), r["seed"]) for r in result.rows] == [
+        (0.4, None, 0),
+        (0.4, None, 1),
+        (0.6, None, 0),
+        (0.6, None, 1),
+        (None, "sub", 3),
+    ]
+    assert len({r["run_id"] for r in result.rows}) == 2  # one population per shape
+
+
+def test_run_sweeps_refuses_sweeps_that_would_pack_differently(tmp_path):
+    sweeps = [SweepSpec(BASE, max_members=2), SweepSpec(BASE, max_members=3)]
+    with pytest.raises(SpecError, match="max_members"):
+        run_sweeps(sweeps, context(tmp_path))
+
+
+def test_run_points_reports_reused_populations_before_it_trains_the_rest(tmp_path):
+    points = [replace(BASE, members=members_from(seed=s, lr=1e-2)) for s in (0, 1)]
+    run_points(points[:1], context(tmp_path), max_members=1)
+    events = []
+    result = run_points(points, context(tmp_path, events), max_members=1)
+    assert len({r["run_id"] for r in result.rows}) == 2  # max_members=1: a population each
+    assert (events[0].populations_done, events[0].step) == (1, 4)  # the reused one, first
+    assert (events[-1].populations_done, events[-1].step, events[-1].steps) == (2, 8, 8)
