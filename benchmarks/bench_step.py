@@ -10,9 +10,9 @@ All variants run in one process, round-robin, median of repeats, so drift hits a
 `groklab.perf.tune_allocator()` (glibc mallopt) is applied once, so it holds for both sides.
 
 Both sides draw batches the same way: a fresh permutation of the 4,656 training examples per
-epoch, 9 batches of 512 and a last one of 48. A block of calls is therefore a whole number of
-epochs (10 steps), and "ms per step" is the average over an epoch; "ms per 512 examples"
-rescales it to the examples processed (epoch time / 9.09).
+epoch, cut into 9 batches of exactly 512 (the 48 left over wait for the next permutation). If
+either side had a short last batch, blocks would be whole epochs and "ms per 512 examples"
+rescales the epoch-average step to the examples it processed.
 
     .venv/bin/python benchmarks/bench_step.py [--repeats 5] [--block-seconds 1] [--bf16-step]
 """
@@ -35,9 +35,10 @@ from common import (
 )
 from groklab.perf import tune_allocator
 from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
+from groklab.train.batches import BatchSampler
 from groklab.train.state import init_state, make_task
 from groklab.train.step import train_step
-from reference import BATCH_SIZE, build_reference, reference_step
+from reference import BATCH_SIZE, Reference, build_reference, next_batch, reference_step
 
 # Dense fp32 training FLOPs of one Power step at B=512, T=4 (PERF-NOTES.md section 2).
 POWER_STEP_FLOP = 5.01e9
@@ -71,14 +72,29 @@ def matmul(m: int, k: int, n: int, dtype: torch.dtype):
     return lambda: torch.mm(a, b, out=out)
 
 
+def batch_sizes(ref: Reference) -> list[int]:
+    """Batch sizes of one epoch; checks that groklab's sampler draws the same sizes."""
+    n_train = len(ref.train_idx)
+    probe = build_reference(0, drop_last=ref.drop_last)
+    sizes = [len(next_batch(probe)) for _ in range(math.ceil(n_train / BATCH_SIZE))]
+    spec = RunSpec(data=DataSpec(op="div", p=97))
+    task = make_task(spec, torch.device("cpu"))
+    sampler = BatchSampler(task.masks, [0], spec.train.batch_size)
+    theirs = [sampler.next()[0].shape[1] for _ in range(len(sizes))]
+    if theirs != sizes:
+        raise SystemExit(f"batch sizes differ: reference {sizes}, groklab {theirs}")
+    return sizes
+
+
 def build_variants(
     members: list[int], bf16_step: bool
 ) -> tuple[list[Variant], dict[str, int], float]:
     """The variants, members per call of each, and batches of 512 per step (epoch average)."""
     sgemm, _ = sgemm_calibration()
     ref = build_reference(0)
-    n_train = len(ref.train_idx)
-    epoch = math.ceil(n_train / BATCH_SIZE)  # steps per epoch; every block is whole epochs
+    sizes = batch_sizes(ref)
+    epoch = 1 if set(sizes) == {BATCH_SIZE} else len(sizes)  # blocks are whole epochs
+    print(f"batch sizes over one epoch (both sides): {sizes}")
     variants = [
         Variant("sgemm 2048^3 fp32", sgemm),
         Variant("matmul 2048x128x512 fp32", matmul(2048, 128, 512, torch.float32)),
@@ -95,7 +111,7 @@ def build_variants(
         variants.append(Variant(f"groklab M={m}", groklab_variant(m)[1], quantum=epoch))
         variants.append(Variant(f"reference loop x{m}", reference_loop(m), quantum=epoch))
         n_of[f"groklab M={m}"] = n_of[f"reference loop x{m}"] = m
-    return variants, n_of, n_train / BATCH_SIZE / epoch
+    return variants, n_of, sum(sizes) / BATCH_SIZE / len(sizes)
 
 
 def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: float) -> str:

@@ -1,7 +1,8 @@
 """A straightforward reference for the Power et al. (2022) setup, written the way popular
 re-implementations do it: a plain nn.Module with nn.MultiheadAttention, the whole sequence
-unembedded, torch.optim.AdamW with a LambdaLR warm-up, a fresh permutation of the training
-split per epoch, and full train/validation evaluation every 100 steps.
+unembedded, torch.optim.AdamW with a LambdaLR warm-up, batches of 512 from a fresh permutation
+of the training split per epoch (leftover dropped, as groklab's sampler does), and full
+train/validation evaluation every 100 steps.
 
 Model: token embedding + fixed sinusoidal positions, 2 post-LN decoder blocks (causal
 nn.MultiheadAttention with 4 heads and its default biases, d_model 128; ReLU MLP 512 without
@@ -115,7 +116,7 @@ def build_reference(seed: int, *, drop_last: bool = True) -> Reference:
     )  # fmt: skip
 
 
-def _next_batch(ref: Reference) -> Tensor:
+def next_batch(ref: Reference) -> Tensor:
     left = len(ref.train_idx) - ref.cursor
     if left <= 0 or (ref.drop_last and left < BATCH_SIZE):  # a fresh permutation per epoch
         ref.order = ref.train_idx[torch.randperm(len(ref.train_idx), generator=ref.gen)]
@@ -127,7 +128,7 @@ def _next_batch(ref: Reference) -> Tensor:
 
 def reference_step(ref: Reference) -> float:
     """One AdamW update on the next batch; returns the batch loss."""
-    idx = _next_batch(ref)
+    idx = next_batch(ref)
     logits = ref.model(ref.inputs[idx])  # [B, T, V]
     loss = F.cross_entropy(logits[:, -1], ref.targets[idx])
     ref.opt.zero_grad(set_to_none=True)
@@ -153,6 +154,56 @@ def reference_evaluate(ref: Reference) -> dict[str, float]:
     return out
 
 
+class ReferenceRun:
+    """A run to a validation-accuracy threshold that can be advanced in segments, timing only
+    its own work (so it can be interleaved with another run in the same process)."""
+
+    def __init__(
+        self,
+        seed: int,
+        threshold: float = 0.99,
+        *,
+        max_steps: int = 20_000,
+        max_seconds: float = 400.0,
+        progress: Callable[[int, float, dict[str, float]], None] | None = None,
+    ) -> None:
+        self.seed, self.threshold, self.progress = seed, threshold, progress
+        self.max_steps, self.max_seconds = max_steps, max_seconds
+        self.ref: Reference | None = None
+        self.seconds = 0.0  # own wall clock so far, model building and evaluations included
+        self.steps: int | None = None  # step of the first evaluation at >= threshold
+        self.hit_seconds: float | None = None  # own wall clock at that evaluation
+        self.finished = False
+        self._evaluated_at = -1
+
+    def advance(self, until_step: int | None = None) -> bool:
+        """Train up to step `until_step` (None: to the end); True once the run has finished."""
+        start = time.perf_counter()
+        if self.ref is None:
+            self.ref = build_reference(self.seed)
+        ref = self.ref
+        while not self.finished:
+            elapsed = self.seconds + time.perf_counter() - start
+            out_of_budget = ref.step >= self.max_steps or elapsed >= self.max_seconds
+            if (ref.step % EVAL_EVERY == 0 and self._evaluated_at != ref.step) or out_of_budget:
+                metrics = reference_evaluate(ref)
+                self._evaluated_at = ref.step
+                elapsed = self.seconds + time.perf_counter() - start
+                if self.progress is not None:
+                    self.progress(ref.step, elapsed, metrics)
+                if metrics["val_acc"] >= self.threshold:
+                    self.steps, self.hit_seconds, self.finished = ref.step, elapsed, True
+                elif out_of_budget:
+                    self.finished = True
+                if self.finished:
+                    break
+            if until_step is not None and ref.step >= until_step:
+                break
+            reference_step(ref)
+        self.seconds += time.perf_counter() - start
+        return self.finished
+
+
 def run_reference_to_threshold(
     seed: int,
     threshold: float = 0.99,
@@ -166,18 +217,8 @@ def run_reference_to_threshold(
     Returns (steps, seconds): the step of that evaluation (None if the cap came first) and the
     wall clock from before building the model until then, evaluations included.
     """
-    start = time.perf_counter()
-    ref = build_reference(seed)
-    while True:
-        elapsed = time.perf_counter() - start
-        out_of_budget = ref.step >= max_steps or elapsed >= max_seconds
-        if ref.step % EVAL_EVERY == 0 or out_of_budget:
-            metrics = reference_evaluate(ref)
-            elapsed = time.perf_counter() - start
-            if progress is not None:
-                progress(ref.step, elapsed, metrics)
-            if metrics["val_acc"] >= threshold:
-                return ref.step, elapsed
-            if out_of_budget:
-                return None, elapsed
-        reference_step(ref)
+    run = ReferenceRun(
+        seed, threshold, max_steps=max_steps, max_seconds=max_seconds, progress=progress
+    )
+    run.advance()
+    return run.steps, run.seconds if run.hit_seconds is None else run.hit_seconds

@@ -48,18 +48,19 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
     for section, cls in SECTIONS.items():
         group = parser.add_argument_group(f"[{section}]")
         for name, types in field_types(cls).items():
-            default = getattr(cls(), name) if section != "data" else None
             group.add_argument(
                 f"--{name.replace('_', '-')}",
                 dest=f"{section}.{name}",
+                metavar=name.upper(),
                 type=_flag_type(types),
                 default=argparse.SUPPRESS,
-                help=f"default: {default}" if default is not None else None,
+                help=f"default: {getattr(cls(), name)}",
             )
     members = parser.add_argument_group("[members] one value, or a comma-separated list per member")
     members.add_argument(
         "--seeds",
         dest="members.seed",
+        metavar="SEEDS",
         default=argparse.SUPPRESS,
         help="e.g. 0, 0-7 or 0,3,5 (default: 0)",
     )
@@ -68,6 +69,7 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
         members.add_argument(
             f"--{name.replace('_', '-')}",
             dest=f"members.{name}",
+            metavar=name.upper(),
             default=argparse.SUPPRESS,
             help=f"default: {getattr(defaults, name)}",
         )
