@@ -12,9 +12,9 @@ groklab's step inside groklab's progress callback (every evaluation, i.e. every 
 contention from other processes hits both sides alike; each side's clock counts only its own
 work. `--sequential` runs one after the other instead (alternating who goes first per seed).
 
-groklab stops only after `stop_patience` (3) evaluations in a row at >= 99 %, so two times are
-reported for it: when an evaluation first showed >= 99 % (compared with the reference, which
-stops at its first such evaluation) and when `train()` returned.
+groklab stops after `stop_patience` evaluations in a row at >= 99 % (1 by default), so two
+times are reported for it: when an evaluation first showed >= 99 % (compared with the
+reference, which stops at its first such evaluation) and when `train()` returned.
 
     .venv/bin/python benchmarks/bench_main_job.py [--seeds 0,1,2] [--max-seconds 400]
 """

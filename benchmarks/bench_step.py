@@ -36,15 +36,23 @@ from common import (
 from groklab.perf import tune_allocator
 from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
 from groklab.train.batches import BatchSampler
-from groklab.train.state import init_state, make_task
+from groklab.train.state import Task, TrainState, init_state, make_task
+from groklab.train.step import evaluate as g_evaluate
 from groklab.train.step import train_step
-from reference import BATCH_SIZE, Reference, build_reference, next_batch, reference_step
+from reference import (
+    BATCH_SIZE,
+    Reference,
+    build_reference,
+    next_batch,
+    reference_evaluate,
+    reference_step,
+)
 
 # Dense fp32 training FLOPs of one Power step at B=512, T=4 (PERF-NOTES.md section 2).
 POWER_STEP_FLOP = 5.01e9
 
 
-def groklab_variant(n_members: int, *, dtype: str = "float32") -> tuple[str, object]:
+def groklab_parts(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, TrainState, Task]:
     spec = RunSpec(
         data=DataSpec(op="div", p=97),
         train=TrainSpec(dtype=dtype),
@@ -52,7 +60,11 @@ def groklab_variant(n_members: int, *, dtype: str = "float32") -> tuple[str, obj
     )
     device = torch.device("cpu")
     task = make_task(spec, device)
-    state = init_state(spec, task, device)
+    return spec, init_state(spec, task, device), task
+
+
+def groklab_variant(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, object]:
+    spec, state, task = groklab_parts(n_members, dtype=dtype)
     return spec, lambda: train_step(state, task, spec)
 
 
@@ -87,7 +99,7 @@ def batch_sizes(ref: Reference) -> list[int]:
 
 
 def build_variants(
-    members: list[int], bf16_step: bool
+    members: list[int], bf16_step: bool, evaluate: bool = True
 ) -> tuple[list[Variant], dict[str, int], float]:
     """The variants, members per call of each, and batches of 512 per step (epoch average)."""
     sgemm, _ = sgemm_calibration()
@@ -107,6 +119,12 @@ def build_variants(
         bf16 = groklab_variant(1, dtype="bf16")[1]
         variants.append(Variant("groklab M=1 bf16", bf16, quantum=epoch))
         n_of["groklab M=1 bf16"] = 1
+    if evaluate:
+        g_spec, g_state, g_task = groklab_parts(1)
+        g_eval = lambda: g_evaluate(g_state, g_task, g_spec)  # noqa: E731
+        variants.append(Variant("groklab evaluate M=1", g_eval))
+        variants.append(Variant("reference evaluate", lambda: reference_evaluate(ref)))
+        n_of["groklab evaluate M=1"] = n_of["reference evaluate"] = 1
     for m in members:
         variants.append(Variant(f"groklab M={m}", groklab_variant(m)[1], quantum=epoch))
         variants.append(Variant(f"reference loop x{m}", reference_loop(m), quantum=epoch))
@@ -135,7 +153,10 @@ def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: floa
     ref_rate = 1.0 / by_name["reference"].per_call
     roofline = POWER_STEP_FLOP / peak
     rows = []
+    evals = [v for v in variants if "evaluate" in v.name]
     for v in variants[3:]:
+        if v in evals:
+            continue
         m = n_of[v.name]
         per_member = v.per_call / m
         per_512 = per_member / batches_per_step
@@ -173,6 +194,21 @@ def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: floa
         ],
         rows,
     )
+    eval_rows = [
+        [
+            v.name,
+            f"{v.per_call * 1e3:.0f}",
+            f"{v.spread[0] * 1e3:.0f}-{v.spread[1] * 1e3:.0f}",
+            f"{v.per_call / by_name['reference evaluate'].per_call:.2f}x",
+            f"{v.per_call * 1e3 / 100:.1f}",
+            f"{v.n_quiet}/{len(v.samples)}",
+        ]
+        for v in evals
+    ]
+    if eval_rows:
+        eval_header = ["full evaluation (train + val, 9,312 examples)", "median ms", "min-max ms"]
+        eval_header += ["vs reference", "ms per step at one per 100 steps", "quiet blocks"]
+        steps += "\n\n" + markdown_table(eval_header, eval_rows)
     note = (
         f"A step averages {batches_per_step:.3f} batches of 512 (9 of 512 + 1 of 48 per epoch). "
         f"Dense fp32 roofline of one Power step at B=512: {POWER_STEP_FLOP / 1e9:.2f} GFLOP / "

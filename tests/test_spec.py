@@ -401,3 +401,11 @@ def test_n_members_and_summary_describe_the_population():
     spec = replace(TINY, members=members_from(seed="0-5"))
     assert spec.n_members == 6
     assert spec.summary() == "add p=7 transformer1x16 adamw steps=20 seeds=0,1,2,3,..."
+
+
+def test_s5_tasks_ignore_p_so_one_task_has_one_run_id():
+    from groklab.spec import DataSpec, RunSpec
+
+    a = RunSpec(data=DataSpec(op="s5_mul", p=97))
+    b = RunSpec(data=DataSpec(op="s5_mul", p=31))
+    assert a.data.p == b.data.p == 5 and a.run_id == b.run_id

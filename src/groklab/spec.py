@@ -76,16 +76,18 @@ def _store_floats(spec: object) -> None:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The task: a binary-operation table and its label noise (Power et al. 2022, Sec. 2)."""
+    """The task: a binary-operation table (Power et al. 2022, Sec. 2). For the S5 operations
+    p is meaningless and stored as 5 (the group acts on 5 points), so one S5 task has one id."""
 
     op: str = "div"
     p: int = 97
 
     def __post_init__(self) -> None:
-        from groklab.data.ops import check_op_p
+        from groklab.data.ops import OPS, check_op_p
 
         check_op_p(self.op, self.p)
-        object.__setattr__(self, "p", int(self.p))  # a numpy integer would not serialize
+        p = 5 if OPS[self.op].is_group else int(self.p)  # a numpy integer would not serialize
+        object.__setattr__(self, "p", p)
 
 
 @dataclass(frozen=True)
