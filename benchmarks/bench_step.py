@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import time
 
 import torch
@@ -209,8 +210,10 @@ def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: floa
         eval_header = ["full evaluation (train + val, 9,312 examples)", "median ms", "min-max ms"]
         eval_header += ["vs reference", "ms per step at one per 100 steps", "quiet blocks"]
         steps += "\n\n" + markdown_table(eval_header, eval_rows)
+    steal = statistics.median(s.steal for v in variants for s in v.samples)
     note = (
-        f"A step averages {batches_per_step:.3f} batches of 512 (9 of 512 + 1 of 48 per epoch). "
+        f"A step averages {batches_per_step:.3f} batches of 512. Median hypervisor steal over "
+        f"all blocks: {steal:.3f} cores. "
         f"Dense fp32 roofline of one Power step at B=512: {POWER_STEP_FLOP / 1e9:.2f} GFLOP / "
         f"{peak / 1e9:.0f} GFLOP/s (this run's sgemm) = {roofline * 1e3:.1f} ms."
     )

@@ -57,6 +57,7 @@ class Sample:
     seconds: float  # wall clock of the block
     calls: int  # how many times the block called the variant
     other_cpu: float  # cores used by other processes during the block (0..n_cores)
+    steal: float = 0.0  # cores' worth of time the hypervisor gave to other VMs
 
 
 def other_cpu_now(window: float = 0.2) -> float:
@@ -80,15 +81,15 @@ def wait_quiet(max_other: float = 0.25, timeout: float = 30.0) -> float:
 
 
 def timed_block(fn: Callable[[], object], calls: int) -> Sample:
-    busy0, _ = busy_seconds()
+    busy0, steal0 = busy_seconds()
     own0, t0 = time.process_time(), time.perf_counter()
     for _ in range(calls):
         fn()
     t1, own1 = time.perf_counter(), time.process_time()
-    busy1, _ = busy_seconds()
+    busy1, steal1 = busy_seconds()
     wall = t1 - t0
     other = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall
-    return Sample(wall, calls, other)
+    return Sample(wall, calls, other, (steal1 - steal0) / wall)
 
 
 @dataclass

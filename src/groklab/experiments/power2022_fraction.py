@@ -4,7 +4,7 @@ some fraction it does not happen within the budget. Reported as the median over 
 seeds' range; fractions where some seeds never got there are marked on the budget line.
 
 Every (fraction, seed) is one member of a single population (the fraction is a member field),
-which stops once every member has held 99 % validation accuracy, or at the budget.
+which stops once every member has reached 99 % validation accuracy, or at the budget.
 """
 
 from __future__ import annotations
