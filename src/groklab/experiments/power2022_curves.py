@@ -121,7 +121,7 @@ def run_notes(size: dict, paper: dict) -> list[str]:
     for run in size["runs"]:
         ref = next(r for r in paper["runs"] if r.name == run.name)
         stop = (
-            f", stopped at the first evaluation with validation accuracy >= {run.stop_at_val_acc:.0%}"
+            f", stopped at the first evaluation with val acc >= {run.stop_at_val_acc:.0%}"
             if run.stop_at_val_acc
             else ""
         )
