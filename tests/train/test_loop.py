@@ -125,108 +125,69 @@ def test_training_a_finished_spec_again_reports_it_done_without_training(tmp_pat
     assert np.array_equal(first.curves["train_loss"], again.curves["train_loss"])
 
 
-def test_ctrl_c_of_a_training_subprocess_leaves_a_resumable_run(tmp_path):
-    store_dir = tmp_path / "store"
-    args = [
-        sys.executable,
-        "-m",
-        "groklab",
-        "train",
-        "--op",
-        "add",
-        "--p",
-        "7",
-        "--model",
-        "mlp",
-        "--d-model",
-        "8",
-        "--d-mlp",
-        "16",
-        "--n-layers",
-        "1",
-        "--steps",
-        "400000",
-        "--eval-every",
-        "20",
-        "--checkpoint-every",
-        "100000",
-        "--store",
-        str(store_dir),
-    ]
+TINY_CLI = [
+    "--op",
+    "add",
+    "--p",
+    "7",
+    "--model",
+    "mlp",
+    "--d-model",
+    "8",
+    "--d-mlp",
+    "16",
+    "--n-layers",
+    "1",
+]
+
+
+def start_training(store, *flags):
+    """`groklab train` on a tiny MLP in a subprocess (one torch thread)."""
+    cmd = [sys.executable, "-m", "groklab", "train", *TINY_CLI, *flags, "--store", str(store)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_run(store, ready, timeout=60.0):
+    """Read the store as a second process would until `ready(run, curves)` holds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.2)
+        runs = RunStore(store).list_runs() if (store / "runs.sqlite").exists() else []
+        if runs and ready(runs[0], RunStore(store).read_curves(runs[0].run_id)):
+            return
+    raise AssertionError(f"the run in {store} did not get there within {timeout} s")
+
+
+def test_ctrl_c_of_a_training_subprocess_leaves_a_resumable_run(tmp_path):
+    store = tmp_path / "store"
+    proc = start_training(
+        store, "--steps", "400000", "--eval-every", "20", "--checkpoint-every", "100000"
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:  # wait until training is under way (metrics written)
-        time.sleep(0.5)
-        if (store_dir / "runs.sqlite").exists():
-            runs = RunStore(store_dir).list_runs()
-            if (
-                runs
-                and runs[0].status == "running"
-                and len(RunStore(store_dir).read_curves(runs[0].run_id)["step"]) > 3
-            ):
-                break
+    wait_for_run(store, lambda run, curves: run.status == "running" and len(curves["step"]) > 3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Resume with" in out and "Traceback" not in err
-    run = RunStore(store_dir).list_runs()[0]
+    run = RunStore(store).list_runs()[0]
     assert run.status == "interrupted" and run.step > 0
-    ckpt = load_checkpoint(RunStore(store_dir).checkpoint_path(run.run_id))
+    ckpt = load_checkpoint(RunStore(store).checkpoint_path(run.run_id))
     assert ckpt["step"] == run.step and not ckpt["done"]
 
 
 def test_kill_9_loses_at_most_one_checkpoint_interval_and_resumes_exactly(tmp_path):
-    flags = [
-        "--op",
-        "add",
-        "--p",
-        "7",
-        "--model",
-        "mlp",
-        "--d-model",
-        "8",
-        "--d-mlp",
-        "16",
-        "--n-layers",
-        "1",
-        "--steps",
-        "1500",
-        "--eval-every",
-        "250",
-        "--checkpoint-every",
-        "100",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-    def groklab(store, **kwargs):
-        cmd = [sys.executable, "-m", "groklab", "train", *flags, "--store", str(store)]
-        return subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, **kwargs
-        )
-
-    killed = groklab(tmp_path / "killed")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        time.sleep(0.2)
-        runs = (
-            RunStore(tmp_path / "killed").list_runs()
-            if (tmp_path / "killed" / "runs.sqlite").exists()
-            else []
-        )
-        if runs and runs[0].step >= 200:  # at least two checkpoints written
-            break
+    flags = ("--steps", "3000", "--eval-every", "250", "--checkpoint-every", "100")
+    killed = start_training(tmp_path / "killed", *flags)
+    wait_for_run(tmp_path / "killed", lambda run, curves: run.step >= 200)  # 2 checkpoints
     killed.kill()
     killed.wait()
-    run = RunStore(tmp_path / "killed").list_runs()[0]
-    saved = load_checkpoint(RunStore(tmp_path / "killed").checkpoint_path(run.run_id))
-    assert run.status == "running" and saved["step"] % 100 == 0 and saved["step"] >= 200
-    resumed = groklab(tmp_path / "killed")
-    straight = groklab(tmp_path / "straight")
-    assert resumed.wait(timeout=120) == 0 and straight.wait(timeout=120) == 0
     a = RunStore(tmp_path / "killed")
+    run = a.list_runs()[0]
+    saved = load_checkpoint(a.checkpoint_path(run.run_id))
+    assert run.status == "running" and saved["step"] % 100 == 0 and saved["step"] >= 200
+    resumed = start_training(tmp_path / "killed", *flags)
+    straight = start_training(tmp_path / "straight", *flags)
+    assert resumed.wait(timeout=120) == 0 and straight.wait(timeout=120) == 0
     b = RunStore(tmp_path / "straight")
     assert torch.equal(
         load_checkpoint(a.checkpoint_path(run.run_id))["flat"],
