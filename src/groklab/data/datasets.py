@@ -6,9 +6,8 @@ examples; members differ in which of them they train on (their own seed, `train_
 drawn for training and are the only ones evaluated as validation. Without a holdout, the
 validation split is every example a member does not train on (Power et al. 2022).
 
-`DATASETS` is the registry: name -> which `DataSpec` fields the data set reads and the function
-that makes it. Makers live in their own modules and are imported when first used, so a data set
-that needs an optional extra costs nothing until it is asked for.
+`DATASETS` (data/catalog.py) is the registry: name -> which `DataSpec` fields the data set reads
+and the function that makes it.
 
 Example:
     >>> ds = make_dataset(DataSpec(op="add", p=5))
@@ -18,15 +17,15 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from groklab import rng
+from groklab.data.catalog import DATASETS
 from groklab.errors import SpecError
 
 if TYPE_CHECKING:
@@ -60,73 +59,7 @@ class Dataset:
         return not self.inputs.is_floating_point()
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    description: str
-    fields: tuple[str, ...]  # the DataSpec fields this data set reads
-    maker: str  # "module:function", imported on first use
-    checker: Callable[[DataSpec], None] | None = None  # extra validation of the spec
-    defaults: dict = field(default_factory=dict)  # values for DataSpec fields left at None
-
-    def make(self, data: DataSpec) -> Dataset:
-        module, _, name = self.maker.partition(":")
-        return getattr(importlib.import_module(module), name)(data)
-
-    def check(self, data: DataSpec) -> None:
-        if self.checker is not None:
-            self.checker(data)
-
-
-def _check_toy_p(data: DataSpec) -> None:
-    if not 2 <= data.p <= 1024:
-        raise SpecError(f"p={data.p} is out of range for toy_add; allowed: [2, 1024]")
-
-
-DATASETS: dict[str, DatasetInfo] = {
-    info.name: info
-    for info in (
-        DatasetInfo(
-            "table", "a binary-operation table: op mod p", ("op", "p"), __name__ + ":_table"
-        ),
-        DatasetInfo(
-            "teacher_student",
-            "x ~ N(0, I_5) -> a random tanh MLP 5-100-100-5 (Omnigrok Fig. 2)",
-            ("n_examples", "data_seed"),
-            "groklab.data.teacher:make_teacher_student",
-        ),
-        DatasetInfo(
-            "mnist",
-            "MNIST digits in [0, 1]; messiness m < 1 mixes in class templates (Fig. 3, 7)",
-            ("n_examples", "messiness", "source", "data_seed"),
-            "groklab.data.mnist:make_mnist",
-            defaults={"messiness": 1.0},  # the plain images
-        ),
-        DatasetInfo(
-            "imdb",
-            "IMDb reviews (a user CSV) or an offline corpus; top n_words, seq_len (Fig. 4)",
-            ("n_examples", "seq_len", "n_words", "source"),
-            "groklab.data.imdb:make_imdb",
-        ),
-        DatasetInfo(
-            "qm9",
-            "QM9 molecules as graphs, isotropic polarizability (Fig. 5; extra groklab[molecules])",
-            ("n_examples", "source"),
-            "groklab.data.qm9:make_qm9",
-        ),
-        DatasetInfo(
-            "toy_add",
-            "(x + y) mod p, x <= y < p, from a fixed 2-D representation of messiness m (Fig. 6, 8)",
-            ("p", "messiness", "data_seed"),
-            "groklab.data.toy:make_toy_add",
-            _check_toy_p,
-            defaults={"messiness": 0.0},  # the structured representation
-        ),
-    )
-}
-
-
-def _table(data: DataSpec) -> Dataset:
+def make_table_dataset(data: DataSpec) -> Dataset:
     from groklab.data.ops import make_table
 
     table = make_table(data.op, data.p)
@@ -135,7 +68,7 @@ def _table(data: DataSpec) -> Dataset:
 
 def make_dataset(data: DataSpec) -> Dataset:
     """The data set a spec names (the same tensors in every process)."""
-    return DATASETS[data.dataset].make(data)
+    return DATASETS[data.dataset].make(data)  # type: ignore[return-value]
 
 
 def member_train_mask(

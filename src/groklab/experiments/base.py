@@ -14,7 +14,7 @@ from pathlib import Path
 
 from groklab.config import write_text_atomic
 from groklab.errors import GroklabError
-from groklab.sweep.backend import Backend, SweepProgress
+from groklab.sweep.base import Backend, SweepProgress
 
 SIZES = ("paper", "quick", "micro")
 

@@ -1,13 +1,7 @@
 """Sweeps: a grid expanded into points, packed into populations, run on a backend."""
 
-from groklab.sweep.backend import (
-    BACKENDS,
-    Backend,
-    LocalBackend,
-    ProgressCounter,
-    SweepProgress,
-    get_backend,
-)
+from groklab.sweep.backend import BACKENDS, LocalBackend, get_backend
+from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, axis_name, expand, load_sweep, pack, sweep_from_dict
 from groklab.sweep.run import SweepResult, run_sweep, stored_result, write_rows_csv
 

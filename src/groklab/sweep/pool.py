@@ -13,7 +13,7 @@ from pathlib import Path
 
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
-from groklab.sweep.backend import ProgressCounter, SweepProgress
+from groklab.sweep.base import ProgressCounter, SweepProgress
 from groklab.sweep.remote import checkpoint_bytes, record_payload, train_payload
 from groklab.train import TrainResult
 

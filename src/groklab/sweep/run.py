@@ -25,7 +25,8 @@ from groklab.config import write_text_atomic
 from groklab.errors import GroklabError
 from groklab.spec import RunSpec
 from groklab.store import RunStore
-from groklab.sweep.backend import Backend, ProgressCounter, SweepProgress, get_backend
+from groklab.sweep.backend import get_backend
+from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
 from groklab.train import TrainResult
 

@@ -42,7 +42,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
 
-    from groklab.cli import check_out_dir, resume_hint
+    from groklab.cli.common import check_out_dir, resume_hint
     from groklab.perf import set_threads
     from groklab.store import RunStore, default_store_root
     from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv

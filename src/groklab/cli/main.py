@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import sys
-from pathlib import Path
 
+from groklab.cli.common import EXIT_USAGE, Parser, check_out_dir
 from groklab.errors import GroklabError
-
-EXIT_USAGE = 2
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, not the usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
 
 
 def build_parser() -> Parser:
     from groklab import __version__
-    from groklab.cli_reproduce import add_reproduce_command
-    from groklab.cli_sweep import add_sweep_command
-    from groklab.cli_train import add_train_commands
+    from groklab.cli.reproduce import add_reproduce_command
+    from groklab.cli.sweep import add_sweep_command
+    from groklab.cli.train import add_train_commands
 
     parser = Parser(
         prog="groklab",
@@ -102,18 +91,6 @@ def cmd_data_table(args: argparse.Namespace) -> int:
     save_figure(fig, args.out)
     print(f"wrote {args.out}")
     return 0
-
-
-def check_out_dir(path: str | Path) -> None:
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise GroklabError(f"output directory {str(parent)!r} does not exist")
-    if Path(path).is_dir():
-        raise GroklabError(f"--out {str(path)!r} is a directory; give a file name")
-
-
-def resume_hint(argv: list[str]) -> str:
-    return "groklab " + " ".join(shlex.quote(a) for a in argv)
 
 
 def main(argv: list[str] | None = None) -> int:

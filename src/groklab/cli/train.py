@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groklab.cli import check_out_dir, resume_hint
+from groklab.cli.common import check_out_dir, resume_hint
 from groklab.config import field_types
 from groklab.errors import GroklabError
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec

@@ -1,11 +1,11 @@
-"""Tests for src/groklab/cli_sweep.py: `groklab sweep FILE.toml` through its own subparser."""
+"""Tests for src/groklab/cli/sweep.py: `groklab sweep FILE.toml` through its own subparser."""
 
 import argparse
 import csv
 
 import pytest
 
-from groklab.cli_sweep import add_sweep_command
+from groklab.cli.sweep import add_sweep_command
 from groklab.errors import GroklabError, SpecError
 
 SWEEP_TOML = """

@@ -1,4 +1,4 @@
-"""Tests for src/groklab/cli_reproduce.py: `groklab reproduce`."""
+"""Tests for src/groklab/cli/reproduce.py: `groklab reproduce`."""
 
 import contextlib
 import io

@@ -1,4 +1,4 @@
-"""Tests for src/groklab/cli.py and src/groklab/cli_train.py, in-process and as `python -m groklab`.
+"""Tests for src/groklab/cli/main.py and cli/train.py, in-process and as `python -m groklab`.
 
 Every bad input must end in exit status 2 and exactly one line on stderr that names the bad
 value; no traceback, no file written, no run left in the store (DESIGN.md, "Errors").
@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from groklab.cli import build_parser, main
-from groklab.cli_train import spec_from_args
+from groklab.cli.train import spec_from_args
 from groklab.data import OPS
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
 from groklab.store import RunStore

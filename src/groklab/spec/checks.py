@@ -1,0 +1,49 @@
+"""The checks every spec field goes through: one line naming the bad value and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+from groklab.errors import SpecError
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SpecError(f"{name}={value!r} is not allowed; choose one of {', '.join(choices)}")
+
+
+def check_int(name: str, value: object, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{name}={value!r} is not an integer")
+    if value < lo or (hi is not None and value > hi):
+        allowed = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise SpecError(f"{name}={value} is out of range; allowed: {allowed}")
+
+
+def check_float(
+    name: str,
+    value: object,
+    lo: float,
+    hi: float | None = None,
+    *,
+    open_lo: bool = False,
+    open_hi: bool = False,
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SpecError(f"{name}={value!r} is not a finite number")
+    bad_lo = value <= lo if open_lo else value < lo
+    bad_hi = hi is not None and (value >= hi if open_hi else value > hi)
+    if bad_lo or bad_hi:
+        left, right = "(" if open_lo else "[", ")" if open_hi else "]"
+        raise SpecError(
+            f"{name}={value} is out of range; allowed: {left}{lo}, "
+            f"{'inf' if hi is None else hi}{right}"
+        )
+
+
+def store_floats(spec: object) -> None:
+    """Keep float fields as float, so 1 and 1.0 give one canonical JSON (and one run id)."""
+    for f in fields(spec):
+        if f.type == "float":
+            object.__setattr__(spec, f.name, float(getattr(spec, f.name)))

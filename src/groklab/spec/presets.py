@@ -1,0 +1,24 @@
+"""Named model shapes: the founding papers' exact architectures (`--model NAME`)."""
+
+from __future__ import annotations
+
+from groklab.spec.sections import ModelSpec
+
+PRESETS: dict[str, ModelSpec] = {
+    # Power et al. 2022 and the official code: post-LN, ReLU, no MLP biases, sinusoidal positions.
+    "power2022": ModelSpec(),
+    # Nanda et al. 2023 (and Omnigrok Fig. 6/8): 1 layer, no LayerNorm, learned positions,
+    # weights N(0, 1)/sqrt(d_model), MLP biases, no attention biases.
+    "nanda2023": ModelSpec(
+        n_layers=1, norm="none", positions="learned", mlp_bias=True, init="normal"
+    ),
+    # A one-hot-embedding MLP baseline: embeddings of x and y concatenated, hidden ReLU layers.
+    "mlp": ModelSpec(arch="mlp", n_layers=2, d_mlp=512, mlp_bias=True),
+    # Omnigrok (Liu et al. 2023, PAPERS.md). An MLP on features has n_layers hidden layers of
+    # d_mlp; the LSTM embeds to d_model and has n_layers of d_mlp hidden units.
+    "omnigrok_teacher": ModelSpec(arch="mlp", n_layers=2, d_mlp=100, act="tanh", mlp_bias=True),
+    "omnigrok_mnist": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, mlp_bias=True),
+    "omnigrok_toy": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, act="leaky_relu", mlp_bias=True),
+    "omnigrok_imdb": ModelSpec(arch="lstm", n_layers=2, d_model=64, d_mlp=256, mlp_bias=True),
+    "omnigrok_qm9": ModelSpec(arch="nnconv", n_layers=2, d_model=32, d_mlp=32, mlp_bias=True),
+}

@@ -1,0 +1,236 @@
+"""The sections of a run spec (task, model, optimizer, interventions, training) and its members.
+
+Each is a frozen dataclass that checks itself in `__post_init__`; `SECTIONS` maps the TOML
+section names (and CLI flag groups) to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from groklab.errors import SpecError
+from groklab.spec.checks import check_choice, check_float, check_int, store_floats
+
+ARCHS = ("transformer", "mlp", "lstm", "nnconv")
+ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
+NORMS = ("post", "pre", "none")
+POSITIONS = ("sinusoidal", "learned")
+INITS = ("default", "normal")
+OPTIMIZERS = ("adamw", "adam", "adam_l2", "sgd")
+SCHEDULES = ("constant", "cosine")
+DECAY_TARGETS = ("origin", "init")
+BATCH_RULES = ("power", "full")
+DTYPES = ("float32", "bf16", "float64")
+LOSS_DTYPES = ("float32", "float64")
+LOSSES = ("ce", "mse", "bce")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The task. `dataset="table"` is a binary-operation table (Power et al. 2022, Sec. 2) of
+    `op` mod `p`; for the S5 operations p is meaningless and stored as 5 (the group acts on 5
+    points), so one S5 task has one id. The other data sets are Omnigrok's (Liu et al. 2023,
+    PAPERS.md); `groklab.data.DATASETS` lists them with what each field means for them.
+    Fields a data set does not use are stored at their defaults, so one task has one id.
+
+    `n_examples` caps the pool of examples (0: the data set's own size), `messiness` is the
+    weight of the messy part of a representation (Omnigrok Fig. 6-8: 0 = perfectly structured;
+    None = the data set's natural form: 0 for toy_add, 1 = plain images for mnist), `seq_len`
+    and `n_words` shape a text data set, `source` is a user-supplied file or directory ("" =
+    the offline default), `data_seed` draws what a generated data set is made of (teacher
+    weights, templates).
+    """
+
+    op: str = "div"
+    p: int = 97
+    dataset: str = "table"
+    n_examples: int = 0
+    messiness: float | None = None
+    seq_len: int = 0
+    n_words: int = 0
+    source: str = ""
+    data_seed: int = 0
+
+    def __post_init__(self) -> None:
+        from groklab.data.catalog import DATASETS
+        from groklab.data.ops import OPS, check_op_p
+
+        check_choice("dataset", self.dataset, tuple(DATASETS))
+        check_int("n_examples", self.n_examples, 0)
+        if self.messiness is not None:
+            check_float("messiness", self.messiness, 0.0, 1.0)
+            object.__setattr__(self, "messiness", float(self.messiness))
+        check_int("seq_len", self.seq_len, 0)
+        check_int("n_words", self.n_words, 0)
+        if not isinstance(self.source, str):
+            raise SpecError(f"source={self.source!r} is not a path")
+        check_int("data_seed", self.data_seed, 0, 2**63 - 1)
+        store_floats(self)
+        info = DATASETS[self.dataset]
+        for name in DATA_FIELDS:
+            if name != "dataset" and name not in info.fields:
+                object.__setattr__(self, name, DATA_DEFAULTS[name])
+            elif getattr(self, name) is None:
+                object.__setattr__(self, name, info.defaults[name])
+        if self.dataset == "table":
+            check_op_p(self.op, self.p)
+            p = 5 if OPS[self.op].is_group else int(self.p)  # a numpy integer would not serialize
+            object.__setattr__(self, "p", p)
+        else:
+            info.check(self)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A decoder-only transformer (or an MLP on concatenated embeddings) for one member."""
+
+    arch: str = "transformer"
+    n_layers: int = 2
+    d_model: int = 128
+    n_heads: int = 4
+    d_mlp: int = 512
+    act: str = "relu"
+    norm: str = "post"
+    positions: str = "sinusoidal"
+    attn_bias: bool = False
+    mlp_bias: bool = False
+    init: str = "default"
+
+    def __post_init__(self) -> None:
+        check_choice("arch", self.arch, ARCHS)
+        check_int("n_layers", self.n_layers, 1, 64)
+        check_int("d_model", self.d_model, 1, 65536)
+        check_int("n_heads", self.n_heads, 1, 1024)
+        check_int("d_mlp", self.d_mlp, 1, 1 << 20)
+        if self.d_model % self.n_heads:
+            raise SpecError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        check_choice("act", self.act, ACTIVATIONS)
+        check_choice("norm", self.norm, NORMS)
+        check_choice("positions", self.positions, POSITIONS)
+        check_choice("init", self.init, INITS)
+        store_floats(self)
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    """The optimizer shared by all members; lr and weight_decay are per member (MemberSpec)."""
+
+    optimizer: str = "adamw"
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-8
+    momentum: float = 0.0
+    warmup_steps: int = 10
+    schedule: str = "constant"
+    decay_to: str = "origin"
+    grad_clip: float = 0.0  # clip each member's gradient to this global L2 norm; 0 = off
+
+    def __post_init__(self) -> None:
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_float("beta1", self.beta1, 0.0, 1.0, open_hi=True)
+        check_float("beta2", self.beta2, 0.0, 1.0, open_hi=True)
+        check_float("eps", self.eps, 0.0, open_lo=True)
+        check_float("momentum", self.momentum, 0.0, 1.0, open_hi=True)
+        check_int("warmup_steps", self.warmup_steps, 0)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("decay_to", self.decay_to, DECAY_TARGETS)
+        check_float("grad_clip", self.grad_clip, 0.0)
+        store_floats(self)
+
+
+@dataclass(frozen=True)
+class InterventionSpec:
+    """Changes to plain training, each applied at one documented point of the step."""
+
+    norm_constraint: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.norm_constraint, bool):
+            raise SpecError(f"norm_constraint={self.norm_constraint!r} is not true or false")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How long and how to train and evaluate (the same for every member)."""
+
+    steps: int = 100_000
+    batch_size: int | float | str = "power"  # a count, a fraction of |train|, power or full
+    eval_every: int = 100
+    stop_at_val_acc: float = 0.0
+    stop_patience: int = 1  # evaluations in a row at or above stop_at_val_acc
+    dtype: str = "float32"
+    loss_dtype: str = "float32"
+    loss: str = "ce"  # ce, mse (against one-hot or class templates; or regression), bce
+
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, 1)
+        if isinstance(self.batch_size, str):
+            allowed = BATCH_RULES + ("<positive integer>", "<fraction in (0, 1]>")
+            check_choice("batch_size", self.batch_size, allowed)
+        elif isinstance(self.batch_size, float):
+            check_float("batch_size", self.batch_size, 0.0, 1.0, open_lo=True)
+        else:
+            check_int("batch_size", self.batch_size, 1)
+        check_int("eval_every", self.eval_every, 1)
+        check_float("stop_at_val_acc", self.stop_at_val_acc, 0.0, 1.0)
+        check_int("stop_patience", self.stop_patience, 1)
+        check_choice("dtype", self.dtype, DTYPES)
+        check_choice("loss_dtype", self.loss_dtype, LOSS_DTYPES)
+        check_choice("loss", self.loss, LOSSES)
+        store_floats(self)
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """What may differ between the members of one population.
+
+    The interventions of Power et al. 2022 (Fig. 2 center/right) are per member, so one
+    population can compare them: `dropout` after each MLP, `n_outliers` training answers
+    replaced by wrong ones (label noise), and Gaussian noise of the given standard deviation
+    added to the gradient (`grad_noise`), to the normalized Adam update (`update_noise`) or to
+    the weights for the forward pass only (`weight_noise`). `init_scale` multiplies every
+    initial parameter (Omnigrok's alpha).
+    """
+
+    seed: int = 0
+    train_fraction: float = 0.5
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    init_scale: float = 1.0
+    dropout: float = 0.0
+    n_outliers: int = 0
+    grad_noise: float = 0.0
+    update_noise: float = 0.0
+    weight_noise: float = 0.0
+    n_train: int = 0  # exactly this many training examples (0: train_fraction of the pool)
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, 0, 2**63 - 1)
+        check_float("train_fraction", self.train_fraction, 0.0, 1.0, open_lo=True, open_hi=True)
+        check_float("lr", self.lr, 0.0, open_lo=True)
+        check_float("weight_decay", self.weight_decay, 0.0)
+        check_float("init_scale", self.init_scale, 0.0, open_lo=True)
+        check_float("dropout", self.dropout, 0.0, 1.0, open_hi=True)
+        check_int("n_outliers", self.n_outliers, 0)
+        for name in ("grad_noise", "update_noise", "weight_noise"):
+            check_float(name, getattr(self, name), 0.0)
+        check_int("n_train", self.n_train, 0)
+        store_floats(self)
+
+
+MAX_MEMBERS = 65536  # a population is one process; bigger sweeps are several populations
+
+SECTIONS: dict[str, type] = {
+    "data": DataSpec,
+    "model": ModelSpec,
+    "optim": OptimSpec,
+    "interventions": InterventionSpec,
+    "train": TrainSpec,
+}
+MEMBER_FIELDS = tuple(f.name for f in fields(MemberSpec))
+DATA_DEFAULTS = {f.name: f.default for f in fields(DataSpec)}
+DATA_FIELDS = tuple(DATA_DEFAULTS)
