@@ -32,6 +32,7 @@ SUMMARY_COLUMNS = ("steps_to_train_99", "steps_to_val_99")
 SCHEMA_VERSION = 2  # 2 added layer_norms; opening a version-1 store adds the table
 BUSY_TIMEOUT_MS = 30_000
 
+_KEPT = re.compile(r"step-(\d+)\.pt")
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -203,6 +204,21 @@ class RunStore:
     def checkpoint_path(self, run_id: str) -> Path:
         _check_run_id(run_id)
         return self.root / "checkpoints" / f"{run_id}.pt"
+
+    def kept_checkpoint_path(self, run_id: str, step: int) -> Path:
+        """Where the checkpoint history keeps the full state at `step` (beside the resume point)."""
+        _check_run_id(run_id)
+        return self.root / "checkpoints" / run_id / f"step-{int(step):09d}.pt"
+
+    def kept_checkpoints(self, run_id: str) -> dict[int, Path]:
+        """The run's kept checkpoints, step -> path, by step (empty if it keeps none)."""
+        _check_run_id(run_id)
+        folder = self.root / "checkpoints" / run_id
+        found = (_KEPT.fullmatch(f.name) for f in folder.glob("step-*.pt"))
+        return {
+            int(m.group(1)): folder / m.group(0)
+            for m in sorted(filter(None, found), key=lambda m: int(m.group(1)))
+        }
 
     # -- metrics ------------------------------------------------------------------------------
 
