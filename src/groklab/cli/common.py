@@ -30,3 +30,33 @@ def check_out_dir(path: str | Path) -> None:
 
 def resume_hint(argv: list[str]) -> str:
     return "groklab " + " ".join(shlex.quote(a) for a in argv)
+
+
+def add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)"
+    )
+
+
+def store_root(args: argparse.Namespace) -> Path:
+    from groklab.store import default_store_root
+
+    return Path(args.store) if args.store else default_store_root()
+
+
+def open_store(args: argparse.Namespace, *, create: bool = True):
+    """The store of --store; for reading commands (create=False), None if there is none yet."""
+    from groklab.store import RunStore
+
+    root = store_root(args)
+    if not create and not (root / "runs.sqlite").is_file():
+        return None
+    return RunStore(root)
+
+
+def open_run(args: argparse.Namespace):
+    """The store and full run id of `args.run`; reading only, so no store is created."""
+    store = open_store(args, create=False)
+    if store is None:
+        raise GroklabError(f"no run matches {args.run!r}: no store at {str(store_root(args))!r}")
+    return store, store.resolve(args.run)

@@ -16,6 +16,7 @@ from groklab.errors import GroklabError
 
 def build_parser() -> Parser:
     from groklab import __version__
+    from groklab.cli.export import add_export_command
     from groklab.cli.reproduce import add_reproduce_command
     from groklab.cli.sweep import add_sweep_command
     from groklab.cli.train import add_train_commands
@@ -47,6 +48,7 @@ def build_parser() -> Parser:
     add_train_commands(sub)
     add_sweep_command(sub)
     add_reproduce_command(sub)
+    add_export_command(sub)
     return parser
 
 
