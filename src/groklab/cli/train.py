@@ -255,12 +255,32 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {_store_root(args)}")
         return 0
-    print(f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8}  spec")
+    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8} {'ckpts':>14}"
+    print(f"{head}  spec")
     for r in runs:
         val = store.read_curves(r.run_id)["val_acc"]
         best = f"{np.nanmax(val):.3f}" if np.isfinite(val).any() else "-"
-        print(f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {r.step:>7} {best:>8}  {r.summary}")
+        ckpts = _checkpoint_usage(store, r.run_id)
+        print(
+            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {r.step:>7} {best:>8} {ckpts:>14}"
+            f"  {r.summary}"
+        )
     return 0
+
+
+def _checkpoint_usage(store, run_id: str) -> str:
+    """'3 / 1.2 MB': the resume point and kept checkpoints, their count and size on disk."""
+    files = [store.checkpoint_path(run_id), *store.kept_checkpoints(run_id).values()]
+    sizes = [f.stat().st_size for f in files if f.is_file()]
+    return f"{len(sizes)} / {_bytes(sum(sizes))}"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
 
 
 def cmd_curves(args: argparse.Namespace) -> int:
