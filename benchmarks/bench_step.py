@@ -49,7 +49,7 @@ from reference import (
     reference_step,
 )
 
-# Dense fp32 training FLOPs of one Power step at B=512, T=4 (PERF-NOTES.md section 2).
+# Dense fp32 training FLOPs of one Power step at B=512, T=4 (2*M*K*N per matmul; train = 3x fwd).
 POWER_STEP_FLOP = 5.01e9
 
 

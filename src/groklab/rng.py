@@ -1,4 +1,4 @@
-"""Explicit, derived randomness (STYLE.md #8).
+"""Explicit, derived randomness.
 
 Every random draw gets its own generator, derived from the member's seed and a purpose, so a
 member's split, init and batch order do not depend on its position in a population, and adding

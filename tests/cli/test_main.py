@@ -1,7 +1,7 @@
 """Tests for src/groklab/cli/main.py and cli/train.py, in-process and as `python -m groklab`.
 
 Every bad input must end in exit status 2 and exactly one line on stderr that names the bad
-value; no traceback, no file written, no run left in the store (DESIGN.md, "Errors").
+value; no traceback, no file written, no run left in the store (the CLI's error contract).
 """
 
 import contextlib

@@ -9,7 +9,7 @@ from groklab.errors import SpecError
 
 PRIMES = (7, 11, 13, 97)
 
-# Written from the formulas in DESIGN.md with plain Python ints: None marks an undefined pair.
+# Written from the formulas of `groklab ops` with plain Python ints: None marks an undefined pair.
 BRUTE = {
     "add": lambda x, y, p: (x + y) % p,
     "sub": lambda x, y, p: (x - y) % p,

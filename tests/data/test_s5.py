@@ -1,4 +1,4 @@
-"""groklab.data.s5 and the S5 ops: the DESIGN.md convention, group axioms, brute-force tables."""
+"""groklab.data.s5 and the S5 ops: groklab's convention, group axioms, brute-force tables."""
 
 from itertools import product
 
@@ -82,3 +82,26 @@ def test_conjugation_by_identity_and_of_identity_is_trivial():
     by_identity = table.x == 0
     assert table.targets[by_identity].tolist() == table.y[by_identity].tolist()
     assert set(table.targets[table.y == 0].tolist()) == {0}
+
+
+def apply_x_then_y(x, y):
+    """openai/grok's product: (x*y)[i] = y[x[i]]."""
+    return tuple(y[x[i]] for i in range(5))
+
+
+GROK = {  # the official code's three S5 tables, written from its product
+    "s5_mul": lambda x, y: apply_x_then_y(x, y),
+    "s5_conj": lambda x, y: apply_x_then_y(apply_x_then_y(x, y), invert(x)),
+    "s5_xyx": lambda x, y: apply_x_then_y(apply_x_then_y(x, y), x),
+}
+
+
+@pytest.mark.parametrize("op", sorted(GROK))
+def test_official_tables_equal_ours_after_relabelling_each_element_by_its_inverse(op):
+    table = make_table(op, 97)
+    ours = {
+        (PERMS[x], PERMS[y]): PERMS[z]
+        for x, y, z in zip(table.x.tolist(), table.y.tolist(), table.targets.tolist(), strict=True)
+    }
+    for x, y in product(PERMS, repeat=2):
+        assert GROK[op](x, y) == invert(ours[invert(x), invert(y)]), (x, y)

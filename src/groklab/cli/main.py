@@ -1,7 +1,7 @@
-"""`groklab`: a thin shell over the Python API. Only this module prints.
+"""`groklab`: the parser and the commands over data; the other commands live beside it.
 
 Every bad input ends in one line on stderr that names the value and what is allowed, and exit
-status 2 (DESIGN.md, "Errors").
+status 2; never a traceback, never a half-written run.
 """
 
 from __future__ import annotations

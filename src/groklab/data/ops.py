@@ -80,7 +80,8 @@ def _s5_conj(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 for _op in (
-    # The thirteen of DESIGN.md, in its order (Power et al. 2022, Fig. 2, plus `mul`).
+    # The thirteen of the `groklab ops` contract, in its order (Power et al. 2022, Fig. 2, plus
+    # `mul`).
     _modular("add", "x + y", lambda x, y, p: (x + y) % p),
     _modular("sub", "x - y", lambda x, y, p: (x - y) % p),
     _modular("mul", "x * y", lambda x, y, p: (x * y) % p),
@@ -118,7 +119,7 @@ for _op in (
     OPS[_op.name] = _op
 del _op
 
-# Power et al. (2022), Fig. 2: the DESIGN.md list without `mul`.
+# Power et al. (2022), Fig. 2: the thirteen above without `mul`.
 PAPER_OPS: tuple[str, ...] = (
     "add", "sub", "div", "div_or_sub", "sq_sum", "quad", "quad_x", "cubic_xy", "cubic_xy2_y",
     "s5_mul", "s5_conj", "s5_xyx",

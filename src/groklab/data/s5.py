@@ -1,8 +1,10 @@
-"""The symmetric group S5 as index tables (DESIGN.md, "S5").
+"""The symmetric group S5 as index tables.
 
 A permutation is the tuple of images of (0, 1, 2, 3, 4); the 120 of them are numbered in
 lexicographic order, so index 0 is the identity. The product x·y is composition "apply y, then
-x": (x·y)[i] = x[y[i]], as in Power et al. (2022), Fig. 2.
+x": (x·y)[i] = x[y[i]]. Power et al.'s code (openai/grok) composes the other way,
+(x·y)[i] = y[x[i]]; its tables equal these after relabelling g -> g^-1 (checked cell by cell for
+all three S5 operations in tests/data/test_s5.py), so the tasks are the same.
 
 Example: x = (1, 0, 2, 3, 4) swaps 0 and 1, y = (0, 2, 1, 3, 4) swaps 1 and 2, and
 x·y = (x[0], x[2], x[1], x[3], x[4]) = (1, 2, 0, 3, 4):

@@ -1,8 +1,8 @@
 """A binary-operation table as tensors, its train masks, label noise and CSV export.
 
 A data set is the full table of examples plus one boolean train mask per population member
-(DESIGN.md, `data/`). Masks and label noise are drawn from the member's own seed and a purpose
-(STYLE.md #8), never from its position in the population.
+Masks and label noise are drawn from the member's own seed and a purpose (groklab/rng.py),
+never from its position in the population.
 
 Example, `add` mod 3 with a third of the table for training:
 
