@@ -9,10 +9,11 @@ parameter tensor's L2 norm as `norm/<parameter>` (`norm/blocks.0.attn.W_Q`), and
 measure a caller records (`softmax_collapse`). A value that was not a number is NULL.
 
 The key order (name before step and member) makes reading a few names of a run a handful of
-range scans: for 8 members x 1,000 evaluations x 30 names, reading the six metrics took 35 ms
-against 75 ms with (member, step, name), while one evaluation's write (240 rows) took 1.5 ms
-against 0.9 ms; (name, member, step) reads as fast but writes 3x slower (one leaf page per
-(name, member) each evaluation).
+range scans. For 8 members x 1,000 evaluations x 30 names (benchmarks/bench_store.py), with
+(run_id, name, step, member): an evaluation's write 1.2 ms, `read_curves` 37 ms (schema 2's wide
+table: 13 ms), `read_layer_norms` 170 ms (schema 2: 550 ms); with (run_id, member, step, name)
+reading the six metrics scanned every row of the run (75 ms in raw SQL against 35 ms), and
+(run_id, name, member, step) wrote 3x slower (a leaf page per (name, member) each evaluation).
 
 Two read-only views keep the version-2 tables' shape for SQL users: `metrics` (one row per
 (run, member, step), a column per contract metric) and `layer_norms` (name without `norm/`).
