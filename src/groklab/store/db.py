@@ -71,7 +71,14 @@ class RunRecord:
 
 
 class RunStore:
-    """A store directory; only the process that owns a run writes it, any process may read."""
+    """A store directory; only the process that owns a run writes it, any process may read.
+
+    Runs and members: `create_run`, `get_run`, `list_runs`, `resolve`, `set_status`,
+    `set_member_summary`, `read_members`. Measures, one [M] vector per (name, step):
+    `write_metrics` (any name), `write_layer_norms` (as `norm/<parameter>`), `truncate_metrics`,
+    `measure_names`, `read_measures`, `read_curves` (the six METRICS), `read_layer_norms`.
+    Checkpoints: `checkpoint_path` (the resume point), `kept_checkpoint_path`, `kept_checkpoints`.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
