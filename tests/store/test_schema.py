@@ -184,3 +184,25 @@ def test_a_fresh_store_has_the_long_table_keyed_by_run_name_step_member(tmp_path
     RunStore(tmp_path).close()
     key = dump(tmp_path, "SELECT name FROM pragma_index_info('sqlite_autoindex_measures_1')")
     assert [k[0] for k in key] == ["run_id", "name", "step", "member"]
+
+
+def test_migrating_under_the_lock_after_another_process_did_changes_nothing(tmp_path):
+    root = copy_fixture(tmp_path)
+    RunStore(root).close()  # the other process migrated first
+    once = dump(root, "SELECT * FROM measures ORDER BY run_id, name, step, member")
+    with contextlib.closing(sqlite3.connect(root / "runs.sqlite", isolation_level=None)) as conn:
+        conn.execute("BEGIN IMMEDIATE")  # what a second opener does once it gets the lock
+        schema.create_or_migrate(conn)
+        conn.execute("COMMIT")
+    assert dump(root, "SELECT * FROM measures ORDER BY run_id, name, step, member") == once
+
+
+def test_groklab_runs_reads_a_version_2_store_with_its_best_validation_accuracy(tmp_path):
+    root = copy_fixture(tmp_path)
+    best = dict(dump(root, "SELECT run_id, max(val_acc) FROM metrics GROUP BY run_id"))
+    status, out = run_main(["runs", "--store", str(root)])
+    assert status == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows.keys() == {ADD_RUN, SUB_RUN}
+    for run_id, row in rows.items():
+        assert row[1] == "done" and float(row[4]) == round(best[run_id], 3)
