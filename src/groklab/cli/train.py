@@ -152,7 +152,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="extra columns after the metrics, in this order (e.g. norm/W_E,fourier_gini)",
     )
     which.add_argument(
-        "--all", action="store_true", help="every measure of the run as extra columns, sorted"
+        "--all",
+        action="store_true",
+        help="every measure of the run (norm/<parameter> included) as extra columns, sorted",
     )
     _add_store(curves)
     curves.set_defaults(func=cmd_curves)
