@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -291,6 +292,54 @@ def test_curves_accepts_a_unique_prefix_of_the_run_id(trained, tmp_path):
     out = tmp_path / "f.csv"
     assert run_main(["curves", run_id[:5], "--out", str(out), "--store", str(store)])[0] == 0
     assert out.read_text().startswith(CURVES_HEADER)
+
+
+def test_curves_measures_adds_those_columns_in_order_after_the_unchanged_ones(trained, tmp_path):
+    store, run_id, _ = trained
+    plain, extra = tmp_path / "plain.csv", tmp_path / "extra.csv"
+    args = ["--store", str(store)]
+    assert run_main(["curves", run_id, "--out", str(plain), *args])[0] == 0
+    argv = ["curves", run_id, "--measures", "norm/W_U,norm/W_E", "--out", str(extra), *args]
+    assert run_main(argv)[0] == 0
+    rows, base = read_csv(extra), read_csv(plain)
+    assert ",".join(rows[0]) == CURVES_HEADER + ",norm/W_U,norm/W_E"
+    assert [r[:8] for r in rows] == base  # same rows, same metric fields
+    norms = RunStore(store).read_layer_norms(run_id)
+    for r in rows[1:]:
+        j = list(norms["step"]).index(int(r[1]))
+        assert [float(r[8]), float(r[9])] == [
+            norms["W_U"][int(r[0]), j],
+            norms["W_E"][int(r[0]), j],
+        ]
+
+
+def test_curves_all_adds_every_measure_of_the_run_sorted(trained, tmp_path):
+    store, run_id, _ = trained
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    with RunStore(copy) as s:
+        s.write_metrics(run_id, 20, {"fourier_gini": [0.5, 0.25, 0.125]})
+        names = s.measure_names(run_id)
+    out = tmp_path / "all.csv"
+    assert run_main(["curves", run_id, "--all", "--out", str(out), "--store", str(copy)])[0] == 0
+    rows = read_csv(out)
+    extra = [n for n in names if n not in CURVES_HEADER.split(",")]
+    assert rows[0][8:] == extra == sorted(extra) and "fourier_gini" in extra
+    gini = {r[0]: r[rows[0].index("fourier_gini")] for r in rows[1:] if r[1] == "20"}
+    assert gini == {"0": "0.5", "1": "0.25", "2": "0.125"}
+    assert all(r[rows[0].index("fourier_gini")] == "" for r in rows[1:] if r[1] != "20")
+
+
+def test_curves_unknown_measure_is_one_line_status_2_listing_the_runs_measures(trained, tmp_path):
+    store, run_id, _ = trained
+    argv = ["curves", run_id, "--measures", "norm/W_E,gini", "--out", str(tmp_path / "f.csv")]
+    assert_usage_error(tmp_path, [*argv, "--store", str(store)], "'gini'", "norm/W_E, norm/W_U")
+
+
+def test_curves_layers_with_all_is_one_line_status_2(trained, tmp_path):
+    store, run_id, _ = trained
+    argv = ["curves", run_id, "--layers", "--all", "--out", str(tmp_path / "f.csv")]
+    assert_usage_error(tmp_path, [*argv, "--store", str(store)], "--all", "--layers")
 
 
 def test_plot_writes_a_png(trained, tmp_path):

@@ -51,7 +51,7 @@ def test_reader_process_sees_only_whole_steps_while_writer_holds_a_transaction(t
     holder = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     holder.execute(
-        "INSERT INTO metrics (run_id, member, step, train_acc) VALUES (?, 0, ?, 1.0)",
+        "INSERT INTO measures (run_id, name, step, member, value) VALUES (?, 'train_acc', ?, 0, 1)",
         (RUN, SENTINEL_STEP),
     )
     reader = subprocess.Popen(

@@ -69,3 +69,33 @@ def test_interrupted_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypat
         write_curves_csv(make_curves(steps=(1, 2, 3)), tmp_path / "c.csv")
     assert (tmp_path / "c.csv").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.csv"]
+
+
+def test_extra_measures_follow_the_metrics_in_the_order_given_and_read_back(tmp_path):
+    curves = make_curves() | {"norm/W_E": np.array([[1.5, np.nan, 2.0], [3.0, 4.0, 5.0]])}
+    curves["gini"] = np.array([[np.nan, 0.25, np.nan], [0.5, 0.75, 1.0]])
+    write_curves_csv(curves, tmp_path / "c.csv", measures=["gini", "norm/W_E"])
+    assert (tmp_path / "c.csv").read_text().splitlines()[0] == HEADER + ",gini,norm/W_E"
+    back = read_curves_csv(tmp_path / "c.csv")
+    assert list(back) == ["step", *METRICS, "gini", "norm/W_E"]
+    for name, values in curves.items():
+        np.testing.assert_array_equal(back[name], values)
+
+
+def test_a_row_with_only_an_extra_measure_is_written(tmp_path):
+    curves = {"step": np.array([0, 7])} | {name: np.array([[0.5, np.nan]]) for name in METRICS}
+    curves["gini"] = np.array([[np.nan, 0.25]])
+    write_curves_csv(curves, tmp_path / "c.csv", measures=["gini"])
+    assert (tmp_path / "c.csv").read_text().splitlines()[1:] == [
+        "0,0,0.5,0.5,0.5,0.5,0.5,0.5,",
+        "0,7,,,,,,,0.25",
+    ]
+
+
+def test_a_missing_measure_or_foreign_header_is_one_line(tmp_path):
+    with pytest.raises(GroklabError, match="curves lack gini") as err:
+        write_curves_csv(make_curves(), tmp_path / "c.csv", measures=["gini"])
+    assert "\n" not in str(err.value) and not (tmp_path / "c.csv").exists()
+    (tmp_path / "d.csv").write_text("member,step,loss\n0,0,1.0\n")
+    with pytest.raises(GroklabError, match="has header member,step,loss; expected member,step,"):
+        read_curves_csv(tmp_path / "d.csv")

@@ -106,12 +106,10 @@ def test_truncate_metrics_drops_only_later_steps(tmp_path):
         np.testing.assert_array_equal(store.read_curves(RUN)["step"], [0, 10])
 
 
-def test_metric_with_wrong_shape_or_name_is_refused(tmp_path):
+def test_metric_with_wrong_shape_or_run_is_refused_and_nothing_is_written(tmp_path):
     with make_store(tmp_path) as store:
         with pytest.raises(GroklabError, match=r"shape \[2\]; expected \[3\]"):
-            store.write_metrics(RUN, 0, {"train_acc": [0.1, 0.2]})
-        with pytest.raises(GroklabError, match="unknown metric 'accuracy'"):
-            store.write_metrics(RUN, 0, {"accuracy": [0.1, 0.2, 0.3]})
+            store.write_metrics(RUN, 0, {"val_acc": [0.1, 0.2, 0.3], "train_acc": [0.1, 0.2]})
         with pytest.raises(GroklabError, match="no run 'r-nope'"):
             store.write_metrics("r-nope", 0, {"train_acc": [0.1, 0.2, 0.3]})
         assert store.read_curves(RUN)["step"].size == 0
@@ -219,3 +217,91 @@ def test_a_version_1_store_gains_the_layer_norms_table_when_opened(tmp_path):
         store.create_run(RUN, "{}", n_members=1, summary="old", members=[{}])
         store.write_layer_norms(RUN, 0, {"W_E": [2.0]})
         assert store.read_layer_norms(RUN)["W_E"].tolist() == [[2.0]]
+
+
+def test_a_new_measure_needs_no_schema_change_and_reads_back_per_member(tmp_path):
+    with make_store(tmp_path) as store:
+        store.write_metrics(RUN, 0, {"val_acc": [0.0, 0.5, 1.0], "fourier_gini": [0.1, 0.2, 0.3]})
+        store.write_metrics(RUN, 10, {"fourier_gini": [0.4, 0.5, 0.6]})
+        measures = store.read_measures(RUN, ["fourier_gini"])
+        np.testing.assert_array_equal(measures["step"], [0, 10])
+        np.testing.assert_array_equal(
+            measures["fourier_gini"], [[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]
+        )
+        assert store.measure_names(RUN) == ["fourier_gini", "val_acc"]
+        np.testing.assert_array_equal(store.read_curves(RUN)["step"], [0])  # metrics' steps only
+
+
+def test_read_measures_keeps_the_order_given_and_all_names_are_sorted(tmp_path):
+    with make_store(tmp_path) as store:
+        store.write_metrics(RUN, 0, {"b": [1, 2, 3], "a": [4, 5, 6]})
+        store.write_metrics(RUN, 5, {"a": [7, 8, np.nan]})
+        store.write_layer_norms(RUN, 5, {"W_E": [1.0, 1.0, 1.0]})
+        assert list(store.read_measures(RUN, ["b", "a"])) == ["step", "b", "a"]
+        every = store.read_measures(RUN)
+        assert list(every) == ["step", "a", "b", "norm/W_E"]
+        np.testing.assert_array_equal(every["step"], [0, 5])
+        np.testing.assert_array_equal(every["a"], [[4, 7], [5, 8], [6, np.nan]])
+        np.testing.assert_array_equal(every["b"][:, 1], [np.nan] * 3)
+        np.testing.assert_array_equal(every["norm/W_E"][:, 0], [np.nan] * 3)
+
+
+def test_read_measures_of_an_unrecorded_name_is_a_one_line_error_listing_the_runs(tmp_path):
+    with make_store(tmp_path) as store:
+        with pytest.raises(GroklabError, match="has no measure 'gini'; it has: none yet"):
+            store.read_measures(RUN, ["gini"])
+        store.write_metrics(RUN, 0, {"train_acc": [1, 1, 1], "gini": [0, 0, 0]})
+        with pytest.raises(GroklabError, match=f"run {RUN} has no measure 'ginni'; it has: gini, "):
+            store.read_measures(RUN, ["ginni"])
+        assert store.read_measures(RUN, ["val_loss"])["val_loss"].shape == (3, 0)  # a metric
+        with pytest.raises(GroklabError, match="no run 'r-nope'"):
+            store.measure_names("r-nope")
+
+
+@pytest.mark.parametrize("name", ["", " ", "a,b", "a\nb", "step", "member", 3])
+def test_a_bad_measure_name_is_refused_in_one_line_and_nothing_is_written(tmp_path, name):
+    with make_store(tmp_path) as store:
+        with pytest.raises(GroklabError, match="is not allowed; use a non-empty string") as err:
+            store.write_metrics(RUN, 0, {"train_acc": [1, 1, 1], name: [1, 2, 3]})
+        assert "\n" not in str(err.value)
+        assert store.measure_names(RUN) == []
+
+
+def test_rewriting_one_measure_at_a_step_keeps_the_others(tmp_path):
+    with make_store(tmp_path) as store:
+        store.write_metrics(RUN, 10, metrics_at(10) | {"gini": [1, 2, 3]})
+        store.write_metrics(RUN, 10, {"gini": [4, 5, 6]})
+        np.testing.assert_array_equal(
+            store.read_curves(RUN)["val_acc"][:, 0], metrics_at(10)["val_acc"]
+        )
+        np.testing.assert_array_equal(store.read_measures(RUN, ["gini"])["gini"][:, 0], [4, 5, 6])
+
+
+def test_truncate_drops_every_measure_after_the_step(tmp_path):
+    with make_store(tmp_path) as store:
+        for step in (0, 10, 20):
+            store.write_metrics(RUN, step, {"gini": [step] * 3, "train_acc": [0.5] * 3})
+            store.write_layer_norms(RUN, step, {"W_E": [1.0] * 3})
+        store.truncate_metrics(RUN, after_step=0)
+        for name in ("gini", "train_acc", "norm/W_E"):
+            assert store.read_measures(RUN, [name])["step"].tolist() == [0], name
+
+
+def test_layer_norms_are_measures_named_with_the_norm_prefix(tmp_path):
+    with make_store(tmp_path) as store:
+        store.write_layer_norms(RUN, 0, {"blocks.0.attn.W_Q": [1.0, 2.0, 3.0]})
+        assert store.measure_names(RUN) == ["norm/blocks.0.attn.W_Q"]
+        norms = store.read_layer_norms(RUN)
+        assert list(norms) == ["step", "blocks.0.attn.W_Q"]
+        assert norms["blocks.0.attn.W_Q"].tolist() == [[1.0], [2.0], [3.0]]
+        np.testing.assert_array_equal(store.read_curves(RUN)["step"], [])
+
+
+def test_measures_of_one_run_never_leak_into_another(tmp_path):
+    with make_store(tmp_path) as store:
+        store.create_run("r-1111111111", "{}", n_members=1, summary="", members=[{}])
+        store.write_metrics(RUN, 0, {"gini": [1, 2, 3]})
+        store.write_metrics("r-1111111111", 5, {"gini": [9], "zeta": [8]})
+        assert store.measure_names(RUN) == ["gini"]
+        assert store.read_measures("r-1111111111")["gini"].tolist() == [[9.0]]
+        assert store.read_measures(RUN)["step"].tolist() == [0]

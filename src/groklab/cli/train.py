@@ -140,10 +140,21 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     curves = sub.add_parser("curves", help="write a run's metric curves as CSV")
     curves.add_argument("run", help="run id (or a unique prefix)")
     curves.add_argument("--out", required=True)
-    curves.add_argument(
+    which = curves.add_mutually_exclusive_group()
+    which.add_argument(
         "--layers",
         action="store_true",
         help="write each parameter tensor's norm (member,step,<parameter>...) instead",
+    )
+    which.add_argument(
+        "--measures",
+        metavar="NAME,...",
+        help="extra columns after the metrics, in this order (e.g. norm/W_E,fourier_gini)",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every measure of the run (norm/<parameter> included) as extra columns, sorted",
     )
     _add_store(curves)
     curves.set_defaults(func=cmd_curves)
@@ -284,16 +295,35 @@ def _bytes(n: float) -> str:
 
 
 def cmd_curves(args: argparse.Namespace) -> int:
-    from groklab.store import write_curves_csv, write_layer_norms_csv
+    from groklab.store import METRICS, write_curves_csv, write_layer_norms_csv
 
     store, run_id = _open_run(args)
     check_out_dir(args.out)
     if args.layers:
         write_layer_norms_csv(store.read_layer_norms(run_id), args.out)
+    elif args.measures is not None or args.all:
+        extra = _extra_measures(store, run_id, args.measures)
+        curves = store.read_measures(run_id, [*METRICS, *extra])
+        write_curves_csv(curves, args.out, measures=extra)
     else:
         write_curves_csv(store.read_curves(run_id), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _extra_measures(store, run_id: str, measures: str | None) -> list[str]:
+    """The names of --measures (checked against the run's), or all the run's for --all."""
+    from groklab.store import METRICS
+
+    known = store.measure_names(run_id)
+    if measures is None:
+        return [name for name in known if name not in METRICS]
+    names = [name.strip() for name in measures.split(",")]
+    for name in names:
+        if name not in known and name not in METRICS:
+            has = ", ".join(known) if known else "none yet"
+            raise GroklabError(f"--measures: run {run_id} has no measure {name!r}; it has: {has}")
+    return list(dict.fromkeys(n for n in names if n not in METRICS))
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""The run store: SQLite for specs, curves and summaries; checkpoints as atomic files beside it."""
+"""The run store: SQLite for specs, measures and summaries; checkpoints as files beside it."""
 
+from groklab.store import schema
 from groklab.store.checkpoint import load_checkpoint, save_atomic
 from groklab.store.curves_csv import (
     CURVES_HEADER,
@@ -7,26 +8,24 @@ from groklab.store.curves_csv import (
     write_curves_csv,
     write_layer_norms_csv,
 )
-from groklab.store.db import (
-    METRICS,
-    SCHEMA_VERSION,
-    STATUSES,
-    RunRecord,
-    RunStore,
-    default_store_root,
-)
+from groklab.store.db import STATUSES, RunRecord, RunStore, default_store_root
+from groklab.store.measures import check_measure_name
+from groklab.store.schema import METRICS, NORM_PREFIX, SCHEMA_VERSION
 
 __all__ = [
     "CURVES_HEADER",
     "METRICS",
+    "NORM_PREFIX",
     "SCHEMA_VERSION",
     "STATUSES",
     "RunRecord",
     "RunStore",
+    "check_measure_name",
     "default_store_root",
     "load_checkpoint",
     "read_curves_csv",
     "save_atomic",
+    "schema",
     "write_curves_csv",
     "write_layer_norms_csv",
 ]

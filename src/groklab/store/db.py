@@ -1,12 +1,20 @@
-"""The run store: one SQLite file holding specs, per-member metric curves and summaries.
+"""The run store: one SQLite file holding specs, per-member measures and summaries.
 
 Layout of a store directory: `runs.sqlite` (WAL mode, so readers never block the one process
-that writes a run) and `checkpoints/<run id>.pt` beside it.
+that writes a run), `checkpoints/<run id>.pt` (the resume point) and
+`checkpoints/<run id>/step-<step>.pt` (the checkpoint history) beside it.
+
+Every evaluation is stored in long form, rows of (run, member, step, name, value)
+(store/schema.py): the contract METRICS, each parameter's norm as `norm/<parameter>`, and any
+new measure, so recording one needs no schema change. Opening a store of schema 1 or 2
+migrates it once, in one transaction.
 
     with RunStore(tmp_path) as store:
         store.create_run("r-0123456789", spec_json, n_members=2, summary="add", members=[{}, {}])
-        store.write_metrics("r-0123456789", 0, {"train_acc": [0.1, 0.2], "val_acc": [0.0, 0.1]})
-        store.read_curves("r-0123456789")["train_acc"]      # [[0.1], [0.2]]  [M, S]
+        store.write_metrics("r-0123456789", 0, {"train_acc": [0.1, 0.2], "gini": [0.3, 0.5]})
+        store.read_curves("r-0123456789")["train_acc"]       # [[0.1], [0.2]]  [M, S]
+        store.read_measures("r-0123456789", ["gini"])["gini"]  # [[0.3], [0.5]]  [M, S]
+        store.measure_names("r-0123456789")                  # ['gini', 'train_acc']
 """
 
 from __future__ import annotations
@@ -25,37 +33,22 @@ from typing import Any
 import numpy as np
 
 from groklab.errors import GroklabError
+from groklab.store.measures import (
+    check_known,
+    measure_rows,
+    names_of,
+    read_long,
+    sql_float,
+)
+from groklab.store.schema import METRICS, NORM_PREFIX, SCHEMA_VERSION, create_or_migrate
 
-METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "weight_norm", "lr")
 STATUSES = ("created", "running", "interrupted", "done", "failed")
 SUMMARY_COLUMNS = ("steps_to_train_99", "steps_to_val_99")
-SCHEMA_VERSION = 2  # 2 added layer_norms; opening a version-1 store adds the table
 BUSY_TIMEOUT_MS = 30_000
 
 _KEPT = re.compile(r"step-(\d+)\.pt")
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, spec_json TEXT NOT NULL, n_members INTEGER NOT NULL,
-    status TEXT NOT NULL, step INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
-    summary TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS members (
-    run_id TEXT NOT NULL REFERENCES runs(run_id), idx INTEGER NOT NULL, spec_json TEXT NOT NULL,
-    steps_to_train_99 REAL, steps_to_val_99 REAL,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL, member INTEGER NOT NULL, step INTEGER NOT NULL,
-    {", ".join(f"{name} REAL" for name in METRICS)},
-    PRIMARY KEY (run_id, member, step)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS layer_norms (
-    run_id TEXT NOT NULL, member INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL,
-    value REAL,
-    PRIMARY KEY (run_id, member, step, name)
-) WITHOUT ROWID;
-"""
+_INSERT = "INSERT OR REPLACE INTO measures (run_id, name, step, member, value)"
 
 
 def default_store_root() -> Path:
@@ -78,7 +71,14 @@ class RunRecord:
 
 
 class RunStore:
-    """A store directory; only the process that owns a run writes it, any process may read."""
+    """A store directory; only the process that owns a run writes it, any process may read.
+
+    Runs and members: `create_run`, `get_run`, `list_runs`, `resolve`, `set_status`,
+    `set_member_summary`, `read_members`. Measures, one [M] vector per (name, step):
+    `write_metrics` (any name), `write_layer_norms` (as `norm/<parameter>`), `truncate_metrics`,
+    `measure_names`, `read_measures`, `read_curves` (the six METRICS), `read_layer_norms`.
+    Checkpoints: `checkpoint_path` (the resume point), `kept_checkpoint_path`, `kept_checkpoints`.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -92,6 +92,9 @@ class RunStore:
         )
         try:
             self._open()
+        except GroklabError:
+            self._conn.close()
+            raise
         except sqlite3.DatabaseError as e:
             self._conn.close()
             raise GroklabError(f"store {self.path} is not a groklab store ({e})") from None
@@ -107,9 +110,15 @@ class RunStore:
         if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: no corruption on crash
-        if version < SCHEMA_VERSION:  # a fresh store; a reader of an existing one never writes
-            with self._transaction() as conn:
-                _create_schema(conn)
+        if version < SCHEMA_VERSION:  # a fresh store, or an older one to migrate (once)
+            try:
+                with self._transaction() as conn:
+                    create_or_migrate(conn)
+            except sqlite3.OperationalError as e:
+                raise GroklabError(
+                    f"store {self.path} has schema version {version} and could not be brought "
+                    f"to version {SCHEMA_VERSION} ({e})"
+                ) from None
 
     def close(self) -> None:
         self._conn.close()
@@ -220,79 +229,57 @@ class RunStore:
             for m in sorted(filter(None, found), key=lambda m: int(m.group(1)))
         }
 
-    # -- metrics ------------------------------------------------------------------------------
+    # -- measures -----------------------------------------------------------------------------
 
     def write_metrics(self, run_id: str, step: int, metrics: Mapping[str, Any]) -> None:
-        """One row per member at `step`, each value of shape [M]; re-writing a step replaces it."""
-        unknown = sorted(set(metrics) - set(METRICS))
-        if unknown:
-            raise GroklabError(f"unknown metric {unknown[0]!r}; allowed: {', '.join(METRICS)}")
-        n_members = self._n_members(run_id)
-        names = list(metrics)
-        columns = [_as_member_vector(metrics[name], name, n_members) for name in names]
-        rows = [
-            (run_id, m, int(step), *(_sql_float(c[m]) for c in columns)) for m in range(n_members)
-        ]
-        marks = ", ".join("?" * (3 + len(names)))
-        sql = f"INSERT OR REPLACE INTO metrics (run_id, member, step, {', '.join(names)})"
+        """Each measure's value per member at `step`, name -> [M]: the contract METRICS,
+        `norm/<parameter>` or any new name; re-writing a (step, name) replaces its values."""
+        rows = measure_rows(run_id, step, metrics, self._n_members(run_id))
         with self._transaction() as conn:
-            conn.executemany(f"{sql} VALUES ({marks})", rows)
-
-    def truncate_metrics(self, run_id: str, after_step: int) -> None:
-        """Delete rows with step > after_step (a resumed run re-records those steps)."""
-        with self._transaction() as conn:
-            for table in ("metrics", "layer_norms"):
-                conn.execute(
-                    f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, int(after_step))
-                )
+            conn.executemany(f"{_INSERT} VALUES (?, ?, ?, ?, ?)", rows)
 
     def write_layer_norms(self, run_id: str, step: int, norms: Mapping[str, Any]) -> None:
         """The L2 norm of each parameter tensor (name -> [M]) at `step` (Omnigrok's per-layer
-        weight norms); re-writing a step replaces it."""
-        n_members = self._n_members(run_id)
-        rows = [
-            (run_id, m, int(step), name, _sql_float(vector[m]))
-            for name, value in norms.items()
-            for vector in [_as_member_vector(value, name, n_members)]
-            for m in range(n_members)
-        ]
-        sql = "INSERT OR REPLACE INTO layer_norms (run_id, member, step, name, value)"
+        weight norms), stored as the measure `norm/<name>`; re-writing a step replaces it."""
+        self.write_metrics(run_id, step, {NORM_PREFIX + name: v for name, v in norms.items()})
+
+    def truncate_metrics(self, run_id: str, after_step: int) -> None:
+        """Delete every measure with step > after_step (a resumed run re-records those steps)."""
         with self._transaction() as conn:
-            conn.executemany(f"{sql} VALUES (?, ?, ?, ?, ?)", rows)
+            conn.execute(
+                "DELETE FROM measures WHERE run_id = ? AND step > ?", (run_id, int(after_step))
+            )
+
+    def measure_names(self, run_id: str) -> list[str]:
+        """Every measure the run has recorded, sorted (metrics, `norm/...` and the rest)."""
+        with self._transaction("DEFERRED") as conn:
+            self._n_members(run_id)
+            return names_of(conn, run_id)
+
+    def read_measures(
+        self, run_id: str, names: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """{"step": [S] int64, each name: [M, S] float64}, names in the order given (all the
+        run's, sorted, if None), steps those names were recorded at; NaN where missing.
+        A name the run has not recorded is an error, except the contract METRICS."""
+        with self._transaction("DEFERRED") as conn:  # one snapshot, even while a writer commits
+            n_members = self._n_members(run_id)
+            known = names_of(conn, run_id)
+            names = known if names is None else list(dict.fromkeys(names))
+            check_known(run_id, [n for n in names if n not in METRICS], known)
+            return read_long(conn, run_id, names, n_members)
+
+    def read_curves(self, run_id: str) -> dict[str, np.ndarray]:
+        """{"step": [S] int64, each metric: [M, S] float64}, sorted by step; NaN where missing."""
+        return self.read_measures(run_id, METRICS)
 
     def read_layer_norms(self, run_id: str) -> dict[str, np.ndarray]:
         """{"step": [S] int64, each parameter name: [M, S] float64}; names sorted."""
         with self._transaction("DEFERRED") as conn:
             n_members = self._n_members(run_id)
-            rows = conn.execute(
-                "SELECT member, step, name, value FROM layer_norms WHERE run_id = ?", (run_id,)
-            ).fetchall()
-        steps = np.unique(np.array([r[1] for r in rows], dtype=np.int64))
-        out: dict[str, np.ndarray] = {"step": steps}
-        for member, step, name, value in rows:
-            if name not in out:
-                out[name] = np.full((n_members, steps.size), np.nan)
-            out[name][member, np.searchsorted(steps, step)] = np.nan if value is None else value
-        return out
-
-    def read_curves(self, run_id: str) -> dict[str, np.ndarray]:
-        """{"step": [S] int64, each metric: [M, S] float64}, sorted by step; NaN where missing."""
-        with self._transaction("DEFERRED") as conn:  # one snapshot, even while a writer commits
-            n_members = self._n_members(run_id)
-            rows = conn.execute(
-                f"SELECT member, step, {', '.join(METRICS)} FROM metrics WHERE run_id = ?",
-                (run_id,),
-            ).fetchall()
-        table = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + len(METRICS))  # None→nan
-        member, step_col = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
-        steps = np.unique(step_col)  # [S] sorted
-        at = np.searchsorted(steps, step_col)
-        curves: dict[str, np.ndarray] = {"step": steps}
-        for j, name in enumerate(METRICS):
-            values = np.full((n_members, steps.size), np.nan)  # [M, S]
-            values[member, at] = table[:, 2 + j]
-            curves[name] = values
-        return curves
+            names = [n for n in names_of(conn, run_id) if n.startswith(NORM_PREFIX)]
+            norms = read_long(conn, run_id, names, n_members)
+        return {k.removeprefix(NORM_PREFIX): v for k, v in norms.items()}
 
     def _n_members(self, run_id: str) -> int:
         row = self._conn.execute(
@@ -314,7 +301,7 @@ class RunStore:
         if not values:
             return
         assignments = ", ".join(f"{name} = ?" for name in values)
-        params = [None if v is None else _sql_float(v) for v in values.values()]
+        params = [None if v is None else sql_float(v) for v in values.values()]
         with self._transaction() as conn:
             cursor = conn.execute(
                 f"UPDATE members SET {assignments} WHERE run_id = ? AND idx = ?",
@@ -338,34 +325,9 @@ class RunStore:
         ]
 
 
-def _create_schema(conn: sqlite3.Connection) -> None:
-    # Re-check inside the write lock: another process may have created the schema meanwhile.
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-        return
-    for statement in _SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
 def _check_run_id(run_id: str) -> None:
     if not _RUN_ID.fullmatch(run_id):
         raise GroklabError(f"run id {run_id!r} is not allowed; use letters, digits, '-', '_', '.'")
-
-
-def _as_member_vector(value: Any, name: str, n_members: int) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor, any dtype or device
-        value = value.detach().double().cpu().numpy()
-    vector = np.asarray(value, dtype=np.float64)
-    if vector.shape != (n_members,):
-        shape = list(vector.shape)
-        raise GroklabError(f"metric {name} has shape {shape}; expected [{n_members}] ([M])")
-    return vector
-
-
-def _sql_float(value: float) -> float | None:
-    value = float(value)
-    return None if np.isnan(value) else value  # SQLite stores NaN as NULL anyway; be explicit
 
 
 def _now() -> str:
