@@ -311,6 +311,8 @@ CHANGED = {
         "schedule": "cosine",
         "decay_to": "init",
         "grad_clip": 5.0,
+        "transforms": ("orthograd",),
+        "grokfast_ma_window": 10,
     },
     "interventions": {"norm_constraint": True},
     "train": {
@@ -345,6 +347,9 @@ CHANGED_MEMBER = {
     "update_noise": 0.01,
     "weight_noise": 0.01,
     "n_train": 3,
+    "grokfast_ema_alpha": 0.9,
+    "grokfast_ema_lamb": 1.0,
+    "grokfast_ma_lamb": 2.0,
 }
 
 

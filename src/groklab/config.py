@@ -61,6 +61,10 @@ def field_types(cls: type) -> dict[str, tuple[type, ...]]:
 def coerce_field(section: str, key: str, value: Any, allowed: tuple[type, ...]) -> Any:
     """The value as the field's type (an int where only float is allowed becomes a float, so 1
     and 1.0 give one run id); a value of another type is a one-line SpecError."""
+    if any(typing.get_origin(t) is tuple for t in allowed):  # a list of names: the spec checks it
+        if isinstance(value, (list, tuple, str)):
+            return tuple(value) if isinstance(value, list) else value
+        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected a list")
     if (
         float in allowed
         and int not in allowed

@@ -17,7 +17,8 @@ from groklab.spec import (
 from groklab.store import RunStore
 from groklab.train import train
 from groklab.train.state import init_state, make_task
-from groklab.train.step import clip_grad, train_step
+from groklab.train.step import train_step
+from groklab.train.transforms import clip_grad
 
 CPU = torch.device("cpu")
 SMALL = replace(PRESETS["omnigrok_teacher"], d_mlp=16)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from groklab.spec import OptimSpec
-from groklab.train.optim import OptimState, lr_factor, optimizer_step
+from groklab.train.optim import init_optim_state, lr_factor, optimizer_step
 
 LR = [1e-3, 3e-3, 1e-2]
 WD = [0.0, 0.5, 1.0]
@@ -10,7 +10,7 @@ WD = [0.0, 0.5, 1.0]
 
 def run_ours(spec, flat, grads):
     flat = flat.clone()
-    state = OptimState.zeros(flat, spec)
+    state = init_optim_state(flat, spec)
     for g in grads:
         optimizer_step(
             flat,
@@ -63,7 +63,7 @@ def test_decay_toward_init_pulls_toward_the_init_not_the_origin():
     init = torch.randn(2, 100, generator=torch.Generator().manual_seed(1)) * 3
     flat = init + 1.0
     spec = OptimSpec(decay_to="init")
-    state = OptimState.zeros(flat, spec)
+    state = init_optim_state(flat, spec)
     for _ in range(200):
         optimizer_step(
             flat,
@@ -82,7 +82,7 @@ def test_decay_toward_origin_shrinks_the_norm():
     flat = torch.randn(2, 100, generator=torch.Generator().manual_seed(1)) * 3
     norm0 = flat.norm(dim=1)
     spec = OptimSpec()
-    state = OptimState.zeros(flat, spec)
+    state = init_optim_state(flat, spec)
     for _ in range(200):
         optimizer_step(
             flat,

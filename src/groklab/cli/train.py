@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ def _number_or_rule(text: str) -> int | float | str:
 
 
 def _flag_type(types: tuple[type, ...]) -> Any:
+    if any(typing.get_origin(t) is tuple for t in types):
+        return str  # 'a,b': the spec splits a list of names
     if bool in types:
         return _bool
     if str in types and int in types:

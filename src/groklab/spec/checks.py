@@ -47,3 +47,18 @@ def store_floats(spec: object) -> None:
     for f in fields(spec):
         if f.type == "float":
             object.__setattr__(spec, f.name, float(getattr(spec, f.name)))
+
+
+def check_names(name: str, value: object, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """An ordered list of distinct choices, from a tuple, a list or 'a,b' -> ('a', 'b')."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SpecError(
+            f"{name}={value!r} is not a list of names; choose from {', '.join(choices)}"
+        )
+    for v in value:
+        check_choice(name, v, choices)
+    if len(set(value)) != len(value):
+        raise SpecError(f"{name}={list(value)!r} names one twice; each may appear once")
+    return tuple(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from groklab.errors import SpecError
-from groklab.spec.checks import check_choice, check_float, check_int, store_floats
+from groklab.spec.checks import check_choice, check_float, check_int, check_names, store_floats
 
 ARCHS = ("transformer", "mlp", "lstm", "nnconv")
 ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
@@ -23,6 +23,8 @@ BATCH_RULES = ("power", "full")
 DTYPES = ("float32", "bf16", "float64")
 LOSS_DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse", "bce")
+# The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORMS builds them)
+TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class OptimSpec:
     schedule: str = "constant"
     decay_to: str = "origin"
     grad_clip: float = 0.0  # clip each member's gradient to this global L2 norm; 0 = off
+    transforms: tuple[str, ...] = ()  # gradient transforms, in order (train/transforms.py)
+    grokfast_ma_window: int = 100  # w of grokfast_ma: the mean of the last w gradients
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -139,6 +143,10 @@ class OptimSpec:
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("decay_to", self.decay_to, DECAY_TARGETS)
         check_float("grad_clip", self.grad_clip, 0.0)
+        object.__setattr__(
+            self, "transforms", check_names("transforms", self.transforms, TRANSFORM_NAMES)
+        )
+        check_int("grokfast_ma_window", self.grokfast_ma_window, 1, 100_000)
         store_floats(self)
 
 
@@ -207,6 +215,9 @@ class MemberSpec:
     update_noise: float = 0.0
     weight_noise: float = 0.0
     n_train: int = 0  # exactly this many training examples (0: train_fraction of the pool)
+    grokfast_ema_alpha: float = 0.98  # with [optim] transforms = ["grokfast_ema"]
+    grokfast_ema_lamb: float = 2.0
+    grokfast_ma_lamb: float = 5.0  # with [optim] transforms = ["grokfast_ma"]
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**63 - 1)
@@ -219,6 +230,9 @@ class MemberSpec:
         for name in ("grad_noise", "update_noise", "weight_noise"):
             check_float(name, getattr(self, name), 0.0)
         check_int("n_train", self.n_train, 0)
+        check_float("grokfast_ema_alpha", self.grokfast_ema_alpha, 0.0, 1.0, open_hi=True)
+        check_float("grokfast_ema_lamb", self.grokfast_ema_lamb, 0.0)
+        check_float("grokfast_ma_lamb", self.grokfast_ma_lamb, 0.0)
         store_floats(self)
 
 

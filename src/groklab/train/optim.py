@@ -12,33 +12,30 @@ initialization (Power et al. 2022, Fig. 2 center):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from groklab.spec import OptimSpec
 
+# The optimizer's state: named tensors (and the update count "step"), saved as they are.
+OptimState = dict[str, Tensor | int]
 
-@dataclass
-class OptimState:
-    """What the optimizer carries between steps; all of it goes into the checkpoint."""
 
-    step: int
-    exp_avg: Tensor  # [M, P] (Adam first moment, or SGD momentum buffer)
-    exp_avg_sq: Tensor  # [M, P] (Adam second moment; empty for SGD)
+def init_optim_state(flat: Tensor, spec: OptimSpec) -> OptimState:
+    """Adam's two moments, or SGD's momentum buffer, all [M, P] zeros."""
+    if spec.optimizer == "sgd":
+        return {"step": 0, "momentum_buffer": torch.zeros_like(flat)}
+    return {"step": 0, "exp_avg": torch.zeros_like(flat), "exp_avg_sq": torch.zeros_like(flat)}
 
-    @classmethod
-    def zeros(cls, flat: Tensor, spec: OptimSpec) -> OptimState:
-        sq = flat.new_zeros(0) if spec.optimizer == "sgd" else torch.zeros_like(flat)
-        return cls(0, torch.zeros_like(flat), sq)
 
-    def to_dict(self) -> dict:
-        return {"step": self.step, "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
-
-    @classmethod
-    def from_dict(cls, d: dict, device: torch.device) -> OptimState:
-        return cls(int(d["step"]), d["exp_avg"].to(device), d["exp_avg_sq"].to(device))
+def optim_state_from_dict(d: dict, spec: OptimSpec, device: torch.device) -> OptimState:
+    """A saved state on `device`; a checkpoint from before named state (SGD's buffer saved as
+    `exp_avg` beside an empty `exp_avg_sq`) loads too."""
+    d = dict(d)
+    if spec.optimizer == "sgd" and "momentum_buffer" not in d:
+        d = {"step": d["step"], "momentum_buffer": d["exp_avg"]}
+    return {k: int(v) if k == "step" else v.to(device) for k, v in d.items()}
 
 
 def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:
@@ -69,21 +66,22 @@ def optimizer_step(
 ) -> None:
     """One in-place update of every member. lr, weight_decay: [M, 1]; target: [M, P] or None
     (None decays toward the origin); update_noise: [M, P] added to the normalized update."""
-    state.step += 1
+    state["step"] += 1
     decay = flat if target is None else flat - target  # [M, P]
     if spec.optimizer == "sgd":
         g = grad + weight_decay * decay
-        update = state.exp_avg.mul_(spec.momentum).add_(g) if spec.momentum else g
+        buf = state["momentum_buffer"]
+        update = buf.mul_(spec.momentum).add_(g) if spec.momentum else g
     else:
         if spec.optimizer == "adamw":
             flat.sub_(lr * weight_decay * decay)
         elif spec.optimizer == "adam_l2":
             grad = grad + weight_decay * decay
-        b1, b2 = spec.beta1, spec.beta2
-        state.exp_avg.lerp_(grad, 1 - b1)
-        state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = state.exp_avg_sq.sqrt().div_(math.sqrt(1 - b2**state.step)).add_(spec.eps)
-        update = state.exp_avg.div(denom).div_(1 - b1**state.step)
+        b1, b2, t = spec.beta1, spec.beta2, state["step"]
+        state["exp_avg"].lerp_(grad, 1 - b1)
+        state["exp_avg_sq"].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = state["exp_avg_sq"].sqrt().div_(math.sqrt(1 - b2**t)).add_(spec.eps)
+        update = state["exp_avg"].div(denom).div_(1 - b1**t)
     if update_noise is not None:
         update = update + update_noise
     flat.sub_(update * lr)  # update may be the momentum buffer itself: never scale it in place

@@ -15,8 +15,9 @@ from groklab.models import DROPOUT_ARCHS, build_model
 from groklab.spec import RunSpec
 from groklab.train.batches import BatchSampler
 from groklab.train.noise import Streams
-from groklab.train.optim import OptimState
+from groklab.train.optim import OptimState, init_optim_state, optim_state_from_dict
 from groklab.train.population import Population
+from groklab.train.transforms import Chain, build_chain
 
 # The parameters' dtype: bf16 trains fp32 weights under autocast (train/step.py).
 DTYPES = {"float32": torch.float32, "bf16": torch.float32, "float64": torch.float64}
@@ -121,15 +122,17 @@ class TrainState:
     lr: Tensor  # [M, 1] base learning rates
     weight_decay: Tensor  # [M, 1]
     hits: Tensor  # [M] consecutive evaluations at/above the stop threshold
+    chain: Chain  # the gradient transforms (train/transforms.py)
+    transform_state: dict[str, dict[str, Tensor]]  # each transform's named tensors
+    spec: RunSpec
     done: bool = False
 
     def to_dict(self) -> dict:
         return {
             "step": self.step,
             "flat": self.population.flat.detach().cpu(),
-            "opt": {
-                k: v.cpu() if isinstance(v, Tensor) else v for k, v in self.opt.to_dict().items()
-            },
+            "opt": _cpu(self.opt),
+            "transforms": {name: _cpu(t) for name, t in self.transform_state.items()},
             "sampler": self.sampler.state_dict(),
             "init_flat": None if self.init_flat is None else self.init_flat.cpu(),
             "streams": self.streams.state_dict(),
@@ -142,7 +145,9 @@ class TrainState:
         self.step = int(d["step"])
         with torch.no_grad():
             self.population.flat.copy_(d["flat"])
-        self.opt = OptimState.from_dict(d["opt"], device)
+        self.opt = optim_state_from_dict(d["opt"], self.spec.optim, device)
+        for name, saved in d.get("transforms", {}).items():  # none before transforms existed
+            self.transform_state[name] = {k: v.to(device) for k, v in saved.items()}
         self.sampler.load_state_dict(d["sampler"])
         self.init_flat = None if d["init_flat"] is None else d["init_flat"].to(device)
         self.streams.load_state_dict(d["streams"])
@@ -166,14 +171,23 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
     ]
     population = Population.stack(models, device, dtype=DTYPES[spec.train.dtype])
     keep_init = spec.optim.decay_to == "init" or spec.interventions.norm_constraint
+    streams = Streams(spec)
+    chain = build_chain(spec, sizes=population.sizes, streams=streams, device=device)
     return TrainState(
         step=0,
         population=population,
-        opt=OptimState.zeros(population.flat.detach(), spec.optim),
+        opt=init_optim_state(population.flat.detach(), spec.optim),
         sampler=BatchSampler(task.masks, [m.seed for m in spec.members], spec.train.batch_size),
         init_flat=population.flat.detach().clone() if keep_init else None,
-        streams=Streams(spec),
+        streams=streams,
         lr=torch.tensor([[m.lr] for m in spec.members], device=device),
         weight_decay=torch.tensor([[m.weight_decay] for m in spec.members], device=device),
         hits=torch.zeros(spec.n_members, dtype=torch.long, device=device),
+        chain=chain,
+        transform_state=chain.init_state(population.flat),
+        spec=spec,
     )
+
+
+def _cpu(state: dict) -> dict:
+    return {k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()}

@@ -76,12 +76,6 @@ def batch_loss(
     return loss_fn(flat, inputs, targets, keep, weight)
 
 
-def clip_grad(grad: Tensor, max_norm: float) -> Tensor:
-    """Each member's gradient [M, P] scaled to at most `max_norm` (as clip_grad_norm_)."""
-    norm = grad.norm(dim=1, keepdim=True)
-    return grad * (max_norm / (norm + 1e-6)).clamp(max=1.0)
-
-
 def train_step(
     state: TrainState, task: Task, spec: RunSpec, loss_fn: LossFn | None = None
 ) -> Tensor:
@@ -90,10 +84,7 @@ def train_step(
     flat, device = state.population.flat, state.population.flat.device
     loss = batch_loss(state, task, spec, loss_fn)  # [M]
     (grad,) = torch.autograd.grad(loss.sum(), flat)  # sum: each member keeps its own gradient
-    grad_noise = state.streams.gaussian("grad_noise", flat.shape[1:], device)
-    grad = grad if grad_noise is None else grad + grad_noise
-    if spec.optim.grad_clip:
-        grad = clip_grad(grad, spec.optim.grad_clip)
+    grad = state.chain(grad, flat, state.transform_state)  # filters, noise, clipping
     optimizer_step(
         flat,
         grad,

@@ -1,0 +1,170 @@
+"""Gradient transforms: an ordered chain on the flat [M, P] gradient, between backward and the
+optimizer, each member with its own parameters and every transform with named state tensors.
+
+The chain is the spec's `[optim] transforms` in the order given, applied to the raw gradient
+(Grokfast filters raw gradients), then the built-in ones: `grad_noise` (a member's
+`grad_noise` sigma, drawn from its own stream) and `clip` (`[optim] grad_clip`), as before
+transforms existed. Per-member parameters are [M, 1] tensors, like lr and weight decay; state
+is a dict of tensors that the checkpoint saves as it is.
+
+- `grokfast_ema` (Lee et al. 2024): mu <- alpha mu + (1 - alpha) g, mu starting at the first g;
+  g <- g + lamb mu. Per member `grokfast_ema_alpha` (0.98), `grokfast_ema_lamb` (2).
+- `grokfast_ma`: g <- g + lamb mean(last w gradients), once w gradients have been seen.
+  `[optim] grokfast_ma_window` w (100), per member `grokfast_ma_lamb` (5).
+- `orthograd` (Prieto et al. 2025): per member and parameter tensor, the gradient's component
+  along the weights is removed, g_perp = g - (w.g / (w.w + 1e-30)) w, and the result rescaled
+  to the original norm: g_perp ||g|| / (||g_perp|| + 1e-30).
+
+Example, a chain on 2 members of 3 parameters:
+    >>> chain = build_chain(spec, sizes=[3], streams=Streams(spec), device=torch.device("cpu"))
+    >>> state = chain.init_state(flat)                 # {"grokfast_ema": {"mu": ..., "n": ...}}
+    >>> grad = chain(grad, flat, state)                # [2, 3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from groklab.spec import RunSpec
+from groklab.train.noise import Streams
+
+State = dict[str, Tensor]
+
+
+class GrokfastEMA:
+    name = "grokfast_ema"
+
+    def __init__(self, alpha: Tensor, lamb: Tensor) -> None:
+        self.alpha, self.lamb = alpha, lamb  # [M, 1] each
+
+    def init_state(self, flat: Tensor) -> State:
+        return {"mu": torch.zeros_like(flat), "n": torch.zeros((), dtype=torch.long)}
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        if state["n"] == 0:
+            state["mu"].copy_(grad)
+        else:
+            state["mu"].mul_(self.alpha).add_((1 - self.alpha) * grad)
+        state["n"] += 1
+        return grad + self.lamb * state["mu"]
+
+
+class GrokfastMA:
+    name = "grokfast_ma"
+
+    def __init__(self, window: int, lamb: Tensor) -> None:
+        self.window, self.lamb = window, lamb  # lamb [M, 1]
+
+    def init_state(self, flat: Tensor) -> State:
+        buffer = flat.new_zeros((self.window, *flat.shape))  # [w, M, P] ring of past gradients
+        return {"buffer": buffer, "n": torch.zeros((), dtype=torch.long)}
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        state["buffer"][int(state["n"]) % self.window] = grad
+        state["n"] += 1
+        if state["n"] < self.window:
+            return grad
+        return grad + self.lamb * state["buffer"].mean(0)
+
+
+class OrthoGrad:
+    name = "orthograd"
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.sizes = list(sizes)  # each parameter tensor's share of P
+
+    def init_state(self, flat: Tensor) -> State:
+        return {}
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        out = []
+        for g, w in zip(grad.split(self.sizes, 1), flat.detach().split(self.sizes, 1), strict=True):
+            along = (w * g).sum(1, keepdim=True) / ((w * w).sum(1, keepdim=True) + 1e-30)
+            perp = g - along * w  # [M, n]
+            norm = g.norm(dim=1, keepdim=True) / (perp.norm(dim=1, keepdim=True) + 1e-30)
+            out.append(perp * norm)
+        return torch.cat(out, 1)
+
+
+class GradNoise:
+    name = "grad_noise"
+
+    def __init__(self, streams: Streams, device: torch.device) -> None:
+        self.streams, self.device = streams, device
+
+    def init_state(self, flat: Tensor) -> State:
+        return {}  # the generators live in the streams, which the checkpoint saves
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        return grad + self.streams.gaussian("grad_noise", grad.shape[1:], self.device)
+
+
+class Clip:
+    name = "clip"
+
+    def __init__(self, max_norm: float) -> None:
+        self.max_norm = max_norm
+
+    def init_state(self, flat: Tensor) -> State:
+        return {}
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        return clip_grad(grad, self.max_norm)
+
+
+def clip_grad(grad: Tensor, max_norm: float) -> Tensor:
+    """Each member's gradient [M, P] scaled to at most `max_norm` (as clip_grad_norm_)."""
+    norm = grad.norm(dim=1, keepdim=True)
+    return grad * (max_norm / (norm + 1e-6)).clamp(max=1.0)
+
+
+Transform = GrokfastEMA | GrokfastMA | OrthoGrad | GradNoise | Clip
+Builder = Callable[[RunSpec, Sequence[int], torch.device], Transform]
+
+
+def _per_member(spec: RunSpec, name: str, device: torch.device) -> Tensor:
+    return torch.tensor([[float(getattr(m, name))] for m in spec.members], device=device)
+
+
+# The transforms a spec may list, by name; TRANSFORM_NAMES is what `[optim] transforms` accepts.
+TRANSFORMS: dict[str, Builder] = {
+    "grokfast_ema": lambda spec, sizes, device: GrokfastEMA(
+        _per_member(spec, "grokfast_ema_alpha", device),
+        _per_member(spec, "grokfast_ema_lamb", device),
+    ),
+    "grokfast_ma": lambda spec, sizes, device: GrokfastMA(
+        spec.optim.grokfast_ma_window, _per_member(spec, "grokfast_ma_lamb", device)
+    ),
+    "orthograd": lambda spec, sizes, device: OrthoGrad(sizes),
+}
+
+
+class Chain:
+    """The transforms in order; `state` maps each transform's name to its named tensors."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def init_state(self, flat: Tensor) -> dict[str, State]:
+        return {t.name: t.init_state(flat.detach()) for t in self.transforms}
+
+    @torch.no_grad()
+    def __call__(self, grad: Tensor, flat: Tensor, state: dict[str, State]) -> Tensor:
+        for t in self.transforms:
+            grad = t(grad, flat, state[t.name])
+        return grad
+
+
+def build_chain(
+    spec: RunSpec, *, sizes: Sequence[int], streams: Streams, device: torch.device
+) -> Chain:
+    """The spec's transforms, then gradient noise and clipping where the spec asks for them."""
+    chain = [TRANSFORMS[name](spec, sizes, device) for name in spec.optim.transforms]
+    if streams.active("grad_noise"):
+        chain.append(GradNoise(streams, device))
+    if spec.optim.grad_clip:
+        chain.append(Clip(spec.optim.grad_clip))
+    return Chain(chain)
