@@ -2,6 +2,7 @@
 settings, and running points and sweeps from an experiment's context."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -37,10 +38,11 @@ def context(tmp_path, events=None) -> ExperimentContext:
 
 
 def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order():
-    paper = {"p": 97, "model": PRESETS["power2022"], "lr": 1e-3, "weight_decay": 1.0,
-             "steps": 100_000, "batch_size": "power", "fractions": (0.3, 0.5),
-             "seeds": (0, 1, 2)}  # fmt: skip
-    size = {**paper, "p": 31, "steps": 2_000, "batch_size": 100, "seeds": (0, 1)}
+    paper = SimpleNamespace(p=97, model=PRESETS["power2022"], lr=1e-3, weight_decay=1.0,
+                            steps=100_000, batch_size="power", fractions=(0.3, 0.5),
+                            seeds=(0, 1, 2))  # fmt: skip
+    size = SimpleNamespace(**{**vars(paper), "p": 31, "steps": 2_000, "batch_size": 100,
+                              "seeds": (0, 1)})  # fmt: skip
     assert shrunk_notes(size, paper) == [
         "p = 31 (paper 97)",
         "budget 2,000 steps (paper 100,000)",
@@ -48,9 +50,9 @@ def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order()
         "2 seeds (paper 3)",
     ]
     assert shrunk_notes(paper, paper, GRID_NOTES) == []
-    assert shrunk_notes({"p": 7, "steps": 5}, {"p": 7, "steps": 9}, (P, STEPS)) == [
-        "budget 5 steps (paper 9)"
-    ]
+    assert shrunk_notes(
+        SimpleNamespace(p=7, steps=5), SimpleNamespace(p=7, steps=9), (P, STEPS)
+    ) == ["budget 5 steps (paper 9)"]
 
 
 def test_descriptions_spell_out_models_batch_rules_and_ops():

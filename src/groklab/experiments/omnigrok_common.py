@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -151,26 +152,39 @@ def constrained(spec: RunSpec) -> RunSpec:
     return replace(spec, interventions=InterventionSpec(norm_constraint=True), members=members)
 
 
+PanelDraw = Callable[[Axes, str, dict[str, np.ndarray]], object]  # (ax, label, curves)
+
+
+def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
+    """Train/test accuracy against step (log x), the weight norm from 0 on a twin axis."""
+    plot_accuracy(ax, curves)
+    if np.isfinite(curves["weight_norm"]).any():
+        norm_ax = plot_weight_norm(ax.twinx(), curves)
+        top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
+        norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
+        handles, labels = ax.get_legend_handles_labels()
+        norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+        norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8)
+    ax.set_title(label, fontsize=10)
+    return ax
+
+
 def plot_grokking_runs(
-    panels: Sequence[tuple[str, dict[str, np.ndarray]]], *, title: str, shrunk: str = ""
+    panels: Sequence[tuple[str, dict[str, np.ndarray]]],
+    *,
+    title: str,
+    shrunk: str = "",
+    draw: PanelDraw = draw_accuracy_panel,
+    figsize: tuple[float, float] | None = None,
+    title_width: int | None = None,
 ):
-    """One panel per (label, curves): train/test accuracy against step (log x), weight norm on
-    a twin axis, as Omnigrok Fig. 3-5 draw their grokking runs."""
-    fig = build_figure(len(panels), figsize=(5.2 * len(panels), 4.4))
+    """One panel per (label, curves), drawn by `draw` (default: accuracy and the norm, as
+    Omnigrok Fig. 3-5 draw their grokking runs)."""
+    fig = build_figure(len(panels), figsize=figsize or (5.2 * len(panels), 4.4))
     for ax, (label, curves) in zip(fig.axes, panels, strict=True):
-        plot_accuracy(ax, curves)
-        if np.isfinite(curves["weight_norm"]).any():
-            norm_ax = plot_weight_norm(ax.twinx(), curves)
-            top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
-            norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
-            handles, labels = ax.get_legend_handles_labels()
-            norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-            ax.get_legend().remove()
-            norm_ax.legend(
-                handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8
-            )
-        ax.set_title(label, fontsize=10)
-    title_with_shrunk(fig, title, shrunk)
+        draw(ax, label, curves)
+    title_with_shrunk(fig, title, shrunk, width=title_width)
     return fig
 
 
@@ -184,11 +198,14 @@ def write_grokking_runs(
     shrunk: str = "",
     mark: Callable[[Axes, int], None] | None = None,
     summary: str | None = None,
+    **figure: Any,
 ) -> list[Path]:
     """The grokking runs' figure `<stem>.png` (one panel per (name, label, curves);
-    `mark(ax, i)` draws on panel i), each run's curves as `<stem>_<name>.csv`, and `rows` as
-    `summary` (default `<stem>_summary.csv`). Returns the paths, the figure first."""
-    fig = plot_grokking_runs([(label, c) for _, label, c in runs], title=title, shrunk=shrunk)
+    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw, figsize, title_width),
+    each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
+    `<stem>_summary.csv`). Returns the paths, the figure first."""
+    panels = [(label, c) for _, label, c in runs]
+    fig = plot_grokking_runs(panels, title=title, shrunk=shrunk, **figure)
     paths = [ctx.out_dir / f"{stem}.png"]
     for i, (name, _, curves) in enumerate(runs):
         if mark is not None:
@@ -199,6 +216,46 @@ def write_grokking_runs(
     paths.append(ctx.out_dir / (summary or f"{stem}_summary.csv"))
     write_rows_csv(rows, paths[-1])
     return paths
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One grokking run of a figure: its file name and title, its init scale, and its weight
+    decay (None: the size's), or its norm held at init_scale * ||theta_0|| (weight decay 0)."""
+
+    name: str  # the run's curves go to <stem>_<name>.csv
+    label: str
+    init_scale: float = 1.0
+    weight_decay: float | None = None
+    constrained: bool = False
+
+    def weight_decay_or(self, default: float) -> float:
+        """The weight decay it trains with: 0 when constrained, else its own or `default`."""
+        if self.constrained:
+            return 0.0
+        return default if self.weight_decay is None else self.weight_decay
+
+
+def run_panels(
+    panels: Sequence[Panel],
+    specs: Sequence[RunSpec],
+    ctx: ExperimentContext,
+    *,
+    max_members: int,
+    settings: Callable[[Panel], dict],
+    numbers: Callable[[dict[str, np.ndarray]], dict],
+) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
+    """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
+    name, **settings(panel), "run_id", "member", **numbers(curves)}) and each run's curves
+    ({"step": [S], metric: [1, S]})."""
+    result = run_points(specs, ctx, max_members=max_members)
+    all_curves = [member_curves(result, row) for row in result.rows]
+    rows = [
+        {"run": panel.name, **settings(panel), "run_id": row["run_id"], "member": row["member"],
+         **numbers(curves)}
+        for panel, row, curves in zip(panels, result.rows, all_curves, strict=True)
+    ]  # fmt: skip
+    return rows, all_curves
 
 
 def member_curves(result, row: dict) -> dict[str, np.ndarray]:
