@@ -209,7 +209,8 @@ def run_curves(size: MnistSize, ctx: ExperimentContext) -> tuple[list[dict], lis
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
 
     def settings(run: Panel) -> dict:
-        return {"init_scale": run.init_scale, "weight_decay": run.weight_decay_or(size.weight_decay),
+        weight_decay = run.weight_decay_or(size.weight_decay)
+        return {"init_scale": run.init_scale, "weight_decay": weight_decay,
                 "constrained": run.constrained, "budget": size.steps}  # fmt: skip
 
     return run_panels(RUNS, specs, ctx, max_members=2, settings=settings, numbers=run_numbers)
