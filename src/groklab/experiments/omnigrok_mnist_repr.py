@@ -36,12 +36,24 @@ from groklab.experiments.base import (
     write_markdown,
 )
 from groklab.experiments.common import Note, shown, shrunk_text
-from groklab.experiments.omnigrok_common import Landscape, run_landscape, write_landscape
-from groklab.experiments.omnigrok_mnist import MICRO_MLP, OPTIM, describe_grid, describe_model
+from groklab.experiments.omnigrok_common import (
+    MICRO_IMAGE_MLP,
+    TORCH_ADAMW,
+    Landscape,
+    describe_grid,
+    describe_mlp,
+    run_landscape,
+    write_landscape,
+)
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
+
+
+def describe_image_mlp(model: ModelSpec) -> str:
+    """'MLP 784-200-200-10, relu'."""
+    return describe_mlp(model, 784, 10)
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -68,14 +80,14 @@ SIZES = {
     "quick": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
               lr=1e-3, batch_size=100, steps=4_000, eval_every=200,
               seed=0, alphas=(0.5, 1.0, 2.0, 4.0, 8.0), messiness=(0.0, 0.5, 1.0)),
-    "micro": MnistReprSize(n_examples=100, n_train=50, model=MICRO_MLP,
+    "micro": MnistReprSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
               lr=1e-3, batch_size=10, steps=20, eval_every=10,
               seed=0, alphas=(0.5, 2.0), messiness=(0.0, 1.0)),
 }  # fmt: skip
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or 5000:,} images"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("model {} (paper {})", shown("model", describe_image_mlp)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("alphas {} (paper {})", shown("alphas", describe_grid)),
@@ -89,7 +101,7 @@ def base_spec(size: dict, source: str = "") -> RunSpec:
     return RunSpec(
         data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
         model=size.model,
-        optim=OPTIM,
+        optim=TORCH_ADAMW,
         train=TrainSpec(
             steps=size.steps,
             batch_size=size.batch_size,
@@ -123,7 +135,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     )
     title = (
         f"{TITLE}: MNIST mixed with class templates (m = 0: templates, 1: plain images), "
-        f"{describe_model(size.model)}, norm "
+        f"{describe_image_mlp(size.model)}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
     paths = write_landscape(landscape, ctx, stem="mnist_repr", title=title, shrunk=shrunk,

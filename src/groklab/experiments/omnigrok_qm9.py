@@ -46,6 +46,7 @@ from groklab.experiments.base import (
 from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     METRICS,
+    TORCH_ADAMW,
     Landscape,
     Panel,
     paper_alphas,
@@ -55,13 +56,13 @@ from groklab.experiments.omnigrok_common import (
     write_landscape,
 )
 from groklab.plots.curves import plot_loss, plot_weight_norm
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
 # The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up. Its landscape
 # uses Adam, which is the same with weight decay 0.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+OPTIM = TORCH_ADAMW
 MICRO_NNCONV = ModelSpec(arch="nnconv", n_layers=2, d_model=8, d_mlp=8, mlp_bias=True)
 LANDSCAPE_AXIS = "data.n_examples"
 

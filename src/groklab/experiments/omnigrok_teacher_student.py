@@ -34,8 +34,10 @@ from groklab.experiments.base import (
 )
 from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
+    TORCH_ADAMW,
     Landscape,
     Panel,
+    describe_mlp,
     paper_alphas,
     run_landscape,
     run_panels,
@@ -44,14 +46,13 @@ from groklab.experiments.omnigrok_common import (
 from groklab.plots.landscape import plot_lu
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import write_rows_csv
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
 FIT_LOSS = 1e-3  # a train loss below this fits (almost) every example to the 1e-3 tolerance
-# The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up, full batch.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+OPTIM = TORCH_ADAMW  # the paper's, with full batches
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=True)
 
 
@@ -96,7 +97,7 @@ SIZES = {
 
 def describe_model(model: ModelSpec) -> str:
     """'MLP 5-100-100-5, tanh'."""
-    return f"MLP 5-{'-'.join([str(model.d_mlp)] * model.n_layers)}-5, {model.act}"
+    return describe_mlp(model, 5, 5)
 
 
 NOTES: tuple[Note, ...] = (

@@ -29,7 +29,12 @@ from groklab.experiments.base import (
     write_markdown,
 )
 from groklab.experiments.common import Note, shrunk_text
-from groklab.experiments.omnigrok_common import Landscape, run_landscape, write_landscape
+from groklab.experiments.omnigrok_common import (
+    Landscape,
+    describe_mlp,
+    run_landscape,
+    write_landscape,
+)
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -71,7 +76,7 @@ SIZES = {
 
 def describe_model(model: ModelSpec) -> str:
     """'decoder MLP 2-200-200-30, leaky_relu'."""
-    return f"decoder MLP 2-{'-'.join([str(model.d_mlp)] * model.n_layers)}-30, {model.act}"
+    return f"decoder {describe_mlp(model, 2, 30)}"
 
 
 def describe_grid(values: tuple[float, ...]) -> str:
