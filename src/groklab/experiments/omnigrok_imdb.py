@@ -122,7 +122,7 @@ def source(ctx: ExperimentContext) -> str:
     return "" if ctx.size == "micro" else ctx.source
 
 
-def size_for(size_name: str, text_source: str = "") -> dict:
+def size_for(size_name: str, text_source: str = "") -> ImdbSize:
     """The size's settings; with the fallback corpus the landscape's pool is capped at its
     balanced size (FALLBACK_POOL texts) and N at the 3/4 of it that is not test."""
     size = SIZES[size_name]
@@ -153,7 +153,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: dict, run: Panel, *, text_source: str = "") -> RunSpec:
+def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
     return RunSpec(
@@ -182,7 +182,7 @@ def run_spec(size: dict, run: Panel, *, text_source: str = "") -> RunSpec:
     )
 
 
-def landscape_base(size: dict, *, text_source: str = "") -> RunSpec:
+def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     """The landscape's one-member template: a pool of `landscape_examples` texts (a quarter of
     them the test set), lr `landscape_lr`; run_landscape sets wd 0, the constraint, alpha, N."""
     spec = run_spec(size, RUNS[1], text_source=text_source)
@@ -252,7 +252,7 @@ TABLE = {"run": "run", "steps_to_memorize": f"train {MEMORIZED:.0%} at",
          "initial_weight_norm": "norm start", "final_weight_norm": "norm end"}  # fmt: skip
 
 
-def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
+def run_curves(size: ImdbSize, ctx: ExperimentContext) -> tuple[list[dict], list]:
     """Train (or reuse) the two runs as one population: rows of numbers, each run's curves."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
 
@@ -306,7 +306,7 @@ def landscape_numbers(landscape) -> dict:
     return out
 
 
-def landscape_part(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
+def landscape_part(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table."""
     base = landscape_base(size, text_source=source(ctx))
     landscape = run_landscape(base, alphas=size.alphas, axis="n_train",

@@ -134,7 +134,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: dict, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
     return RunSpec(
         data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
@@ -158,7 +158,7 @@ def run_spec(size: dict, run: Panel, source: str = "") -> RunSpec:
     )
 
 
-def landscape_base(size: dict, source: str = "") -> RunSpec:
+def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
     """The landscape's one-member template: AdamW, batch 100 (run_landscape sets wd 0, the
     constraint, alpha and N per cell)."""
     spec = run_spec(size, RUNS[0], source)
@@ -246,7 +246,7 @@ def landscape_numbers(landscape) -> dict:
     return out
 
 
-def landscape_part(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
+def landscape_part(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
     base = landscape_base(size, ctx.source)

@@ -95,7 +95,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def base_spec(size: dict, source: str = "") -> RunSpec:
+def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
     return RunSpec(

@@ -97,7 +97,7 @@ FRACTION: Note = ("{} training data (paper {})", shown("train_fraction", "{:.0%}
 NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS)
 
 
-def run_spec(size: dict, run: Panel) -> RunSpec:
+def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
     spec = RunSpec(
         data=DataSpec(op="add", p=size.p),

@@ -120,13 +120,13 @@ def describe_model(model: ModelSpec) -> str:
     return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
 
 
-def describe_grid(size: dict) -> str:
+def describe_grid(size: Qm9Size) -> str:
     """'21 init scales x 22 N (10-10000)'."""
     sizes = size.sizes
     return f"{len(size.alphas)} init scales x {len(sizes)} N ({sizes[0]}-{sizes[-1]})"
 
 
-def describe_landscape_steps(size: dict) -> str:
+def describe_landscape_steps(size: Qm9Size) -> str:
     steps = size.landscape_steps
     return f"{steps:,} steps per cell" if steps else "int(10^5 / N) epochs per cell"
 
@@ -141,7 +141,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: dict, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     return RunSpec(
@@ -164,14 +164,14 @@ def run_spec(size: dict, run: Panel, source: str = "") -> RunSpec:
     )
 
 
-def landscape_base(size: dict, steps: int, source: str = "") -> RunSpec:
+def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
     """The grokking spec with a landscape budget (run_landscape sets alpha, N, constraint)."""
     spec = run_spec(size, RUNS[-1], source)
     eval_every = max(1, min(size.eval_every, steps // 100))
     return replace(spec, train=replace(spec.train, steps=steps, eval_every=eval_every))
 
 
-def run_qm9_landscape(size: dict, ctx: ExperimentContext) -> Landscape:
+def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
     """Every (N, alpha) cell; rows with equal budgets train in one call (quick: all rows)."""
     budget = {n: size.landscape_steps or paper_landscape_steps(n) for n in size.sizes}
     parts = []
@@ -236,7 +236,7 @@ TABLE = {"run": "run", "initial_val_loss": "test loss start",
 LABELS = ("run", "run_id", "member")  # row fields that are not numbers
 
 
-def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
+def run_curves(size: Qm9Size, ctx: ExperimentContext) -> tuple[list[dict], list]:
     """Train (or reuse) both runs in one population: rows of numbers and each run's curves."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
 
@@ -247,7 +247,7 @@ def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
                       numbers=run_numbers)  # fmt: skip
 
 
-def setting(size: dict) -> str:
+def setting(size: Qm9Size) -> str:
     return (
         f"QM9, first {size.n_examples} molecules (half train), alpha in bohr^3, "
         f"{describe_model(size.model)}, MSE, AdamW lr {size.lr:g} wd 0, "

@@ -109,7 +109,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: dict, init_scale: float, *, landscape: bool = False) -> RunSpec:
+def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = False) -> RunSpec:
     """A single student: AdamW with the size's weight decay, or (landscape) the base cell
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
@@ -196,7 +196,9 @@ LAND_TABLE = {"alpha_best_val_loss": "alpha of lowest test loss", "best_val_loss
               "train_loss_flat_above_1": "train loss < 1e-3 for all alpha >= 1"}  # fmt: skip
 
 
-def run_grokking(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list[dict], list[Path]]:
+def run_grokking(
+    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
+) -> tuple[list[dict], list[Path]]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
 
@@ -214,7 +216,9 @@ def run_grokking(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list[
     return rows, paths
 
 
-def run_lu(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[dict, list[Path]]:
+def run_lu(
+    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
+) -> tuple[dict, list[Path]]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
     land = run_landscape(run_spec(size, 1.0, landscape=True), alphas=size.alphas,
                          axis="n_train", values=[size.n_train], ctx=ctx)  # fmt: skip

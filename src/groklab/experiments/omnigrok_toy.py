@@ -93,7 +93,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def base_spec(size: dict) -> RunSpec:
+def base_spec(size: ToySize) -> RunSpec:
     """One decoder on the structured representation; `run_landscape` sets messiness, alpha,
     the norm constraint and weight decay 0 per cell."""
     return RunSpec(

@@ -87,7 +87,7 @@ SIZES = {
 }  # fmt: skip
 
 
-def run_spec(size: dict, run: CurveRun) -> RunSpec:
+def run_spec(size: CurvesSize, run: CurveRun) -> RunSpec:
     train = TrainSpec(
         steps=run.steps,
         batch_size=size.batch_size,

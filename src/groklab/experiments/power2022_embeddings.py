@@ -92,7 +92,7 @@ SIZES = {
 }  # fmt: skip
 
 
-def run_spec(size: dict, run: EmbeddingRun) -> RunSpec:
+def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
     """Train the whole budget (no early stop): weight decay keeps shaping the representation
     after validation accuracy has reached 99 %."""
     return RunSpec(
@@ -118,7 +118,7 @@ def trained_member(spec: RunSpec, store_root: Path, member: int = 0) -> nn.Modul
     return Population(template, flat).member_module(member)
 
 
-def describe_training(size: dict) -> str:
+def describe_training(size: EmbeddingsSize) -> str:
     """'full, lr 0.01, 60%': batch, learning rate and the first run's training fraction."""
     return f"{describe_batch_and_lr(size)}, {size.runs[0].train_fraction:.0%}"
 
@@ -152,7 +152,7 @@ def analyse(vectors: np.ndarray, *, cyclic: bool, seed: int) -> dict:
     return {"pca": coords[:, :2], "ratio": ratio, "tsne": tsne, "ring_k": k, "ring_share": share}
 
 
-def draw(run: EmbeddingRun, size: dict, found: dict, shrunk: str, path: Path) -> None:
+def draw(run: EmbeddingRun, size: EmbeddingsSize, found: dict, shrunk: str, path: Path) -> None:
     fig = build_figure(2, figsize=(11, 6))
     r = found["ratio"]
     plot_projection(
@@ -173,7 +173,12 @@ def draw(run: EmbeddingRun, size: dict, found: dict, shrunk: str, path: Path) ->
 
 
 def project_run(
-    run: EmbeddingRun, size: dict, spec: RunSpec, row: dict, curves: dict, ctx: ExperimentContext
+    run: EmbeddingRun,
+    size: EmbeddingsSize,
+    spec: RunSpec,
+    row: dict,
+    curves: dict,
+    ctx: ExperimentContext,
 ) -> tuple[dict, list[Path]]:
     """Project one trained run's unembedding and write its figure, points and curves; returns
     the run's summary row and the paths written."""

@@ -77,7 +77,7 @@ SIZES = {
 }  # fmt: skip
 
 
-def sweep_spec(size: dict) -> SweepSpec:
+def sweep_spec(size: FractionSize) -> SweepSpec:
     """One population: every (fraction, seed) a member, seeds varying fastest."""
     base = RunSpec(
         data=DataSpec(op=size.op, p=size.p),

@@ -138,7 +138,9 @@ SIZES = {
 }  # fmt: skip
 
 
-def point_spec(size: dict, iv: Intervention, train_fraction: float, seed: int) -> RunSpec:
+def point_spec(
+    size: InterventionsSize, iv: Intervention, train_fraction: float, seed: int
+) -> RunSpec:
     """The single-member run of one intervention at one fraction and seed."""
     member = MemberSpec(
         seed=seed,
@@ -161,7 +163,7 @@ def point_spec(size: dict, iv: Intervention, train_fraction: float, seed: int) -
     )
 
 
-def run_interventions(size: dict, ctx: ExperimentContext) -> list[dict]:
+def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[dict]:
     """One row per (intervention, fraction, seed): what was run, then the summary."""
     keys = [
         (INTERVENTIONS[name], f, s)
@@ -194,13 +196,13 @@ def run_interventions(size: dict, ctx: ExperimentContext) -> list[dict]:
     return rows
 
 
-def by_fraction(rows: list[dict], name: str, size: dict, column: str) -> np.ndarray:
+def by_fraction(rows: list[dict], name: str, size: InterventionsSize, column: str) -> np.ndarray:
     """[F, S] values of `column` for intervention `name` (fractions and seeds in size order)."""
     table = {(r["train_fraction"], r["seed"]): r[column] for r in rows if r["intervention"] == name}
     return np.array([[table[(f, s)] for s in size.seeds] for f in size.fractions], float)
 
 
-def measure(rows: list[dict], size: dict) -> dict[str, dict]:
+def measure(rows: list[dict], size: InterventionsSize) -> dict[str, dict]:
     """Per intervention: best validation accuracy and steps to 99 %, [F, S] each, and the
     smallest fraction whose median steps to 99 % is within the budget (nan if none)."""
     names, seeds = size.interventions, len(size.seeds)
@@ -211,7 +213,7 @@ def measure(rows: list[dict], size: dict) -> dict[str, dict]:
     return {"best_val_acc": best, "steps_to_val": steps, "smallest_fraction": found}
 
 
-def interventions_table(measured: dict, size: dict) -> str:
+def interventions_table(measured: dict, size: InterventionsSize) -> str:
     """intervention | smallest fraction to 99 % | median best validation accuracy per fraction."""
     header = (
         "intervention",
@@ -272,7 +274,7 @@ def task_notes(size: InterventionsSize, paper: InterventionsSize) -> list[str]:
 NOTES: tuple[Note, ...] = (*GRID_NOTES, task_notes)
 
 
-def settings_text(size: dict) -> str:
+def settings_text(size: InterventionsSize) -> str:
     return (
         f"Settings: {size.op} mod {size.p}, {describe_model(size.model)}, lr "
         f"{size.lr:g}, weight decay {size.weight_decay:g} (AdamW lines), minibatch "
@@ -284,7 +286,7 @@ def settings_text(size: dict) -> str:
     )
 
 
-def plot_figure(size: dict, measured: dict, name: str, shrunk: str) -> Figure:
+def plot_figure(size: InterventionsSize, measured: dict, name: str, shrunk: str) -> Figure:
     """Best validation accuracy (left) and steps to 99 % (right) against training fraction."""
     fig = build_figure(2, figsize=(14, 5.6 if shrunk else 5.0))
     acc_ax, steps_ax = fig.axes

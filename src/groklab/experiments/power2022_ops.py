@@ -91,7 +91,7 @@ SIZES = {
 }  # fmt: skip
 
 
-def build_sweeps(size: dict) -> list[SweepSpec]:
+def build_sweeps(size: OpsSize) -> list[SweepSpec]:
     """Operation x training fraction x seed, AdamW with decay toward the origin: one sweep for
     the modular ops and one for the S5 ops (which may use their own batch and evaluation)."""
     modular = [op for op in size.ops if not OPS[op].is_group]
@@ -103,7 +103,7 @@ def build_sweeps(size: dict) -> list[SweepSpec]:
     ]
 
 
-def build_sweep(size: dict, ops: list[str]) -> SweepSpec:
+def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
     base = RunSpec(
         data=DataSpec(op=ops[0], p=size.p),
         model=size.model,
@@ -161,7 +161,7 @@ def ops_notes(size: OpsSize, paper: OpsSize) -> list[str]:
 NOTES: tuple[Note, ...] = (*SETTING_NOTES, ops_notes)
 
 
-def ops_table(result: SweepResult, size: dict, found: dict) -> str:
+def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
     """op | formula | pairs | smallest fraction | median steps to 99 % at that fraction | median
     best validation accuracy at each fraction (how close the ops that never made it came)."""
     never = f"not within {size.steps:,} steps"
@@ -222,7 +222,7 @@ def group_text(group: dict) -> str:
     return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
 
 
-def settings_text(size: dict) -> str:
+def settings_text(size: OpsSize) -> str:
     group = f" (S5 ops: {group_text(size.group)})" if size.group else ""
     return (
         f"Settings: p = {size.p} for the modular ops (S5 for the group ops), "
@@ -236,7 +236,7 @@ def settings_text(size: dict) -> str:
     )
 
 
-def plot_figure(size: dict, found: dict, name: str, shrunk: str) -> Figure:
+def plot_figure(size: OpsSize, found: dict, name: str, shrunk: str) -> Figure:
     ops = size.ops
     fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + (0.5 if shrunk else 0)))
     ax = fig.axes[0]
