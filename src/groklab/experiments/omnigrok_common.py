@@ -81,6 +81,24 @@ class Landscape:
         ]
 
 
+def best_alpha_by_row(
+    landscape: Landscape, *, key: Callable = int, ends: Sequence[str] = ("smallest", "largest")
+) -> dict:
+    """Per row (keyed by `key` of its value): the alpha with the best test accuracy, that
+    accuracy, and the best test accuracy at the `ends` of the alpha grid (the sides of the U)."""
+    best = landscape.best["best_val_acc"]  # [R, A]
+    column = {"smallest": 0, "largest": -1}
+    out = {}
+    for r, value in enumerate(landscape.values):
+        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
+        out[key(value)] = {
+            "best_alpha": float(landscape.alphas[a]),
+            "best_val_acc": float(best[r, a]),
+            **{f"val_acc_{end}_alpha": float(best[r, column[end]]) for end in ends},
+        }
+    return out
+
+
 def landscape_points(
     base: RunSpec, *, alphas: Sequence[float], axis: str, values: Sequence[object]
 ) -> list[RunSpec]:

@@ -43,6 +43,7 @@ from groklab.experiments.base import (
 from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     Panel,
+    best_alpha_by_row,
     describe_grid,
     paper_alphas,
     run_landscape,
@@ -293,19 +294,6 @@ def write_curves(rows, all_curves, ctx, setting: str, shrunk: str) -> list:
     )
 
 
-def landscape_numbers(landscape) -> dict:
-    """Per N: the alpha with the best test accuracy, that accuracy, and the best test
-    accuracy at the smallest and the largest alpha (the two sides of the U)."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, n in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[int(n)] = {"best_alpha": float(landscape.alphas[a]), "best_val_acc": float(best[r, a]),
-                       "val_acc_smallest_alpha": float(best[r, 0]),
-                       "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
-
-
 def landscape_part(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table."""
     base = landscape_base(size, text_source=source(ctx))
@@ -319,7 +307,7 @@ def landscape_part(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> tuple
     )
     paths = write_landscape(landscape, ctx, stem="imdb_landscape", title=title, shrunk=shrunk,
                             axis_label="training texts N")  # fmt: skip
-    land = landscape_numbers(landscape)
+    land = best_alpha_by_row(landscape)
     header = ["N", "best alpha", "best test acc", f"at alpha {landscape.alphas[0]:.3g}",
               f"at alpha {landscape.alphas[-1]:.3g}"]  # fmt: skip
     cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_smallest_alpha"],

@@ -40,6 +40,7 @@ from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
     Panel,
+    best_alpha_by_row,
     describe_grid,
     describe_mlp,
     paper_alphas,
@@ -234,18 +235,6 @@ def write_curves(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk:
     )
 
 
-def landscape_numbers(landscape) -> dict:
-    """Per N: the alpha with the best test accuracy, that accuracy, and the accuracy at the
-    largest alpha (the top of the U)."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, n in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[int(n)] = {"best_alpha": float(landscape.alphas[a]), "best_val_acc": float(best[r, a]),
-                       "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
-
-
 def landscape_part(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
@@ -263,7 +252,7 @@ def landscape_part(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> tupl
         axis_label="training set size N",
         lu_row=n_trains.index(size.n_train) if size.n_train in n_trains else None,
     )  # fmt: skip
-    land = landscape_numbers(landscape)
+    land = best_alpha_by_row(landscape, ends=("largest",))
     header = ["N", "best alpha", "best test acc", f"test acc at alpha {landscape.alphas[-1]:.3g}"]
     cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_largest_alpha"]]
              for n, v in land.items()]  # fmt: skip

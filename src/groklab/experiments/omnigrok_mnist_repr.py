@@ -39,7 +39,7 @@ from groklab.experiments.common import Note, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
-    Landscape,
+    best_alpha_by_row,
     describe_grid,
     describe_mlp,
     run_landscape,
@@ -112,20 +112,6 @@ def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     )
 
 
-def repr_numbers(landscape: Landscape) -> dict:
-    """Per m: the best alpha, its best test accuracy, and the test accuracy at the ends of
-    the alpha grid."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, m in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[float(m)] = {"best_alpha": float(landscape.alphas[a]),
-                         "best_val_acc": float(best[r, a]),
-                         "val_acc_smallest_alpha": float(best[r, 0]),
-                         "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
-
-
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
@@ -140,7 +126,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     )
     paths = write_landscape(landscape, ctx, stem="mnist_repr", title=title, shrunk=shrunk,
                             axis_label=AXIS_LABEL)  # fmt: skip
-    numbers = repr_numbers(landscape)
+    numbers = best_alpha_by_row(landscape, key=float)
     alphas = landscape.alphas
     header = ["m", "best alpha", "best test acc", f"test acc at alpha {alphas[0]:.3g}",
               f"test acc at alpha {alphas[-1]:.3g}"]  # fmt: skip
