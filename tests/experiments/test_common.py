@@ -20,6 +20,7 @@ from groklab.experiments.common import (
     run_points,
     run_sweeps,
     shrunk_notes,
+    shrunk_text,
 )
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepSpec
@@ -98,3 +99,14 @@ def test_run_points_reports_reused_populations_before_it_trains_the_rest(tmp_pat
     assert len({r["run_id"] for r in result.rows}) == 2  # max_members=1: a population each
     assert (events[0].populations_done, events[0].step) == (1, 4)  # the reused one, first
     assert (events[-1].populations_done, events[-1].step, events[-1].steps) == (2, 8, 8)
+
+
+def test_shrunk_text_joins_template_notes_and_rules_in_order_and_is_empty_for_the_paper():
+    paper, size = SimpleNamespace(p=97, ops=("a", "b")), SimpleNamespace(p=31, ops=("a",))
+
+    def ops_left_out(size, paper) -> list[str]:
+        return [f"ops {', '.join(size.ops)} only"] if size.ops != paper.ops else []
+
+    assert shrunk_text(size, paper, (P, ops_left_out)) == "p = 31 (paper 97); ops a only"
+    assert shrunk_text(size, paper, (ops_left_out, P)) == "ops a only; p = 31 (paper 97)"
+    assert shrunk_text(paper, paper, (P, ops_left_out)) == ""
