@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from groklab.data import OPS
 from groklab.errors import SpecError
 from groklab.experiments.base import ExperimentContext
@@ -136,6 +138,21 @@ def run_points(
 def population_of(result: SweepResult, row: dict) -> TrainResult:
     """The population a row's member trained in (its curves are `curves[k][row["member"]]`)."""
     return next(r for r in result.results if r.run_id == row["run_id"])
+
+
+def member_curves(
+    result: SweepResult, row: dict, *, evaluated_only: bool = False
+) -> dict[str, np.ndarray]:
+    """The curves of one row's member as a population of one: {"step": [S], metric: [1, S]};
+    `evaluated_only` drops the steps it was not evaluated at (a packed member may skip steps
+    its population evaluated for others)."""
+    curves = population_of(result, row).curves
+    m = row["member"]
+    member = {k: (v if k == "step" else v[m : m + 1]) for k, v in curves.items()}
+    if not evaluated_only:
+        return member
+    seen = np.isfinite(member["val_acc"][0])  # [S]
+    return {k: (v[seen] if k == "step" else v[:, seen]) for k, v in member.items()}
 
 
 def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResult:

@@ -26,7 +26,7 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import population_of, run_points
+from groklab.experiments.common import member_curves, population_of, run_points
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.power2022 import title_with_shrunk
@@ -289,10 +289,3 @@ def run_panels(
         for panel, row, curves in zip(panels, result.rows, all_curves, strict=True)
     ]  # fmt: skip
     return rows, all_curves
-
-
-def member_curves(result, row: dict) -> dict[str, np.ndarray]:
-    """The curves of one sweep row's member, as a population of one ({metric: [1, S]})."""
-    curves = population_of(result, row).curves
-    m = row["member"]
-    return {k: (v if k == "step" else v[m : m + 1]) for k, v in curves.items()}

@@ -30,7 +30,7 @@ from groklab.experiments.common import (
     P,
     describe_model,
     describe_op,
-    population_of,
+    member_curves,
     run_points,
     shrunk_text,
 )
@@ -39,7 +39,7 @@ from groklab.plots.power2022 import mark_threshold_steps, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import write_curves_csv
-from groklab.sweep import SweepResult, write_rows_csv
+from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 left"
 MICRO_TRANSFORMER = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
@@ -109,16 +109,6 @@ def run_spec(size: CurvesSize, run: CurveRun) -> RunSpec:
     )
 
 
-def member_curves(result: SweepResult, row: dict) -> dict[str, np.ndarray]:
-    """The curves of one row's member: {"step": [S], metric: [1, S]}, evaluated steps only."""
-    population = population_of(result, row)
-    curves = {
-        k: v[row["member"] : row["member"] + 1] for k, v in population.curves.items() if k != "step"
-    }
-    seen = np.isfinite(curves["val_acc"][0])  # a packed member may skip others' steps
-    return {"step": population.curves["step"][seen], **{k: v[:, seen] for k, v in curves.items()}}
-
-
 def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
     """The paper's runs `size` leaves out, and the budget or early stop of those it keeps."""
     names = [r.name for r in size.runs]
@@ -165,7 +155,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     fig = build_figure(len(size.runs), figsize=(max(8.0, 5.5 * len(size.runs) + 1), 4.8))
     paths, rows = [ctx.out_dir / "curves.png"], []
     for ax, run_, row in zip(fig.axes, size.runs, result.rows, strict=True):
-        curves = member_curves(result, row)
+        curves = member_curves(result, row, evaluated_only=True)
         draw_run(ax, run_, curves, row)
         rows.append({"run": run_.name, "optimizer": run_.optimizer,
                      "weight_decay": run_.weight_decay, "budget": run_.steps, **row,
