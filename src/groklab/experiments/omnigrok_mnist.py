@@ -96,23 +96,23 @@ class MnistSize:
 
 SIZES = {
     "paper": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
-              lr=1e-3, weight_decay=0.01, batch_size=200, steps=100_000,
-              eval_every=1000, dtype="float64", seed=0,
-              alphas=tuple(paper_alphas(21)), n_trains=(10, 30, 100, 300, 1000, 4000),
-              landscape_steps=10_000, landscape_batch=100, landscape_eval=100),
+                       lr=1e-3, weight_decay=0.01, batch_size=200, steps=100_000,
+                       eval_every=1000, dtype="float64", seed=0,
+                       alphas=tuple(paper_alphas(21)), n_trains=(10, 30, 100, 300, 1000, 4000),
+                       landscape_steps=10_000, landscape_batch=100, landscape_eval=100),
     # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %, and
     # reaches 80 % test near 9.5k (86.7 % at 12k). The landscape needs ~5k steps for alpha = 10
     # to fit N = 1,000 with its norm held (at 2k its train accuracy stayed low: no "L").
     "quick": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
-              lr=1e-3, weight_decay=0.1, batch_size=200, steps=12_000,
-              eval_every=500, dtype="float32", seed=0,
-              alphas=tuple(paper_alphas(5)), n_trains=(100, 1000),
-              landscape_steps=5_000, landscape_batch=100, landscape_eval=250),
+                       lr=1e-3, weight_decay=0.1, batch_size=200, steps=12_000,
+                       eval_every=500, dtype="float32", seed=0,
+                       alphas=tuple(paper_alphas(5)), n_trains=(100, 1000),
+                       landscape_steps=5_000, landscape_batch=100, landscape_eval=250),
     "micro": MnistSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
-              lr=1e-3, weight_decay=0.1, batch_size=25, steps=30,
-              eval_every=10, dtype="float32", seed=0,
-              alphas=(0.5, 2.0), n_trains=(20, 40),
-              landscape_steps=20, landscape_batch=10, landscape_eval=10),
+                       lr=1e-3, weight_decay=0.1, batch_size=25, steps=30,
+                       eval_every=10, dtype="float32", seed=0,
+                       alphas=(0.5, 2.0), n_trains=(20, 40),
+                       landscape_steps=20, landscape_batch=10, landscape_eval=10),
 }  # fmt: skip
 
 

@@ -74,15 +74,15 @@ class MnistReprSize:
 
 SIZES = {
     "paper": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
-              lr=1e-3, batch_size=100, steps=10_000, eval_every=50,
-              seed=0, alphas=tuple(np.linspace(0.5, 10.0, 20)),
-              messiness=tuple(np.linspace(0.0, 1.0, 21))),
+                           lr=1e-3, batch_size=100, steps=10_000, eval_every=50,
+                           seed=0, alphas=tuple(np.linspace(0.5, 10.0, 20)),
+                           messiness=tuple(np.linspace(0.0, 1.0, 21))),
     "quick": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
-              lr=1e-3, batch_size=100, steps=4_000, eval_every=200,
-              seed=0, alphas=(0.5, 1.0, 2.0, 4.0, 8.0), messiness=(0.0, 0.5, 1.0)),
+                           lr=1e-3, batch_size=100, steps=4_000, eval_every=200,
+                           seed=0, alphas=(0.5, 1.0, 2.0, 4.0, 8.0), messiness=(0.0, 0.5, 1.0)),
     "micro": MnistReprSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
-              lr=1e-3, batch_size=10, steps=20, eval_every=10,
-              seed=0, alphas=(0.5, 2.0), messiness=(0.0, 1.0)),
+                           lr=1e-3, batch_size=10, steps=20, eval_every=10,
+                           seed=0, alphas=(0.5, 2.0), messiness=(0.0, 1.0)),
 }  # fmt: skip
 
 NOTES: tuple[Note, ...] = (

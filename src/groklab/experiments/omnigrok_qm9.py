@@ -101,16 +101,16 @@ class Qm9Size:
 
 SIZES = {
     "paper": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
-              batch_size=32, steps=100_000, eval_every=100, seed=0,
-              alphas=tuple(paper_alphas(21)), sizes=tuple(paper_sizes()),
-              landscape_steps=0),  # 0: the paper's int(10^5 / N) epochs per row
+                     batch_size=32, steps=100_000, eval_every=100, seed=0,
+                     alphas=tuple(paper_alphas(21)), sizes=tuple(paper_sizes()),
+                     landscape_steps=0),  # 0: the paper's int(10^5 / N) epochs per row
     "quick": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
-              batch_size=32, steps=5_000, eval_every=100, seed=0,
-              alphas=tuple(paper_alphas(5)), sizes=(20, 50, 100),
-              landscape_steps=1_000),
+                     batch_size=32, steps=5_000, eval_every=100, seed=0,
+                     alphas=tuple(paper_alphas(5)), sizes=(20, 50, 100),
+                     landscape_steps=1_000),
     "micro": Qm9Size(n_examples=10, model=MICRO_NNCONV, lr=1e-3,
-              batch_size=4, steps=20, eval_every=10, seed=0,
-              alphas=(0.5, 2.0), sizes=(6, 10), landscape_steps=10),
+                     batch_size=4, steps=20, eval_every=10, seed=0,
+                     alphas=(0.5, 2.0), sizes=(6, 10), landscape_steps=10),
 }  # fmt: skip
 
 

@@ -60,17 +60,17 @@ SIZES = {
     # The paper's coarse grid: messiness linspace(0, 0.2, 21) x decoder scale linspace(0, 9, 21)
     # without the scale 0 (an all-zero decoder).
     "paper": ToySize(p=10, n_train=45, model=PRESETS["omnigrok_toy"], lr=1e-2,
-              messiness=tuple(float(m) for m in np.linspace(0.0, 0.2, 21)),
-              alphas=tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:]),
-              steps=15_000, eval_every=100, seed=0),
+                     messiness=tuple(float(m) for m in np.linspace(0.0, 0.2, 21)),
+                     alphas=tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:]),
+                     steps=15_000, eval_every=100, seed=0),
     # Measured here: at m = 0 the U is there by 2,000 steps (test acc 0.8 at alpha 3), but the
     # best train loss at alpha >= 6 is still 2e-3 to 5e-2; by 5,000 it is below 1e-3 (the L).
     "quick": ToySize(p=10, n_train=45, model=PRESETS["omnigrok_toy"], lr=1e-2,
-              messiness=(0.0, 0.05, 0.1, 0.2), alphas=(0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0),
-              steps=5_000, eval_every=100, seed=0),
+                     messiness=(0.0, 0.05, 0.1, 0.2), alphas=(0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0),
+                     steps=5_000, eval_every=100, seed=0),
     "micro": ToySize(p=5, n_train=10, model=MICRO_MLP, lr=1e-2,
-              messiness=(0.0, 1.0), alphas=(0.5, 2.0), steps=20, eval_every=10,
-              seed=0),
+                     messiness=(0.0, 1.0), alphas=(0.5, 2.0), steps=20, eval_every=10,
+                     seed=0),
 }  # fmt: skip
 
 

@@ -76,14 +76,14 @@ class CurvesSize:
 
 SIZES = {
     "paper": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
-              batch_size="power", lr=1e-3, seed=0, runs=(ADAM, ADAMW)),
+                        batch_size="power", lr=1e-3, seed=0, runs=(ADAM, ADAMW)),
     "quick": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
-              batch_size="power", lr=1e-3, seed=0,
-              runs=(CurveRun("adamw", ADAMW.label, "adamw", 1.0, 10_000, 100, 0.99),)),
+                        batch_size="power", lr=1e-3, seed=0,
+                        runs=(CurveRun("adamw", ADAMW.label, "adamw", 1.0, 10_000, 100, 0.99),)),
     "micro": CurvesSize(op="div", p=7, train_fraction=0.5, model=MICRO_TRANSFORMER,
-              batch_size="full", lr=1e-2, seed=0,
-              runs=(CurveRun("adam", ADAM.label, "adam", 0.0, 30, 10),
-                       CurveRun("adamw", ADAMW.label, "adamw", 1.0, 30, 10))),
+                        batch_size="full", lr=1e-2, seed=0,
+                        runs=(CurveRun("adam", ADAM.label, "adam", 0.0, 30, 10),
+                        CurveRun("adamw", ADAMW.label, "adamw", 1.0, 30, 10))),
 }  # fmt: skip
 
 

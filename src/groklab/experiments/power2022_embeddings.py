@@ -81,14 +81,14 @@ class EmbeddingsSize:
 
 SIZES = {
     "paper": EmbeddingsSize(runs=(EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)), p=97,
-              model=PRESETS["power2022"], batch_size="power", lr=1e-3,
-              steps=100_000, eval_every=100, seed=0),
+                            model=PRESETS["power2022"], batch_size="power", lr=1e-3,
+                            steps=100_000, eval_every=100, seed=0),
     # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
     # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
     "quick": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=47, model=QUICK_MLP,
-              batch_size="full", lr=1e-2, steps=3_000, eval_every=50, seed=0),
+                            batch_size="full", lr=1e-2, steps=3_000, eval_every=50, seed=0),
     "micro": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=7, model=MICRO_MLP,
-              batch_size="full", lr=1e-2, steps=30, eval_every=10, seed=0),
+                            batch_size="full", lr=1e-2, steps=30, eval_every=10, seed=0),
 }  # fmt: skip
 
 

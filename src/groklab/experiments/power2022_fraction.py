@@ -64,16 +64,16 @@ class FractionSize:
 
 SIZES = {
     "paper": FractionSize(op="div", p=97, model=PRESETS["power2022"], batch_size="power",
-              lr=1e-3, weight_decay=1.0, steps=100_000, eval_every=100,
-              fractions=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
+                          lr=1e-3, weight_decay=1.0, steps=100_000, eval_every=100,
+                          fractions=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
     # Verified here: x / y mod 31 with this MLP needs ~250 steps at 80 %, ~1,200 at 50 %, and 2
     # of 3 seeds never reach 99 % at 40 % within 3,000 steps (none within 2,000).
     "quick": FractionSize(op="div", p=31, model=QUICK_MLP, batch_size="full",
-              lr=1e-2, weight_decay=1.0, steps=2_000, eval_every=10,
-              fractions=(0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
+                          lr=1e-2, weight_decay=1.0, steps=2_000, eval_every=10,
+                          fractions=(0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
     "micro": FractionSize(op="div", p=7, model=MICRO_MLP, batch_size="full",
-              lr=1e-2, weight_decay=1.0, steps=30, eval_every=10,
-              fractions=(0.3, 0.6), seeds=(0, 1)),
+                          lr=1e-2, weight_decay=1.0, steps=30, eval_every=10,
+                          fractions=(0.3, 0.6), seeds=(0, 1)),
 }  # fmt: skip
 
 
