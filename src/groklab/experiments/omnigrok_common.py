@@ -4,14 +4,19 @@ runs, run from an ExperimentContext (the store reused, one progress bar per expe
 A *landscape* trains one member per (alpha, value) cell with the weight norm held at
 alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and test loss and
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
-a grid row is one process. A *grokking run* is a population of single runs (alpha, weight
-decay, constrained or not) drawn as accuracy against step with the weight norm on a twin axis.
+a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
+decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
+row of numbers per panel, `write_grokking_runs` draws one panel per run (accuracy against
+step with the weight norm on a twin axis, or the experiment's own `draw`) and writes each
+run's curves and the rows.
 
 Example:
     >>> base = RunSpec(data=DataSpec(dataset="teacher_student"), train=TrainSpec(loss="mse"))
     >>> land = run_landscape(base, alphas=[0.5, 1, 2], axis="n_train", values=[50, 100], ctx=ctx)
     >>> land.best["best_val_loss"].shape     # [values, alphas]
     (2, 3)
+    >>> best_alpha_by_row(land)[100]["best_alpha"]   # the bottom of the U at N = 100
+    1.0
 """
 
 from __future__ import annotations
