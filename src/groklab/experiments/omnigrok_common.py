@@ -15,8 +15,8 @@ Example:
     >>> land = run_landscape(base, alphas=[0.5, 1, 2], axis="n_train", values=[50, 100], ctx=ctx)
     >>> land.best["best_val_loss"].shape     # [values, alphas]
     (2, 3)
-    >>> best_alpha_by_row(land)[100]["best_alpha"]   # the bottom of the U at N = 100
-    1.0
+    >>> sorted(best_alpha_by_row(land)[100])      # per N: where the U bottoms out, its sides
+    ['best_alpha', 'best_val_acc', 'val_acc_largest_alpha', 'val_acc_smallest_alpha']
 """
 
 from __future__ import annotations
