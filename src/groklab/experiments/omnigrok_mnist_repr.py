@@ -35,7 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
@@ -58,15 +58,11 @@ def describe_image_mlp(model: ModelSpec) -> str:
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
 # alpha = 0 (every weight zero, no norm to hold) is left out here.
-@dataclass(frozen=True)
-class MnistReprSize:
+@dataclass(frozen=True, kw_only=True)
+class MnistReprSize(RunSize):
     n_examples: int
     n_train: int
-    model: ModelSpec
-    lr: float
     batch_size: int
-    steps: int
-    eval_every: int
     seed: int
     alphas: tuple[float, ...]
     messiness: tuple[float, ...]

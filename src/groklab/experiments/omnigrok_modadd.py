@@ -32,6 +32,7 @@ from groklab.experiments.common import (
     STEPS,
     Note,
     P,
+    RunSize,
     describe_model,
     describe_op,
     shown,
@@ -68,14 +69,10 @@ def small_nanda(d_model: int, n_heads: int) -> ModelSpec:
     return replace(PRESETS["nanda2023"], d_model=d_model, n_heads=n_heads, d_mlp=4 * d_model)
 
 
-@dataclass(frozen=True)
-class ModaddSize:
+@dataclass(frozen=True, kw_only=True)
+class ModaddSize(RunSize):
     p: int
     train_fraction: float
-    model: ModelSpec
-    lr: float
-    steps: int
-    eval_every: int
     seed: int
 
 

@@ -43,7 +43,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     METRICS,
     TORCH_ADAMW,
@@ -85,14 +85,10 @@ def paper_landscape_steps(n: int) -> int:
     return int(100_000 / n) * -(-(n // 2) // 32)
 
 
-@dataclass(frozen=True)
-class Qm9Size:
+@dataclass(frozen=True, kw_only=True)
+class Qm9Size(RunSize):
     n_examples: int
-    model: ModelSpec
-    lr: float
     batch_size: int
-    steps: int
-    eval_every: int
     seed: int
     alphas: tuple[float, ...]
     sizes: tuple[int, ...]

@@ -32,7 +32,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
     Landscape,
@@ -62,15 +62,11 @@ RUNS = (  # the size's weight decay
 )
 
 
-@dataclass(frozen=True)
-class TeacherStudentSize:
+@dataclass(frozen=True, kw_only=True)
+class TeacherStudentSize(RunSize):
     n_examples: int
     n_train: int
-    model: ModelSpec
-    lr: float
     weight_decay: float
-    steps: int
-    eval_every: int
     alphas: tuple[float, ...]
     landscape_steps: int
     landscape_eval_every: int

@@ -28,7 +28,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shrunk_text
+from groklab.experiments.common import Note, RunSize, shrunk_text
 from groklab.experiments.omnigrok_common import (
     Landscape,
     describe_mlp,
@@ -43,16 +43,12 @@ OPTIM = OptimSpec(optimizer="adam", beta1=0.9, beta2=0.99, warmup_steps=0)
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="leaky_relu", mlp_bias=True)
 
 
-@dataclass(frozen=True)
-class ToySize:
+@dataclass(frozen=True, kw_only=True)
+class ToySize(RunSize):
     p: int
     n_train: int
-    model: ModelSpec
-    lr: float
     messiness: tuple[float, ...]
     alphas: tuple[float, ...]
-    steps: int
-    eval_every: int
     seed: int
 
 

@@ -38,6 +38,7 @@ from groklab.experiments.common import (
     MODEL,
     QUICK_MLP,
     Note,
+    RunSize,
     describe_batch_and_lr,
     describe_model,
     describe_op,
@@ -50,7 +51,7 @@ from groklab.models import build_model
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint, write_curves_csv
 from groklab.sweep import write_rows_csv
 from groklab.train import Population
@@ -67,15 +68,11 @@ class EmbeddingRun:
 
 # The paper does not give Fig. 3's training fractions; 50 % for x + y is its headline setting,
 # and S5 needs far more data (its Fig. 2 left), so 80 % there is groklab's choice.
-@dataclass(frozen=True)
-class EmbeddingsSize:
+@dataclass(frozen=True, kw_only=True)
+class EmbeddingsSize(RunSize):
     runs: tuple[EmbeddingRun, ...]
     p: int
-    model: ModelSpec
     batch_size: str
-    lr: float
-    steps: int
-    eval_every: int
     seed: int
 
 

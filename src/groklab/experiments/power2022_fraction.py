@@ -31,6 +31,7 @@ from groklab.experiments.common import (
     STEPS,
     THRESHOLD,
     P,
+    RunSize,
     describe_model,
     describe_op,
     describe_values,
@@ -40,7 +41,7 @@ from groklab.experiments.common import (
 )
 from groklab.plots.power2022 import plot_steps_by_fraction, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 center"
@@ -48,16 +49,12 @@ TITLE = "Power et al. 2022, Fig. 1 center"
 
 # Optimizer: AdamW lr 1e-3, weight decay 1, the paper's default for its other figures (its
 # Fig. 1 left also shows plain Adam, which at 1e5 steps generalizes at almost no fraction).
-@dataclass(frozen=True)
-class FractionSize:
+@dataclass(frozen=True, kw_only=True)
+class FractionSize(RunSize):
     op: str
     p: int
-    model: ModelSpec
     batch_size: str
-    lr: float
     weight_decay: float
-    steps: int
-    eval_every: int
     fractions: tuple[float, ...]
     seeds: tuple[int, ...]
 

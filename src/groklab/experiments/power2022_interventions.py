@@ -36,6 +36,7 @@ from groklab.experiments.common import (
     QUICK_MLP,
     THRESHOLD,
     Note,
+    RunSize,
     describe_batch,
     describe_model,
     describe_op,
@@ -46,7 +47,7 @@ from groklab.experiments.common import (
 from groklab.plots.by_fraction import median_never_last, plot_by_fraction
 from groklab.plots.power2022 import plot_size_note
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
+from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
 from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 center/right"
@@ -102,16 +103,12 @@ INTERVENTIONS: dict[str, Intervention] = {
 BASELINE = "wd_origin"
 
 
-@dataclass(frozen=True)
-class InterventionsSize:
+@dataclass(frozen=True, kw_only=True)
+class InterventionsSize(RunSize):
     op: str
     p: int
-    model: ModelSpec
-    lr: float
     weight_decay: float
-    steps: int
     batch_size: int | str
-    eval_every: int
     fractions: tuple[float, ...]
     seeds: tuple[int, ...]
     interventions: tuple[str, ...]

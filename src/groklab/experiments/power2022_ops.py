@@ -33,6 +33,7 @@ from groklab.experiments.common import (
     THRESHOLD,
     Note,
     P,
+    RunSize,
     describe_batch,
     describe_model,
     describe_values,
@@ -44,22 +45,18 @@ from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.by_fraction import median_never_last
 from groklab.plots.power2022 import plot_size_note
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 left"
 
 
-@dataclass(frozen=True)
-class OpsSize:
+@dataclass(frozen=True, kw_only=True)
+class OpsSize(RunSize):
     ops: tuple[str, ...]
     p: int
-    model: ModelSpec
-    lr: float
     weight_decay: float
-    steps: int
     batch_size: int | str
-    eval_every: int
     fractions: tuple[float, ...]
     seeds: tuple[int, ...]
     group: dict[str, int]
