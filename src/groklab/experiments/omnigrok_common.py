@@ -280,17 +280,22 @@ def run_panels(
     ctx: ExperimentContext,
     *,
     max_members: int,
-    settings: Callable[[Panel], dict],
+    budget: int,
     numbers: Callable[[dict[str, np.ndarray]], dict],
+    columns: Sequence[str] = ("init_scale", "weight_decay"),
+    weight_decay: float = 0.0,
 ) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
     """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-    name, **settings(panel), "run_id", "member", **numbers(curves)}) and each run's curves
-    ({"step": [S], metric: [1, S]})."""
+    name, the panel's `columns` (its weight decay: `weight_decay` unless its own), "budget",
+    "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S], metric:
+    [1, S]})."""
     result = run_points(specs, ctx, max_members=max_members)
     all_curves = [member_curves(result, row) for row in result.rows]
-    rows = [
-        {"run": panel.name, **settings(panel), "run_id": row["run_id"], "member": row["member"],
-         **numbers(curves)}
-        for panel, row, curves in zip(panels, result.rows, all_curves, strict=True)
-    ]  # fmt: skip
+    rows = []
+    for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
+        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained,
+                    "weight_decay": panel.weight_decay_or(weight_decay)}  # fmt: skip
+        rows.append({"run": panel.name, **{c: settings[c] for c in columns}, "budget": budget,
+                     "run_id": row["run_id"], "member": row["member"],
+                     **numbers(curves)})  # fmt: skip
     return rows, all_curves

@@ -253,14 +253,7 @@ def run_curves(size: ImdbSize, ctx: ExperimentContext) -> tuple[list[dict], list
     """Train (or reuse) the two runs as one population: rows of numbers, each run's curves."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
 
-    def settings(run: Panel) -> dict:
-        return {
-            "init_scale": run.init_scale,
-            "weight_decay": run.weight_decay,
-            "budget": size.steps,
-        }
-
-    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), settings=settings,
+    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
                       numbers=run_numbers)  # fmt: skip
 
 

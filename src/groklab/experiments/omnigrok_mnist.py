@@ -200,12 +200,9 @@ def run_curves(size: MnistSize, ctx: ExperimentContext) -> tuple[list[dict], lis
     and alpha = 1 runs share one population; the constrained run is one of its own."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
 
-    def settings(run: Panel) -> dict:
-        weight_decay = run.weight_decay_or(size.weight_decay)
-        return {"init_scale": run.init_scale, "weight_decay": weight_decay,
-                "constrained": run.constrained, "budget": size.steps}  # fmt: skip
-
-    return run_panels(RUNS, specs, ctx, max_members=2, settings=settings, numbers=run_numbers)
+    return run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps, numbers=run_numbers,
+                      columns=("init_scale", "weight_decay", "constrained"),
+                      weight_decay=size.weight_decay)  # fmt: skip
 
 
 def panel_label(run: Panel, numbers: dict) -> str:

@@ -161,13 +161,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
 
-    def settings(run: Panel) -> dict:
-        return {"init_scale": run.init_scale, "weight_decay": run.weight_decay,
-                "constrained": run.constrained, "budget": size.steps}  # fmt: skip
-
     specs = [run_spec(size, r) for r in RUNS]
-    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=1, settings=settings,
-                                  numbers=run_numbers)  # fmt: skip
+    columns = ("init_scale", "weight_decay", "constrained")
+    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=1, budget=size.steps,
+                                  numbers=run_numbers, columns=columns)  # fmt: skip
     rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
     task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     setting = (

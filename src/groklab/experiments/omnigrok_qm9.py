@@ -236,11 +236,8 @@ def run_curves(size: Qm9Size, ctx: ExperimentContext) -> tuple[list[dict], list]
     """Train (or reuse) both runs in one population: rows of numbers and each run's curves."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
 
-    def settings(run: Panel) -> dict:
-        return {"init_scale": run.init_scale, "budget": size.steps}
-
-    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), settings=settings,
-                      numbers=run_numbers)  # fmt: skip
+    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
+                      numbers=run_numbers, columns=("init_scale",))  # fmt: skip
 
 
 def setting(size: Qm9Size) -> str:

@@ -198,12 +198,8 @@ def run_grokking(
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
 
-    def settings(run: Panel) -> dict:
-        return {"init_scale": run.init_scale, "weight_decay": size.weight_decay,
-                "budget": size.steps}  # fmt: skip
-
-    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=2, settings=settings,
-                                  numbers=run_numbers)  # fmt: skip
+    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps,
+                                  numbers=run_numbers, weight_decay=size.weight_decay)  # fmt: skip
     setting = (f"teacher-student, {size.n_train} train, {describe_model(size.model)}, "
                f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch")  # fmt: skip
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, all_curves, strict=True)]
