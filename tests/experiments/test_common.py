@@ -2,6 +2,7 @@
 settings, and running points and sweeps from an experiment's context."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,7 @@ from groklab.experiments.common import (
     run_points,
     run_sweeps,
     shrunk_notes,
+    shrunk_text,
 )
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepSpec
@@ -37,10 +39,11 @@ def context(tmp_path, events=None) -> ExperimentContext:
 
 
 def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order():
-    paper = {"p": 97, "model": PRESETS["power2022"], "lr": 1e-3, "weight_decay": 1.0,
-             "steps": 100_000, "batch_size": "power", "fractions": (0.3, 0.5),
-             "seeds": (0, 1, 2)}  # fmt: skip
-    size = {**paper, "p": 31, "steps": 2_000, "batch_size": 100, "seeds": (0, 1)}
+    paper = SimpleNamespace(p=97, model=PRESETS["power2022"], lr=1e-3, weight_decay=1.0,
+                            steps=100_000, batch_size="power", fractions=(0.3, 0.5),
+                            seeds=(0, 1, 2))  # fmt: skip
+    size = SimpleNamespace(**{**vars(paper), "p": 31, "steps": 2_000, "batch_size": 100,
+                              "seeds": (0, 1)})  # fmt: skip
     assert shrunk_notes(size, paper) == [
         "p = 31 (paper 97)",
         "budget 2,000 steps (paper 100,000)",
@@ -48,9 +51,9 @@ def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order()
         "2 seeds (paper 3)",
     ]
     assert shrunk_notes(paper, paper, GRID_NOTES) == []
-    assert shrunk_notes({"p": 7, "steps": 5}, {"p": 7, "steps": 9}, (P, STEPS)) == [
-        "budget 5 steps (paper 9)"
-    ]
+    assert shrunk_notes(
+        SimpleNamespace(p=7, steps=5), SimpleNamespace(p=7, steps=9), (P, STEPS)
+    ) == ["budget 5 steps (paper 9)"]
 
 
 def test_descriptions_spell_out_models_batch_rules_and_ops():
@@ -96,3 +99,14 @@ def test_run_points_reports_reused_populations_before_it_trains_the_rest(tmp_pat
     assert len({r["run_id"] for r in result.rows}) == 2  # max_members=1: a population each
     assert (events[0].populations_done, events[0].step) == (1, 4)  # the reused one, first
     assert (events[-1].populations_done, events[-1].step, events[-1].steps) == (2, 8, 8)
+
+
+def test_shrunk_text_joins_template_notes_and_rules_in_order_and_is_empty_for_the_paper():
+    paper, size = SimpleNamespace(p=97, ops=("a", "b")), SimpleNamespace(p=31, ops=("a",))
+
+    def ops_left_out(size, paper) -> list[str]:
+        return [f"ops {', '.join(size.ops)} only"] if size.ops != paper.ops else []
+
+    assert shrunk_text(size, paper, (P, ops_left_out)) == "p = 31 (paper 97); ops a only"
+    assert shrunk_text(size, paper, (ops_left_out, P)) == "ops a only; p = 31 (paper 97)"
+    assert shrunk_text(paper, paper, (P, ops_left_out)) == ""

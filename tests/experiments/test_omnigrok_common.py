@@ -10,15 +10,20 @@ from groklab.experiments import ExperimentContext
 from groklab.experiments.common import run_points
 from groklab.experiments.omnigrok_common import (
     METRICS,
+    Landscape,
+    Panel,
+    best_alpha_by_row,
     constrained,
     landscape_points,
     member_curves,
     paper_alphas,
     plot_grokking_runs,
     run_landscape,
+    write_grokking_runs,
     write_landscape,
 )
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.store.db import METRICS as STORE_METRICS
 from groklab.sweep import LocalBackend
 
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=8, act="tanh", mlp_bias=True)
@@ -150,3 +155,39 @@ def test_plot_grokking_runs_draws_one_panel_per_run_with_a_twin_norm_axis(tmp_pa
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in titled] == ["a", "b"]
     assert len(fig.axes) == 4  # two panels, each with its weight-norm twin
+
+
+def test_panel_trains_with_its_own_weight_decay_the_sizes_or_zero_when_constrained():
+    assert Panel("a", "a", weight_decay=1.0).weight_decay_or(0.1) == 1.0
+    assert Panel("b", "b").weight_decay_or(0.1) == 0.1
+    assert Panel("c", "c", weight_decay=1.0, constrained=True).weight_decay_or(0.1) == 0.0
+
+
+def test_best_alpha_by_row_matches_a_plain_loop_over_rows_and_alphas():
+    acc = np.array([[0.2, 0.9, 0.4], [np.nan, np.nan, np.nan], [0.7, 0.1, 0.8]])  # [R, A]
+    alphas, values = np.array([0.5, 1.0, 3.0]), np.array([10, 20, 30])
+    best = {m: np.zeros_like(acc) for m in METRICS} | {"best_val_acc": acc}
+    land = Landscape(alphas, "n_train", values, best, np.ones_like(acc))
+    expected = {}
+    for r, n in enumerate(values):
+        row = [(a, acc[r, i]) for i, a in enumerate(alphas) if acc[r, i] == acc[r, i]]
+        alpha, top = max(row, key=lambda x: x[1]) if row else (alphas[0], acc[r, 0])
+        expected[int(n)] = {"best_alpha": alpha, "best_val_acc": top,
+                            "val_acc_largest_alpha": acc[r, -1]}  # fmt: skip
+    np.testing.assert_equal(best_alpha_by_row(land, ends=("largest",)), expected)
+    by_m = best_alpha_by_row(land, key=float)
+    assert list(by_m) == [10.0, 20.0, 30.0]
+    assert by_m[30.0]["val_acc_smallest_alpha"] == 0.7
+
+
+def test_write_grokking_runs_writes_the_figure_a_csv_per_run_and_the_summary(tmp_path):
+    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store")
+    curves = {name: np.array([[1.0, 0.5]]) for name in STORE_METRICS} | {"step": np.array([0, 10])}
+    rows = [{"run": "a", "x": 1}, {"run": "b", "x": 2}]
+    paths = write_grokking_runs(
+        ctx, "g", [("a", "run a", curves), ("b", "run b", curves)], rows, title="t"
+    )
+    assert [p.name for p in paths] == ["g.png", "g_a.csv", "g_b.csv", "g_summary.csv"]
+    assert paths[0].read_bytes()[:8] == PNG_MAGIC
+    with open(paths[-1]) as f:
+        assert [row["x"] for row in csv.DictReader(f)] == ["1", "2"]

@@ -83,9 +83,9 @@ def test_paper_size_is_the_papers_setup():
 
 def test_paper_landscape_falls_back_to_the_tweets_balanced_size():
     size = size_for("paper")
-    assert size["landscape_examples"] == 13_900 and max(size["n_trains"]) <= 10_425
+    assert size.landscape_examples == 13_900 and max(size.n_trains) <= 10_425
     size = size_for("paper", "IMDB Dataset.csv")
-    assert size["landscape_examples"] == 50_000 and max(size["n_trains"]) == 37_500
+    assert size.landscape_examples == 50_000 and max(size.n_trains) == 37_500
     base = landscape_base(size, text_source="IMDB Dataset.csv")
     assert base.data.source == "IMDB Dataset.csv" and base.members[0].lr == 1e-3
 

@@ -89,7 +89,7 @@ def test_paper_size_is_float64_wd_0_01_for_1e5_steps_and_landscape_batch_100():
     assert paper.optim.beta2 == 0.999 and paper.optim.warmup_steps == 0
     base = landscape_base(SIZES["paper"])
     assert base.train.batch_size == 100 and base.train.steps == 10_000
-    assert len(SIZES["paper"]["alphas"]) == 21
+    assert len(SIZES["paper"].alphas) == 21
 
 
 def test_run_numbers_find_memorization_then_the_step_test_reaches_80_percent():

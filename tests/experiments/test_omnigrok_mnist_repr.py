@@ -51,10 +51,10 @@ def test_second_run_trains_nothing_and_gives_the_same_table(micro):
 def test_quick_cells_are_constrained_wd_0_with_messiness_on_the_data_spec():
     size = SIZES["quick"]
     points = landscape_points(
-        base_spec(size), alphas=size["alphas"], axis="data.messiness", values=[0.5]
+        base_spec(size), alphas=size.alphas, axis="data.messiness", values=[0.5]
     )
-    assert len(points) == len(size["alphas"])
-    for spec, alpha in zip(points, size["alphas"], strict=True):
+    assert len(points) == len(size.alphas)
+    for spec, alpha in zip(points, size.alphas, strict=True):
         assert spec.data.dataset == "mnist" and spec.data.messiness == 0.5
         assert spec.interventions.norm_constraint and spec.members[0].weight_decay == 0.0
         assert spec.members[0].init_scale == alpha and spec.train.batch_size == 100

@@ -61,15 +61,16 @@ def test_paper_landscape_grid_and_budget_follow_the_notebook():
     # int(1e5 / N) epochs of ceil(N/2 / 32) batches
     assert paper_landscape_steps(100) == 1000 * 2 and paper_landscape_steps(10) == 10_000
     assert paper_landscape_steps(10_000) == 10 * 157
-    assert len(SIZES["paper"]["alphas"]) == 21
+    assert len(SIZES["paper"].alphas) == 21
 
 
 def test_quick_says_what_it_shrank():
-    from groklab.experiments.omnigrok_qm9 import shrunk_text
+    from groklab.experiments.common import shrunk_text
+    from groklab.experiments.omnigrok_qm9 import NOTES
 
-    text = shrunk_text(SIZES["quick"])
+    text = shrunk_text(SIZES["quick"], SIZES["paper"], NOTES)
     assert "budget 5,000 steps (paper 100,000)" in text and "5 init scales x 3 N" in text
-    assert shrunk_text(SIZES["paper"]) == ""
+    assert shrunk_text(SIZES["paper"], SIZES["paper"], NOTES) == ""
 
 
 def test_micro_writes_curves_landscape_and_markdown(micro):

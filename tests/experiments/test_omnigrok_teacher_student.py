@@ -1,6 +1,7 @@
 """Tests for src/groklab/experiments/omnigrok_teacher_student.py (Omnigrok Fig. 2)."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -78,12 +79,12 @@ def test_paper_landscape_is_adam_1e4_steps_over_21_alphas():
     spec = run_spec(SIZES["paper"], 1.0, landscape=True)
     assert spec.optim.optimizer == "adam" and spec.members[0].weight_decay == 0.0
     assert spec.train.steps == 10_000
-    np.testing.assert_allclose(SIZES["paper"]["alphas"], paper_alphas(21))
+    np.testing.assert_allclose(SIZES["paper"].alphas, paper_alphas(21))
 
 
 @pytest.mark.slow
 def test_alpha_2_fits_the_training_set_long_before_the_test_set_alpha_1_does_not(tmp_path):
-    size = {**SIZES["quick"], "steps": 5_000}
+    size = replace(SIZES["quick"], steps=5_000)
     ctx = ExperimentContext("quick", tmp_path, tmp_path / "store")
     result = run_points([run_spec(size, 2.0), run_spec(size, 1.0)], ctx, max_members=2)
     alpha2, alpha1 = (run_numbers(member_curves(result, row)) for row in result.rows)
@@ -94,7 +95,7 @@ def test_alpha_2_fits_the_training_set_long_before_the_test_set_alpha_1_does_not
 
 @pytest.mark.slow
 def test_constrained_landscape_is_an_l_for_train_and_a_u_for_test(tmp_path):
-    size = {**SIZES["quick"], "landscape_steps": 2_000}
+    size = replace(SIZES["quick"], landscape_steps=2_000)
     ctx = ExperimentContext("quick", tmp_path, tmp_path / "store")
     land = run_landscape(run_spec(size, 1.0, landscape=True), alphas=(0.1, 1.0, 10.0),
                          axis="n_train", values=(100,), ctx=ctx)  # fmt: skip

@@ -1,6 +1,7 @@
 """Tests for src/groklab/experiments/omnigrok_toy.py (Omnigrok Fig. 6/8 toy landscape)."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -45,8 +46,8 @@ def test_second_run_trains_nothing_and_gives_the_same_table(micro):
 
 def test_paper_grid_is_21_messiness_values_to_0_2_and_20_decoder_scales_to_9():
     paper = SIZES["paper"]
-    np.testing.assert_allclose(paper["messiness"], np.linspace(0, 0.2, 21))
-    np.testing.assert_allclose(paper["alphas"], np.linspace(0, 9, 21)[1:])
+    np.testing.assert_allclose(paper.messiness, np.linspace(0, 0.2, 21))
+    np.testing.assert_allclose(paper.alphas, np.linspace(0, 9, 21)[1:])
     spec = base_spec(paper)
     assert spec.data.dataset == "toy_add" and spec.data.p == 10
     assert spec.members[0].n_train == 45 and spec.members[0].lr == 1e-2
@@ -66,7 +67,7 @@ def test_cells_hold_the_decoder_norm_with_no_weight_decay():
 @pytest.mark.slow
 def test_structured_representation_generalizes_at_a_middle_norm_messy_one_nowhere(tmp_path):
     ctx = ExperimentContext("quick", tmp_path, tmp_path / "store")
-    size = {**SIZES["quick"], "steps": 2_000, "eval_every": 50}
+    size = replace(SIZES["quick"], steps=2_000, eval_every=50)
     land = run_landscape(base_spec(size), alphas=(0.5, 3.0, 9.0),
                          axis="data.messiness", values=(0.0, 0.2), ctx=ctx)  # fmt: skip
     structured, messy = land.best["best_val_acc"]

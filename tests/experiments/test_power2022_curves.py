@@ -65,14 +65,14 @@ def test_progress_counts_both_runs_as_one_sweep(micro):
 
 
 def test_quick_is_the_power_model_with_adamw_stopping_at_99_percent():
-    (spec,) = [run_spec(SIZES["quick"], r) for r in SIZES["quick"]["runs"]]
+    (spec,) = [run_spec(SIZES["quick"], r) for r in SIZES["quick"].runs]
     assert spec.model == PRESETS["power2022"] and spec.data.op == "div" and spec.data.p == 97
     assert spec.optim.optimizer == "adamw" and spec.members[0].weight_decay == 1.0
     assert spec.train.stop_at_val_acc == 0.99 and spec.members[0].train_fraction == 0.5
 
 
 def test_paper_runs_adam_without_decay_to_1e6_and_adamw_to_1e5():
-    specs = {r.name: run_spec(SIZES["paper"], r) for r in SIZES["paper"]["runs"]}
+    specs = {r.name: run_spec(SIZES["paper"], r) for r in SIZES["paper"].runs}
     adam, adamw = specs["adam"], specs["adamw"]
     assert (adam.optim.optimizer, adam.members[0].weight_decay, adam.train.steps) == (
         "adam",

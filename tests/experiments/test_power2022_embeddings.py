@@ -49,6 +49,6 @@ def test_second_run_trains_nothing(micro):
 
 
 def test_paper_projects_x_plus_y_mod_97_and_s5_on_the_power_model():
-    specs = [run_spec(SIZES["paper"], r) for r in SIZES["paper"]["runs"]]
+    specs = [run_spec(SIZES["paper"], r) for r in SIZES["paper"].runs]
     assert [(s.data.op, s.data.p) for s in specs] == [("add", 97), ("s5_mul", 5)]
     assert all(s.model.arch == "transformer" and s.model.d_model == 128 for s in specs)

@@ -4,7 +4,8 @@ import csv
 
 import pytest
 
-from groklab.experiments.power2022_fraction import SIZES, shrunk_text, sweep_spec
+from groklab.experiments.common import shrunk_text
+from groklab.experiments.power2022_fraction import NOTES, SIZES, sweep_spec
 from groklab.sweep import expand, pack
 
 
@@ -43,16 +44,16 @@ def test_second_run_trains_nothing(micro):
 
 
 def test_quick_shrunk_text_names_batch_and_lr_together_and_the_papers_fraction_range():
-    shrunk = shrunk_text(SIZES["quick"])
+    shrunk = shrunk_text(SIZES["quick"], SIZES["paper"], NOTES)
     assert "batch full, lr 0.01 (paper min(512, |train|/2), lr 0.001)" in shrunk
     assert "fractions 0.4, 0.5, 0.6, 0.7, 0.8 (paper 0.2 to 0.8)" in shrunk
-    assert shrunk_text(SIZES["paper"]) == ""
+    assert shrunk_text(SIZES["paper"], SIZES["paper"], NOTES) == ""
 
 
 def test_quick_packs_every_fraction_and_seed_into_one_population():
     sweep = sweep_spec(SIZES["quick"])
     (population,) = pack(expand(sweep), sweep.max_members)
-    assert population.n_members == len(SIZES["quick"]["fractions"]) * 3
+    assert population.n_members == len(SIZES["quick"].fractions) * 3
     assert population.train.batch_size == "full" and population.train.stop_at_val_acc == 0.99
     assert population.data.op == "div"
 

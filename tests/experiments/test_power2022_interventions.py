@@ -37,7 +37,7 @@ def test_micro_interventions_markdown_says_what_was_shrunk(micro):
     assert first.shrunk and f"**Shrunk from the paper:** {first.shrunk}" in text
     for word in ("p = 7 (paper 97)", "budget 20 steps", "task add (paper div)", "2 seeds"):
         assert word in first.shrunk
-    for name in SIZES["micro"]["interventions"]:
+    for name in SIZES["micro"].interventions:
         assert f"| {INTERVENTIONS[name].label} |" in first.table
 
 
@@ -75,7 +75,7 @@ def test_point_specs_apply_each_intervention_to_the_size():
     assert spec["wd_origin"].optim.decay_to == "origin"
     assert spec["wd_init"].optim.decay_to == "init"
     assert spec["adam_l2"].optim.optimizer == "adam_l2"
-    assert spec["lr_high"].members[0].lr == pytest.approx(3 * size["lr"])
+    assert spec["lr_high"].members[0].lr == pytest.approx(3 * size.lr)
     assert spec["full_batch"].train.batch_size == "full"
     assert spec["grad_noise"].members[0].grad_noise > 0
     assert spec["grad_noise"].members[0].weight_decay == 0.0
@@ -86,12 +86,12 @@ def test_quick_size_packs_eleven_interventions_into_five_populations():
     size = SIZES["quick"]
     points = [
         point_spec(size, INTERVENTIONS[n], f, s)
-        for n in size["interventions"]
-        for f in size["fractions"]
-        for s in size["seeds"]
+        for n in size.interventions
+        for f in size.fractions
+        for s in size.seeds
     ]
     populations, _ = pack_members(points)
-    assert len(size["interventions"]) == 11 and len(populations) == 5
+    assert len(size.interventions) == 11 and len(populations) == 5
     assert sorted(p.n_members for p in populations) == [6, 6, 6, 18, 30]
 
 

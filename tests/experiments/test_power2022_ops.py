@@ -9,10 +9,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from groklab.data import PAPER_OPS
+from groklab.experiments.common import shrunk_text
 from groklab.experiments.power2022_ops import (
+    NOTES,
     SIZES,
     build_sweeps,
-    shrunk_text,
     smallest_fractions,
 )
 from groklab.plots.bars import plot_smallest_fractions
@@ -75,16 +76,16 @@ def test_smallest_fraction_per_op_uses_the_median_over_seeds():
 
 def test_paper_size_has_the_papers_numbers_and_nothing_shrunk():
     paper = SIZES["paper"]
-    assert paper["ops"] == PAPER_OPS and len(PAPER_OPS) == 12
-    assert (paper["p"], paper["model"], paper["lr"], paper["weight_decay"]) == (
+    assert paper.ops == PAPER_OPS and len(PAPER_OPS) == 12
+    assert (paper.p, paper.model, paper.lr, paper.weight_decay) == (
         97,
         PRESETS["power2022"],
         1e-3,
         1.0,
     )
-    assert paper["steps"] == 100_000 and paper["batch_size"] == "power"
-    assert paper["fractions"] == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    assert shrunk_text(paper) == "" and paper["group"] == {}
+    assert paper.steps == 100_000 and paper.batch_size == "power"
+    assert paper.fractions == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    assert shrunk_text(paper, paper, NOTES) == "" and paper.group == {}
 
 
 def test_quick_size_trains_one_population_per_op_with_s5_on_its_own_batch():

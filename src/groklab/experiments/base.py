@@ -4,6 +4,13 @@ output folder to figures, the numbers behind them (CSV) and a Markdown table.
 `paper` uses the paper's numbers; `quick` runs on 2 CPU cores in minutes and says on the figure
 and in the table what it shrank; `micro` is a smoke-test size for the test suite. Results are
 reused from the store: the same experiment run twice trains nothing the second time.
+
+A new experiment is one module of this package, `<firstauthor><year>_<what>.py`, that declares
+its sizes (a frozen dataclass, one instance per size name), its notes (what a size shrank, for
+`common.shrunk_text`) and its runs, turns them into RunSpecs, and calls `register`. Everything
+experiments share lives in the kit below them, never in a sibling experiment: this module (the
+registry, the context, Markdown), `common` (sizes' notes, running points and sweeps, member
+curves) and `omnigrok_common` (landscapes, grokking panels and their figure).
 """
 
 from __future__ import annotations

@@ -1,23 +1,30 @@
-"""What the Power et al. 2022 experiments share: the small models of their quick and micro
-sizes, how a setting reads in a note, what a size shrank from the paper, and running their
-points and sweeps from an ExperimentContext (the store reused, one progress bar per experiment).
+"""The kit every experiment shares: the small models of the Power et al. 2022 quick and micro
+sizes, how a setting reads in a note, what a size shrank from the paper, and running points and
+sweeps from an ExperimentContext (the store reused, one progress bar per experiment).
 
-A size is a dict of settings (`p`, `model`, `lr`, `steps`, ...). A note is a template and what
-to show of a size; `shrunk_notes` fills it with the size's and the paper's value where they
-differ:
+A size is a frozen dataclass of settings (`p`, `model`, `lr`, `steps`, ...), one instance per
+size name. A note is a template and what to show of a size, or a rule `(size, paper) ->
+phrases`; `shrunk_text` joins the phrases of the notes whose value the size changed:
 
->>> paper = {"p": 97, "steps": 100_000}
->>> shrunk_notes({"p": 31, "steps": 2_000}, paper, (P, STEPS))
-['p = 31 (paper 97)', 'budget 2,000 steps (paper 100,000)']
->>> shrunk_notes(paper, paper, (P, STEPS))
-[]
+>>> from dataclasses import dataclass
+>>> @dataclass(frozen=True)
+... class Size:
+...     p: int
+...     steps: int
+>>> paper = Size(p=97, steps=100_000)
+>>> shrunk_text(Size(p=31, steps=2_000), paper, (P, STEPS))
+'p = 31 (paper 97); budget 2,000 steps (paper 100,000)'
+>>> shrunk_text(paper, paper, (P, STEPS))
+''
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from groklab.data import OPS
 from groklab.errors import SpecError
@@ -36,6 +43,16 @@ THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the pa
 # at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
 QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSize:
+    """What every size of a trained experiment sets; an experiment's size adds its own."""
+
+    model: ModelSpec
+    lr: float
+    steps: int  # the budget
+    eval_every: int
 
 
 def describe_model(model: ModelSpec) -> str:
@@ -67,17 +84,18 @@ def describe_op(op: str, p: int) -> str:
     return OPS[op].formula.replace("mod p", f"mod {p}")
 
 
-def describe_batch_and_lr(size: dict) -> str:
+def describe_batch_and_lr(size: Any) -> str:
     """'full, lr 0.01': a size's batch and learning rate."""
-    return f"{describe_batch(size['batch_size'])}, lr {size['lr']:g}"
+    return f"{describe_batch(size.batch_size)}, lr {size.lr:g}"
 
 
-Note = tuple[str, Callable[[dict], Any]]  # ("... {} ... (paper {})", what to show of a size)
+Rule = Callable[[Any, Any], list[str]]  # (size, paper) -> phrases, [] where nothing changed
+Note = tuple[str, Callable[[Any], Any]] | Rule  # ("... {} ... (paper {})", what to show)
 
 
-def shown(key: str, show: Callable[[Any], Any] = str) -> Callable[[dict], Any]:
+def shown(key: str, show: Callable[[Any], Any] = str) -> Callable[[Any], Any]:
     """What a note shows of a size: `show` of its setting `key`."""
-    return lambda size: show(size[key])
+    return lambda size: show(getattr(size, key))
 
 
 P: Note = ("p = {} (paper {})", shown("p"))
@@ -92,14 +110,24 @@ BATCH_AND_LR: Note = ("batch {} (paper {})", describe_batch_and_lr)
 GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fraction x seed grids
 
 
-def shrunk_notes(size: dict, paper: dict, notes: Sequence[Note] = GRID_NOTES) -> list[str]:
-    """One phrase per note whose shown value `size` changed from `paper` ([] for the paper)."""
+def shrunk_notes(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> list[str]:
+    """One phrase per note whose shown value `size` changed from `paper` (a rule's own
+    phrases), in order; [] for the paper."""
     phrases = []
-    for template, show in notes:
+    for note in notes:
+        if callable(note):
+            phrases += note(size, paper)
+            continue
+        template, show = note
         new, old = show(size), show(paper)
         if new != old:
             phrases.append(template.format(new, old))
     return phrases
+
+
+def shrunk_text(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> str:
+    """What `size` changed from `paper`, as one line for a figure and a table ("" for it)."""
+    return "; ".join(shrunk_notes(size, paper, notes))
 
 
 def run_points(
@@ -120,6 +148,21 @@ def run_points(
 def population_of(result: SweepResult, row: dict) -> TrainResult:
     """The population a row's member trained in (its curves are `curves[k][row["member"]]`)."""
     return next(r for r in result.results if r.run_id == row["run_id"])
+
+
+def member_curves(
+    result: SweepResult, row: dict, *, evaluated_only: bool = False
+) -> dict[str, np.ndarray]:
+    """The curves of one row's member as a population of one: {"step": [S], metric: [1, S]};
+    `evaluated_only` drops the steps it was not evaluated at (a packed member may skip steps
+    its population evaluated for others)."""
+    curves = population_of(result, row).curves
+    m = row["member"]
+    member = {k: (v if k == "step" else v[m : m + 1]) for k, v in curves.items()}
+    if not evaluated_only:
+        return member
+    seen = np.isfinite(member["val_acc"][0])  # [S]
+    return {k: (v[seen] if k == "step" else v[:, seen]) for k, v in member.items()}
 
 
 def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResult:

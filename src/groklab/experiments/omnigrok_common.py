@@ -4,14 +4,19 @@ runs, run from an ExperimentContext (the store reused, one progress bar per expe
 A *landscape* trains one member per (alpha, value) cell with the weight norm held at
 alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and test loss and
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
-a grid row is one process. A *grokking run* is a population of single runs (alpha, weight
-decay, constrained or not) drawn as accuracy against step with the weight norm on a twin axis.
+a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
+decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
+row of numbers per panel, `write_grokking_runs` draws one panel per run (accuracy against
+step with the weight norm on a twin axis, or the experiment's own `draw`) and writes each
+run's curves and the rows.
 
 Example:
     >>> base = RunSpec(data=DataSpec(dataset="teacher_student"), train=TrainSpec(loss="mse"))
     >>> land = run_landscape(base, alphas=[0.5, 1, 2], axis="n_train", values=[50, 100], ctx=ctx)
     >>> land.best["best_val_loss"].shape     # [values, alphas]
     (2, 3)
+    >>> sorted(best_alpha_by_row(land)[100])      # per N: where the U bottoms out, its sides
+    ['best_alpha', 'best_val_acc', 'val_acc_largest_alpha', 'val_acc_smallest_alpha']
 """
 
 from __future__ import annotations
@@ -19,18 +24,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import population_of, run_points
+from groklab.experiments.common import member_curves, population_of, run_points
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
-from groklab.spec import InterventionSpec, RunSpec
+from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
 from groklab.sweep.grid import apply_point, axis_name
@@ -38,9 +44,24 @@ from groklab.sweep.grid import apply_point, axis_name
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
 
 
+# The optimizer of the paper's code: torch's AdamW defaults (betas 0.9, 0.999), no warm-up.
+TORCH_ADAMW = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # MNIST, micro
+
+
 def paper_alphas(n: int = 21) -> np.ndarray:
     """Omnigrok's init scales: 10 ** linspace(-1, 1, n)."""
     return 10 ** np.linspace(-1.0, 1.0, n)
+
+
+def describe_mlp(model: ModelSpec, d_in: int, d_out: int) -> str:
+    """'MLP 784-200-200-10, relu': an MLP's widths from input to output, and its activation."""
+    return f"MLP {d_in}-{'-'.join([str(model.d_mlp)] * model.n_layers)}-{d_out}, {model.act}"
+
+
+def describe_grid(values: Sequence[float]) -> str:
+    """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
+    return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,24 @@ class Landscape:
             for r in range(len(self.values))
             for a in range(len(self.alphas))
         ]
+
+
+def best_alpha_by_row(
+    landscape: Landscape, *, key: Callable = int, ends: Sequence[str] = ("smallest", "largest")
+) -> dict:
+    """Per row (keyed by `key` of its value): the alpha with the best test accuracy, that
+    accuracy, and the best test accuracy at the `ends` of the alpha grid (the sides of the U)."""
+    best = landscape.best["best_val_acc"]  # [R, A]
+    column = {"smallest": 0, "largest": -1}
+    out = {}
+    for r, value in enumerate(landscape.values):
+        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
+        out[key(value)] = {
+            "best_alpha": float(landscape.alphas[a]),
+            "best_val_acc": float(best[r, a]),
+            **{f"val_acc_{end}_alpha": float(best[r, column[end]]) for end in ends},
+        }
+    return out
 
 
 def landscape_points(
@@ -151,26 +190,39 @@ def constrained(spec: RunSpec) -> RunSpec:
     return replace(spec, interventions=InterventionSpec(norm_constraint=True), members=members)
 
 
+PanelDraw = Callable[[Axes, str, dict[str, np.ndarray]], object]  # (ax, label, curves)
+
+
+def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
+    """Train/test accuracy against step (log x), the weight norm from 0 on a twin axis."""
+    plot_accuracy(ax, curves)
+    if np.isfinite(curves["weight_norm"]).any():
+        norm_ax = plot_weight_norm(ax.twinx(), curves)
+        top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
+        norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
+        handles, labels = ax.get_legend_handles_labels()
+        norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+        norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8)
+    ax.set_title(label, fontsize=10)
+    return ax
+
+
 def plot_grokking_runs(
-    panels: Sequence[tuple[str, dict[str, np.ndarray]]], *, title: str, shrunk: str = ""
+    panels: Sequence[tuple[str, dict[str, np.ndarray]]],
+    *,
+    title: str,
+    shrunk: str = "",
+    draw: PanelDraw = draw_accuracy_panel,
+    figsize: tuple[float, float] | None = None,
+    title_width: int | None = None,
 ):
-    """One panel per (label, curves): train/test accuracy against step (log x), weight norm on
-    a twin axis, as Omnigrok Fig. 3-5 draw their grokking runs."""
-    fig = build_figure(len(panels), figsize=(5.2 * len(panels), 4.4))
+    """One panel per (label, curves), drawn by `draw` (default: accuracy and the norm, as
+    Omnigrok Fig. 3-5 draw their grokking runs)."""
+    fig = build_figure(len(panels), figsize=figsize or (5.2 * len(panels), 4.4))
     for ax, (label, curves) in zip(fig.axes, panels, strict=True):
-        plot_accuracy(ax, curves)
-        if np.isfinite(curves["weight_norm"]).any():
-            norm_ax = plot_weight_norm(ax.twinx(), curves)
-            top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
-            norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
-            handles, labels = ax.get_legend_handles_labels()
-            norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-            ax.get_legend().remove()
-            norm_ax.legend(
-                handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8
-            )
-        ax.set_title(label, fontsize=10)
-    title_with_shrunk(fig, title, shrunk)
+        draw(ax, label, curves)
+    title_with_shrunk(fig, title, shrunk, width=title_width)
     return fig
 
 
@@ -184,11 +236,14 @@ def write_grokking_runs(
     shrunk: str = "",
     mark: Callable[[Axes, int], None] | None = None,
     summary: str | None = None,
+    **figure: Any,
 ) -> list[Path]:
     """The grokking runs' figure `<stem>.png` (one panel per (name, label, curves);
-    `mark(ax, i)` draws on panel i), each run's curves as `<stem>_<name>.csv`, and `rows` as
-    `summary` (default `<stem>_summary.csv`). Returns the paths, the figure first."""
-    fig = plot_grokking_runs([(label, c) for _, label, c in runs], title=title, shrunk=shrunk)
+    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw, figsize, title_width),
+    each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
+    `<stem>_summary.csv`). Returns the paths, the figure first."""
+    panels = [(label, c) for _, label, c in runs]
+    fig = plot_grokking_runs(panels, title=title, shrunk=shrunk, **figure)
     paths = [ctx.out_dir / f"{stem}.png"]
     for i, (name, _, curves) in enumerate(runs):
         if mark is not None:
@@ -201,8 +256,46 @@ def write_grokking_runs(
     return paths
 
 
-def member_curves(result, row: dict) -> dict[str, np.ndarray]:
-    """The curves of one sweep row's member, as a population of one ({metric: [1, S]})."""
-    curves = population_of(result, row).curves
-    m = row["member"]
-    return {k: (v if k == "step" else v[m : m + 1]) for k, v in curves.items()}
+@dataclass(frozen=True)
+class Panel:
+    """One grokking run of a figure: its file name and title, its init scale, and its weight
+    decay (None: the size's), or its norm held at init_scale * ||theta_0|| (weight decay 0)."""
+
+    name: str  # the run's curves go to <stem>_<name>.csv
+    label: str
+    init_scale: float = 1.0
+    weight_decay: float | None = None
+    constrained: bool = False
+
+    def weight_decay_or(self, default: float) -> float:
+        """The weight decay it trains with: 0 when constrained, else its own or `default`."""
+        if self.constrained:
+            return 0.0
+        return default if self.weight_decay is None else self.weight_decay
+
+
+def run_panels(
+    panels: Sequence[Panel],
+    specs: Sequence[RunSpec],
+    ctx: ExperimentContext,
+    *,
+    max_members: int,
+    budget: int,
+    numbers: Callable[[dict[str, np.ndarray]], dict],
+    columns: Sequence[str] = ("init_scale", "weight_decay"),
+    weight_decay: float = 0.0,
+) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
+    """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
+    name, the panel's `columns` (its weight decay: `weight_decay` unless its own), "budget",
+    "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S], metric:
+    [1, S]})."""
+    result = run_points(specs, ctx, max_members=max_members)
+    all_curves = [member_curves(result, row) for row in result.rows]
+    rows = []
+    for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
+        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained,
+                    "weight_decay": panel.weight_decay_or(weight_decay)}  # fmt: skip
+        rows.append({"run": panel.name, **{c: settings[c] for c in columns}, "budget": budget,
+                     "run_id": row["run_id"], "member": row["member"],
+                     **numbers(curves)})  # fmt: skip
+    return rows, all_curves

@@ -26,7 +26,7 @@ quarter; the weight norm at the start and end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,11 +40,14 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, run_points, shown, shrunk_notes
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
-    member_curves,
+    Panel,
+    best_alpha_by_row,
+    describe_grid,
     paper_alphas,
     run_landscape,
+    run_panels,
     write_grokking_runs,
     write_landscape,
 )
@@ -60,45 +63,53 @@ QUICK_LSTM = ModelSpec(arch="lstm", n_layers=2, d_model=32, d_mlp=64, mlp_bias=T
 MICRO_LSTM = ModelSpec(arch="lstm", n_layers=1, d_model=4, d_mlp=6, mlp_bias=True)
 
 
-@dataclass(frozen=True)
-class GrokRun:
-    """One panel: an init scale and a weight decay."""
-
-    name: str
-    label: str
-    init_scale: float
-    weight_decay: float
-
-
 RUNS = (
-    GrokRun("alpha6_wd1", "alpha = 6, weight decay 1", 6.0, 1.0),
-    GrokRun("alpha1_wd0", "alpha = 1, weight decay 0", 1.0, 0.0),
+    Panel("alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0),
+    Panel("alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0),
 )
+
 
 # The paper trains 5,000 epochs of 15 steps; its landscape takes N from 100 to 50,000 reviews
 # (3/4 of them for training, 5 epochs, Adam lr 1e-3). Here the landscape's test set is fixed
 # (a quarter of its pool) and every cell trains the same budget.
+@dataclass(frozen=True, kw_only=True)
+class ImdbSize(RunSize):
+    seq_len: int
+    n_words: int
+    n_examples: int
+    n_train: int
+    batch_size: int
+    seed: int
+    alphas: tuple[float, ...]
+    landscape_examples: int
+    n_trains: tuple[int, ...]
+    landscape_lr: float
+    landscape_steps: int
+    landscape_eval: int
+    landscape_members: int
+
+
 SIZES = {
-    "paper": {"seq_len": 500, "n_words": 1000, "n_examples": 1000, "n_train": 750,
-              "model": PRESETS["omnigrok_imdb"], "lr": 3e-4, "batch_size": 50,
-              "steps": 75_000, "eval_every": 250, "seed": 0,
-              "alphas": tuple(paper_alphas(11)), "landscape_examples": 50_000,
-              "n_trains": (75, 150, 300, 750, 1500, 3000, 7500, 15_000, 37_500),
-              "landscape_lr": 1e-3, "landscape_steps": 3750, "landscape_eval": 250,
-              "landscape_members": 16},
-    "quick": {"seq_len": 24, "n_words": 1000, "n_examples": 1000, "n_train": 750,
-              "model": QUICK_LSTM, "lr": 1e-3, "batch_size": 50,
-              "steps": 2500, "eval_every": 100, "seed": 0,
-              "alphas": tuple(paper_alphas(5)), "landscape_examples": 1000,
-              "n_trains": (100, 300, 750),
-              "landscape_lr": 1e-3, "landscape_steps": 400, "landscape_eval": 100,
-              "landscape_members": 64},
-    "micro": {"seq_len": 8, "n_words": 50, "n_examples": 40, "n_train": 30,
-              "model": MICRO_LSTM, "lr": 1e-2, "batch_size": 10,
-              "steps": 20, "eval_every": 10, "seed": 0,
-              "alphas": (0.5, 2.0), "landscape_examples": 40, "n_trains": (10, 30),
-              "landscape_lr": 1e-2, "landscape_steps": 10, "landscape_eval": 5,
-              "landscape_members": 64},
+    "paper": ImdbSize(seq_len=500, n_words=1000, n_examples=1000, n_train=750,
+                      model=PRESETS["omnigrok_imdb"], lr=3e-4, batch_size=50,
+                      steps=75_000, eval_every=250, seed=0,
+                      alphas=tuple(paper_alphas(11)), landscape_examples=50_000,
+                      n_trains=(75, 150, 300, 750, 1500, 3000, 7500, 15_000, 37_500),
+                      landscape_lr=1e-3, landscape_steps=3750, landscape_eval=250,
+                      landscape_members=16),
+    "quick": ImdbSize(seq_len=24, n_words=1000, n_examples=1000, n_train=750,
+                      model=QUICK_LSTM, lr=1e-3, batch_size=50,
+                      steps=2500, eval_every=100, seed=0,
+                      alphas=tuple(paper_alphas(5)), landscape_examples=1000,
+                      n_trains=(100, 300, 750),
+                      landscape_lr=1e-3, landscape_steps=400, landscape_eval=100,
+                      landscape_members=64),
+    "micro": ImdbSize(seq_len=8, n_words=50, n_examples=40, n_train=30,
+                      model=MICRO_LSTM, lr=1e-2, batch_size=10,
+                      steps=20, eval_every=10, seed=0,
+                      alphas=(0.5, 2.0), landscape_examples=40, n_trains=(10, 30),
+                      landscape_lr=1e-2, landscape_steps=10, landscape_eval=5,
+                      landscape_members=64),
 }  # fmt: skip
 
 
@@ -108,14 +119,14 @@ def source(ctx: ExperimentContext) -> str:
     return "" if ctx.size == "micro" else ctx.source
 
 
-def size_for(size_name: str, text_source: str = "") -> dict:
+def size_for(size_name: str, text_source: str = "") -> ImdbSize:
     """The size's settings; with the fallback corpus the landscape's pool is capped at its
     balanced size (FALLBACK_POOL texts) and N at the 3/4 of it that is not test."""
     size = SIZES[size_name]
-    if text_source or size["landscape_examples"] <= FALLBACK_POOL:
+    if text_source or size.landscape_examples <= FALLBACK_POOL:
         return size
-    n_trains = tuple(n for n in size["n_trains"] if n <= FALLBACK_POOL * 3 // 4)
-    return {**size, "landscape_examples": FALLBACK_POOL, "n_trains": n_trains}
+    n_trains = tuple(n for n in size.n_trains if n <= FALLBACK_POOL * 3 // 4)
+    return replace(size, landscape_examples=FALLBACK_POOL, n_trains=n_trains)
 
 
 def describe_model(model: ModelSpec) -> str:
@@ -124,13 +135,8 @@ def describe_model(model: ModelSpec) -> str:
     return f"embedding {model.d_model}, {layers} of {model.d_mlp}"
 
 
-def describe_grid(values) -> str:
-    """'0.1 to 10 (5 values)'."""
-    return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
-
-
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s['n_train']:,} train of {s['n_examples']:,} texts"),
+    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples:,} texts"),
     ("sequence length {} (paper {})", shown("seq_len")),
     ("top {} words (paper {})", shown("n_words")),
     ("model {} (paper {})", shown("model", describe_model)),
@@ -144,55 +150,50 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def run_spec(size: dict, run: GrokRun, *, text_source: str = "") -> RunSpec:
+def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
     return RunSpec(
         data=DataSpec(
             dataset="imdb",
-            n_examples=size["n_examples"],
-            seq_len=size["seq_len"],
-            n_words=size["n_words"],
+            n_examples=size.n_examples,
+            seq_len=size.seq_len,
+            n_words=size.n_words,
             source=text_source,
         ),  # fmt: skip
-        model=size["model"],
+        model=size.model,
         optim=OPTIM,
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
             loss="bce",
         ),  # fmt: skip
         members=members_from(
-            seed=size["seed"],
-            n_train=size["n_train"],
-            lr=size["lr"],
+            seed=size.seed,
+            n_train=size.n_train,
+            lr=size.lr,
             weight_decay=run.weight_decay,
             init_scale=run.init_scale,
         ),
     )
 
 
-def landscape_base(size: dict, *, text_source: str = "") -> RunSpec:
+def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     """The landscape's one-member template: a pool of `landscape_examples` texts (a quarter of
     them the test set), lr `landscape_lr`; run_landscape sets wd 0, the constraint, alpha, N."""
     spec = run_spec(size, RUNS[1], text_source=text_source)
     data = DataSpec(
         dataset="imdb",
-        n_examples=size["landscape_examples"],
-        seq_len=size["seq_len"],
-        n_words=size["n_words"],
+        n_examples=size.landscape_examples,
+        seq_len=size.seq_len,
+        n_words=size.n_words,
         source=text_source,
     )
-    train = TrainSpec(steps=size["landscape_steps"], batch_size=size["batch_size"],
-                      eval_every=size["landscape_eval"], loss="bce")  # fmt: skip
-    members = members_from(seed=size["seed"], n_train=size["n_trains"][-1],
-                           lr=size["landscape_lr"])  # fmt: skip
+    train = TrainSpec(steps=size.landscape_steps, batch_size=size.batch_size,
+                      eval_every=size.landscape_eval, loss="bce")  # fmt: skip
+    members = members_from(seed=size.seed, n_train=size.n_trains[-1],
+                           lr=size.landscape_lr)  # fmt: skip
     return RunSpec(data, spec.model, spec.optim, spec.interventions, train, members)
 
 
@@ -248,21 +249,15 @@ TABLE = {"run": "run", "steps_to_memorize": f"train {MEMORIZED:.0%} at",
          "initial_weight_norm": "norm start", "final_weight_norm": "norm end"}  # fmt: skip
 
 
-def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
+def run_curves(size: ImdbSize, ctx: ExperimentContext) -> tuple[list[dict], list]:
     """Train (or reuse) the two runs as one population: rows of numbers, each run's curves."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    result = run_points(specs, ctx, max_members=len(RUNS))
-    all_curves = [member_curves(result, row) for row in result.rows]
-    rows = [
-        {"run": run.name, "init_scale": run.init_scale, "weight_decay": run.weight_decay,
-         "budget": size["steps"], "run_id": row["run_id"], "member": row["member"],
-         **run_numbers(curves)}
-        for run, row, curves in zip(RUNS, result.rows, all_curves, strict=True)
-    ]  # fmt: skip
-    return rows, all_curves
+
+    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
+                      numbers=run_numbers)  # fmt: skip
 
 
-def panel_label(run: GrokRun, numbers: dict) -> str:
+def panel_label(run: Panel, numbers: dict) -> str:
     """'alpha = 6, weight decay 1: test peaks at 70 % at step 1,200 (norm 326)'."""
     return (
         f"{run.label}: test peaks at {numbers['peak_val_acc']:.0%}, step "
@@ -288,33 +283,20 @@ def write_curves(rows, all_curves, ctx, setting: str, shrunk: str) -> list:
     )
 
 
-def landscape_numbers(landscape) -> dict:
-    """Per N: the alpha with the best test accuracy, that accuracy, and the best test
-    accuracy at the smallest and the largest alpha (the two sides of the U)."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, n in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[int(n)] = {"best_alpha": float(landscape.alphas[a]), "best_val_acc": float(best[r, a]),
-                       "val_acc_smallest_alpha": float(best[r, 0]),
-                       "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
-
-
-def landscape_part(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
+def landscape_part(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table."""
     base = landscape_base(size, text_source=source(ctx))
-    landscape = run_landscape(base, alphas=size["alphas"], axis="n_train",
-                              values=size["n_trains"], ctx=ctx,
-                              max_members=size["landscape_members"])  # fmt: skip
+    landscape = run_landscape(base, alphas=size.alphas, axis="n_train",
+                              values=size.n_trains, ctx=ctx,
+                              max_members=size.landscape_members)  # fmt: skip
     title = (
-        f"{TITLE}, landscape: norm constrained, AdamW lr {size['landscape_lr']:g} wd 0, "
-        f"{size['landscape_steps']:,} steps per cell, test = a fixed quarter of "
-        f"{size['landscape_examples']:,} texts"
+        f"{TITLE}, landscape: norm constrained, AdamW lr {size.landscape_lr:g} wd 0, "
+        f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
+        f"{size.landscape_examples:,} texts"
     )
     paths = write_landscape(landscape, ctx, stem="imdb_landscape", title=title, shrunk=shrunk,
                             axis_label="training texts N")  # fmt: skip
-    land = landscape_numbers(landscape)
+    land = best_alpha_by_row(landscape)
     header = ["N", "best alpha", "best test acc", f"at alpha {landscape.alphas[0]:.3g}",
               f"at alpha {landscape.alphas[-1]:.3g}"]  # fmt: skip
     cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_smallest_alpha"],
@@ -328,14 +310,14 @@ def _or_na(value: float) -> float | str:
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = size_for(ctx.size, source(ctx))
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     rows, all_curves = run_curves(size, ctx)
     text = "IMDb reviews" if source(ctx) else "offline fallback: labelled tweets, not IMDb"
     setting = (
-        f"{text}, {size['n_train']:,} train / {size['n_examples'] - size['n_train']:,} test, "
-        f"top {size['n_words']:,} words, length {size['seq_len']}, "
-        f"{describe_model(size['model'])}, BCE, AdamW lr {size['lr']:g}, "
-        f"batch {size['batch_size']}, clip 5"
+        f"{text}, {size.n_train:,} train / {size.n_examples - size.n_train:,} test, "
+        f"top {size.n_words:,} words, length {size.seq_len}, "
+        f"{describe_model(size.model)}, BCE, AdamW lr {size.lr:g}, "
+        f"batch {size.batch_size}, clip 5"
     )
     paths = write_curves(rows, all_curves, ctx, setting, shrunk)
     land_paths, land, land_table = landscape_part(size, ctx, shrunk)
@@ -344,7 +326,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     cells = [[r[k] for k in TABLE] for r in shown_rows]
     table = markdown_table(list(TABLE.values()), cells)
     notes = (
-        f"{setting}; seed {size['seed']}. Train {MEMORIZED:.0%} at: the first evaluated step "
+        f"{setting}; seed {size.seed}. Train {MEMORIZED:.0%} at: the first evaluated step "
         "at or above it ('never': not within the budget); test accuracies are a running "
         "median of 3 evaluations; the peak is the first maximum of that; delay = peak step - "
         "memorization step. Grokking shows as a positive delay with a peak well above the "

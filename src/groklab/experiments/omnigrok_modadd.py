@@ -32,13 +32,18 @@ from groklab.experiments.common import (
     STEPS,
     Note,
     P,
+    RunSize,
     describe_model,
     describe_op,
-    run_points,
     shown,
-    shrunk_notes,
+    shrunk_text,
 )
-from groklab.experiments.omnigrok_common import constrained, member_curves, write_grokking_runs
+from groklab.experiments.omnigrok_common import (
+    Panel,
+    constrained,
+    run_panels,
+    write_grokking_runs,
+)
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
@@ -47,20 +52,15 @@ THRESHOLD = 0.99
 ALPHA = 0.8  # the constrained run's init scale (and so its held norm), as in the paper
 
 
-@dataclass(frozen=True)
-class GrokRun:
-    """One panel: weight decay 1 from the default init, or alpha with the norm held fixed."""
-
-    name: str
-    label: str
-    init_scale: float
-    weight_decay: float
-    constrained: bool = False
-
-
-RUNS = (
-    GrokRun("baseline", "baseline: weight decay 1", 1.0, 1.0),
-    GrokRun("constrained", f"alpha = {ALPHA}, norm constrained, weight decay 0", ALPHA, 0.0, True),
+RUNS = (  # weight decay 1 from the default init, or alpha with the norm held fixed
+    Panel("baseline", "baseline: weight decay 1", init_scale=1.0, weight_decay=1.0),
+    Panel(
+        "constrained",
+        f"alpha = {ALPHA}, norm constrained, weight decay 0",
+        init_scale=ALPHA,
+        weight_decay=0.0,
+        constrained=True,
+    ),
 )
 
 
@@ -69,36 +69,41 @@ def small_nanda(d_model: int, n_heads: int) -> ModelSpec:
     return replace(PRESETS["nanda2023"], d_model=d_model, n_heads=n_heads, d_mlp=4 * d_model)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModaddSize(RunSize):
+    p: int
+    train_fraction: float
+    seed: int
+
+
 SIZES = {
-    "paper": {"p": 113, "train_fraction": 0.3, "model": PRESETS["nanda2023"], "lr": 1e-3,
-              "steps": 15_000, "eval_every": 100, "seed": 0},
+    "paper": ModaddSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
+                        steps=15_000, eval_every=100, seed=0),
     # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
     # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,600.
-    "quick": {"p": 59, "train_fraction": 0.5, "model": small_nanda(64, 4), "lr": 1e-3,
-              "steps": 4_000, "eval_every": 100, "seed": 0},
-    "micro": {"p": 11, "train_fraction": 0.3, "model": small_nanda(16, 2), "lr": 1e-2,
-              "steps": 30, "eval_every": 10, "seed": 0},
+    "quick": ModaddSize(p=59, train_fraction=0.5, model=small_nanda(64, 4), lr=1e-3,
+                        steps=4_000, eval_every=100, seed=0),
+    "micro": ModaddSize(p=11, train_fraction=0.3, model=small_nanda(16, 2), lr=1e-2,
+                        steps=30, eval_every=10, seed=0),
 }  # fmt: skip
 
 
 FRACTION: Note = ("{} training data (paper {})", shown("train_fraction", "{:.0%}".format))
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], (P, FRACTION, MODEL, LR, STEPS)))
+NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS)
 
 
-def run_spec(size: dict, run: GrokRun) -> RunSpec:
+def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
     spec = RunSpec(
-        data=DataSpec(op="add", p=size["p"]),
-        model=size["model"],
-        train=TrainSpec(steps=size["steps"], batch_size="full", eval_every=size["eval_every"]),
+        data=DataSpec(op="add", p=size.p),
+        model=size.model,
+        train=TrainSpec(steps=size.steps, batch_size="full", eval_every=size.eval_every),
         members=members_from(
-            seed=size["seed"],
-            train_fraction=size["train_fraction"],
-            lr=size["lr"],
+            seed=size.seed,
+            train_fraction=size.train_fraction,
+            lr=size.lr,
             weight_decay=run.weight_decay,
             init_scale=run.init_scale,
         ),
@@ -133,7 +138,7 @@ TABLE = {"run": "run", "steps_to_train": "steps to 99 % train",
          "final_val_acc": "final val acc"}  # fmt: skip
 
 
-def panel_label(run: GrokRun, numbers: dict) -> str:
+def panel_label(run: Panel, numbers: dict) -> str:
     """'baseline: weight decay 1 (delay 3,100 steps)'."""
     delay = numbers["delay"]
     return f"{run.label}\n(delay {delay:,.0f} steps)" if np.isfinite(delay) else run.label
@@ -154,26 +159,22 @@ def write_figure(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk:
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
-    result = run_points([run_spec(size, r) for r in RUNS], ctx, max_members=1)
-    rows, all_curves = [], []
-    for run_, row in zip(RUNS, result.rows, strict=True):
-        curves = member_curves(result, row)
-        all_curves.append(curves)
-        rows.append({"run": run_.name, "init_scale": run_.init_scale,
-                     "weight_decay": run_.weight_decay, "constrained": run_.constrained,
-                     "budget": size["steps"], "run_id": row["run_id"],
-                     **run_numbers(curves)})  # fmt: skip
-    task = f"{describe_op('add', size['p'])}, {size['train_fraction']:.0%} training data"
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+
+    specs = [run_spec(size, r) for r in RUNS]
+    columns = ("init_scale", "weight_decay", "constrained")
+    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=1, budget=size.steps,
+                                  numbers=run_numbers, columns=columns)  # fmt: skip
+    rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
+    task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     setting = (
-        f"{task}, full batch, {describe_model(size['model'])}, AdamW lr {size['lr']:g}, "
-        "betas (0.9, 0.98)"
+        f"{task}, full batch, {describe_model(size.model)}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
     )
     paths = write_figure(rows, all_curves, ctx, setting, shrunk)
     table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
-        f"{setting}; 10 warm-up steps, seed {size['seed']}, budget {size['steps']:,} steps, "
-        f"evaluated every {size['eval_every']} steps. The baseline has weight decay 1 from the "
+        f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
+        f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "
         f"default init; the constrained run starts at alpha = {ALPHA} times it, with weight "
         "decay 0 and its norm projected back to alpha * ||theta_0|| after every step. Steps "
         "are the first evaluated step at or above 99 %; 'never' means not within the budget. "

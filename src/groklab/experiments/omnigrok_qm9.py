@@ -43,41 +43,34 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, run_points, shown, shrunk_notes
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     METRICS,
+    TORCH_ADAMW,
     Landscape,
-    member_curves,
+    Panel,
     paper_alphas,
     run_landscape,
+    run_panels,
+    write_grokking_runs,
     write_landscape,
 )
 from groklab.plots.curves import plot_loss, plot_weight_norm
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
 # The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up. Its landscape
 # uses Adam, which is the same with weight decay 0.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+OPTIM = TORCH_ADAMW
 MICRO_NNCONV = ModelSpec(arch="nnconv", n_layers=2, d_model=8, d_mlp=8, mlp_bias=True)
 LANDSCAPE_AXIS = "data.n_examples"
 
 
-@dataclass(frozen=True)
-class GrokRun:
-    """One panel: an init scale, trained with weight decay 0 as the paper's Fig. 5."""
-
-    name: str
-    label: str
-    init_scale: float
-
-
-RUNS = (GrokRun("alpha3", "init scale 3", 3.0), GrokRun("alpha1", "init scale 1", 1.0))
+RUNS = (  # weight decay 0, as the paper's Fig. 5
+    Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
+    Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
+)
 
 
 def paper_sizes() -> list[int]:
@@ -92,18 +85,28 @@ def paper_landscape_steps(n: int) -> int:
     return int(100_000 / n) * -(-(n // 2) // 32)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Qm9Size(RunSize):
+    n_examples: int
+    batch_size: int
+    seed: int
+    alphas: tuple[float, ...]
+    sizes: tuple[int, ...]
+    landscape_steps: int
+
+
 SIZES = {
-    "paper": {"n_examples": 100, "model": PRESETS["omnigrok_qm9"], "lr": 1e-3,
-              "batch_size": 32, "steps": 100_000, "eval_every": 100, "seed": 0,
-              "alphas": tuple(paper_alphas(21)), "sizes": tuple(paper_sizes()),
-              "landscape_steps": 0},  # 0: the paper's int(10^5 / N) epochs per row
-    "quick": {"n_examples": 100, "model": PRESETS["omnigrok_qm9"], "lr": 1e-3,
-              "batch_size": 32, "steps": 5_000, "eval_every": 100, "seed": 0,
-              "alphas": tuple(paper_alphas(5)), "sizes": (20, 50, 100),
-              "landscape_steps": 1_000},
-    "micro": {"n_examples": 10, "model": MICRO_NNCONV, "lr": 1e-3,
-              "batch_size": 4, "steps": 20, "eval_every": 10, "seed": 0,
-              "alphas": (0.5, 2.0), "sizes": (6, 10), "landscape_steps": 10},
+    "paper": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
+                     batch_size=32, steps=100_000, eval_every=100, seed=0,
+                     alphas=tuple(paper_alphas(21)), sizes=tuple(paper_sizes()),
+                     landscape_steps=0),  # 0: the paper's int(10^5 / N) epochs per row
+    "quick": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
+                     batch_size=32, steps=5_000, eval_every=100, seed=0,
+                     alphas=tuple(paper_alphas(5)), sizes=(20, 50, 100),
+                     landscape_steps=1_000),
+    "micro": Qm9Size(n_examples=10, model=MICRO_NNCONV, lr=1e-3,
+                     batch_size=4, steps=20, eval_every=10, seed=0,
+                     alphas=(0.5, 2.0), sizes=(6, 10), landscape_steps=10),
 }  # fmt: skip
 
 
@@ -113,14 +116,14 @@ def describe_model(model: ModelSpec) -> str:
     return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
 
 
-def describe_grid(size: dict) -> str:
+def describe_grid(size: Qm9Size) -> str:
     """'21 init scales x 22 N (10-10000)'."""
-    sizes = size["sizes"]
-    return f"{len(size['alphas'])} init scales x {len(sizes)} N ({sizes[0]}-{sizes[-1]})"
+    sizes = size.sizes
+    return f"{len(size.alphas)} init scales x {len(sizes)} N ({sizes[0]}-{sizes[-1]})"
 
 
-def describe_landscape_steps(size: dict) -> str:
-    steps = size["landscape_steps"]
+def describe_landscape_steps(size: Qm9Size) -> str:
+    steps = size.landscape_steps
     return f"{steps:,} steps per cell" if steps else "int(10^5 / N) epochs per cell"
 
 
@@ -134,50 +137,45 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def run_spec(size: dict, run: GrokRun, source: str = "") -> RunSpec:
+def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     return RunSpec(
-        data=DataSpec(dataset="qm9", n_examples=size["n_examples"], source=source),
-        model=size["model"],
+        data=DataSpec(dataset="qm9", n_examples=size.n_examples, source=source),
+        model=size.model,
         optim=OPTIM,
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
             loss="mse",
         ),
         members=members_from(
-            seed=size["seed"],
+            seed=size.seed,
             train_fraction=0.5,
-            lr=size["lr"],
-            weight_decay=0.0,
+            lr=size.lr,
+            weight_decay=run.weight_decay,
             init_scale=run.init_scale,
         ),
     )
 
 
-def landscape_base(size: dict, steps: int, source: str = "") -> RunSpec:
+def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
     """The grokking spec with a landscape budget (run_landscape sets alpha, N, constraint)."""
     spec = run_spec(size, RUNS[-1], source)
-    eval_every = max(1, min(size["eval_every"], steps // 100))
+    eval_every = max(1, min(size.eval_every, steps // 100))
     return replace(spec, train=replace(spec.train, steps=steps, eval_every=eval_every))
 
 
-def run_qm9_landscape(size: dict, ctx: ExperimentContext) -> Landscape:
+def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
     """Every (N, alpha) cell; rows with equal budgets train in one call (quick: all rows)."""
-    budget = {n: size["landscape_steps"] or paper_landscape_steps(n) for n in size["sizes"]}
+    budget = {n: size.landscape_steps or paper_landscape_steps(n) for n in size.sizes}
     parts = []
     for steps in dict.fromkeys(budget.values()):
-        values = [n for n in size["sizes"] if budget[n] == steps]
+        values = [n for n in size.sizes if budget[n] == steps]
         base = landscape_base(size, steps, ctx.source)
         parts.append(
-            run_landscape(base, alphas=size["alphas"], axis=LANDSCAPE_AXIS, values=values, ctx=ctx)
+            run_landscape(base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx)
         )
     return Landscape(
         parts[0].alphas,
@@ -209,7 +207,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     }
 
 
-def draw_run(ax: Axes, run: GrokRun, curves: dict[str, np.ndarray]) -> Axes:
+def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
     """Train and test loss (log-log) with the weight norm on a twin axis."""
     plot_loss(ax, curves)
     ax.axhline(FIT_LOSS, color="0.5", linestyle=":", lw=1.0, label=f"loss {FIT_LOSS:g}")
@@ -219,7 +217,7 @@ def draw_run(ax: Axes, run: GrokRun, curves: dict[str, np.ndarray]) -> Axes:
     ax.get_legend().remove()  # one legend on the top axis, so the norm line never hides it
     norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="upper right", fontsize=7)
     ax.set_ylabel("MSE, bohr^6 (log scale)")
-    ax.set_title(run.label, fontsize=10)
+    ax.set_title(label, fontsize=10)
     return ax
 
 
@@ -234,40 +232,28 @@ TABLE = {"run": "run", "initial_val_loss": "test loss start",
 LABELS = ("run", "run_id", "member")  # row fields that are not numbers
 
 
-def run_curves(size: dict, ctx: ExperimentContext) -> tuple[list[dict], list]:
+def run_curves(size: Qm9Size, ctx: ExperimentContext) -> tuple[list[dict], list]:
     """Train (or reuse) both runs in one population: rows of numbers and each run's curves."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    result = run_points(specs, ctx, max_members=len(RUNS))
-    rows, all_curves = [], []
-    for run, row in zip(RUNS, result.rows, strict=True):
-        curves = member_curves(result, row)
-        all_curves.append(curves)
-        rows.append({"run": run.name, "init_scale": run.init_scale, "budget": size["steps"],
-                     "run_id": row["run_id"], "member": row["member"],
-                     **run_numbers(curves)})  # fmt: skip
-    return rows, all_curves
+
+    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
+                      numbers=run_numbers, columns=("init_scale",))  # fmt: skip
 
 
-def setting(size: dict) -> str:
+def setting(size: Qm9Size) -> str:
     return (
-        f"QM9, first {size['n_examples']} molecules (half train), alpha in bohr^3, "
-        f"{describe_model(size['model'])}, MSE, AdamW lr {size['lr']:g} wd 0, "
-        f"batch {size['batch_size']}"
+        f"QM9, first {size.n_examples} molecules (half train), alpha in bohr^3, "
+        f"{describe_model(size.model)}, MSE, AdamW lr {size.lr:g} wd 0, "
+        f"batch {size.batch_size}"
     )
 
 
-def write_curves(size: dict, rows: list[dict], all_curves: list, ctx, shrunk: str) -> list:
-    fig = build_figure(len(RUNS), figsize=(11.0, 4.8))
-    paths = [ctx.out_dir / "qm9_curves.png"]
-    for ax, run_, curves in zip(fig.axes, RUNS, all_curves, strict=True):
-        draw_run(ax, run_, curves)
-        paths.append(ctx.out_dir / f"qm9_curves_{run_.name}.csv")
-        write_curves_csv(curves, paths[-1])
-    title_with_shrunk(fig, f"{TITLE}: {setting(size)}", shrunk, width=150)
-    save_figure(fig, paths[0])
-    paths.append(ctx.out_dir / "qm9_curves_summary.csv")
-    write_rows_csv(rows, paths[-1])
-    return paths
+def write_curves(size: Qm9Size, rows: list[dict], all_curves: list, ctx, shrunk: str) -> list:
+    """Both runs' loss panels, a curves CSV per run and a summary CSV."""
+    runs = [(r.name, r.label, c) for r, c in zip(RUNS, all_curves, strict=True)]
+    return write_grokking_runs(ctx, "qm9_curves", runs, rows, title=f"{TITLE}: {setting(size)}",
+                               shrunk=shrunk, draw=draw_run, figsize=(11.0, 4.8),
+                               title_width=150)  # fmt: skip
 
 
 def landscape_numbers(landscape: Landscape) -> dict:
@@ -288,7 +274,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     if not ctx.source:
         qm9pack_files()  # without the extra: one line naming it, before anything trains
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     rows, all_curves = run_curves(size, ctx)
     paths = write_curves(size, rows, all_curves, ctx, shrunk)
     landscape = run_qm9_landscape(size, ctx)
@@ -307,7 +293,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         [[n, v["best_alpha"], v["best_val_loss"], v["best_train_loss"]] for n, v in by_n.items()],
     )
     notes = (
-        f"{setting(size)}; float32, seed {size['seed']}. Losses are mean squared errors per "
+        f"{setting(size)}; float32, seed {size.seed}. Losses are mean squared errors per "
         f"molecule in bohr^6; steps are the first evaluated step below {FIT_LOSS:g}, 'never' "
         "if not within the budget. Landscape (qm9_landscape.png/.csv): weight norm held at "
         f"alpha * ||theta_0||, weight decay 0, {describe_landscape_steps(size)}, best values "

@@ -32,93 +32,94 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, run_points, shown, shrunk_notes
+from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
+    TORCH_ADAMW,
     Landscape,
-    member_curves,
+    Panel,
+    describe_mlp,
     paper_alphas,
-    plot_grokking_runs,
     run_landscape,
+    run_panels,
+    write_grokking_runs,
 )
 from groklab.plots.landscape import plot_lu
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.store import write_curves_csv
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import write_rows_csv
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
 FIT_LOSS = 1e-3  # a train loss below this fits (almost) every example to the 1e-3 tolerance
-# The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up, full batch.
-OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+OPTIM = TORCH_ADAMW  # the paper's, with full batches
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=True)
 
 
-@dataclass(frozen=True)
-class GrokRun:
-    name: str
-    label: str
-    init_scale: float
-
-
-RUNS = (
-    GrokRun("alpha2", "student alpha = 2 (grokking)", 2.0),
-    GrokRun("alpha1", "student alpha = 1 (no delay)", 1.0),
+RUNS = (  # the size's weight decay
+    Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
+    Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class TeacherStudentSize(RunSize):
+    n_examples: int
+    n_train: int
+    weight_decay: float
+    alphas: tuple[float, ...]
+    landscape_steps: int
+    landscape_eval_every: int
+    seed: int
+
+
 SIZES = {
-    "paper": {"n_examples": 0, "n_train": 100, "model": PRESETS["omnigrok_teacher"],
-              "lr": 3e-4, "weight_decay": 0.05, "steps": 100_000, "eval_every": 100,
-              "alphas": tuple(paper_alphas(21)), "landscape_steps": 10_000,
-              "landscape_eval_every": 100, "seed": 0},
+    "paper": TeacherStudentSize(n_examples=0, n_train=100, model=PRESETS["omnigrok_teacher"],
+                                lr=3e-4, weight_decay=0.05, steps=100_000, eval_every=100,
+                                alphas=tuple(paper_alphas(21)), landscape_steps=10_000,
+                                landscape_eval_every=100, seed=0),
     # Measured here: alpha = 2 fits the training set by step 1,100 and reaches test accuracy
     # 0.96 at 30k (norm 17.2 -> 11.0); the landscape's L and U are clear by 3,000 steps.
-    "quick": {"n_examples": 0, "n_train": 100, "model": PRESETS["omnigrok_teacher"],
-              "lr": 3e-4, "weight_decay": 0.05, "steps": 30_000, "eval_every": 100,
-              "alphas": tuple(paper_alphas(11)), "landscape_steps": 3_000,
-              "landscape_eval_every": 100, "seed": 0},
-    "micro": {"n_examples": 40, "n_train": 20, "model": MICRO_MLP,
-              "lr": 3e-4, "weight_decay": 0.05, "steps": 30, "eval_every": 10,
-              "alphas": (0.3, 1.0, 3.0), "landscape_steps": 20,
-              "landscape_eval_every": 10, "seed": 0},
+    "quick": TeacherStudentSize(n_examples=0, n_train=100, model=PRESETS["omnigrok_teacher"],
+                                lr=3e-4, weight_decay=0.05, steps=30_000, eval_every=100,
+                                alphas=tuple(paper_alphas(11)), landscape_steps=3_000,
+                                landscape_eval_every=100, seed=0),
+    "micro": TeacherStudentSize(n_examples=40, n_train=20, model=MICRO_MLP,
+                                lr=3e-4, weight_decay=0.05, steps=30, eval_every=10,
+                                alphas=(0.3, 1.0, 3.0), landscape_steps=20,
+                                landscape_eval_every=10, seed=0),
 }  # fmt: skip
 
 
 def describe_model(model: ModelSpec) -> str:
     """'MLP 5-100-100-5, tanh'."""
-    return f"MLP 5-{'-'.join([str(model.d_mlp)] * model.n_layers)}-5, {model.act}"
+    return describe_mlp(model, 5, 5)
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s['n_train']} train of {s['n_examples'] or 200} examples"),
+    ("{} (paper {})", lambda s: f"{s.n_train} train of {s.n_examples or 200} examples"),
     ("model {} (paper {})", shown("model", describe_model)),
     ("grokking budget {} steps (paper {})", shown("steps", "{:,}".format)),
-    ("{} alphas in the landscape (paper {})", lambda s: len(s["alphas"])),
+    ("{} alphas in the landscape (paper {})", lambda s: len(s.alphas)),
     ("landscape budget {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def run_spec(size: dict, init_scale: float, *, landscape: bool = False) -> RunSpec:
+def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = False) -> RunSpec:
     """A single student: AdamW with the size's weight decay, or (landscape) the base cell
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
-    steps, every = size[prefix + "steps"], size[prefix + "eval_every"]
+    steps, every = getattr(size, prefix + "steps"), getattr(size, prefix + "eval_every")
     return RunSpec(
-        data=DataSpec(dataset="teacher_student", n_examples=size["n_examples"]),
-        model=size["model"],
+        data=DataSpec(dataset="teacher_student", n_examples=size.n_examples),
+        model=size.model,
         optim=replace(OPTIM, optimizer="adam") if landscape else OPTIM,
         train=TrainSpec(steps=steps, batch_size="full", eval_every=every, loss="mse"),
         members=members_from(
-            seed=size["seed"],
-            n_train=size["n_train"],
-            lr=size["lr"],
-            weight_decay=0.0 if landscape else size["weight_decay"],
+            seed=size.seed,
+            n_train=size.n_train,
+            lr=size.lr,
+            weight_decay=0.0 if landscape else size.weight_decay,
             init_scale=init_scale,
         ),
     )
@@ -191,34 +192,32 @@ LAND_TABLE = {"alpha_best_val_loss": "alpha of lowest test loss", "best_val_loss
               "train_loss_flat_above_1": "train loss < 1e-3 for all alpha >= 1"}  # fmt: skip
 
 
-def run_grokking(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[list[dict], list[Path]]:
-    """Train (or reuse) the alpha = 2 and alpha = 1 students; draw and save their curves."""
-    result = run_points([run_spec(size, r.init_scale) for r in RUNS], ctx, max_members=2)
-    rows, panels, paths = [], [], [ctx.out_dir / "teacher_student_curves.png"]
-    for run, row in zip(RUNS, result.rows, strict=True):
-        curves = member_curves(result, row)
-        panels.append((run.label, curves))
-        paths.append(ctx.out_dir / f"teacher_student_curves_{run.name}.csv")
-        write_curves_csv(curves, paths[-1])
-        rows.append({"run": run.name, "init_scale": run.init_scale,
-                     "weight_decay": size["weight_decay"], "budget": size["steps"],
-                     "run_id": row["run_id"], "member": row["member"],
-                     **run_numbers(curves)})  # fmt: skip
-    setting = (f"teacher-student, {size['n_train']} train, {describe_model(size['model'])}, "
-               f"AdamW lr {size['lr']:g} wd {size['weight_decay']:g}, full batch")  # fmt: skip
-    fig = plot_grokking_runs(panels, title=f"{TITLE}: {setting}", shrunk=shrunk)
-    save_figure(fig, paths[0])
+def run_grokking(
+    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
+) -> tuple[list[dict], list[Path]]:
+    """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
+    specs = [run_spec(size, r.init_scale) for r in RUNS]
+
+    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps,
+                                  numbers=run_numbers, weight_decay=size.weight_decay)  # fmt: skip
+    setting = (f"teacher-student, {size.n_train} train, {describe_model(size.model)}, "
+               f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch")  # fmt: skip
+    runs = [(r.name, r.label, c) for r, c in zip(RUNS, all_curves, strict=True)]
+    paths = write_grokking_runs(ctx, "teacher_student_curves", runs, rows,
+                                title=f"{TITLE}: {setting}", shrunk=shrunk)  # fmt: skip
     return rows, paths
 
 
-def run_lu(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[dict, list[Path]]:
+def run_lu(
+    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
+) -> tuple[dict, list[Path]]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
-    land = run_landscape(run_spec(size, 1.0, landscape=True), alphas=size["alphas"],
-                         axis="n_train", values=[size["n_train"]], ctx=ctx)  # fmt: skip
+    land = run_landscape(run_spec(size, 1.0, landscape=True), alphas=size.alphas,
+                         axis="n_train", values=[size.n_train], ctx=ctx)  # fmt: skip
     paths = [ctx.out_dir / "teacher_student_landscape.png",
              ctx.out_dir / "teacher_student_landscape.csv"]  # fmt: skip
-    title = (f"{TITLE}: norm held at alpha * ||theta_0||, Adam lr {size['lr']:g}, "
-             f"{size['landscape_steps']:,} steps")  # fmt: skip
+    title = (f"{TITLE}: norm held at alpha * ||theta_0||, Adam lr {size.lr:g}, "
+             f"{size.landscape_steps:,} steps")  # fmt: skip
     write_landscape_figure(land, paths[0], title=title, shrunk=shrunk)
     write_rows_csv(land.rows(), paths[1])
     return landscape_numbers(land), paths
@@ -226,19 +225,17 @@ def run_lu(size: dict, ctx: ExperimentContext, shrunk: str) -> tuple[dict, list[
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     rows, paths = run_grokking(size, ctx, shrunk)
-    paths.append(ctx.out_dir / "teacher_student_curves_summary.csv")
-    write_rows_csv(rows, paths[-1])
     lands, lu_paths = run_lu(size, ctx, shrunk)
     table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     table += "\n" + markdown_table(list(LAND_TABLE.values()), [[lands[k] for k in LAND_TABLE]])
     notes = (
-        f"Grokking runs: AdamW lr {size['lr']:g} (betas 0.9, 0.999), weight decay "
-        f"{size['weight_decay']:g}, full batch, no warm-up, seed {size['seed']}; an example is "
+        f"Grokking runs: AdamW lr {size.lr:g} (betas 0.9, 0.999), weight decay "
+        f"{size.weight_decay:g}, full batch, no warm-up, seed {size.seed}; an example is "
         "correct when its MSE < 1e-3. Landscape: Adam, weight decay 0, the norm projected back "
-        f"to alpha * ||theta_0|| after every step, alphas {size['alphas'][0]:.3g} to "
-        f"{size['alphas'][-1]:.3g}; the best values over training. 'never' means not within "
+        f"to alpha * ||theta_0|| after every step, alphas {size.alphas[0]:.3g} to "
+        f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
     md = write_markdown(ctx.out_dir / "teacher_student.md", title=TITLE, table=table,

@@ -16,6 +16,8 @@ and where, and the smallest alpha that fits the training set (best train accurac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from groklab.experiments.base import (
@@ -26,8 +28,13 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, shrunk_notes
-from groklab.experiments.omnigrok_common import Landscape, run_landscape, write_landscape
+from groklab.experiments.common import Note, RunSize, shrunk_text
+from groklab.experiments.omnigrok_common import (
+    Landscape,
+    describe_mlp,
+    run_landscape,
+    write_landscape,
+)
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -35,27 +42,37 @@ TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
 OPTIM = OptimSpec(optimizer="adam", beta1=0.9, beta2=0.99, warmup_steps=0)
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="leaky_relu", mlp_bias=True)
 
+
+@dataclass(frozen=True, kw_only=True)
+class ToySize(RunSize):
+    p: int
+    n_train: int
+    messiness: tuple[float, ...]
+    alphas: tuple[float, ...]
+    seed: int
+
+
 SIZES = {
     # The paper's coarse grid: messiness linspace(0, 0.2, 21) x decoder scale linspace(0, 9, 21)
     # without the scale 0 (an all-zero decoder).
-    "paper": {"p": 10, "n_train": 45, "model": PRESETS["omnigrok_toy"], "lr": 1e-2,
-              "messiness": tuple(float(m) for m in np.linspace(0.0, 0.2, 21)),
-              "alphas": tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:]),
-              "steps": 15_000, "eval_every": 100, "seed": 0},
+    "paper": ToySize(p=10, n_train=45, model=PRESETS["omnigrok_toy"], lr=1e-2,
+                     messiness=tuple(float(m) for m in np.linspace(0.0, 0.2, 21)),
+                     alphas=tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:]),
+                     steps=15_000, eval_every=100, seed=0),
     # Measured here: at m = 0 the U is there by 2,000 steps (test acc 0.8 at alpha 3), but the
     # best train loss at alpha >= 6 is still 2e-3 to 5e-2; by 5,000 it is below 1e-3 (the L).
-    "quick": {"p": 10, "n_train": 45, "model": PRESETS["omnigrok_toy"], "lr": 1e-2,
-              "messiness": (0.0, 0.05, 0.1, 0.2), "alphas": (0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0),
-              "steps": 5_000, "eval_every": 100, "seed": 0},
-    "micro": {"p": 5, "n_train": 10, "model": MICRO_MLP, "lr": 1e-2,
-              "messiness": (0.0, 1.0), "alphas": (0.5, 2.0), "steps": 20, "eval_every": 10,
-              "seed": 0},
+    "quick": ToySize(p=10, n_train=45, model=PRESETS["omnigrok_toy"], lr=1e-2,
+                     messiness=(0.0, 0.05, 0.1, 0.2), alphas=(0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0),
+                     steps=5_000, eval_every=100, seed=0),
+    "micro": ToySize(p=5, n_train=10, model=MICRO_MLP, lr=1e-2,
+                     messiness=(0.0, 1.0), alphas=(0.5, 2.0), steps=20, eval_every=10,
+                     seed=0),
 }  # fmt: skip
 
 
 def describe_model(model: ModelSpec) -> str:
     """'decoder MLP 2-200-200-30, leaky_relu'."""
-    return f"decoder MLP 2-{'-'.join([str(model.d_mlp)] * model.n_layers)}-30, {model.act}"
+    return f"decoder {describe_mlp(model, 2, 30)}"
 
 
 def describe_grid(values: tuple[float, ...]) -> str:
@@ -64,32 +81,25 @@ def describe_grid(values: tuple[float, ...]) -> str:
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"p = {s['p']}, {s['n_train']} train pairs"),
-    ("model {} (paper {})", lambda s: describe_model(s["model"])),
-    ("messiness {} (paper {})", lambda s: describe_grid(s["messiness"])),
-    ("decoder scale alpha {} (paper {})", lambda s: describe_grid(s["alphas"])),
-    ("budget {} steps (paper {})", lambda s: f"{s['steps']:,}"),
+    ("{} (paper {})", lambda s: f"p = {s.p}, {s.n_train} train pairs"),
+    ("model {} (paper {})", lambda s: describe_model(s.model)),
+    ("messiness {} (paper {})", lambda s: describe_grid(s.messiness)),
+    ("decoder scale alpha {} (paper {})", lambda s: describe_grid(s.alphas)),
+    ("budget {} steps (paper {})", lambda s: f"{s.steps:,}"),
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
-def base_spec(size: dict) -> RunSpec:
+def base_spec(size: ToySize) -> RunSpec:
     """One decoder on the structured representation; `run_landscape` sets messiness, alpha,
     the norm constraint and weight decay 0 per cell."""
     return RunSpec(
-        data=DataSpec(dataset="toy_add", p=size["p"]),
-        model=size["model"],
+        data=DataSpec(dataset="toy_add", p=size.p),
+        model=size.model,
         optim=OPTIM,
         train=TrainSpec(
-            steps=size["steps"], batch_size="full", eval_every=size["eval_every"], loss="mse"
+            steps=size.steps, batch_size="full", eval_every=size.eval_every, loss="mse"
         ),
-        members=members_from(
-            seed=size["seed"], n_train=size["n_train"], lr=size["lr"], weight_decay=0.0
-        ),
+        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr, weight_decay=0.0),
     )
 
 
@@ -120,23 +130,23 @@ TABLE = {"messiness": "messiness m", "best_val_acc": "best test acc",
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
-    land = run_landscape(base_spec(size), alphas=size["alphas"], axis="data.messiness",
-                         values=size["messiness"], ctx=ctx)  # fmt: skip
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+    land = run_landscape(base_spec(size), alphas=size.alphas, axis="data.messiness",
+                         values=size.messiness, ctx=ctx)  # fmt: skip
     title = (
-        f"{TITLE}: toy (i + j) mod {size['p']}, {size['n_train']} train pairs, "
-        f"{describe_model(size['model'])}, decoder norm held at alpha * ||theta_0||, "
-        f"Adam lr {size['lr']:g}, {size['steps']:,} steps; L/U at messiness 0"
+        f"{TITLE}: toy (i + j) mod {size.p}, {size.n_train} train pairs, "
+        f"{describe_model(size.model)}, decoder norm held at alpha * ||theta_0||, "
+        f"Adam lr {size.lr:g}, {size.steps:,} steps; L/U at messiness 0"
     )
     paths = write_landscape(land, ctx, stem="toy_landscape", title=title, shrunk=shrunk,
                             axis_label="messiness m", lu_row=0)  # fmt: skip
     rows = [row_numbers(land, r) for r in range(len(land.values))]
     table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
-        f"{describe_model(size['model'])} on E_i + E_j, E = (1 - m) * line + m * random "
+        f"{describe_model(size.model)} on E_i + E_j, E = (1 - m) * line + m * random "
         "(groklab.data.toy); only the decoder trains (Adam, betas 0.9/0.99, full batch, "
         "weight decay 0), its norm projected back to alpha * ||theta_0|| after every step; "
-        f"seed {size['seed']}. Best values over training. Differences from the paper's code: "
+        f"seed {size.seed}. Best values over training. Differences from the paper's code: "
         "its Adam lr is multiplied by 0.2 every 5,000 steps (constant here) and its LeakyReLU "
         "has slope 0.2 (torch's default 0.01 here)."
     )

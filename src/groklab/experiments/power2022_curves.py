@@ -26,19 +26,20 @@ from groklab.experiments.base import (
 from groklab.experiments.common import (
     BATCH,
     MODEL,
+    Note,
     P,
     describe_model,
     describe_op,
-    population_of,
+    member_curves,
     run_points,
-    shrunk_notes,
+    shrunk_text,
 )
 from groklab.plots.curves import plot_accuracy
 from groklab.plots.power2022 import mark_threshold_steps, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import write_curves_csv
-from groklab.sweep import SweepResult, write_rows_csv
+from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 left"
 MICRO_TRANSFORMER = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
@@ -59,67 +60,65 @@ class CurveRun:
 
 ADAM = CurveRun("adam", "Adam, no weight decay", "adam", 0.0, 1_000_000, 1000)
 ADAMW = CurveRun("adamw", "AdamW, weight decay 1", "adamw", 1.0, 100_000, 100)
+
+
+@dataclass(frozen=True)
+class CurvesSize:
+    op: str
+    p: int
+    train_fraction: float
+    model: ModelSpec
+    batch_size: str
+    lr: float
+    seed: int
+    runs: tuple[CurveRun, ...]
+
+
 SIZES = {
-    "paper": {"op": "div", "p": 97, "train_fraction": 0.5, "model": PRESETS["power2022"],
-              "batch_size": "power", "lr": 1e-3, "seed": 0, "runs": (ADAM, ADAMW)},
-    "quick": {"op": "div", "p": 97, "train_fraction": 0.5, "model": PRESETS["power2022"],
-              "batch_size": "power", "lr": 1e-3, "seed": 0,
-              "runs": (CurveRun("adamw", ADAMW.label, "adamw", 1.0, 10_000, 100, 0.99),)},
-    "micro": {"op": "div", "p": 7, "train_fraction": 0.5, "model": MICRO_TRANSFORMER,
-              "batch_size": "full", "lr": 1e-2, "seed": 0,
-              "runs": (CurveRun("adam", ADAM.label, "adam", 0.0, 30, 10),
-                       CurveRun("adamw", ADAMW.label, "adamw", 1.0, 30, 10))},
+    "paper": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
+                        batch_size="power", lr=1e-3, seed=0, runs=(ADAM, ADAMW)),
+    "quick": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
+                        batch_size="power", lr=1e-3, seed=0,
+                        runs=(CurveRun("adamw", ADAMW.label, "adamw", 1.0, 10_000, 100, 0.99),)),
+    "micro": CurvesSize(op="div", p=7, train_fraction=0.5, model=MICRO_TRANSFORMER,
+                        batch_size="full", lr=1e-2, seed=0,
+                        runs=(CurveRun("adam", ADAM.label, "adam", 0.0, 30, 10),
+                        CurveRun("adamw", ADAMW.label, "adamw", 1.0, 30, 10))),
 }  # fmt: skip
 
 
-def run_spec(size: dict, run: CurveRun) -> RunSpec:
+def run_spec(size: CurvesSize, run: CurveRun) -> RunSpec:
     train = TrainSpec(
         steps=run.steps,
-        batch_size=size["batch_size"],
+        batch_size=size.batch_size,
         eval_every=run.eval_every,
         stop_at_val_acc=run.stop_at_val_acc,
     )
     members = members_from(
-        seed=size["seed"],
-        train_fraction=size["train_fraction"],
-        lr=size["lr"],
+        seed=size.seed,
+        train_fraction=size.train_fraction,
+        lr=size.lr,
         weight_decay=run.weight_decay,
     )
     return RunSpec(
-        data=DataSpec(op=size["op"], p=size["p"]),
-        model=size["model"],
+        data=DataSpec(op=size.op, p=size.p),
+        model=size.model,
         optim=OptimSpec(optimizer=run.optimizer),
         train=train,
         members=members,
     )
 
 
-def member_curves(result: SweepResult, row: dict) -> dict[str, np.ndarray]:
-    """The curves of one row's member: {"step": [S], metric: [1, S]}, evaluated steps only."""
-    population = population_of(result, row)
-    curves = {
-        k: v[row["member"] : row["member"] + 1] for k, v in population.curves.items() if k != "step"
-    }
-    seen = np.isfinite(curves["val_acc"][0])  # a packed member may skip others' steps
-    return {"step": population.curves["step"][seen], **{k: v[:, seen] for k, v in curves.items()}}
-
-
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper: its settings, then its runs ("" for the paper)."""
-    paper = SIZES["paper"]
-    return "; ".join(shrunk_notes(size, paper, (P, MODEL, BATCH)) + run_notes(size, paper))
-
-
-def run_notes(size: dict, paper: dict) -> list[str]:
+def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
     """The paper's runs `size` leaves out, and the budget or early stop of those it keeps."""
-    names = [r.name for r in size["runs"]]
+    names = [r.name for r in size.runs]
     notes = [
         f"'{run.label}' run omitted (paper: {run.steps:,} steps)"
-        for run in paper["runs"]
+        for run in paper.runs
         if run.name not in names
     ]
-    for run in size["runs"]:
-        ref = next(r for r in paper["runs"] if r.name == run.name)
+    for run in size.runs:
+        ref = next(r for r in paper.runs if r.name == run.name)
         stop = (
             f", stopped at the first evaluation with val acc >= {run.stop_at_val_acc:.0%}"
             if run.stop_at_val_acc
@@ -128,6 +127,9 @@ def run_notes(size: dict, paper: dict) -> list[str]:
         if run.steps != ref.steps or stop:
             notes.append(f"{run.label}: budget {run.steps:,} steps (paper {ref.steps:,}){stop}")
     return notes
+
+
+NOTES: tuple[Note, ...] = (P, MODEL, BATCH, run_notes)  # its settings, then its runs
 
 
 NUMBERS = ("steps_to_train", "steps_to_val", "delay", "final_train_acc", "final_val_acc",
@@ -148,27 +150,27 @@ def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
-    result = run_points([run_spec(size, r) for r in size["runs"]], ctx, max_members=1)
-    fig = build_figure(len(size["runs"]), figsize=(max(8.0, 5.5 * len(size["runs"]) + 1), 4.8))
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+    result = run_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
+    fig = build_figure(len(size.runs), figsize=(max(8.0, 5.5 * len(size.runs) + 1), 4.8))
     paths, rows = [ctx.out_dir / "curves.png"], []
-    for ax, run_, row in zip(fig.axes, size["runs"], result.rows, strict=True):
-        curves = member_curves(result, row)
+    for ax, run_, row in zip(fig.axes, size.runs, result.rows, strict=True):
+        curves = member_curves(result, row, evaluated_only=True)
         draw_run(ax, run_, curves, row)
         rows.append({"run": run_.name, "optimizer": run_.optimizer,
                      "weight_decay": run_.weight_decay, "budget": run_.steps, **row,
                      "delay": row["steps_to_val"] - row["steps_to_train"]})  # fmt: skip
         paths.append(ctx.out_dir / f"curves_{run_.name}.csv")
         write_curves_csv(curves, paths[-1])
-    task = f"{describe_op(size['op'], size['p'])}, {size['train_fraction']:.0%} training data"
-    title_with_shrunk(fig, f"{TITLE}: {task}, {describe_model(size['model'])}", shrunk)
+    task = f"{describe_op(size.op, size.p)}, {size.train_fraction:.0%} training data"
+    title_with_shrunk(fig, f"{TITLE}: {task}, {describe_model(size.model)}", shrunk)
     save_figure(fig, paths[0])
     paths.append(ctx.out_dir / "curves_summary.csv")
     write_rows_csv(rows, paths[-1])
     table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
-        f"Task: {task}; model: {describe_model(size['model'])}; lr {size['lr']:g}, "
-        f"10 warm-up steps, seed {size['seed']}. Steps are the first evaluated step at or "
+        f"Task: {task}; model: {describe_model(size.model)}; lr {size.lr:g}, "
+        f"10 warm-up steps, seed {size.seed}. Steps are the first evaluated step at or "
         "above 99 %; 'never' means not within the budget."
     )
     md = write_markdown(ctx.out_dir / "curves.md", title=TITLE, table=table, shrunk=shrunk,

@@ -37,13 +37,15 @@ from groklab.experiments.common import (
     MICRO_MLP,
     MODEL,
     QUICK_MLP,
+    Note,
+    RunSize,
     describe_batch_and_lr,
     describe_model,
     describe_op,
     population_of,
     run_points,
     shown,
-    shrunk_notes,
+    shrunk_text,
 )
 from groklab.models import build_model
 from groklab.plots.embeddings import plot_projection
@@ -66,29 +68,35 @@ class EmbeddingRun:
 
 # The paper does not give Fig. 3's training fractions; 50 % for x + y is its headline setting,
 # and S5 needs far more data (its Fig. 2 left), so 80 % there is groklab's choice.
+@dataclass(frozen=True, kw_only=True)
+class EmbeddingsSize(RunSize):
+    runs: tuple[EmbeddingRun, ...]
+    p: int
+    batch_size: str
+    seed: int
+
+
 SIZES = {
-    "paper": {"runs": (EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)), "p": 97,
-              "model": PRESETS["power2022"], "batch_size": "power", "lr": 1e-3,
-              "steps": 100_000, "eval_every": 100, "seed": 0},
+    "paper": EmbeddingsSize(runs=(EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)), p=97,
+                            model=PRESETS["power2022"], batch_size="power", lr=1e-3,
+                            steps=100_000, eval_every=100, seed=0),
     # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
     # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
-    "quick": {"runs": (EmbeddingRun("add", 0.6),), "p": 47, "model": QUICK_MLP,
-              "batch_size": "full", "lr": 1e-2, "steps": 3_000, "eval_every": 50, "seed": 0},
-    "micro": {"runs": (EmbeddingRun("add", 0.6),), "p": 7, "model": MICRO_MLP,
-              "batch_size": "full", "lr": 1e-2, "steps": 30, "eval_every": 10, "seed": 0},
+    "quick": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=47, model=QUICK_MLP,
+                            batch_size="full", lr=1e-2, steps=3_000, eval_every=50, seed=0),
+    "micro": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=7, model=MICRO_MLP,
+                            batch_size="full", lr=1e-2, steps=30, eval_every=10, seed=0),
 }  # fmt: skip
 
 
-def run_spec(size: dict, run: EmbeddingRun) -> RunSpec:
+def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
     """Train the whole budget (no early stop): weight decay keeps shaping the representation
     after validation accuracy has reached 99 %."""
     return RunSpec(
-        data=DataSpec(op=run.op, p=size["p"]),
-        model=size["model"],
-        train=TrainSpec(
-            steps=size["steps"], batch_size=size["batch_size"], eval_every=size["eval_every"]
-        ),
-        members=members_from(seed=size["seed"], train_fraction=run.train_fraction, lr=size["lr"]),
+        data=DataSpec(op=run.op, p=size.p),
+        model=size.model,
+        train=TrainSpec(steps=size.steps, batch_size=size.batch_size, eval_every=size.eval_every),
+        members=members_from(seed=size.seed, train_fraction=run.train_fraction, lr=size.lr),
     )
 
 
@@ -107,25 +115,26 @@ def trained_member(spec: RunSpec, store_root: Path, member: int = 0) -> nn.Modul
     return Population(template, flat).member_module(member)
 
 
-def describe_training(size: dict) -> str:
+def describe_training(size: EmbeddingsSize) -> str:
     """'full, lr 0.01, 60%': batch, learning rate and the first run's training fraction."""
-    return f"{describe_batch_and_lr(size)}, {size['runs'][0].train_fraction:.0%}"
+    return f"{describe_batch_and_lr(size)}, {size.runs[0].train_fraction:.0%}"
 
 
-NOTES = (
+SETTING_NOTES: tuple[Note, ...] = (
     MODEL,
     ("batch {} training data (paper {})", describe_training),
     ("{} steps (paper {})", shown("steps", "{:,}".format)),
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper: the tasks, then the settings ("" for the paper)."""
-    paper = SIZES["paper"]
-    if size is paper:
-        return ""
-    tasks = f"x + y mod {size['p']} only (paper: x + y mod {paper['p']} and S5 x * y)"
-    return "; ".join([tasks, *shrunk_notes(size, paper, NOTES)])
+def task_notes(size: EmbeddingsSize, paper: EmbeddingsSize) -> list[str]:
+    """The smaller sizes keep one task of the paper's two."""
+    if size == paper:
+        return []
+    return [f"x + y mod {size.p} only (paper: x + y mod {paper.p} and S5 x * y)"]
+
+
+NOTES: tuple[Note, ...] = (task_notes, *SETTING_NOTES)
 
 
 def task_name(op: str, p: int) -> str:
@@ -140,7 +149,7 @@ def analyse(vectors: np.ndarray, *, cyclic: bool, seed: int) -> dict:
     return {"pca": coords[:, :2], "ratio": ratio, "tsne": tsne, "ring_k": k, "ring_share": share}
 
 
-def draw(run: EmbeddingRun, size: dict, found: dict, shrunk: str, path: Path) -> None:
+def draw(run: EmbeddingRun, size: EmbeddingsSize, found: dict, shrunk: str, path: Path) -> None:
     fig = build_figure(2, figsize=(11, 6))
     r = found["ratio"]
     plot_projection(
@@ -151,25 +160,30 @@ def draw(run: EmbeddingRun, size: dict, found: dict, shrunk: str, path: Path) ->
         ylabel=f"PC 2 ({r[1]:.1%})",
     )
     plot_projection(fig.axes[1], found["tsne"], title="t-SNE", xlabel="t-SNE 1", ylabel="t-SNE 2")
-    task = task_name(run.op, size["p"])
+    task = task_name(run.op, size.p)
     title_with_shrunk(
         fig,
-        f"{TITLE}: unembedding vectors, {task}, {describe_model(size['model'])}",
+        f"{TITLE}: unembedding vectors, {task}, {describe_model(size.model)}",
         shrunk,
     )
     save_figure(fig, path)
 
 
 def project_run(
-    run: EmbeddingRun, size: dict, spec: RunSpec, row: dict, curves: dict, ctx: ExperimentContext
+    run: EmbeddingRun,
+    size: EmbeddingsSize,
+    spec: RunSpec,
+    row: dict,
+    curves: dict,
+    ctx: ExperimentContext,
 ) -> tuple[dict, list[Path]]:
     """Project one trained run's unembedding and write its figure, points and curves; returns
     the run's summary row and the paths written."""
     model = trained_member(spec, ctx.store_root, row["member"])
-    found = analyse(unembedding_vectors(model), cyclic=not OPS[run.op].is_group, seed=size["seed"])
+    found = analyse(unembedding_vectors(model), cyclic=not OPS[run.op].is_group, seed=size.seed)
     paths = [ctx.out_dir / f"embeddings_{run.op}{suffix}" for suffix in (".png", ".csv")]
     paths.append(ctx.out_dir / f"curves_{run.op}.csv")
-    draw(run, size, found, shrunk_text(size), paths[0])
+    draw(run, size, found, shrunk_text(size, SIZES["paper"], NOTES), paths[0])
     points = [
         {"class": c, "pca_1": pc[0], "pca_2": pc[1], "tsne_1": ts[0], "tsne_2": ts[1]}
         for c, (pc, ts) in enumerate(zip(found["pca"], found["tsne"], strict=True))
@@ -178,7 +192,7 @@ def project_run(
     write_curves_csv(curves, paths[2])
     summary = {
         "op": run.op,
-        "p": size["p"],
+        "p": size.p,
         "train_fraction": run.train_fraction,
         "steps_to_val": row["steps_to_val"],
         "final_val_acc": row["final_val_acc"],
@@ -192,11 +206,11 @@ def project_run(
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
-    specs = [run_spec(size, r) for r in size["runs"]]
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+    specs = [run_spec(size, r) for r in size.runs]
     result = run_points(specs, ctx, max_members=1)  # one population per run
     paths, rows = [], []
-    for run_, spec, row in zip(size["runs"], specs, result.rows, strict=True):
+    for run_, spec, row in zip(size.runs, specs, result.rows, strict=True):
         curves = population_of(result, row).curves
         summary, written = project_run(run_, size, spec, row, curves, ctx)
         rows.append(summary)

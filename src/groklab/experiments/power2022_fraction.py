@@ -9,6 +9,8 @@ which stops once every member has reached 99 % validation accuracy, or at the bu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from groklab.analysis import smallest_fraction, summarize
@@ -29,12 +31,13 @@ from groklab.experiments.common import (
     STEPS,
     THRESHOLD,
     P,
+    RunSize,
     describe_model,
     describe_op,
     describe_values,
     run_sweeps,
     shown,
-    shrunk_notes,
+    shrunk_text,
 )
 from groklab.plots.power2022 import plot_steps_by_fraction, title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
@@ -43,60 +46,66 @@ from groklab.sweep import SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 center"
 
+
 # Optimizer: AdamW lr 1e-3, weight decay 1, the paper's default for its other figures (its
 # Fig. 1 left also shows plain Adam, which at 1e5 steps generalizes at almost no fraction).
+@dataclass(frozen=True, kw_only=True)
+class FractionSize(RunSize):
+    op: str
+    p: int
+    batch_size: str
+    weight_decay: float
+    fractions: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+
 SIZES = {
-    "paper": {"op": "div", "p": 97, "model": PRESETS["power2022"], "batch_size": "power",
-              "lr": 1e-3, "weight_decay": 1.0, "steps": 100_000, "eval_every": 100,
-              "fractions": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), "seeds": (0, 1, 2)},
+    "paper": FractionSize(op="div", p=97, model=PRESETS["power2022"], batch_size="power",
+                          lr=1e-3, weight_decay=1.0, steps=100_000, eval_every=100,
+                          fractions=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
     # Verified here: x / y mod 31 with this MLP needs ~250 steps at 80 %, ~1,200 at 50 %, and 2
     # of 3 seeds never reach 99 % at 40 % within 3,000 steps (none within 2,000).
-    "quick": {"op": "div", "p": 31, "model": QUICK_MLP, "batch_size": "full",
-              "lr": 1e-2, "weight_decay": 1.0, "steps": 2_000, "eval_every": 10,
-              "fractions": (0.4, 0.5, 0.6, 0.7, 0.8), "seeds": (0, 1, 2)},
-    "micro": {"op": "div", "p": 7, "model": MICRO_MLP, "batch_size": "full",
-              "lr": 1e-2, "weight_decay": 1.0, "steps": 30, "eval_every": 10,
-              "fractions": (0.3, 0.6), "seeds": (0, 1)},
+    "quick": FractionSize(op="div", p=31, model=QUICK_MLP, batch_size="full",
+                          lr=1e-2, weight_decay=1.0, steps=2_000, eval_every=10,
+                          fractions=(0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
+    "micro": FractionSize(op="div", p=7, model=MICRO_MLP, batch_size="full",
+                          lr=1e-2, weight_decay=1.0, steps=30, eval_every=10,
+                          fractions=(0.3, 0.6), seeds=(0, 1)),
 }  # fmt: skip
 
 
-def sweep_spec(size: dict) -> SweepSpec:
+def sweep_spec(size: FractionSize) -> SweepSpec:
     """One population: every (fraction, seed) a member, seeds varying fastest."""
     base = RunSpec(
-        data=DataSpec(op=size["op"], p=size["p"]),
-        model=size["model"],
+        data=DataSpec(op=size.op, p=size.p),
+        model=size.model,
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
             stop_at_val_acc=THRESHOLD,
         ),
-        members=members_from(lr=size["lr"], weight_decay=size["weight_decay"]),
+        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
     )
-    grid = (("train_fraction", size["fractions"]), ("seed", size["seeds"]))
-    return SweepSpec(base, grid=grid, max_members=len(size["fractions"]) * len(size["seeds"]))
+    grid = (("train_fraction", size.fractions), ("seed", size.seeds))
+    return SweepSpec(base, grid=grid, max_members=len(size.fractions) * len(size.seeds))
 
 
 FRACTIONS = ("fractions {} (paper 0.2 to 0.8)", shown("fractions", describe_values))  # in words
 NOTES = (P, MODEL, BATCH_AND_LR, STEPS, FRACTIONS, SEEDS)
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper ("" for the paper)."""
-    return "; ".join(shrunk_notes(size, SIZES["paper"], NOTES))
-
-
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     result = run_sweeps([sweep_spec(size)], ctx)
     summaries = summarize(result.grouped("train_fraction", "steps_to_val"))
     smallest = smallest_fraction(
-        result.column("train_fraction"), result.column("steps_to_val"), size["steps"]
+        result.column("train_fraction"), result.column("steps_to_val"), size.steps
     )
     fig = build_figure(1, figsize=(7.5, 5.2))
-    plot_steps_by_fraction(fig.axes[0], summaries, budget=size["steps"])
-    task = f"{describe_op(size['op'], size['p'])}, {describe_model(size['model'])}"
+    plot_steps_by_fraction(fig.axes[0], summaries, budget=size.steps)
+    task = f"{describe_op(size.op, size.p)}, {describe_model(size.model)}"
     title_with_shrunk(fig, f"{TITLE}: {task}", shrunk)
     summary_rows = [
         {"train_fraction": s.key, "median_steps_to_val": s.median, "min_steps_to_val": s.min,
@@ -113,9 +122,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         [(f"{s.key:g}", s.median, s.min, s.max, f"{s.n_never}/{s.n}") for s in summaries],
     )
     notes = (
-        f"Task: {task}; AdamW lr {size['lr']:g}, weight decay {size['weight_decay']:g}, "
-        f"batch {size['batch_size']}, budget {size['steps']:,} steps, seeds "
-        f"{', '.join(map(str, size['seeds']))}. Median and range over the seeds that reached "
+        f"Task: {task}; AdamW lr {size.lr:g}, weight decay {size.weight_decay:g}, "
+        f"batch {size.batch_size}, budget {size.steps:,} steps, seeds "
+        f"{', '.join(map(str, size.seeds))}. Median and range over the seeds that reached "
         f"99 %; 'never' means no seed did. Smallest fraction whose median is within the "
         f"budget: {'none' if np.isnan(smallest) else f'{smallest:g}'}."
     )
@@ -124,7 +133,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
             ctx.out_dir / "fraction.md", title=TITLE, table=table, shrunk=shrunk, notes=notes
         )  # fmt: skip
     )
-    numbers = {"budget": size["steps"], "smallest_fraction": smallest, "rows": summary_rows}
+    numbers = {"budget": size.steps, "smallest_fraction": smallest, "rows": summary_rows}
     return ExperimentResult(paths, table, shrunk, numbers)
 
 

@@ -31,15 +31,18 @@ from groklab.experiments.base import (
     write_markdown,
 )
 from groklab.experiments.common import (
+    GRID_NOTES,
     MICRO_MLP,
     QUICK_MLP,
     THRESHOLD,
+    Note,
+    RunSize,
     describe_batch,
     describe_model,
     describe_op,
     describe_values,
     run_points,
-    shrunk_notes,
+    shrunk_text,
 )
 from groklab.plots.by_fraction import median_never_last, plot_by_fraction
 from groklab.plots.power2022 import plot_size_note
@@ -99,57 +102,71 @@ INTERVENTIONS: dict[str, Intervention] = {
 }  # fmt: skip
 BASELINE = "wd_origin"
 
+
+@dataclass(frozen=True, kw_only=True)
+class InterventionsSize(RunSize):
+    op: str
+    p: int
+    weight_decay: float
+    batch_size: int | str
+    fractions: tuple[float, ...]
+    seeds: tuple[int, ...]
+    interventions: tuple[str, ...]
+
+
 SIZES = {
-    "paper": {
-        "op": "div", "p": 97, "model": PRESETS["power2022"], "lr": 1e-3, "weight_decay": 1.0,
-        "steps": 100_000, "batch_size": "power", "eval_every": 100,
-        "fractions": tuple(round(0.1 * i, 1) for i in range(1, 10)), "seeds": (0, 1, 2),
-        "interventions": tuple(INTERVENTIONS),
-    },
-    "quick": {
-        "op": "add", "p": 31, "model": QUICK_MLP, "lr": 1e-2, "weight_decay": 1.0,
-        "steps": 2_000, "batch_size": 100, "eval_every": 100,  # as power2022-ops quick
-        "fractions": (0.4, 0.6, 0.8), "seeds": (0, 1),  # 4 fractions took 6 min (shared CPU)
-        "interventions": tuple(INTERVENTIONS),
-    },
-    "micro": {
-        "op": "add", "p": 7, "model": MICRO_MLP, "lr": 1e-2, "weight_decay": 1.0,
-        "steps": 20, "batch_size": 16, "eval_every": 10, "fractions": (0.5, 0.8),
-        "seeds": (0, 1), "interventions": ("wd_origin", "adam", "dropout", "full_batch"),
-    },
+    "paper": InterventionsSize(
+        op="div", p=97, model=PRESETS["power2022"], lr=1e-3, weight_decay=1.0,
+        steps=100_000, batch_size="power", eval_every=100,
+        fractions=tuple(round(0.1 * i, 1) for i in range(1, 10)), seeds=(0, 1, 2),
+        interventions=tuple(INTERVENTIONS),
+    ),
+    "quick": InterventionsSize(
+        op="add", p=31, model=QUICK_MLP, lr=1e-2, weight_decay=1.0,
+        steps=2_000, batch_size=100, eval_every=100,  # as power2022-ops quick
+        fractions=(0.4, 0.6, 0.8), seeds=(0, 1),  # 4 fractions took 6 min (shared CPU)
+        interventions=tuple(INTERVENTIONS),
+    ),
+    "micro": InterventionsSize(
+        op="add", p=7, model=MICRO_MLP, lr=1e-2, weight_decay=1.0,
+        steps=20, batch_size=16, eval_every=10, fractions=(0.5, 0.8),
+        seeds=(0, 1), interventions=("wd_origin", "adam", "dropout", "full_batch"),
+    ),
 }  # fmt: skip
 
 
-def point_spec(size: dict, iv: Intervention, train_fraction: float, seed: int) -> RunSpec:
+def point_spec(
+    size: InterventionsSize, iv: Intervention, train_fraction: float, seed: int
+) -> RunSpec:
     """The single-member run of one intervention at one fraction and seed."""
     member = MemberSpec(
         seed=seed,
         train_fraction=train_fraction,
-        lr=size["lr"] * iv.lr_factor,
-        **{"weight_decay": size["weight_decay"], **iv.member},
+        lr=size.lr * iv.lr_factor,
+        **{"weight_decay": size.weight_decay, **iv.member},
     )
     train = TrainSpec(
-        steps=size["steps"],
-        batch_size=size["batch_size"] if iv.batch_size is None else iv.batch_size,
-        eval_every=size["eval_every"],
+        steps=size.steps,
+        batch_size=size.batch_size if iv.batch_size is None else iv.batch_size,
+        eval_every=size.eval_every,
         stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
     )
     return RunSpec(
-        data=DataSpec(op=size["op"], p=size["p"]),
-        model=size["model"],
+        data=DataSpec(op=size.op, p=size.p),
+        model=size.model,
         optim=OptimSpec(**iv.optim),
         train=train,
         members=(member,),
     )
 
 
-def run_interventions(size: dict, ctx: ExperimentContext) -> list[dict]:
+def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[dict]:
     """One row per (intervention, fraction, seed): what was run, then the summary."""
     keys = [
         (INTERVENTIONS[name], f, s)
-        for name in size["interventions"]
-        for f in size["fractions"]
-        for s in size["seeds"]
+        for name in size.interventions
+        for f in size.fractions
+        for s in size.seeds
     ]
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
     summaries = run_points(points, ctx).rows
@@ -176,29 +193,29 @@ def run_interventions(size: dict, ctx: ExperimentContext) -> list[dict]:
     return rows
 
 
-def by_fraction(rows: list[dict], name: str, size: dict, column: str) -> np.ndarray:
+def by_fraction(rows: list[dict], name: str, size: InterventionsSize, column: str) -> np.ndarray:
     """[F, S] values of `column` for intervention `name` (fractions and seeds in size order)."""
     table = {(r["train_fraction"], r["seed"]): r[column] for r in rows if r["intervention"] == name}
-    return np.array([[table[(f, s)] for s in size["seeds"]] for f in size["fractions"]], float)
+    return np.array([[table[(f, s)] for s in size.seeds] for f in size.fractions], float)
 
 
-def measure(rows: list[dict], size: dict) -> dict[str, dict]:
+def measure(rows: list[dict], size: InterventionsSize) -> dict[str, dict]:
     """Per intervention: best validation accuracy and steps to 99 %, [F, S] each, and the
     smallest fraction whose median steps to 99 % is within the budget (nan if none)."""
-    names, seeds = size["interventions"], len(size["seeds"])
+    names, seeds = size.interventions, len(size.seeds)
     best = {n: by_fraction(rows, n, size, "best_val_acc") for n in names}
     steps = {n: by_fraction(rows, n, size, "steps_to_val") for n in names}
-    fractions = np.repeat(np.array(size["fractions"]), seeds)  # matches steps[n].ravel()
-    found = {n: smallest_fraction(fractions, steps[n].ravel(), size["steps"]) for n in names}
+    fractions = np.repeat(np.array(size.fractions), seeds)  # matches steps[n].ravel()
+    found = {n: smallest_fraction(fractions, steps[n].ravel(), size.steps) for n in names}
     return {"best_val_acc": best, "steps_to_val": steps, "smallest_fraction": found}
 
 
-def interventions_table(measured: dict, size: dict) -> str:
+def interventions_table(measured: dict, size: InterventionsSize) -> str:
     """intervention | smallest fraction to 99 % | median best validation accuracy per fraction."""
     header = (
         "intervention",
         "smallest fraction to 99 %",
-        *(f"best val acc at {f:g}" for f in size["fractions"]),
+        *(f"best val acc at {f:g}" for f in size.fractions),
     )
     rows = [
         (
@@ -206,7 +223,7 @@ def interventions_table(measured: dict, size: dict) -> str:
             measured["smallest_fraction"][n],
             *np.median(measured["best_val_acc"][n], axis=1),
         )
-        for n in size["interventions"]
+        for n in size.interventions
     ]
     return markdown_table(header, rows)
 
@@ -215,7 +232,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     rows = run_interventions(size, ctx)
     measured = measure(rows, size)
-    shrunk = shrunk_text(size)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     table = interventions_table(measured, size)
     paths = [ctx.out_dir / f"interventions.{ext}" for ext in ("png", "csv", "md")]
     save_figure(plot_figure(size, measured, ctx.size, shrunk), paths[0])
@@ -227,7 +244,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         shrunk=shrunk,
         notes=settings_text(size),
     )
-    fractions = size["fractions"]
+    fractions = size.fractions
     numbers = {
         "smallest_fraction": measured["smallest_fraction"],
         "best_val_acc": {
@@ -238,40 +255,40 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
             n: dict(zip(fractions, median_never_last(v).tolist(), strict=True))
             for n, v in measured["steps_to_val"].items()
         },
-        "budget": size["steps"],
+        "budget": size.steps,
     }
     return ExperimentResult(paths, table, shrunk, numbers)
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper: the settings, the task, the interventions left out."""
-    paper = SIZES["paper"]
-    notes = shrunk_notes(size, paper)
-    if size["op"] != paper["op"]:
-        notes.append(f"task {size['op']} (paper {paper['op']})")
-    if len(size["interventions"]) != len(paper["interventions"]):
-        notes.append(f"interventions {', '.join(size['interventions'])} only")
-    return "; ".join(notes)
+def task_notes(size: InterventionsSize, paper: InterventionsSize) -> list[str]:
+    """The task and the interventions left out, after the grid's settings."""
+    notes = [f"task {size.op} (paper {paper.op})"] if size.op != paper.op else []
+    if len(size.interventions) != len(paper.interventions):
+        notes.append(f"interventions {', '.join(size.interventions)} only")
+    return notes
 
 
-def settings_text(size: dict) -> str:
+NOTES: tuple[Note, ...] = (*GRID_NOTES, task_notes)
+
+
+def settings_text(size: InterventionsSize) -> str:
     return (
-        f"Settings: {size['op']} mod {size['p']}, {describe_model(size['model'])}, lr "
-        f"{size['lr']:g}, weight decay {size['weight_decay']:g} (AdamW lines), minibatch "
-        f"{describe_batch(size['batch_size'])}, budget {size['steps']:,} steps, fractions "
-        f"{describe_values(size['fractions'])}, seeds {describe_values(size['seeds'])}. "
+        f"Settings: {size.op} mod {size.p}, {describe_model(size.model)}, lr "
+        f"{size.lr:g}, weight decay {size.weight_decay:g} (AdamW lines), minibatch "
+        f"{describe_batch(size.batch_size)}, budget {size.steps:,} steps, fractions "
+        f"{describe_values(size.fractions)}, seeds {describe_values(size.seeds)}. "
         "Noise scales are groklab's choice (the paper does not give them). A fraction counts "
         "when the median over seeds of the steps to 99 % validation accuracy is within the "
         "budget; lines are medians over seeds with a min-max band; x = never (median)."
     )
 
 
-def plot_figure(size: dict, measured: dict, name: str, shrunk: str) -> Figure:
+def plot_figure(size: InterventionsSize, measured: dict, name: str, shrunk: str) -> Figure:
     """Best validation accuracy (left) and steps to 99 % (right) against training fraction."""
     fig = build_figure(2, figsize=(14, 5.6 if shrunk else 5.0))
     acc_ax, steps_ax = fig.axes
-    fractions = np.array(size["fractions"])
-    labels = {n: INTERVENTIONS[n].label for n in size["interventions"]}
+    fractions = np.array(size.fractions)
+    labels = {n: INTERVENTIONS[n].label for n in size.interventions}
     highlight = labels.get(BASELINE)
     for ax, metric, ylabel, log in (
         (acc_ax, "best_val_acc", "best validation accuracy within budget", False),
@@ -281,8 +298,8 @@ def plot_figure(size: dict, measured: dict, name: str, shrunk: str) -> Figure:
         plot_by_fraction(ax, fractions, series, ylabel=ylabel, log=log, highlight=highlight)
     acc_ax.set_ylim(-0.02, 1.02)
     steps_ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    steps_ax.set_ylim(10, size["steps"] * 1.5)  # never-reached x marks sit above the budget
-    fig.suptitle(f"{TITLE}: interventions on {describe_op(size['op'], size['p'])}")
+    steps_ax.set_ylim(10, size.steps * 1.5)  # never-reached x marks sit above the budget
+    fig.suptitle(f"{TITLE}: interventions on {describe_op(size.op, size.p)}")
     plot_size_note(acc_ax, name, shrunk, settings_text(size), width=110)
     return fig
 

@@ -11,6 +11,8 @@ One population per operation: every fraction and seed of an operation is one mem
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -29,13 +31,15 @@ from groklab.experiments.common import (
     MICRO_MLP,
     QUICK_MLP,
     THRESHOLD,
+    Note,
     P,
+    RunSize,
     describe_batch,
     describe_model,
     describe_values,
     run_sweeps,
     shown,
-    shrunk_notes,
+    shrunk_text,
 )
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.by_fraction import median_never_last
@@ -46,58 +50,70 @@ from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 left"
 
+
+@dataclass(frozen=True, kw_only=True)
+class OpsSize(RunSize):
+    ops: tuple[str, ...]
+    p: int
+    weight_decay: float
+    batch_size: int | str
+    fractions: tuple[float, ...]
+    seeds: tuple[int, ...]
+    group: dict[str, int]
+
+
 SIZES = {
-    "paper": {
-        "ops": PAPER_OPS, "p": 97, "model": PRESETS["power2022"], "lr": 1e-3,
-        "weight_decay": 1.0, "steps": 100_000, "batch_size": "power", "eval_every": 100,
-        "fractions": tuple(round(0.1 * i, 1) for i in range(1, 10)), "seeds": (0, 1, 2),
-        "group": {},
-    },
-    "quick": {
-        "ops": PAPER_OPS, "p": 31, "model": QUICK_MLP, "lr": 1e-2, "weight_decay": 1.0,
-        "steps": 2_000, "batch_size": 100, "eval_every": 100,
-        "fractions": (0.4, 0.6, 0.8), "seeds": (0, 1),  # 4 fractions took 5 min (shared CPU)
+    "paper": OpsSize(
+        ops=PAPER_OPS, p=97, model=PRESETS["power2022"], lr=1e-3,
+        weight_decay=1.0, steps=100_000, batch_size="power", eval_every=100,
+        fractions=tuple(round(0.1 * i, 1) for i in range(1, 10)), seeds=(0, 1, 2),
+        group={},
+    ),
+    "quick": OpsSize(
+        ops=PAPER_OPS, p=31, model=QUICK_MLP, lr=1e-2, weight_decay=1.0,
+        steps=2_000, batch_size=100, eval_every=100,
+        fractions=(0.4, 0.6, 0.8), seeds=(0, 1),  # 4 fractions took 5 min (shared CPU)
         # Batch 100, not 128: 0.8 x 961 = 769 = 6 x 128 + 1 ends every epoch on a batch of one
         # example, whose full-size Adam step slowed fitting ~6x. 100 leaves >= 44 at the end.
         # S5 (14,400 pairs, 120 classes): batch 128 let weight decay collapse some members to
         # chance before they fit; 256 fits every seed at 50-90 %. Evaluating 14,400 pairs
         # costs ~0.5 s, so less often.
-        "group": {"batch_size": 256, "eval_every": 250},
-    },
-    "micro": {
-        "ops": ("add", "s5_mul"), "p": 7, "model": MICRO_MLP, "lr": 1e-2, "weight_decay": 1.0,
-        "steps": 20, "batch_size": 16, "eval_every": 10, "fractions": (0.5, 0.8), "seeds": (0, 1),
-        "group": {},
-    },
+        group={"batch_size": 256, "eval_every": 250},
+    ),
+    "micro": OpsSize(
+        ops=("add", "s5_mul"), p=7, model=MICRO_MLP, lr=1e-2, weight_decay=1.0,
+        steps=20, batch_size=16, eval_every=10, fractions=(0.5, 0.8), seeds=(0, 1),
+        group={},
+    ),
 }  # fmt: skip
 
 
-def build_sweeps(size: dict) -> list[SweepSpec]:
+def build_sweeps(size: OpsSize) -> list[SweepSpec]:
     """Operation x training fraction x seed, AdamW with decay toward the origin: one sweep for
     the modular ops and one for the S5 ops (which may use their own batch and evaluation)."""
-    modular = [op for op in size["ops"] if not OPS[op].is_group]
-    group = [op for op in size["ops"] if OPS[op].is_group]
+    modular = [op for op in size.ops if not OPS[op].is_group]
+    group = [op for op in size.ops if OPS[op].is_group]
     return [
-        build_sweep({**size, **overrides}, ops)
-        for ops, overrides in ((modular, {}), (group, size["group"]))
+        build_sweep(replace(size, **overrides), ops)
+        for ops, overrides in ((modular, {}), (group, size.group))
         if ops
     ]
 
 
-def build_sweep(size: dict, ops: list[str]) -> SweepSpec:
+def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
     base = RunSpec(
-        data=DataSpec(op=ops[0], p=size["p"]),
-        model=size["model"],
+        data=DataSpec(op=ops[0], p=size.p),
+        model=size.model,
         optim=OptimSpec(optimizer="adamw"),
         train=TrainSpec(
-            steps=size["steps"],
-            batch_size=size["batch_size"],
-            eval_every=size["eval_every"],
+            steps=size.steps,
+            batch_size=size.batch_size,
+            eval_every=size.eval_every,
             stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
         ),
-        members=members_from(lr=size["lr"], weight_decay=size["weight_decay"]),
+        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
     )
-    grid = {"data.op": ops, "train_fraction": list(size["fractions"]), "seed": list(size["seeds"])}
+    grid = {"data.op": ops, "train_fraction": list(size.fractions), "seed": list(size.seeds)}
     return SweepSpec(base, grid=grid)
 
 
@@ -125,37 +141,37 @@ def op_label(op: str) -> str:
     return formula.replace(" (mod p)", "").replace("(in S5)", "(S5)")
 
 
-NOTES = (
+SETTING_NOTES: tuple[Note, ...] = (
     ("p of the modular ops = {} (paper {})", shown("p")),
     *(note for note in GRID_NOTES if note is not P),
 )
 
 
-def shrunk_text(size: dict) -> str:
-    """What `size` changed from the paper: the settings, the S5 ops' own, the ops left out."""
-    paper = SIZES["paper"]
-    notes = shrunk_notes(size, paper, NOTES)
-    if size["group"]:
-        notes.append(f"S5 ops: {group_text(size['group'])}")
-    if len(size["ops"]) != len(paper["ops"]):
-        notes.append(f"ops {', '.join(size['ops'])} only (paper: all {len(paper['ops'])})")
-    return "; ".join(notes)
+def ops_notes(size: OpsSize, paper: OpsSize) -> list[str]:
+    """The S5 ops' own settings and the ops left out, after the grid's settings."""
+    notes = [f"S5 ops: {group_text(size.group)}"] if size.group else []
+    if len(size.ops) != len(paper.ops):
+        notes.append(f"ops {', '.join(size.ops)} only (paper: all {len(paper.ops)})")
+    return notes
 
 
-def ops_table(result: SweepResult, size: dict, found: dict) -> str:
+NOTES: tuple[Note, ...] = (*SETTING_NOTES, ops_notes)
+
+
+def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
     """op | formula | pairs | smallest fraction | median steps to 99 % at that fraction | median
     best validation accuracy at each fraction (how close the ops that never made it came)."""
-    never = f"not within {size['steps']:,} steps"
+    never = f"not within {size.steps:,} steps"
     rows = []
-    for op in size["ops"]:
+    for op in size.ops:
         fraction = found[op]
         reached = not np.isnan(fraction)
         steps = median_steps_at(result, op, fraction) if reached else float("nan")
         best = [
             float(np.median(result.where(op=op, train_fraction=f).column("best_val_acc")))
-            for f in size["fractions"]
+            for f in size.fractions
         ]
-        pairs = make_table(op, size["p"]).n_examples
+        pairs = make_table(op, size.p).n_examples
         rows.append((op, op_label(op), pairs, f"{fraction:g}" if reached else never, steps, *best))
     header = (
         "op",
@@ -163,7 +179,7 @@ def ops_table(result: SweepResult, size: dict, found: dict) -> str:
         "pairs",
         "smallest fraction",
         "median steps to 99 % there",
-        *(f"best val acc at {f:g}" for f in size["fractions"]),
+        *(f"best val acc at {f:g}" for f in size.fractions),
     )
     return markdown_table(header, rows)
 
@@ -171,8 +187,8 @@ def ops_table(result: SweepResult, size: dict, found: dict) -> str:
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     result = run_sweeps(build_sweeps(size), ctx)
-    found = smallest_fractions(result, size["ops"], size["steps"])
-    shrunk = shrunk_text(size)
+    found = smallest_fractions(result, size.ops, size.steps)
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     table = ops_table(result, size, found)
     paths = [ctx.out_dir / "ops.png", ctx.out_dir / "ops.csv", ctx.out_dir / "ops.md"]
     save_figure(plot_figure(size, found, ctx.size, shrunk), paths[0])
@@ -186,10 +202,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     )
     numbers = {
         "smallest_fraction": found,
-        "budget": size["steps"],
-        "p": size["p"],
-        "fractions": list(size["fractions"]),
-        "seeds": list(size["seeds"]),
+        "budget": size.steps,
+        "p": size.p,
+        "fractions": list(size.fractions),
+        "seeds": list(size.seeds),
     }
     return ExperimentResult(paths, table, shrunk, numbers)
 
@@ -203,27 +219,27 @@ def group_text(group: dict) -> str:
     return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
 
 
-def settings_text(size: dict) -> str:
-    group = f" (S5 ops: {group_text(size['group'])})" if size["group"] else ""
+def settings_text(size: OpsSize) -> str:
+    group = f" (S5 ops: {group_text(size.group)})" if size.group else ""
     return (
-        f"Settings: p = {size['p']} for the modular ops (S5 for the group ops), "
-        f"{describe_model(size['model'])}, AdamW lr {size['lr']:g}, weight decay "
-        f"{size['weight_decay']:g} toward the origin, batch {describe_batch(size['batch_size'])}"
+        f"Settings: p = {size.p} for the modular ops (S5 for the group ops), "
+        f"{describe_model(size.model)}, AdamW lr {size.lr:g}, weight decay "
+        f"{size.weight_decay:g} toward the origin, batch {describe_batch(size.batch_size)}"
         f"{group}, "
-        f"budget {size['steps']:,} steps, fractions {describe_values(size['fractions'])}, "
-        f"seeds {describe_values(size['seeds'])}. A fraction counts when the median over seeds "
+        f"budget {size.steps:,} steps, fractions {describe_values(size.fractions)}, "
+        f"seeds {describe_values(size.seeds)}. A fraction counts when the median over seeds "
         "of the steps to 99 % validation accuracy is within the budget (a seed that never gets "
         "there counts as later than any budget)."
     )
 
 
-def plot_figure(size: dict, found: dict, name: str, shrunk: str) -> Figure:
-    ops = size["ops"]
+def plot_figure(size: OpsSize, found: dict, name: str, shrunk: str) -> Figure:
+    ops = size.ops
     fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + (0.5 if shrunk else 0)))
     ax = fig.axes[0]
     labels = [op_label(op) for op in ops]
     plot_smallest_fractions(
-        ax, labels, [found[op] for op in ops], never_text=f"not within {size['steps']:,} steps"
+        ax, labels, [found[op] for op in ops], never_text=f"not within {size.steps:,} steps"
     )
     fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
     plot_size_note(ax, name, shrunk, settings_text(size), width=120)

@@ -3,6 +3,8 @@ validation entries hidden. No training: this is what the network sees."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from groklab.data import make_table, train_mask
 from groklab.experiments.base import (
     Experiment,
@@ -15,20 +17,28 @@ from groklab.experiments.base import (
 from groklab.plots.style import build_figure, save_figure
 from groklab.plots.table import plot_table
 
+
 # The paper's panel shows a small table; quick and paper draw the same picture.
+@dataclass(frozen=True)
+class TableSize:
+    ops: tuple[str, ...]
+    p: int
+    train_fraction: float
+
+
 SIZES = {
-    "paper": {"ops": ("div", "add", "s5_mul"), "p": 97, "train_fraction": 0.5},
-    "quick": {"ops": ("div", "add", "s5_mul"), "p": 97, "train_fraction": 0.5},
-    "micro": {"ops": ("add",), "p": 7, "train_fraction": 0.5},
+    "paper": TableSize(ops=("div", "add", "s5_mul"), p=97, train_fraction=0.5),
+    "quick": TableSize(ops=("div", "add", "s5_mul"), p=97, train_fraction=0.5),
+    "micro": TableSize(ops=("add",), p=7, train_fraction=0.5),
 }
 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     paths, rows = [], []
-    for op in size["ops"]:
-        table = make_table(op, size["p"])
-        mask = train_mask(table.n_examples, seed=0, train_fraction=size["train_fraction"])
+    for op in size.ops:
+        table = make_table(op, size.p)
+        mask = train_mask(table.n_examples, seed=0, train_fraction=size.train_fraction)
         fig = build_figure(1, figsize=(7, 7))
         plot_table(fig.axes[0], table, mask)
         path = ctx.out_dir / f"table_{op}.png"
