@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from groklab.analysis.embeddings import (
     pca_projection,
@@ -24,7 +22,7 @@ from groklab.analysis.embeddings import (
     tsne_projection,
     unembedding_vectors,
 )
-from groklab.data import OPS, make_table
+from groklab.data import OPS
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -47,14 +45,13 @@ from groklab.experiments.common import (
     shown,
     shrunk_text,
 )
-from groklab.models import build_model
+from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.power2022 import title_with_shrunk
 from groklab.plots.style import build_figure, save_figure
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
-from groklab.store import RunStore, load_checkpoint, write_curves_csv
+from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
-from groklab.train import Population
 
 TITLE = "Power et al. 2022, Fig. 3"
 N_COMPONENTS = 6  # explained variance reported for this many principal components
@@ -98,21 +95,6 @@ def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
         train=TrainSpec(steps=size.steps, batch_size=size.batch_size, eval_every=size.eval_every),
         members=members_from(seed=size.seed, train_fraction=run.train_fraction, lr=size.lr),
     )
-
-
-def trained_member(spec: RunSpec, store_root: Path, member: int = 0) -> nn.Module:
-    """Member `member` of the run of `spec` as a plain module, weights from its checkpoint."""
-    table = make_table(spec.data.op, spec.data.p)
-    template = build_model(
-        spec.model,
-        d_vocab=table.d_vocab,
-        n_ctx=table.inputs.shape[1],
-        d_out=table.n_classes,
-        generator=torch.Generator().manual_seed(0),
-    )
-    with RunStore(store_root) as store:
-        flat = load_checkpoint(store.checkpoint_path(spec.run_id))["flat"]  # [M, P]
-    return Population(template, flat).member_module(member)
 
 
 def describe_training(size: EmbeddingsSize) -> str:
@@ -179,7 +161,7 @@ def project_run(
 ) -> tuple[dict, list[Path]]:
     """Project one trained run's unembedding and write its figure, points and curves; returns
     the run's summary row and the paths written."""
-    model = trained_member(spec, ctx.store_root, row["member"])
+    model, _ = load(spec.run_id, member=row["member"], store=ctx.store_root)
     found = analyse(unembedding_vectors(model), cyclic=not OPS[run.op].is_group, seed=size.seed)
     paths = [ctx.out_dir / f"embeddings_{run.op}{suffix}" for suffix in (".png", ".csv")]
     paths.append(ctx.out_dir / f"curves_{run.op}.csv")
