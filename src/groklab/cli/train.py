@@ -1,7 +1,7 @@
 """CLI commands over runs: `train`, `runs`, `curves`, `plot`.
 
 `groklab train` flags are generated from the spec dataclasses, so a field's name is its flag
-(`train_fraction` -> `--train-fraction`), its TOML key and its store column (STYLE.md #2).
+(`train_fraction` -> `--train-fraction`), its TOML key and its store column: one name per concept.
 Member fields take comma-separated lists, one value per member; `--seeds 0-7` makes 8 members.
 """
 

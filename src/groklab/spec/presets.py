@@ -14,7 +14,7 @@ PRESETS: dict[str, ModelSpec] = {
     ),
     # A one-hot-embedding MLP baseline: embeddings of x and y concatenated, hidden ReLU layers.
     "mlp": ModelSpec(arch="mlp", n_layers=2, d_mlp=512, mlp_bias=True),
-    # Omnigrok (Liu et al. 2023, PAPERS.md). An MLP on features has n_layers hidden layers of
+    # Omnigrok (Liu, Michaud, Tegmark 2023). An MLP on features has n_layers hidden layers of
     # d_mlp; the LSTM embeds to d_model and has n_layers of d_mlp hidden units.
     "omnigrok_teacher": ModelSpec(arch="mlp", n_layers=2, d_mlp=100, act="tanh", mlp_bias=True),
     "omnigrok_mnist": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, mlp_bias=True),

@@ -32,7 +32,7 @@ class DataSpec:
     """The task. `dataset="table"` is a binary-operation table (Power et al. 2022, Sec. 2) of
     `op` mod `p`; for the S5 operations p is meaningless and stored as 5 (the group acts on 5
     points), so one S5 task has one id. The other data sets are Omnigrok's (Liu et al. 2023,
-    PAPERS.md); `groklab.data.DATASETS` lists them with what each field means for them.
+    *Omnigrok*); `groklab.data.catalog.DATASETS` lists them with the fields each reads.
     Fields a data set does not use are stored at their defaults, so one task has one id.
 
     `n_examples` caps the pool of examples (0: the data set's own size), `messiness` is the

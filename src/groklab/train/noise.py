@@ -1,6 +1,6 @@
 """Per-member random streams for dropout and the noise interventions (Power et al. 2022, Fig. 2).
 
-Each member draws from its own generator per purpose (STYLE.md #8), and a member whose rate is 0
+Each member draws from its own generator per purpose (groklab/rng.py), and a member whose rate is 0
 draws nothing, so a member's numbers are the same alone or in a population, and switching one
 intervention on never shifts another's stream. All generator states go into the checkpoint.
 """
