@@ -56,10 +56,9 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from groklab.experiments import ExperimentContext, get_experiment, load_all
     from groklab.perf import set_threads, tune_allocator
+    from groklab.progress import ProgressDisplay
     from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
     from groklab.train import pick_device
@@ -81,32 +80,20 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     tune_allocator()
     set_threads(args.threads)
     print(f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}", flush=True)
-    bar: tqdm | None = None
-
-    def progress(event) -> None:
-        nonlocal bar
-        if bar is None:
-            # start where the experiment is: runs reused from the store are not "speed"
-            bar = tqdm(
-                total=event.steps, initial=event.step, unit="member-step", dynamic_ncols=True
-            )
-        bar.update(event.step - bar.n)
-        bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
-
+    bar = ProgressDisplay(unit="member-step")  # adds up the experiment's successive sweeps
     ctx = ExperimentContext(
         size=args.size,
         out_dir=out,
         store_root=Path(args.store or default_store_root()),
         backend=backend,
         device=str(device),
-        progress=progress,
+        progress=bar.sweep,
         source=args.source,
     )
     try:
         result = experiment.run(ctx)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     print(result.table)
     if result.shrunk:
         print(f"shrunk from the paper: {result.shrunk}")
