@@ -3,6 +3,7 @@
 import glob
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def wandb_history(directory):
     from wandb.proto import wandb_internal_pb2 as pb
 
     (path,) = glob.glob(f"{directory}/wandb/offline-run-*/run-*.wandb")
-    data, pos, chunk, rows = open(path, "rb").read(), 7, b"", []
+    data, pos, chunk, rows = Path(path).read_bytes(), 7, b"", []
     while pos + 7 <= len(data):
         if 32768 - pos % 32768 < 7:  # a block's tail too short for a header is padding
             pos += 32768 - pos % 32768

@@ -20,6 +20,7 @@ from groklab.config import spec_from_dict
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.store.db import METRICS
+from groklab.sweep.stream import QueueSink
 from groklab.train import TrainResult, train
 from groklab.train.loop import summarize_run
 
@@ -35,9 +36,17 @@ class Payload:
 
 
 def train_payload(
-    spec_json: str, device: str | None, checkpoint: bytes | None, threads: int | None = None
+    spec_json: str,
+    device: str | None,
+    checkpoint: bytes | None,
+    threads: int | None = None,
+    *,
+    events=None,
+    tag: int = 0,
 ) -> Payload:
-    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store."""
+    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
+    with an `events` queue, stream each evaluation to the driver while training (tagged
+    with the population's index `tag`, sweep/stream.py)."""
     if threads is not None:
         torch.set_num_threads(threads)
     spec = spec_from_json(spec_json)
@@ -47,7 +56,8 @@ def train_payload(
     ):
         if checkpoint is not None:
             store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
-        result = train(spec, store, device=device)
+        sinks = [] if events is None else [QueueSink(events, tag)]
+        result = train(spec, store, device=device, sinks=sinks)
         blob = store.checkpoint_path(spec.run_id).read_bytes()
         norms = store.read_layer_norms(spec.run_id)
     return Payload(spec_json, result.step, result.status, result.curves, blob, norms)
