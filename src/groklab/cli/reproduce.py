@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from groklab.cli.common import add_mirror_flags, build_mirrors
 from groklab.errors import GroklabError
 
 
@@ -52,6 +53,7 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         help="a user data file or directory for experiments that read one (omnigrok-imdb: "
         "'IMDB Dataset.csv'; omnigrok-mnist: a directory of MNIST idx files; omnigrok-qm9: a CSV)",
     )
+    add_mirror_flags(p)
     p.set_defaults(func=cmd_reproduce, size="quick")
 
 
@@ -71,7 +73,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     options = (
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
-    backend = get_backend(args.backend, **options)  # a bad backend fails before anything runs
+    sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
+    backend = get_backend(args.backend, **options, sinks=sinks)
     device = pick_device(args.device)
     out = Path(args.out) / experiment.name
     if out.exists() and not out.is_dir():

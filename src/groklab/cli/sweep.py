@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    from groklab.cli.common import add_mirror_flags
     from groklab.sweep import BACKENDS
 
     sweep = sub.add_parser(
@@ -37,12 +38,13 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
     sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
+    add_mirror_flags(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
 
-    from groklab.cli.common import check_out_dir, resume_hint
+    from groklab.cli.common import build_mirrors, check_out_dir, resume_hint
     from groklab.perf import set_threads
     from groklab.progress import ProgressDisplay
     from groklab.store import RunStore, default_store_root
@@ -51,10 +53,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.file)
     name = args.backend or sweep.backend
+    sinks = build_mirrors(args)  # a bad mirror fails before anything trains
     if name == "local":
-        backend = get_backend(name, workers=args.workers or sweep.workers)
+        backend = get_backend(name, workers=args.workers or sweep.workers, sinks=sinks)
     else:
-        backend = get_backend(name, address=args.ray_address or sweep.ray_address)
+        backend = get_backend(name, address=args.ray_address or sweep.ray_address, sinks=sinks)
     device = pick_device(args.device)
     set_threads(args.threads)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
