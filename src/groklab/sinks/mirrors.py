@@ -56,6 +56,7 @@ class TensorBoardSink(BaseSink):
         self.writers: dict[str, object] = {}
 
     def on_start(self, run: RunInfo, step: int) -> None:
+        self.on_end(run.run_id, "retried", step)  # a retried attempt replaces an open writer
         writer = self._writer_class(log_dir=str(self.directory / run.run_id))
         writer.add_text("spec", run.spec_json, global_step=step)
         self.writers[run.run_id] = writer
@@ -88,6 +89,7 @@ class WandbSink(BaseSink):
         self.runs: dict[str, object] = {}
 
     def on_start(self, run: RunInfo, step: int) -> None:
+        self.on_end(run.run_id, "retried", step)  # a retried attempt gets a W&B run of its own
         self.runs[run.run_id] = self.wandb.init(
             project=self.project,
             name=run.run_id,

@@ -16,13 +16,15 @@ from groklab.train.events import BaseSink, EvalEvent, RunInfo
 class StoreSink(BaseSink):
     """Writes each evaluation's metrics and layer norms, and the run's status, to the store.
 
-    On start it drops rows after the resume step: evaluations after a checkpoint are redone
-    (identically) as training replays, so nothing is counted twice."""
+    On start it records the run (if new) and drops rows after the resume step: evaluations
+    after a checkpoint are redone (identically) as training replays, so nothing is counted
+    twice."""
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
 
     def on_start(self, run: RunInfo, step: int) -> None:
+        create_run(self.store, run)  # here, not earlier: a spec that fails leaves no run
         self.store.truncate_metrics(run.run_id, after_step=step - 1)
         self.store.set_status(run.run_id, "running", step)
 
@@ -48,3 +50,14 @@ class StoreCheckpoints:
     def save(self, state: dict, step: int) -> None:
         save_atomic(state, self.path)
         self.store.set_status(self.run_id, "running", step)
+
+
+def create_run(store: RunStore, run: RunInfo) -> None:
+    """Record the run (its spec and members) if the store lacks it; a no-op otherwise."""
+    store.create_run(
+        run.run_id,
+        run.spec_json,
+        n_members=run.n_members,
+        summary=run.summary,
+        members=list(run.members),
+    )

@@ -1,9 +1,12 @@
 """Training a population away from the store: in a worker process or on a Ray node.
 
-A worker trains in a private scratch store and returns a `Payload` (the curves and the final
-checkpoint as bytes); only the driver writes the real store (`record_payload`). A worker that
-dies leaves nothing behind, and a retried one starts from the checkpoint the driver handed it,
-so metrics are neither lost nor written twice.
+A worker trains in a private scratch store, streams each evaluation to the driver while it
+trains (a `QueueSink`, sweep/stream.py) and returns a `Payload` (the curves and the final
+checkpoint as bytes); only the driver writes the real store (the streamed events as they
+come, `record_payload` at the end, which rewrites the same rows). A worker that dies leaves
+nothing behind, and a retried one starts from the checkpoint the driver handed it, so metrics
+are neither lost nor written twice. A payload is plain data: a new file a run keeps (e.g. kept
+checkpoints) is one more field of `Payload`, written by `record_payload`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import queue as queue_module
 import uuid
 from collections.abc import Callable, Sequence
 
-from groklab.spec import RunSpec, canonical_json
+from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.store.sink import StoreSink
 from groklab.sweep.base import ProgressCounter, SweepProgress
@@ -36,12 +36,6 @@ class QueueSink(BaseSink):
         self.events.put(("eval", self.tag, self.attempt, event))
 
 
-def run_info(spec: RunSpec) -> RunInfo:
-    return RunInfo(
-        spec.run_id, canonical_json(spec), spec.n_members, spec.train.steps, spec.summary()
-    )
-
-
 class EventRouter:
     """Driver side: streamed events to [StoreSink(store), *mirrors], and to sweep progress."""
 
@@ -56,14 +50,12 @@ class EventRouter:
         self.sinks = [StoreSink(store), *mirrors]
         self.counter = ProgressCounter(specs)
         self.attempts: dict[int, str] = {}  # population -> its latest attempt
-        for spec in self.specs:
-            _create_run(store, spec)
 
     def handle(self, item: tuple) -> None:
         kind, i, attempt, data = item
         if kind == "start":
             self.attempts[i] = attempt
-            emit_start(self.sinks, run_info(self.specs[i]), data)
+            emit_start(self.sinks, RunInfo.of(self.specs[i]), data)
         elif kind == "eval" and self.attempts.get(i) == attempt:
             emit_eval(self.sinks, data)
             if self.progress is not None:
@@ -86,17 +78,7 @@ class EventRouter:
             self.progress(self.counter.finish(i))
 
     def failed(self, i: int, store: RunStore) -> None:
-        record = store.get_run(self.specs[i].run_id)
-        step = record.step if record is not None else 0
-        store.set_status(self.specs[i].run_id, "failed", step)
-        self.finish(i, "failed", step)
-
-
-def _create_run(store: RunStore, spec: RunSpec) -> None:
-    store.create_run(
-        spec.run_id,
-        canonical_json(spec),
-        n_members=spec.n_members,
-        summary=spec.summary(),
-        members=[vars(m) for m in spec.members],
-    )
+        record = store.get_run(self.specs[i].run_id)  # None: it failed before it started
+        if record is not None:
+            store.set_status(record.run_id, "failed", record.step)
+        self.finish(i, "failed", 0 if record is None else record.step)

@@ -21,6 +21,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from groklab.spec import RunSpec, canonical_json
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -29,6 +31,18 @@ class RunInfo:
     n_members: int
     steps: int  # the step budget (train.steps)
     summary: str  # one line, as `groklab runs` shows it
+    members: tuple[dict, ...]  # each member's fields (MemberSpec as a dict)
+
+    @classmethod
+    def of(cls, spec: RunSpec) -> RunInfo:
+        return cls(
+            spec.run_id,
+            canonical_json(spec),
+            spec.n_members,
+            spec.train.steps,
+            spec.summary(),
+            tuple(vars(m) for m in spec.members),
+        )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ Training the same spec again resumes from its checkpoint (or reports it done). A
 equals an uninterrupted one bit for bit: parameters, optimizer moments, batch permutations and
 dropout streams all live in the checkpoint, and evaluation draws no random numbers. Ctrl-C is
 caught between steps, so the state saved is never half-updated.
+
+`train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
+(train/events.py) and saves its resume point through a `Checkpoints`. `train(spec, store)` is
+the convenient form: the store's sink first, then the caller's sinks, then `progress`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import torch
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
-from groklab.spec import RunSpec, canonical_json
+from groklab.spec import RunSpec
 from groklab.train.events import (
     CallbackSink,
     Checkpoints,
@@ -96,15 +100,8 @@ def train(
     through torch.compile. Like `device`, it is not part of the spec (nor of the run id): it
     changes results only by float reassociation, and a run may resume with or without it.
     """
-    from groklab.store.sink import StoreCheckpoints, StoreSink  # the loop itself is store-free
+    from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
 
-    store.create_run(
-        spec.run_id,
-        canonical_json(spec),
-        n_members=spec.n_members,
-        summary=spec.summary(),
-        members=[vars(m) for m in spec.members],
-    )
     listeners = [StoreSink(store), *sinks]
     if progress is not None:
         listeners.append(CallbackSink(progress))
@@ -116,6 +113,7 @@ def train(
         checkpoint_every=checkpoint_every,
         compile=compile,
     )
+    create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
     return summarize_run(spec, store, step, "done" if done else "interrupted")
 
 
@@ -147,10 +145,7 @@ def train_loop(
 
 def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn) -> None:
     stop = _StopFlag()
-    run = RunInfo(
-        spec.run_id, canonical_json(spec), spec.n_members, spec.train.steps, spec.summary()
-    )
-    emit_start(sinks, run, state.step)
+    emit_start(sinks, RunInfo.of(spec), state.step)
     try:
         with stop:
             while True:
