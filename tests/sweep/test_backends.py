@@ -64,12 +64,12 @@ def flaky_task(marker_dir):
     """Fails on its first attempt for each spec (a marker file remembers), then trains."""
     from pathlib import Path
 
-    def task(spec_json, device, checkpoint, threads):
+    def task(spec_json, device, checkpoint, threads, **stream):
         marker = Path(marker_dir) / (spec_from_json(spec_json).run_id + ".failed")
         if not marker.exists():
             marker.write_text("x")
             raise RuntimeError("worker lost")
-        return train_payload(spec_json, device, checkpoint, threads)
+        return train_payload(spec_json, device, checkpoint, threads, **stream)
 
     return task
 

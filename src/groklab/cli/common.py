@@ -60,3 +60,29 @@ def open_run(args: argparse.Namespace):
     if store is None:
         raise GroklabError(f"no run matches {args.run!r}: no store at {str(store_root(args))!r}")
     return store, store.resolve(args.run)
+
+
+def add_mirror_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tensorboard", metavar="DIR", help="also log to TensorBoard event files under DIR"
+    )
+    parser.add_argument(
+        "--wandb", metavar="PROJECT", help="also log to Weights & Biases (WANDB_MODE applies)"
+    )
+    parser.add_argument(
+        "--wandb-dir", metavar="DIR", help="W&B's local directory (default ./wandb)"
+    )
+
+
+def build_mirrors(args: argparse.Namespace) -> list:
+    """The mirror sinks the flags ask for; a missing extra or bad directory fails here."""
+    mirrors: list = []
+    if args.tensorboard is not None:
+        from groklab.sinks import TensorBoardSink
+
+        mirrors.append(TensorBoardSink(args.tensorboard))
+    if args.wandb is not None:
+        from groklab.sinks import WandbSink
+
+        mirrors.append(WandbSink(args.wandb, directory=args.wandb_dir))
+    return mirrors

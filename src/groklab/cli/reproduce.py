@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from groklab.cli.common import add_mirror_flags, build_mirrors
 from groklab.errors import GroklabError
 
 
@@ -52,14 +53,14 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         help="a user data file or directory for experiments that read one (omnigrok-imdb: "
         "'IMDB Dataset.csv'; omnigrok-mnist: a directory of MNIST idx files; omnigrok-qm9: a CSV)",
     )
+    add_mirror_flags(p)
     p.set_defaults(func=cmd_reproduce, size="quick")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from groklab.experiments import ExperimentContext, get_experiment, load_all
     from groklab.perf import set_threads, tune_allocator
+    from groklab.progress import ProgressDisplay
     from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
     from groklab.train import pick_device
@@ -72,7 +73,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     options = (
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
-    backend = get_backend(args.backend, **options)  # a bad backend fails before anything runs
+    sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
+    backend = get_backend(args.backend, **options, sinks=sinks)
     device = pick_device(args.device)
     out = Path(args.out) / experiment.name
     if out.exists() and not out.is_dir():
@@ -81,32 +83,20 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     tune_allocator()
     set_threads(args.threads)
     print(f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}", flush=True)
-    bar: tqdm | None = None
-
-    def progress(event) -> None:
-        nonlocal bar
-        if bar is None:
-            # start where the experiment is: runs reused from the store are not "speed"
-            bar = tqdm(
-                total=event.steps, initial=event.step, unit="member-step", dynamic_ncols=True
-            )
-        bar.update(event.step - bar.n)
-        bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
-
+    bar = ProgressDisplay(unit="member-step")  # adds up the experiment's successive sweeps
     ctx = ExperimentContext(
         size=args.size,
         out_dir=out,
         store_root=Path(args.store or default_store_root()),
         backend=backend,
         device=str(device),
-        progress=progress,
+        progress=bar.sweep,
         source=args.source,
     )
     try:
         result = experiment.run(ctx)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     print(result.table)
     if result.shrunk:
         print(f"shrunk from the paper: {result.shrunk}")

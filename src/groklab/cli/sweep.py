@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    from groklab.cli.common import add_mirror_flags
     from groklab.sweep import BACKENDS
 
     sweep = sub.add_parser(
@@ -37,23 +38,26 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
     sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
+    add_mirror_flags(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
 
-    from groklab.cli.common import check_out_dir, resume_hint
+    from groklab.cli.common import build_mirrors, check_out_dir, resume_hint
     from groklab.perf import set_threads
+    from groklab.progress import ProgressDisplay
     from groklab.store import RunStore, default_store_root
     from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
     from groklab.train import TrainingInterrupted, pick_device
 
     sweep = load_sweep(args.file)
     name = args.backend or sweep.backend
+    sinks = build_mirrors(args)  # a bad mirror fails before anything trains
     if name == "local":
-        backend = get_backend(name, workers=args.workers or sweep.workers)
+        backend = get_backend(name, workers=args.workers or sweep.workers, sinks=sinks)
     else:
-        backend = get_backend(name, address=args.ray_address or sweep.ray_address)
+        backend = get_backend(name, address=args.ray_address or sweep.ray_address, sinks=sinks)
     device = pick_device(args.device)
     set_threads(args.threads)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
@@ -67,11 +71,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"({len(reused)} already done) on {device}, store {root}",
         flush=True,
     )
-    with _SweepBar(sum(p.n_members * p.train.steps for p in populations)) as bar:
+    with ProgressDisplay(unit="member-step") as bar:
         try:
-            result = run_sweep(
-                sweep, root, backend=backend, device=str(device), progress=bar.update
-            )
+            result = run_sweep(sweep, root, backend=backend, device=str(device), progress=bar.sweep)
         except TrainingInterrupted as e:
             bar.close()
             print(
@@ -103,25 +105,3 @@ def _population_line(spec, rows: list[dict], reused: bool) -> str:
         f"{'reused' if reused else 'trained'} to step {done}, "
         f"99% val reached by {reached.size}/{len(rows)}{median}"
     )
-
-
-class _SweepBar:
-    """A tqdm bar over the whole sweep, in member-steps, with populations done as postfix."""
-
-    def __init__(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit="member-step", dynamic_ncols=True, smoothing=0.1)
-
-    def update(self, event) -> None:
-        self.bar.update(event.step - self.bar.n)
-        self.bar.set_postfix_str(f"populations {event.populations_done}/{event.populations}")
-
-    def close(self) -> None:
-        self.bar.close()
-
-    def __enter__(self) -> _SweepBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from groklab.cli.common import check_out_dir, resume_hint
+from groklab.cli.common import add_mirror_flags, build_mirrors, check_out_dir, resume_hint
 from groklab.config import field_types
 from groklab.errors import GroklabError
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
@@ -133,6 +133,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         "id: it changes results only by float reassociation; compiling takes a while first)",
     )
     train.add_argument("--out", help="directory for the run's curves CSV and figure")
+    add_mirror_flags(train)
     add_spec_flags(train)
     train.set_defaults(func=cmd_train)
 
@@ -201,7 +202,7 @@ def _open_run(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from groklab.perf import set_threads, tune_allocator
-    from groklab.progress import ProgressBar
+    from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
 
     spec = spec_from_args(args)
@@ -211,20 +212,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out and not Path(args.out).is_dir():
         raise GroklabError(f"--out {args.out!r} is not an existing directory; create it first")
     device = pick_device(args.device)
+    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     tune_allocator()
     store = _open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
     record = store.get_run(spec.run_id)
     if record is not None and record.status == "done":
         print(f"run {spec.run_id} is already done at step {record.step}; nothing to train")
-    with ProgressBar(spec) as bar:
+    with ProgressDisplay() as bar:
         try:
             result = train(
                 spec,
                 store,
                 device=str(device),
                 checkpoint_every=args.checkpoint_every,
-                progress=bar.update,
+                sinks=[*mirrors, bar],
                 compile=args.compile,
             )
         except TrainingInterrupted as e:

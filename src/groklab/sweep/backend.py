@@ -16,6 +16,7 @@ from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.train import Progress, TrainResult, train
+from groklab.train.events import Sink
 
 
 class LocalBackend:
@@ -23,10 +24,11 @@ class LocalBackend:
     default), or spread over `workers` processes of one thread each (on a 2-core CPU two 1-thread
     processes give 1.3-1.5x the throughput of one 2-thread process, PERF-NOTES.md)."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, sinks: Sequence[Sink] = ()) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise GroklabError(f"workers={workers!r} must be a positive integer")
         self.workers = workers
+        self.sinks = tuple(sinks)  # mirrors (TensorBoard, W&B), fed after the store
 
     def run(
         self,
@@ -40,7 +42,12 @@ class LocalBackend:
             from groklab.sweep.pool import run_in_processes
 
             return run_in_processes(
-                specs, self.workers, store_root=store_root, device=device, progress=progress
+                specs,
+                self.workers,
+                store_root=store_root,
+                device=device,
+                progress=progress,
+                sinks=self.sinks,
             )
         counter = ProgressCounter(specs)
         results = []
@@ -52,7 +59,9 @@ class LocalBackend:
                     def on_step(event: Progress, i: int = i) -> None:
                         progress(counter.at(i, event.step))
 
-                results.append(train(spec, store, device=device, progress=on_step))
+                results.append(
+                    train(spec, store, device=device, progress=on_step, sinks=self.sinks)
+                )
                 if progress is not None:
                     progress(counter.finish(i))
         return results
@@ -69,8 +78,8 @@ BACKENDS: dict[str, Callable[..., Backend]] = {"local": LocalBackend, "ray": _ra
 
 def get_backend(backend: str | Backend, **options: object) -> Backend:
     """A backend by name from BACKENDS (or the object itself); unknown names list the choices.
-    `options` go to the backend (`workers` for local, `address` for ray); None values are
-    dropped."""
+    `options` go to the backend (`workers` for local, `address` for ray, `sinks` for both:
+    mirrors fed after the store); None values are dropped."""
     if not isinstance(backend, str):
         return backend
     if backend not in BACKENDS:

@@ -3,10 +3,12 @@
     groklab sweep sweep.toml --backend ray                        # local instance
     groklab sweep sweep.toml --backend ray --ray-address auto     # the cluster (or RAY_ADDRESS)
 
-Each task trains one population in a scratch store on its node and returns a payload (curves
-and checkpoint bytes); the driver alone writes the store, as tasks finish. A task that fails is
-retried by Ray (`max_retries`) from the checkpoint the driver handed it, and its metrics are
-written once, when it succeeds. Restarting an interrupted sweep submits only what is missing.
+Each task trains one population in a scratch store on its node, streams its evaluation events
+to the driver through a Ray queue while it trains, and returns a payload (curves and checkpoint
+bytes); the driver alone writes the store. A task that fails is retried by Ray (`max_retries`)
+from the checkpoint the driver handed it; the driver keeps only the last attempt's events
+(sweep/stream.py), so metrics are neither lost nor written twice. Restarting an interrupted
+sweep submits only what is missing.
 Ray is an optional extra: `pip install 'groklab[ray]'`. On a cluster, groklab must be
 importable on every node (installed there, or shipped with a Ray runtime_env).
 """
@@ -20,9 +22,13 @@ from pathlib import Path
 from groklab.errors import GroklabError
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
-from groklab.sweep.base import ProgressCounter, SweepProgress
+from groklab.sweep.base import SweepProgress
 from groklab.sweep.remote import checkpoint_bytes, record_payload, train_payload
+from groklab.sweep.stream import EventRouter
 from groklab.train import TrainResult
+from groklab.train.events import Sink
+
+POLL_S = 0.1  # how often the driver drains the event queue while it waits
 
 
 def import_ray():
@@ -42,11 +48,13 @@ class RayBackend:
         max_retries: int = 2,
         cpus_per_task: float = 1.0,
         task: Callable[..., object] = train_payload,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS")
         self.max_retries = max_retries
         self.cpus_per_task = cpus_per_task
         self.task = task  # what a worker runs; the default trains and returns a Payload
+        self.sinks = tuple(sinks)  # mirrors fed, after the store, with the streamed events
         self.ray = import_ray()
 
     def _init(self) -> None:
@@ -66,6 +74,8 @@ class RayBackend:
         progress: Callable[[SweepProgress], None] | None = None,
     ) -> list[TrainResult]:
         self._init()
+        from ray.util.queue import Queue
+
         gpu = device is not None and device.startswith("cuda")
         task = self.ray.remote(self.task).options(
             max_retries=self.max_retries,
@@ -73,23 +83,37 @@ class RayBackend:
             num_cpus=self.cpus_per_task,
             num_gpus=1 if gpu else 0,
         )
-        counter = ProgressCounter(specs)
         results: list[TrainResult | None] = [None] * len(specs)
+        events = Queue(actor_options={"num_cpus": 0})
         with RunStore(store_root) as store:
+            router = EventRouter(specs, store, self.sinks, progress)
             refs = {
                 task.remote(
                     canonical_json(spec),
                     "cuda" if gpu else "cpu",
                     checkpoint_bytes(store, spec),
                     max(1, int(self.cpus_per_task)),
+                    events=events,
+                    tag=i,
                 ): i
                 for i, spec in enumerate(specs)
             }
             pending = list(refs)
-            while pending:
-                finished, pending = self.ray.wait(pending, num_returns=1)
-                i = refs[finished[0]]
-                results[i] = record_payload(store, specs[i], self.ray.get(finished[0]))
-                if progress is not None:
-                    progress(counter.finish(i))
+            try:
+                while pending:
+                    finished, pending = self.ray.wait(pending, num_returns=1, timeout=POLL_S)
+                    router.drain(events)  # a task's events are all queued before it returns
+                    for ref in finished:
+                        self._record(store, router, specs, refs[ref], ref, results)
+            finally:
+                events.shutdown()
         return [r for r in results if r is not None]
+
+    def _record(self, store, router, specs, i, ref, results) -> None:
+        try:
+            payload = self.ray.get(ref)
+        except BaseException:
+            router.failed(i, store)
+            raise
+        results[i] = record_payload(store, specs[i], payload)
+        router.finish(i, payload.status, payload.step)

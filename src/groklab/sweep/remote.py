@@ -1,9 +1,12 @@
 """Training a population away from the store: in a worker process or on a Ray node.
 
-A worker trains in a private scratch store and returns a `Payload` (the curves and the final
-checkpoint as bytes); only the driver writes the real store (`record_payload`). A worker that
-dies leaves nothing behind, and a retried one starts from the checkpoint the driver handed it,
-so metrics are neither lost nor written twice.
+A worker trains in a private scratch store, streams each evaluation to the driver while it
+trains (a `QueueSink`, sweep/stream.py) and returns a `Payload` (the curves and the final
+checkpoint as bytes); only the driver writes the real store (the streamed events as they
+come, `record_payload` at the end, which rewrites the same rows). A worker that dies leaves
+nothing behind, and a retried one starts from the checkpoint the driver handed it, so metrics
+are neither lost nor written twice. A payload is plain data: a new file a run keeps (e.g. kept
+checkpoints) is one more field of `Payload`, written by `record_payload`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from groklab.config import spec_from_dict
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.store.db import METRICS
+from groklab.sweep.stream import QueueSink
 from groklab.train import TrainResult, train
 from groklab.train.loop import summarize_run
 
@@ -35,9 +39,17 @@ class Payload:
 
 
 def train_payload(
-    spec_json: str, device: str | None, checkpoint: bytes | None, threads: int | None = None
+    spec_json: str,
+    device: str | None,
+    checkpoint: bytes | None,
+    threads: int | None = None,
+    *,
+    events=None,
+    tag: int = 0,
 ) -> Payload:
-    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store."""
+    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
+    with an `events` queue, stream each evaluation to the driver while training (tagged
+    with the population's index `tag`, sweep/stream.py)."""
     if threads is not None:
         torch.set_num_threads(threads)
     spec = spec_from_json(spec_json)
@@ -47,7 +59,8 @@ def train_payload(
     ):
         if checkpoint is not None:
             store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
-        result = train(spec, store, device=device)
+        sinks = [] if events is None else [QueueSink(events, tag)]
+        result = train(spec, store, device=device, sinks=sinks)
         blob = store.checkpoint_path(spec.run_id).read_bytes()
         norms = store.read_layer_norms(spec.run_id)
     return Payload(spec_json, result.step, result.status, result.curves, blob, norms)

@@ -4,6 +4,10 @@ Training the same spec again resumes from its checkpoint (or reports it done). A
 equals an uninterrupted one bit for bit: parameters, optimizer moments, batch permutations and
 dropout streams all live in the checkpoint, and evaluation draws no random numbers. Ctrl-C is
 caught between steps, so the state saved is never half-updated.
+
+`train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
+(train/events.py) and saves its resume point through a `Checkpoints`. `train(spec, store)` is
+the convenient form: the store's sink first, then the caller's sinks, then `progress`.
 """
 
 from __future__ import annotations
@@ -11,28 +15,37 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
-from groklab.spec import RunSpec, canonical_json
-from groklab.store import RunStore, load_checkpoint, save_atomic
+from groklab.spec import RunSpec
+from groklab.train.events import (
+    CallbackSink,
+    Checkpoints,
+    EvalEvent,
+    RunInfo,
+    Sink,
+    emit_end,
+    emit_eval,
+    emit_start,
+)
 from groklab.train.schedule import is_eval_step
 from groklab.train.state import TrainState, init_state, make_task
 from groklab.train.step import build_loss_fn, evaluate, train_step
 
+if TYPE_CHECKING:  # the loop never touches the store; train() hands it to the sinks
+    from groklab.store import RunStore
+
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Progress:
-    step: int
-    steps: int
-    metrics: dict[str, np.ndarray]  # the latest evaluation, name -> [M]
+Progress = EvalEvent  # what `progress=` callbacks receive: .step, .steps, .metrics
 
 
 @dataclass(frozen=True)
@@ -77,42 +90,62 @@ def train(
     device: str | None = None,
     checkpoint_every: int = 1000,
     progress: Callable[[Progress], None] | None = None,
+    sinks: Sequence[Sink] = (),
     compile: bool = False,
 ) -> TrainResult:
     """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
 
-    `compile` runs each step's forward, loss and backward through torch.compile. Like
-    `device`, it is not part of the spec (nor of the run id): it changes results only by
-    float reassociation, and a run may resume with or without it.
+    The store's sink runs first, then `sinks` (mirrors such as TensorBoard), then `progress`
+    (called with each EvalEvent). `compile` runs each step's forward, loss and backward
+    through torch.compile. Like `device`, it is not part of the spec (nor of the run id): it
+    changes results only by float reassociation, and a run may resume with or without it.
     """
+    from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
+
+    listeners = [StoreSink(store), *sinks]
+    if progress is not None:
+        listeners.append(CallbackSink(progress))
+    step, done = train_loop(
+        spec,
+        listeners,
+        StoreCheckpoints(store, spec.run_id),
+        device=device,
+        checkpoint_every=checkpoint_every,
+        compile=compile,
+    )
+    create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
+    return summarize_run(spec, store, step, "done" if done else "interrupted")
+
+
+def train_loop(
+    spec: RunSpec,
+    sinks: Sequence[Sink],
+    checkpoints: Checkpoints,
+    *,
+    device: str | None = None,
+    checkpoint_every: int = 1000,
+    compile: bool = False,
+) -> tuple[int, bool]:
+    """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (train/events.py says
+    which calls come when); returns (step reached, whether the run is done)."""
     if checkpoint_every < 1:
         raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
     dev = pick_device(device)
-    run_id = spec.run_id
-    task = make_task(spec, dev)  # bad input fails here, before the store holds anything
+    task = make_task(spec, dev)  # bad input fails here, before any sink hears of the run
     state = init_state(spec, task, dev)
-    store.create_run(
-        run_id,
-        canonical_json(spec),
-        n_members=spec.n_members,
-        summary=spec.summary(),
-        members=[vars(m) for m in spec.members],
-    )
-    path = store.checkpoint_path(run_id)
-    if path.exists():
-        state.load_dict(load_checkpoint(path))
-        log.info("resuming %s at step %d", run_id, state.step)
+    saved = checkpoints.load()
+    if saved is not None:
+        state.load_dict(saved)
+        log.info("resuming %s at step %d", spec.run_id, state.step)
     if not state.done:
-        # evaluations after the checkpoint are redone (identically) as training replays
-        store.truncate_metrics(run_id, after_step=state.step - 1)
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
-        _run(spec, store, state, task, path, checkpoint_every, progress, loss_fn)
-    return summarize_run(spec, store, state.step, "done" if state.done else "interrupted")
+        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn)
+    return state.step, state.done
 
 
-def _run(spec, store, state, task, path, checkpoint_every, progress, loss_fn) -> None:
+def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn) -> None:
     stop = _StopFlag()
-    store.set_status(spec.run_id, "running", state.step)
+    emit_start(sinks, RunInfo.of(spec), state.step)
     try:
         with stop:
             while True:
@@ -120,7 +153,7 @@ def _run(spec, store, state, task, path, checkpoint_every, progress, loss_fn) ->
                     is_eval_step(state.step, spec.train.eval_every)
                     or state.step == spec.train.steps
                 ):
-                    _evaluate(spec, store, state, task, progress)
+                    _evaluate(spec, sinks, state, task)
                     if state.step == spec.train.steps or _should_stop(spec, state):
                         state.done = True
                         break
@@ -128,29 +161,26 @@ def _run(spec, store, state, task, path, checkpoint_every, progress, loss_fn) ->
                     raise KeyboardInterrupt
                 train_step(state, task, spec, loss_fn)
                 if state.step % checkpoint_every == 0:
-                    save_atomic(state.to_dict(), path)
-                    store.set_status(spec.run_id, "running", state.step)
+                    checkpoints.save(state.to_dict(), state.step)
     except KeyboardInterrupt:
-        save_atomic(state.to_dict(), path)
-        store.set_status(spec.run_id, "interrupted", state.step)
+        checkpoints.save(state.to_dict(), state.step)
+        emit_end(sinks, spec.run_id, "interrupted", state.step)
         raise TrainingInterrupted(spec.run_id, state.step) from None
     except BaseException:
-        store.set_status(spec.run_id, "failed", state.step)
+        emit_end(sinks, spec.run_id, "failed", state.step)
         raise
-    save_atomic(state.to_dict(), path)
-    store.set_status(spec.run_id, "done", state.step)
+    checkpoints.save(state.to_dict(), state.step)
+    emit_end(sinks, spec.run_id, "done", state.step)
 
 
-def _evaluate(spec, store, state: TrainState, task, progress) -> None:
+def _evaluate(spec, sinks, state: TrainState, task) -> None:
     metrics = {k: v.cpu().numpy() for k, v in evaluate(state, task, spec).items()}
-    store.write_metrics(spec.run_id, state.step, metrics)
-    store.write_layer_norms(spec.run_id, state.step, state.population.layer_norms())
+    norms = {k: v.cpu().numpy() for k, v in state.population.layer_norms().items()}
     threshold = spec.train.stop_at_val_acc
     if threshold > 0:
         reached = torch.from_numpy(metrics["val_acc"] >= threshold).to(state.hits.device)
         state.hits = torch.where(reached, state.hits + 1, torch.zeros_like(state.hits))
-    if progress is not None:
-        progress(Progress(state.step, spec.train.steps, metrics))
+    emit_eval(sinks, EvalEvent(spec.run_id, state.step, spec.train.steps, metrics, norms))
 
 
 def _should_stop(spec: RunSpec, state: TrainState) -> bool:
