@@ -62,6 +62,24 @@ def open_run(args: argparse.Namespace):
     return store, store.resolve(args.run)
 
 
+def add_keep_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-checkpoints",
+        default="none",
+        metavar="RULE",
+        help="besides the resume point, keep the full state at evaluation steps: none "
+        "(default), every:N (every N steps) or log:N (N steps spread on a log axis); "
+        "groklab.load(run, member, step) reads them",
+    )
+
+
+def keep_rule(args: argparse.Namespace) -> str:
+    """--keep-checkpoints, checked (one line naming it and the choices if bad)."""
+    from groklab.train.history import KeepRule
+
+    return KeepRule.parse(args.keep_checkpoints).text
+
+
 def add_mirror_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tensorboard", metavar="DIR", help="also log to TensorBoard event files under DIR"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from groklab.cli.common import add_mirror_flags, build_mirrors
+from groklab.cli.common import add_keep_flag, add_mirror_flags, build_mirrors, keep_rule
 from groklab.errors import GroklabError
 
 
@@ -54,6 +54,7 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         "'IMDB Dataset.csv'; omnigrok-mnist: a directory of MNIST idx files; omnigrok-qm9: a CSV)",
     )
     add_mirror_flags(p)
+    add_keep_flag(p)
     p.set_defaults(func=cmd_reproduce, size="quick")
 
 
@@ -74,7 +75,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
     sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
-    backend = get_backend(args.backend, **options, sinks=sinks)
+    keep = keep_rule(args)
+    backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     out = Path(args.out) / experiment.name
     if out.exists() and not out.is_dir():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    from groklab.cli.common import add_mirror_flags
+    from groklab.cli.common import add_keep_flag, add_mirror_flags
     from groklab.sweep import BACKENDS
 
     sweep = sub.add_parser(
@@ -39,12 +39,13 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
     add_mirror_flags(sweep)
+    add_keep_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
 
-    from groklab.cli.common import build_mirrors, check_out_dir, resume_hint
+    from groklab.cli.common import build_mirrors, check_out_dir, keep_rule, resume_hint
     from groklab.perf import set_threads
     from groklab.progress import ProgressDisplay
     from groklab.store import RunStore, default_store_root
@@ -54,10 +55,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.file)
     name = args.backend or sweep.backend
     sinks = build_mirrors(args)  # a bad mirror fails before anything trains
+    keep = keep_rule(args)
     if name == "local":
-        backend = get_backend(name, workers=args.workers or sweep.workers, sinks=sinks)
+        workers = args.workers or sweep.workers
+        backend = get_backend(name, workers=workers, sinks=sinks, keep_checkpoints=keep)
     else:
-        backend = get_backend(name, address=args.ray_address or sweep.ray_address, sinks=sinks)
+        address = args.ray_address or sweep.ray_address
+        backend = get_backend(name, address=address, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     set_threads(args.threads)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")

@@ -13,7 +13,14 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from groklab.cli.common import add_mirror_flags, build_mirrors, check_out_dir, resume_hint
+from groklab.cli.common import (
+    add_keep_flag,
+    add_mirror_flags,
+    build_mirrors,
+    check_out_dir,
+    keep_rule,
+    resume_hint,
+)
 from groklab.config import field_types
 from groklab.errors import GroklabError
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
@@ -134,6 +141,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--out", help="directory for the run's curves CSV and figure")
     add_mirror_flags(train)
+    add_keep_flag(train)
     add_spec_flags(train)
     train.set_defaults(func=cmd_train)
 
@@ -213,6 +221,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise GroklabError(f"--out {args.out!r} is not an existing directory; create it first")
     device = pick_device(args.device)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
+    keep = keep_rule(args)
     tune_allocator()
     store = _open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
@@ -228,6 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 checkpoint_every=args.checkpoint_every,
                 sinks=[*mirrors, bar],
                 compile=args.compile,
+                keep_checkpoints=keep,
             )
         except TrainingInterrupted as e:
             bar.close()

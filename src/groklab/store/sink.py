@@ -51,6 +51,11 @@ class StoreCheckpoints:
         save_atomic(state, self.path)
         self.store.set_status(self.run_id, "running", step)
 
+    def keep(self, state: dict, step: int) -> None:
+        path = self.store.kept_checkpoint_path(self.run_id, step)
+        path.parent.mkdir(exist_ok=True)
+        save_atomic(state, path)
+
 
 def create_run(store: RunStore, run: RunInfo) -> None:
     """Record the run (its spec and members) if the store lacks it; a no-op otherwise."""

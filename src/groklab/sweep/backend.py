@@ -17,6 +17,7 @@ from groklab.store import RunStore
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.train import Progress, TrainResult, train
 from groklab.train.events import Sink
+from groklab.train.history import KeepRule
 
 
 class LocalBackend:
@@ -24,11 +25,14 @@ class LocalBackend:
     default), or spread over `workers` processes of one thread each (on a 2-core CPU two 1-thread
     processes give 1.3-1.5x the throughput of one 2-thread process, PERF-NOTES.md)."""
 
-    def __init__(self, workers: int = 1, sinks: Sequence[Sink] = ()) -> None:
+    def __init__(
+        self, workers: int = 1, sinks: Sequence[Sink] = (), keep_checkpoints: str = "none"
+    ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise GroklabError(f"workers={workers!r} must be a positive integer")
         self.workers = workers
         self.sinks = tuple(sinks)  # mirrors (TensorBoard, W&B), fed after the store
+        self.keep_checkpoints = KeepRule.parse(keep_checkpoints).text  # checked before any run
 
     def run(
         self,
@@ -48,6 +52,7 @@ class LocalBackend:
                 device=device,
                 progress=progress,
                 sinks=self.sinks,
+                keep_checkpoints=self.keep_checkpoints,
             )
         counter = ProgressCounter(specs)
         results = []
@@ -60,7 +65,14 @@ class LocalBackend:
                         progress(counter.at(i, event.step))
 
                 results.append(
-                    train(spec, store, device=device, progress=on_step, sinks=self.sinks)
+                    train(
+                        spec,
+                        store,
+                        device=device,
+                        progress=on_step,
+                        sinks=self.sinks,
+                        keep_checkpoints=self.keep_checkpoints,
+                    )
                 )
                 if progress is not None:
                     progress(counter.finish(i))

@@ -32,6 +32,7 @@ def run_in_processes(
     device: str | None,
     progress: Callable[[SweepProgress], None] | None,
     sinks: Sequence[Sink] = (),
+    keep_checkpoints: str = "none",
 ) -> list[TrainResult]:
     results: list[TrainResult | None] = [None] * len(specs)
     context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
@@ -51,6 +52,7 @@ def run_in_processes(
                 1,
                 events=events,
                 tag=i,
+                keep_checkpoints=keep_checkpoints,
             ): i
             for i, spec in enumerate(specs)
         }

@@ -27,6 +27,7 @@ from groklab.sweep.remote import checkpoint_bytes, record_payload, train_payload
 from groklab.sweep.stream import EventRouter
 from groklab.train import TrainResult
 from groklab.train.events import Sink
+from groklab.train.history import KeepRule
 
 POLL_S = 0.1  # how often the driver drains the event queue while it waits
 
@@ -49,12 +50,14 @@ class RayBackend:
         cpus_per_task: float = 1.0,
         task: Callable[..., object] = train_payload,
         sinks: Sequence[Sink] = (),
+        keep_checkpoints: str = "none",
     ) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS")
         self.max_retries = max_retries
         self.cpus_per_task = cpus_per_task
         self.task = task  # what a worker runs; the default trains and returns a Payload
         self.sinks = tuple(sinks)  # mirrors fed, after the store, with the streamed events
+        self.keep_checkpoints = KeepRule.parse(keep_checkpoints).text
         self.ray = import_ray()
 
     def _init(self) -> None:
@@ -95,6 +98,7 @@ class RayBackend:
                     max(1, int(self.cpus_per_task)),
                     events=events,
                     tag=i,
+                    keep_checkpoints=self.keep_checkpoints,
                 ): i
                 for i, spec in enumerate(specs)
             }

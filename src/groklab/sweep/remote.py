@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +37,7 @@ class Payload:
     curves: dict[str, np.ndarray]
     checkpoint: bytes
     layer_norms: dict[str, np.ndarray] | None = None  # store.read_layer_norms
+    kept: dict[int, bytes] = field(default_factory=dict)  # step -> kept checkpoint's bytes
 
 
 def train_payload(
@@ -46,6 +48,7 @@ def train_payload(
     *,
     events=None,
     tag: int = 0,
+    keep_checkpoints: str = "none",
 ) -> Payload:
     """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
     with an `events` queue, stream each evaluation to the driver while training (tagged
@@ -60,10 +63,11 @@ def train_payload(
         if checkpoint is not None:
             store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
         sinks = [] if events is None else [QueueSink(events, tag)]
-        result = train(spec, store, device=device, sinks=sinks)
+        result = train(spec, store, device=device, sinks=sinks, keep_checkpoints=keep_checkpoints)
         blob = store.checkpoint_path(spec.run_id).read_bytes()
         norms = store.read_layer_norms(spec.run_id)
-    return Payload(spec_json, result.step, result.status, result.curves, blob, norms)
+        kept = {s: path.read_bytes() for s, path in store.kept_checkpoints(spec.run_id).items()}
+    return Payload(spec_json, result.step, result.status, result.curves, blob, norms, kept)
 
 
 def spec_from_json(text: str) -> RunSpec:
@@ -92,9 +96,16 @@ def record_payload(store: RunStore, spec: RunSpec, payload: Payload) -> TrainRes
     for j, step in enumerate(norms["step"]):
         layers = {k: v[:, j] for k, v in norms.items() if k != "step"}
         store.write_layer_norms(spec.run_id, int(step), layers)
-    path = store.checkpoint_path(spec.run_id)
-    tmp = path.with_name(f".{path.name}.driver.tmp")
-    tmp.write_bytes(payload.checkpoint)
-    os.replace(tmp, path)
+    for step, blob in payload.kept.items():
+        kept = store.kept_checkpoint_path(spec.run_id, step)
+        kept.parent.mkdir(exist_ok=True)
+        _write_atomic(kept, blob)
+    _write_atomic(store.checkpoint_path(spec.run_id), payload.checkpoint)
     store.set_status(spec.run_id, payload.status, payload.step)
     return summarize_run(spec, store, payload.step, payload.status)
+
+
+def _write_atomic(path: Path, blob: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.driver.tmp")
+    tmp.write_bytes(blob)
+    os.replace(tmp, path)

@@ -67,11 +67,15 @@ class Checkpoints(Protocol):
     """Where the loop's resume point lives (the store's checkpoint file, a worker's scratch).
 
     `save` is called every `checkpoint_every` steps, on Ctrl-C and at the end, with the full
-    state dict (TrainState.to_dict) and its step; it must write atomically."""
+    state dict (TrainState.to_dict) and its step; `keep` at each step the run's KeepRule
+    keeps (train/history.py), after that step's evaluation, for the checkpoint history. Both
+    must write atomically."""
 
     def load(self) -> dict | None: ...
 
     def save(self, state: dict, step: int) -> None: ...
+
+    def keep(self, state: dict, step: int) -> None: ...
 
 
 class BaseSink:

@@ -40,6 +40,11 @@ class KeepRule:
         raise GroklabError(f"keep_checkpoints={text!r} is not a rule; allowed: {', '.join(KINDS)}")
 
     @property
+    def text(self) -> str:
+        """The rule as `parse` reads it: 'none', 'every:N' or 'log:N'."""
+        return "none" if self.kind == "none" else f"{self.kind}:{self.n}"
+
+    @property
     def keeps_any(self) -> bool:
         return self.kind != "none"
 

@@ -35,6 +35,7 @@ from groklab.train.events import (
     emit_eval,
     emit_start,
 )
+from groklab.train.history import KeepRule
 from groklab.train.schedule import is_eval_step
 from groklab.train.state import TrainState, init_state, make_task
 from groklab.train.step import build_loss_fn, evaluate, train_step
@@ -92,6 +93,7 @@ def train(
     progress: Callable[[Progress], None] | None = None,
     sinks: Sequence[Sink] = (),
     compile: bool = False,
+    keep_checkpoints: KeepRule | str = "none",
 ) -> TrainResult:
     """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
 
@@ -99,6 +101,8 @@ def train(
     (called with each EvalEvent). `compile` runs each step's forward, loss and backward
     through torch.compile. Like `device`, it is not part of the spec (nor of the run id): it
     changes results only by float reassociation, and a run may resume with or without it.
+    `keep_checkpoints` ("none", "every:N", "log:N") keeps the full state at those evaluation
+    steps besides the resume point (store.kept_checkpoints; groklab.load reads them).
     """
     from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
 
@@ -112,6 +116,7 @@ def train(
         device=device,
         checkpoint_every=checkpoint_every,
         compile=compile,
+        keep=keep_checkpoints,
     )
     create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
     return summarize_run(spec, store, step, "done" if done else "interrupted")
@@ -125,11 +130,13 @@ def train_loop(
     device: str | None = None,
     checkpoint_every: int = 1000,
     compile: bool = False,
+    keep: KeepRule | str = "none",
 ) -> tuple[int, bool]:
     """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (train/events.py says
     which calls come when); returns (step reached, whether the run is done)."""
     if checkpoint_every < 1:
         raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
+    keep = keep if isinstance(keep, KeepRule) else KeepRule.parse(keep)
     dev = pick_device(device)
     task = make_task(spec, dev)  # bad input fails here, before any sink hears of the run
     state = init_state(spec, task, dev)
@@ -139,11 +146,12 @@ def train_loop(
         log.info("resuming %s at step %d", spec.run_id, state.step)
     if not state.done:
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
-        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn)
+        kept = keep.steps(spec.train.steps, spec.train.eval_every)
+        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept)
     return state.step, state.done
 
 
-def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn) -> None:
+def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept) -> None:
     stop = _StopFlag()
     emit_start(sinks, RunInfo.of(spec), state.step)
     try:
@@ -156,6 +164,9 @@ def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn) -> No
                     _evaluate(spec, sinks, state, task)
                     if state.step == spec.train.steps or _should_stop(spec, state):
                         state.done = True
+                    if state.step in kept or (state.done and kept):  # an early stop is kept too
+                        checkpoints.keep(state.to_dict(), state.step)
+                    if state.done:
                         break
                 if stop.requested:
                     raise KeyboardInterrupt
