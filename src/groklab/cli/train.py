@@ -16,10 +16,14 @@ from typing import Any
 from groklab.cli.common import (
     add_keep_flag,
     add_mirror_flags,
+    add_store,
     build_mirrors,
     check_out_dir,
     keep_rule,
+    open_run,
+    open_store,
     resume_hint,
+    store_root,
 )
 from groklab.config import field_types
 from groklab.errors import GroklabError
@@ -127,7 +131,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         choices=sorted(PRESETS),
         help="architecture preset (default power2022); model flags override it",
     )
-    _add_store(train)
+    add_store(train)
     train.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     train.add_argument("--checkpoint-every", type=int, default=1000)
     train.add_argument(
@@ -146,7 +150,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     train.set_defaults(func=cmd_train)
 
     runs = sub.add_parser("runs", help="list the runs in the store")
-    _add_store(runs)
+    add_store(runs)
     runs.set_defaults(func=cmd_runs)
 
     curves = sub.add_parser("curves", help="write a run's metric curves as CSV")
@@ -168,44 +172,14 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="every measure of the run (norm/<parameter> included) as extra columns, sorted",
     )
-    _add_store(curves)
+    add_store(curves)
     curves.set_defaults(func=cmd_curves)
 
     plot = sub.add_parser("plot", help="draw a run's accuracy, loss and weight norm")
     plot.add_argument("run", help="run id (or a unique prefix)")
     plot.add_argument("--out", required=True)
-    _add_store(plot)
+    add_store(plot)
     plot.set_defaults(func=cmd_plot)
-
-
-def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)"
-    )
-
-
-def _store_root(args: argparse.Namespace) -> Path:
-    from groklab.store import default_store_root
-
-    return Path(args.store) if args.store else default_store_root()
-
-
-def _open_store(args: argparse.Namespace, *, create: bool = True):
-    """The store of --store; for reading commands (create=False), None if there is none yet."""
-    from groklab.store import RunStore
-
-    root = _store_root(args)
-    if not create and not (root / "runs.sqlite").is_file():
-        return None
-    return RunStore(root)
-
-
-def _open_run(args: argparse.Namespace):
-    """The store and full run id of `args.run`; reading only, so no store is created."""
-    store = _open_store(args, create=False)
-    if store is None:
-        raise GroklabError(f"no run matches {args.run!r}: no store at {str(_store_root(args))!r}")
-    return store, store.resolve(args.run)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -223,7 +197,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
     tune_allocator()
-    store = _open_store(args)
+    store = open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
     record = store.get_run(spec.run_id)
     if record is not None and record.status == "done":
@@ -276,10 +250,10 @@ def _write_outputs(store, run_id: str, out: Path, title: str) -> None:
 def cmd_runs(args: argparse.Namespace) -> int:
     import numpy as np
 
-    store = _open_store(args, create=False)
+    store = open_store(args, create=False)
     runs = store.list_runs() if store is not None else []
     if not runs:
-        print(f"no runs in {_store_root(args)}")
+        print(f"no runs in {store_root(args)}")
         return 0
     head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8} {'ckpts':>14}"
     print(f"{head}  spec")
@@ -312,7 +286,7 @@ def _bytes(n: float) -> str:
 def cmd_curves(args: argparse.Namespace) -> int:
     from groklab.store import METRICS, write_curves_csv, write_layer_norms_csv
 
-    store, run_id = _open_run(args)
+    store, run_id = open_run(args)
     check_out_dir(args.out)
     if args.layers:
         write_layer_norms_csv(store.read_layer_norms(run_id), args.out)
@@ -345,7 +319,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from groklab.plots.curves import plot_run
     from groklab.plots.style import save_figure
 
-    store, run_id = _open_run(args)
+    store, run_id = open_run(args)
     check_out_dir(args.out)
     record = store.get_run(run_id)
     save_figure(plot_run(store.read_curves(run_id), title=f"{run_id}: {record.summary}"), args.out)
