@@ -23,7 +23,7 @@ from groklab.train.history import KeepRule
 class LocalBackend:
     """On this machine: in this process, one population after another (`workers=1`, the
     default), or spread over `workers` processes of one thread each (on a 2-core CPU two 1-thread
-    processes give 1.3-1.5x the throughput of one 2-thread process, PERF-NOTES.md)."""
+    processes gave 1.3-1.5x the throughput of one 2-thread process, measured on the Power step)."""
 
     def __init__(
         self, workers: int = 1, sinks: Sequence[Sink] = (), keep_checkpoints: str = "none"
