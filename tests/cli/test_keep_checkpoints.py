@@ -1,26 +1,15 @@
 """`--keep-checkpoints` on train, sweep and reproduce, and the history `groklab runs` reports."""
 
-import contextlib
-import io
-
 import pytest
 
-from groklab.cli import main
 from groklab.store import RunStore
 
 TINY = "--op add --p 7 --model mlp --d-model 8 --d-mlp 16 --n-layers 1 --steps 40 --eval-every 10"
 
 
-def run_main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_train_keeps_checkpoints_and_runs_counts_them_with_their_bytes(tmp_path):
+def test_train_keeps_checkpoints_and_runs_counts_them_with_their_bytes(run_cli, tmp_path):
     store = str(tmp_path / "store")
-    code, _, err = run_main(
+    code, _, err = run_cli(
         ["train", *TINY.split(), "--keep-checkpoints", "every:20", "--store", store]
     )
     assert code == 0, err
@@ -30,7 +19,7 @@ def test_train_keeps_checkpoints_and_runs_counts_them_with_their_bytes(tmp_path)
         files = [opened.checkpoint_path(record.run_id), *kept.values()]
     assert sorted(kept) == [0, 20, 40]
     size = sum(f.stat().st_size for f in files) / 1000
-    _, out, _ = run_main(["runs", "--store", store])
+    _, out, _ = run_cli(["runs", "--store", store])
     row = next(line for line in out.splitlines() if line.startswith(record.run_id))
     assert f"4 / {size:.1f} KB" in row
 
@@ -39,8 +28,8 @@ def test_train_keeps_checkpoints_and_runs_counts_them_with_their_bytes(tmp_path)
     "command", [["train", *TINY.split()], ["reproduce", "power2022-table", "--micro"]]
 )
 @pytest.mark.parametrize("rule", ["every:0", "log", "some"])
-def test_a_bad_rule_is_one_line_exit_2_and_writes_nothing(tmp_path, command, rule):
+def test_a_bad_rule_is_one_line_exit_2_and_writes_nothing(run_cli, tmp_path, command, rule):
     store = tmp_path / "store"
-    code, _, err = run_main([*command, "--keep-checkpoints", rule, "--store", str(store)])
+    code, _, err = run_cli([*command, "--keep-checkpoints", rule, "--store", str(store)])
     assert code == 2 and err.count("\n") == 1 and f"keep_checkpoints={rule!r}" in err
     assert not store.exists()

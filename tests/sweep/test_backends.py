@@ -74,14 +74,6 @@ def flaky_task(marker_dir):
     return task
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_sweep_gives_the_same_numbers_as_local(tmp_path, ray_local):
     local = run_sweep(SWEEP, tmp_path / "local")
     remote = run_sweep(SWEEP, tmp_path / "ray", backend=get_backend("ray"))
