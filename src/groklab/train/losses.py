@@ -44,7 +44,7 @@ def stablemax_s(x: Tensor) -> Tensor:
 def stablemax_cross_entropy(out: Tensor, targets: Tensor) -> Tensor:
     """out [M, B, V] logits, targets [M, B] classes -> -log StableMax(out)_y [M, B] float64."""
     s = stablemax_s(out.double())  # [M, B, V]
-    log_probs = s.log() - s.sum(-1, keepdim=True).log()
+    log_probs = (s / s.sum(-1, keepdim=True)).log()  # the authors' order of operations
     return -log_probs.gather(-1, targets[..., None]).squeeze(-1)
 
 
