@@ -94,6 +94,8 @@ def test_bad_inputs_are_one_line_errors():
         ModelSpec(arch="mlp", inputs="bits")
     with pytest.raises(SpecError, match="inputs='onehot' is for arch='mlp'"):
         ModelSpec(inputs="onehot")
+    with pytest.raises(SpecError, match="leaky_slope=0.2 is read by arch='mlp' only"):
+        ModelSpec(act="leaky_relu", leaky_slope=0.2)
     with pytest.raises(SpecError, match="leaky_slope=-0.1 is out of range"):
         ModelSpec(leaky_slope=-0.1)
     with pytest.raises(SpecError, match="reads table tokens"):

@@ -123,6 +123,10 @@ class ModelSpec:
         if self.inputs != "embed" and self.arch != "mlp":
             raise SpecError(f"inputs={self.inputs!r} is for arch='mlp'; arch={self.arch!r}")
         check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+        if self.leaky_slope != 0.01 and self.arch != "mlp":
+            raise SpecError(
+                f"leaky_slope={self.leaky_slope} is read by arch='mlp' only; arch={self.arch!r}"
+            )
         store_floats(self)
 
     @property
