@@ -92,22 +92,85 @@ def test_population_muon_equals_torch_muon_and_adamw_for_each_member(nesterov):
 def test_muon_takes_the_hidden_matrices_and_leaves_the_rest_to_adamw():
     pop = population()
     layout = build_muon_layout(pop.template, pop.names, pop.shapes, torch.device("cpu"))
-    assert [(m.name, m.rows, m.cols) for m in layout.matrices] == [
-        ("layers.0.weight", 12, 8),
+    assert [(m.name, m.fan_in, m.fan_out) for m in layout.matrices] == [
+        ("layers.0.weight", 8, 12),
         ("layers.1.weight", 12, 12),
     ]
     covered = torch.cat([layout.muon_index, layout.adamw_index]).sort().values
     assert torch.equal(covered, torch.arange(pop.flat.shape[1]))  # every column exactly once
-    transformer = build_model(
-        ModelSpec(n_layers=1, d_model=8, n_heads=2, d_mlp=16),
-        d_vocab=9,
-        n_ctx=4,
-        d_out=7,
-        generator=torch.Generator().manual_seed(0),
-    )
-    tpop = Population.stack([transformer])
+    tpop = transformer_population()
     tlayout = build_muon_layout(tpop.template, tpop.names, tpop.shapes, torch.device("cpu"))
-    assert [m.name for m in tlayout.matrices] == ["blocks.0.mlp.W_in", "blocks.0.mlp.W_out"]
+    assert [(m.name, m.fan_in, m.fan_out) for m in tlayout.matrices] == [
+        (f"blocks.0.{name}", fan_in, fan_out)
+        for name, fan_in, fan_out in [
+            ("attn.W_Q", 8, 8),
+            ("attn.W_K", 8, 8),
+            ("attn.W_V", 8, 8),
+            ("attn.W_O", 8, 8),
+            ("mlp.W_in", 8, 16),
+            ("mlp.W_out", 16, 8),
+        ]
+    ]
+
+
+def transformer_population(seeds=(0, 1, 2)):
+    spec = ModelSpec(n_layers=1, d_model=8, n_heads=2, d_mlp=16, norm="pre")
+    models = [
+        build_model(spec, d_vocab=9, n_ctx=4, d_out=7, generator=torch.Generator().manual_seed(s))
+        for s in seeds
+    ]
+    return Population.stack(models)
+
+
+def as_linear_weight(name: str, w: torch.Tensor) -> torch.Tensor:
+    """A transformer weight (TransformerLens layout, x @ W) as an nn.Linear weight [out, in]."""
+    if name.endswith(("W_Q", "W_K", "W_V")):  # [H, D, dh] -> [D, H * dh]
+        w = w.permute(1, 0, 2).reshape(w.shape[1], -1)
+    return w.reshape(-1, w.shape[-1]).T  # [in, out] -> [out, in]
+
+
+def from_linear_weight(name: str, w: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    w = w.T
+    if name.endswith(("W_Q", "W_K", "W_V")):
+        h, d, dh = shape
+        return w.reshape(d, h, dh).permute(1, 0, 2)
+    return w.reshape(shape)
+
+
+def test_transformer_muon_equals_torch_muon_on_each_weight_as_an_nn_linear():
+    pop = transformer_population()
+    gen = torch.Generator().manual_seed(1)
+    grads = [torch.randn(pop.flat.shape, generator=gen) for _ in range(4)]
+    spec = OptimSpec(optimizer="muon")
+    ours, _ = run_ours(pop, grads, spec)
+    layout = build_muon_layout(pop.template, pop.names, pop.shapes, torch.device("cpu"))
+    hidden = {m.name for m in layout.matrices}
+    rows = []
+    for m in range(pop.n_members):
+        start = dict(zip(pop.names, pop.params(pop.flat.detach()).values(), strict=True))
+        weights = {
+            n: torch.nn.Parameter(as_linear_weight(n, w[m]) if n in hidden else w[m].clone())
+            for n, w in start.items()
+        }
+        muon = torch.optim.Muon([weights[n] for n in hidden], lr=MUON_LR[m], weight_decay=WD[m])
+        adamw = torch.optim.AdamW(
+            [w for n, w in weights.items() if n not in hidden],
+            lr=LR[m],
+            betas=(spec.beta1, spec.beta2),
+            weight_decay=WD[m],
+        )
+        for g in grads:
+            for n, chunk, shape in zip(pop.names, g[m].split(pop.sizes), pop.shapes, strict=True):
+                chunk = chunk.view(shape)
+                weights[n].grad = as_linear_weight(n, chunk) if n in hidden else chunk.clone()
+            muon.step()
+            adamw.step()
+        back = [
+            from_linear_weight(n, w.detach(), shape) if n in hidden else w.detach()
+            for (n, w), shape in zip(weights.items(), pop.shapes, strict=True)
+        ]
+        rows.append(torch.cat([w.flatten() for w in back]))
+    torch.testing.assert_close(ours, torch.stack(rows), rtol=0, atol=1e-5)
 
 
 def test_orthogonalize_gives_singular_values_near_one_for_each_member():

@@ -6,22 +6,25 @@ five Newton-Schulz iterations in bfloat16 with the quintic coefficients (3.4445,
     B <- B + (1 - mu) (g - B)              (the buffer as torch keeps it: lerp toward g)
     U <- g + mu (B - g) with Nesterov, else B
     O <- NS(U / ||U||_F)                   (rows and columns swapped while rows > columns)
-    theta <- theta (1 - lr wd) - lr sqrt(max(1, rows / cols)) O
+    theta <- theta (1 - lr wd) - lr sqrt(max(1, fan_out / fan_in)) O
 As the reference implementation prescribes, Muon is for the hidden 2-D weights only: the
 input embedding, the output layer and every vector (biases, gains) go to AdamW, with the
 member's `lr` and the spec's betas. Here that means: every parameter that is 2-D in one member's
 shape, except those a model names in `io_parameters()` (the MLP: its output layer, and its first
 layer when it reads one-hot inputs, which is an embedding table) or, for models that name none,
-`W_E`, `W_pos` and `W_U`. The transformer's per-head attention weights are 3-D
-([n_heads, d_model, d_head]) and go to AdamW; its MLP weights get Muon.
+`W_E`, `W_pos` and `W_U`. A transformer block's W_Q, W_K, W_V, W_O, W_in and W_out get Muon as
+the matrices of their linear maps (the per-head [n_heads, d_model, d_head] W_Q is the
+[d_model, n_heads * d_head] matrix); its LayerNorm gains and biases get AdamW.
 
 Every member's matrices are orthogonalised together: one batched matmul per matrix and
-iteration, [M, rows, cols].
+iteration, [M, rows, cols]. The buffer and AdamW's moments are named tensors of the optimizer
+state (train/optim.py), so they live in the checkpoint.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,23 +36,69 @@ from groklab.errors import SpecError
 NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)
 NS_EPS = 1e-7
 DEFAULT_IO = ("W_E", "W_pos", "W_U")
+# Transformer block weights in TransformerLens layout multiply from the right (x @ W): stored
+# [in, out], and the per-head W_Q/W_K/W_V [n_heads, d_model, d_head] are the [d_model,
+# n_heads * d_head] matrix the model builds (heads contiguous), W_O [n_heads, d_head, d_model]
+# the [n_heads * d_head, d_model] one.
+TRANSFORMER_WEIGHT = re.compile(r"blocks\.\d+\.(attn|mlp)\.W_\w+$")
+HEADS_FIRST = re.compile(r"\.attn\.W_[QKV]$")
 
 
 @dataclass(frozen=True)
 class Matrix:
+    """One Muon weight: `shape` as stored for one member, `fan_in` x `fan_out` as a map."""
+
     name: str
     start: int  # its first column in the flat [M, P] tensor
-    rows: int
-    cols: int
+    shape: tuple[int, ...]
+    fan_in: int
+    fan_out: int
+    in_out: bool = False  # stored [in, out] (x @ W), not nn.Linear's [out, in]
+    heads_first: bool = False  # [H, D, dh] stored: the [in, out] matrix is [D, H * dh]
 
     @property
     def size(self) -> int:
-        return self.rows * self.cols
+        return math.prod(self.shape)
 
     @property
     def lr_ratio(self) -> float:
-        """torch.optim.Muon's default ("original") scale of the lr for this shape."""
-        return math.sqrt(max(1.0, self.rows / self.cols))
+        """torch.optim.Muon's default ("original") lr scale, sqrt(max(1, fan_out / fan_in)),
+        which torch reads from an nn.Linear weight's [out, in] shape."""
+        return math.sqrt(max(1.0, self.fan_out / self.fan_in))
+
+    def as_matrix(self, u: Tensor) -> Tensor:
+        """[M, size] -> [M, fan_out, fan_in]: each member's weight as an nn.Linear weight, the
+        orientation torch.optim.Muon sees (bfloat16 rounds X X^T and X^T X differently)."""
+        if self.heads_first:
+            h, d, dh = self.shape
+            u = u.view(-1, h, d, dh).permute(0, 2, 1, 3).reshape(-1, d, h * dh)
+        elif self.in_out:
+            u = u.view(-1, self.fan_in, self.fan_out)
+        else:
+            return u.view(-1, self.fan_out, self.fan_in)
+        return u.mT
+
+    def as_flat(self, o: Tensor) -> Tensor:
+        """The inverse of `as_matrix`: [M, fan_out, fan_in] -> [M, size] in the stored order."""
+        if self.heads_first:
+            h, d, dh = self.shape
+            return o.mT.reshape(-1, d, h, dh).permute(0, 2, 1, 3).flatten(1)
+        return (o.mT if self.in_out else o).flatten(1)
+
+
+def _matrix(name: str, start: int, shape: tuple[int, ...], io: Sequence[str]) -> Matrix | None:
+    """The Muon view of one parameter, or None where AdamW updates it."""
+    if name in io:
+        return None
+    if TRANSFORMER_WEIGHT.search(name) and len(shape) in (2, 3):
+        if HEADS_FIRST.search(name) and len(shape) == 3:  # W_Q/W_K/W_V: [H, D, dh]
+            return Matrix(
+                name, start, shape, shape[1], shape[0] * shape[2], in_out=True, heads_first=True
+            )
+        return Matrix(name, start, shape, math.prod(shape[:-1]), shape[-1], in_out=True)
+    if len(shape) == 2:  # nn.Linear and nn.LSTM layout: [out, in]
+        return Matrix(name, start, shape, shape[1], shape[0])
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,10 +121,11 @@ def build_muon_layout(
     matrices, adamw, start = [], [], 0
     for name, shape in zip(names, shapes, strict=True):
         size = math.prod(shape)
-        if len(shape) == 2 and name not in io:
-            matrices.append(Matrix(name, start, int(shape[0]), int(shape[1])))
-        else:
+        matrix = _matrix(name, start, tuple(int(n) for n in shape), io)
+        if matrix is None:
             adamw.append(torch.arange(start, start + size))
+        else:
+            matrices.append(matrix)
         start += size
     if not matrices:
         raise SpecError(
@@ -115,7 +165,7 @@ def muon_update(
         buf = buffer[:, offset : offset + mat.size]
         buf.lerp_(g, 1 - momentum)
         u = g.lerp(buf, momentum) if nesterov else buf
-        o = orthogonalize(u.view(-1, mat.rows, mat.cols), steps)  # [M, r, c] bf16
-        out.append(o.flatten(1).to(grad.dtype) * mat.lr_ratio)
+        o = orthogonalize(mat.as_matrix(u), steps)  # [M, a, b] bf16
+        out.append(mat.as_flat(o).to(grad.dtype) * mat.lr_ratio)
         offset += mat.size
     return torch.cat(out, 1)
