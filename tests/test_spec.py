@@ -14,6 +14,7 @@ from groklab.errors import GroklabError, SpecError
 from groklab.spec import (
     ACTIVATIONS,
     DTYPES,
+    LATE_FIELDS,
     MEMBER_FIELDS,
     NORMS,
     OPTIMIZERS,
@@ -313,6 +314,11 @@ CHANGED = {
         "grad_clip": 5.0,
         "transforms": ("orthograd",),
         "grokfast_ma_window": 10,
+        "step_every": 100,
+        "step_factor": 0.5,
+        "muon_momentum": 0.9,
+        "muon_nesterov": False,
+        "muon_ns_steps": 3,
     },
     "interventions": {"norm_constraint": True},
     "train": {
@@ -326,6 +332,8 @@ CHANGED = {
         "loss": "mse",
     },
 }
+# Model fields that only the MLP reads: a changed value on an MLP.
+CHANGED_MLP = {"inputs": "onehot", "leaky_slope": 0.2}
 # Data fields that only some data sets read: (a data set that reads it, a changed value).
 CHANGED_DATA = {
     "n_examples": ("teacher_student", 50),
@@ -350,12 +358,14 @@ CHANGED_MEMBER = {
     "grokfast_ema_alpha": 0.9,
     "grokfast_ema_lamb": 1.0,
     "grokfast_ma_lamb": 2.0,
+    "muon_lr": 0.05,
 }
 
 
 def test_changed_values_cover_every_field():
     for section, cls in SECTIONS.items():
         names = set(CHANGED[section]) | (set(CHANGED_DATA) if section == "data" else set())
+        names |= set(CHANGED_MLP) if section == "model" else set()
         assert names == {f.name for f in fields(cls)}, section
     assert set(CHANGED_MEMBER) == set(MEMBER_FIELDS)
 
@@ -368,6 +378,13 @@ def test_run_id_changes_when_any_section_field_changes(section, name):
     other = replace(TINY, **{section: changed})
     assert other.run_id != TINY.run_id
     assert other.shape_key != TINY.shape_key
+
+
+@pytest.mark.parametrize("name", sorted(CHANGED_MLP))
+def test_run_id_changes_when_an_mlp_field_changes(name):
+    base = replace(TINY, model=ModelSpec(arch="mlp"))
+    changed = replace(TINY, model=ModelSpec(arch="mlp", **{name: CHANGED_MLP[name]}))
+    assert changed.run_id != base.run_id and changed.shape_key != base.shape_key
 
 
 @pytest.mark.parametrize("name", sorted(CHANGED_DATA))
@@ -414,7 +431,8 @@ def test_canonical_json_is_key_sorted_without_spaces():
     text = canonical_json(TINY)
     assert " " not in text
     full = json.loads(json.dumps(asdict(TINY)))  # tuples become lists
-    assert json.loads(text)["model"] == full["model"]
+    late = set(LATE_FIELDS["model"])  # left out at their defaults
+    assert json.loads(text)["model"] == {k: v for k, v in full["model"].items() if k not in late}
     assert json.loads(text)["data"] == {"op": full["data"]["op"], "p": full["data"]["p"]}
     assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
     top_keys = list(json.loads(text))

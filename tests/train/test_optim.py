@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from groklab.spec import OptimSpec
+from groklab.errors import SpecError
+from groklab.spec import OptimSpec, RunSpec
 from groklab.train.optim import init_optim_state, lr_factor, optimizer_step
 
 LR = [1e-3, 3e-3, 1e-2]
@@ -106,3 +107,32 @@ def test_warmup_is_linear_from_zero_then_constant_or_cosine():
     assert lr_factor(60, cosine, 110) == pytest.approx(0.5)
     assert lr_factor(110, cosine, 110) == pytest.approx(0.0)
     assert lr_factor(0, OptimSpec(warmup_steps=0), 10) == 1.0
+
+
+def test_step_schedule_multiplies_the_lr_by_the_factor_every_n_updates_like_steplr():
+    spec = OptimSpec(warmup_steps=0, schedule="step", step_every=5000, step_factor=0.2)
+    got = [lr_factor(s, spec, 20_000) for s in (0, 4999, 5000, 9999, 10_000, 15_000)]
+    assert got == pytest.approx([1.0, 1.0, 0.2, 0.2, 0.04, 0.008], rel=1e-12)
+    p = torch.nn.Parameter(torch.zeros(1))
+    sched = torch.optim.lr_scheduler.StepLR(torch.optim.SGD([p], lr=1.0), step_size=3, gamma=0.5)
+    small = OptimSpec(warmup_steps=0, schedule="step", step_every=3, step_factor=0.5)
+    for step in range(10):
+        assert lr_factor(step, small, 10) == pytest.approx(sched.get_last_lr()[0]), step
+        sched.optimizer.step()
+        sched.step()
+    warm = OptimSpec(warmup_steps=2, schedule="step", step_every=3, step_factor=0.5)
+    assert [lr_factor(s, warm, 10) for s in range(7)] == [0.5, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+
+
+def test_bad_schedule_settings_are_one_line_errors():
+    with pytest.raises(SpecError, match="schedule='linear' is not allowed; choose one of .*step"):
+        OptimSpec(schedule="linear")
+    with pytest.raises(SpecError, match="step_every=0 is out of range"):
+        OptimSpec(step_every=0)
+    with pytest.raises(SpecError, match=r"step_factor=1.5 is out of range; allowed: \(0.0, 1.0\]"):
+        OptimSpec(step_factor=1.5)
+
+
+def test_step_schedule_fields_at_their_defaults_keep_run_ids():
+    assert RunSpec(optim=OptimSpec(step_every=5000, step_factor=0.2)).run_id == RunSpec().run_id
+    assert RunSpec(optim=OptimSpec(schedule="step")).run_id != RunSpec().run_id

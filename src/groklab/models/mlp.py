@@ -2,19 +2,26 @@
 feature vectors (Omnigrok's MNIST, teacher-student and toy models), then hidden layers.
 
 Token inputs `x op y =` are read at positions 0 and 2 (Liu et al. 2022 and Omnigrok use such
-models on algorithmic data); float inputs [B, *shape] are flattened. Linear layers use
-PyTorch's default initialization, weights and biases uniform in +-1/sqrt(fan_in).
+models on algorithmic data), as learned embeddings (`inputs="embed"`) or as one-hot vectors
+over the operand values (`inputs="onehot"`: [x; y] of width 2n, n = d_vocab - 2, the op and '='
+tokens being the last two ids; Prieto et al. 2025); float inputs [B, *shape] are flattened.
+Linear layers use PyTorch's default initialization, weights and biases uniform in
++-1/sqrt(fan_in).
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.errors import SpecError
 from groklab.spec import ModelSpec
+
+OPERAND_TOKENS = 2  # a table's op and '=' tokens follow the operand values in the vocabulary
 
 ACTIVATIONS = {
     "relu": F.relu,
@@ -22,6 +29,13 @@ ACTIVATIONS = {
     "tanh": torch.tanh,
     "leaky_relu": F.leaky_relu,
 }
+
+
+def activation(spec: ModelSpec):
+    """The spec's activation function; leaky_relu with the spec's `leaky_slope`."""
+    if spec.act == "leaky_relu":
+        return partial(F.leaky_relu, negative_slope=spec.leaky_slope)
+    return ACTIVATIONS[spec.act]
 
 
 class TableMLP(nn.Module):
@@ -38,7 +52,13 @@ class TableMLP(nn.Module):
         super().__init__()
         del n_ctx  # token operands sit at fixed positions 0 and 2
         self.tokens = d_vocab > 0
-        if self.tokens:
+        self.onehot = self.tokens and spec.inputs == "onehot"
+        self.n_values = d_vocab - OPERAND_TOKENS
+        if spec.inputs == "onehot" and not self.tokens:
+            raise SpecError("inputs='onehot' reads table tokens; this data set gives features")
+        if self.onehot:
+            d_in = 2 * self.n_values
+        elif self.tokens:
             d = spec.d_model
             scale = 1.0 / math.sqrt(d) if spec.init == "normal" else 1.0
             self.W_E = nn.Parameter(torch.randn(d_vocab, d, generator=generator) * scale)
@@ -55,12 +75,21 @@ class TableMLP(nn.Module):
                 if layer.bias is not None:
                     layer.bias.uniform_(-bound, bound, generator=generator)
             self.layers.append(layer)
-        self.act = ACTIVATIONS[spec.act]
+        self.act = activation(spec)
+
+    def io_parameters(self) -> tuple[str, ...]:
+        """The parameters that read the inputs or write the outputs, as Muon's reference keeps
+        them on AdamW: the embedding (or the first layer on one-hot inputs) and the last layer."""
+        last = [f"layers.{len(self.layers) - 1}.{n}" for n in ("weight", "bias")]
+        first = ["W_E"] if self.tokens and not self.onehot else []
+        return (*first, *(["layers.0.weight"] if self.onehot else []), *last)
 
     def forward(self, inputs: Tensor, keep: Tensor | None = None) -> Tensor:
         """inputs [B, T] tokens or [B, *shape] features -> outputs [B, V]; keep
         [L, B, 1, d_mlp] dropout masks (0 or 1 / (1 - p)) or None."""
-        if self.tokens:
+        if self.onehot:
+            h = F.one_hot(inputs[:, [0, 2]], self.n_values).flatten(1).to(self.layers[0].weight)
+        elif self.tokens:
             h = F.embedding(inputs[:, [0, 2]], self.W_E).flatten(1)  # [B, 2D]
         else:
             h = inputs.flatten(1)  # [B, F]

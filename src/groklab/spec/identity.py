@@ -81,9 +81,25 @@ class RunSpec:
 # so every run stored before they existed keeps its id (and resumes).
 LATE_FIELDS: dict[str, tuple[str, ...]] = {
     "data": ("dataset", "n_examples", "messiness", "seq_len", "n_words", "source", "data_seed"),
-    "optim": ("grad_clip", "transforms", "grokfast_ma_window"),
+    "model": ("inputs", "leaky_slope"),
+    "optim": (
+        "grad_clip",
+        "transforms",
+        "grokfast_ma_window",
+        "step_every",
+        "step_factor",
+        "muon_momentum",
+        "muon_nesterov",
+        "muon_ns_steps",
+    ),
     "train": ("loss",),
-    "members": ("n_train", "grokfast_ema_alpha", "grokfast_ema_lamb", "grokfast_ma_lamb"),
+    "members": (
+        "n_train",
+        "grokfast_ema_alpha",
+        "grokfast_ema_lamb",
+        "grokfast_ma_lamb",
+        "muon_lr",
+    ),
 }
 
 

@@ -19,6 +19,9 @@ PRESETS: dict[str, ModelSpec] = {
     "omnigrok_teacher": ModelSpec(arch="mlp", n_layers=2, d_mlp=100, act="tanh", mlp_bias=True),
     "omnigrok_mnist": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, mlp_bias=True),
     "omnigrok_toy": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, act="leaky_relu", mlp_bias=True),
+    # Prieto et al. 2025 ("Grokking at the edge of numerical stability"): one-hot [x; y] ->
+    # 200 -> 200 -> p, ReLU, no biases.
+    "prieto2025": ModelSpec(arch="mlp", n_layers=2, d_mlp=200, inputs="onehot"),
     "omnigrok_imdb": ModelSpec(arch="lstm", n_layers=2, d_model=64, d_mlp=256, mlp_bias=True),
     "omnigrok_qm9": ModelSpec(arch="nnconv", n_layers=2, d_model=32, d_mlp=32, mlp_bias=True),
 }

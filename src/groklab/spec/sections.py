@@ -16,13 +16,14 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
 NORMS = ("post", "pre", "none")
 POSITIONS = ("sinusoidal", "learned")
 INITS = ("default", "normal")
-OPTIMIZERS = ("adamw", "adam", "adam_l2", "sgd")
-SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("adamw", "adam", "adam_l2", "sgd", "muon")
+SCHEDULES = ("constant", "cosine", "step")
+MLP_INPUTS = ("embed", "onehot")
 DECAY_TARGETS = ("origin", "init")
 BATCH_RULES = ("power", "full")
 DTYPES = ("float32", "bf16", "float64")
 LOSS_DTYPES = ("float32", "float64")
-LOSSES = ("ce", "mse", "bce")
+LOSSES = ("ce", "mse", "bce", "stablemax")
 # The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORMS builds them)
 TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd")
 
@@ -84,7 +85,13 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A decoder-only transformer (or an MLP on concatenated embeddings) for one member."""
+    """A decoder-only transformer (or an MLP on concatenated embeddings) for one member.
+
+    `inputs` is how an MLP reads the operands x and y of a table: learned embeddings of width
+    d_model concatenated ("embed"), or their one-hot vectors concatenated ("onehot", Prieto et
+    al. 2025). `leaky_slope` is the negative slope of `act="leaky_relu"` (torch's 0.01; the
+    Omnigrok code uses 0.2); the MLP reads it.
+    """
 
     arch: str = "transformer"
     n_layers: int = 2
@@ -97,6 +104,8 @@ class ModelSpec:
     attn_bias: bool = False
     mlp_bias: bool = False
     init: str = "default"
+    inputs: str = "embed"
+    leaky_slope: float = 0.01
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
@@ -110,6 +119,14 @@ class ModelSpec:
         check_choice("norm", self.norm, NORMS)
         check_choice("positions", self.positions, POSITIONS)
         check_choice("init", self.init, INITS)
+        check_choice("inputs", self.inputs, MLP_INPUTS)
+        if self.inputs != "embed" and self.arch != "mlp":
+            raise SpecError(f"inputs={self.inputs!r} is for arch='mlp'; arch={self.arch!r}")
+        check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+        if self.leaky_slope != 0.01 and self.arch != "mlp":
+            raise SpecError(
+                f"leaky_slope={self.leaky_slope} is read by arch='mlp' only; arch={self.arch!r}"
+            )
         store_floats(self)
 
     @property
@@ -132,6 +149,11 @@ class OptimSpec:
     grad_clip: float = 0.0  # clip each member's gradient to this global L2 norm; 0 = off
     transforms: tuple[str, ...] = ()  # gradient transforms, in order (train/transforms.py)
     grokfast_ma_window: int = 100  # w of grokfast_ma: the mean of the last w gradients
+    step_every: int = 5000  # schedule="step": lr times step_factor every step_every updates
+    step_factor: float = 0.2
+    muon_momentum: float = 0.95  # optimizer="muon" (train/muon.py); AdamW uses beta1, beta2
+    muon_nesterov: bool = True
+    muon_ns_steps: int = 5
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -147,6 +169,12 @@ class OptimSpec:
             self, "transforms", check_names("transforms", self.transforms, TRANSFORM_NAMES)
         )
         check_int("grokfast_ma_window", self.grokfast_ma_window, 1, 100_000)
+        check_int("step_every", self.step_every, 1)
+        check_float("step_factor", self.step_factor, 0.0, 1.0, open_lo=True)
+        check_float("muon_momentum", self.muon_momentum, 0.0, 1.0, open_hi=True)
+        if not isinstance(self.muon_nesterov, bool):
+            raise SpecError(f"muon_nesterov={self.muon_nesterov!r} is not true or false")
+        check_int("muon_ns_steps", self.muon_ns_steps, 1, 99)
         store_floats(self)
 
 
@@ -172,7 +200,9 @@ class TrainSpec:
     stop_patience: int = 1  # evaluations in a row at or above stop_at_val_acc
     dtype: str = "float32"
     loss_dtype: str = "float32"
-    loss: str = "ce"  # ce, mse (against one-hot or class templates; or regression), bce
+    # ce, mse (against one-hot or class templates; or regression), bce, stablemax (Prieto et
+    # al. 2025's cross-entropy through s(x) = x + 1 or 1 / (1 - x), in float64)
+    loss: str = "ce"
 
     def __post_init__(self) -> None:
         check_int("steps", self.steps, 1)
@@ -218,6 +248,7 @@ class MemberSpec:
     grokfast_ema_alpha: float = 0.98  # with [optim] transforms = ["grokfast_ema"]
     grokfast_ema_lamb: float = 2.0
     grokfast_ma_lamb: float = 5.0  # with [optim] transforms = ["grokfast_ma"]
+    muon_lr: float = 0.02  # with [optim] optimizer = "muon": the lr of the 2-D hidden weights
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**63 - 1)
@@ -233,6 +264,7 @@ class MemberSpec:
         check_float("grokfast_ema_alpha", self.grokfast_ema_alpha, 0.0, 1.0, open_hi=True)
         check_float("grokfast_ema_lamb", self.grokfast_ema_lamb, 0.0)
         check_float("grokfast_ma_lamb", self.grokfast_ma_lamb, 0.0)
+        check_float("muon_lr", self.muon_lr, 0.0, open_lo=True)
         store_floats(self)
 
 

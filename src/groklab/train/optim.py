@@ -6,7 +6,14 @@ initialization (Power et al. 2022, Fig. 2 center):
 - adamw:   theta -= lr * wd * (theta - target); then the Adam step (Loshchilov & Hutter 2019);
 - adam_l2: grad += wd * (theta - target) before the moments (Adam + L2);
 - adam:    no decay;
-- sgd:     grad += wd * (theta - target); momentum buffer; theta -= lr * buf.
+- sgd:     grad += wd * (theta - target); momentum buffer; theta -= lr * buf;
+- muon:    Muon (train/muon.py) on the hidden 2-D weights with the member's `muon_lr`, AdamW
+           on every other tensor with its `lr`; both decay decoupled, as adamw (checked against
+           torch.optim.Muon and torch.optim.AdamW member by member).
+
+The lr schedule (`lr_factor`) multiplies every lr: linear warm-up, then constant, cosine, or
+"step" (times `step_factor` every `step_every` updates, as torch's StepLR; Omnigrok's toy model
+decays by 0.2 every 5,000 steps).
 """
 
 from __future__ import annotations
@@ -17,15 +24,27 @@ import torch
 from torch import Tensor
 
 from groklab.spec import OptimSpec
+from groklab.train.muon import MuonLayout, muon_update
 
 # The optimizer's state: named tensors (and the update count "step"), saved as they are.
 OptimState = dict[str, Tensor | int]
 
 
-def init_optim_state(flat: Tensor, spec: OptimSpec) -> OptimState:
-    """Adam's two moments, or SGD's momentum buffer, all [M, P] zeros."""
+def init_optim_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None = None) -> OptimState:
+    """Adam's two moments, or SGD's momentum buffer, all [M, P] zeros; for Muon its momentum
+    buffer [M, P_muon] and AdamW's moments of the other columns [M, P_adamw]."""
     if spec.optimizer == "sgd":
         return {"step": 0, "momentum_buffer": torch.zeros_like(flat)}
+    if spec.optimizer == "muon":
+        if layout is None:
+            raise ValueError("optimizer='muon' needs the population's MuonLayout")
+        m, n_muon, n_adamw = flat.shape[0], layout.n_muon, len(layout.adamw_index)
+        return {
+            "step": 0,
+            "momentum_buffer": flat.new_zeros(m, n_muon),
+            "exp_avg": flat.new_zeros(m, n_adamw),
+            "exp_avg_sq": flat.new_zeros(m, n_adamw),
+        }
     return {"step": 0, "exp_avg": torch.zeros_like(flat), "exp_avg_sq": torch.zeros_like(flat)}
 
 
@@ -42,10 +61,13 @@ def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:
     """Multiplier of the base lr for update number `step` (0-based).
 
     Linear warm-up from 0: update 0 uses 1/warmup of the lr, update warmup-1 the full lr;
-    then constant, or cosine annealing to 0 at `total_steps`.
+    then constant, cosine annealing to 0 at `total_steps`, or step decay: update `step` uses
+    step_factor ** (step // step_every), counted from update 0 as torch's StepLR.
     """
     if step < spec.warmup_steps:
         return (step + 1) / spec.warmup_steps
+    if spec.schedule == "step":
+        return spec.step_factor ** (step // spec.step_every)
     if spec.schedule == "cosine":
         span = max(1, total_steps - spec.warmup_steps)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - spec.warmup_steps) / span)))
@@ -63,11 +85,17 @@ def optimizer_step(
     weight_decay: Tensor,
     target: Tensor | None,
     update_noise: Tensor | None = None,
+    layout: MuonLayout | None = None,
+    muon_lr: Tensor | None = None,
 ) -> None:
     """One in-place update of every member. lr, weight_decay: [M, 1]; target: [M, P] or None
-    (None decays toward the origin); update_noise: [M, P] added to the normalized update."""
+    (None decays toward the origin); update_noise: [M, P] added to the normalized update.
+    Muon also takes the population's `layout` and the Muon matrices' lr `muon_lr` [M, 1]."""
     state["step"] += 1
     decay = flat if target is None else flat - target  # [M, P]
+    if spec.optimizer == "muon":
+        _muon_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, layout, muon_lr)
+        return
     if spec.optimizer == "sgd":
         g = grad + weight_decay * decay
         buf = state["momentum_buffer"]
@@ -77,11 +105,41 @@ def optimizer_step(
             flat.sub_(lr * weight_decay * decay)
         elif spec.optimizer == "adam_l2":
             grad = grad + weight_decay * decay
-        b1, b2, t = spec.beta1, spec.beta2, state["step"]
-        state["exp_avg"].lerp_(grad, 1 - b1)
-        state["exp_avg_sq"].mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = state["exp_avg_sq"].sqrt().div_(math.sqrt(1 - b2**t)).add_(spec.eps)
-        update = state["exp_avg"].div(denom).div_(1 - b1**t)
+        update = _adam_direction(grad, state, spec)
     if update_noise is not None:
         update = update + update_noise
     flat.sub_(update * lr)  # update may be the momentum buffer itself: never scale it in place
+
+
+def _adam_direction(grad: Tensor, state: OptimState, spec: OptimSpec) -> Tensor:
+    """Adam's bias-corrected m / (sqrt(v) + eps), the moments updated in place."""
+    b1, b2, t = spec.beta1, spec.beta2, state["step"]
+    state["exp_avg"].lerp_(grad, 1 - b1)
+    state["exp_avg_sq"].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    denom = state["exp_avg_sq"].sqrt().div_(math.sqrt(1 - b2**t)).add_(spec.eps)
+    return state["exp_avg"].div(denom).div_(1 - b1**t)
+
+
+def _muon_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, layout, muon_lr):
+    """Muon on layout.muon_index, AdamW on layout.adamw_index; each decays with its own lr."""
+    if layout is None or muon_lr is None:
+        raise ValueError("optimizer='muon' needs the population's layout and muon_lr")
+    parts = [(layout.muon_index, muon_lr), (layout.adamw_index, lr)]
+    decays = [decay[:, index] for index, _ in parts]  # copies: flat changes below
+    for (index, part_lr), part_decay in zip(parts, decays, strict=True):
+        flat.index_add_(1, index, part_decay * (-part_lr * weight_decay))
+    directions = [
+        muon_update(
+            grad,
+            state["momentum_buffer"],
+            layout,
+            momentum=spec.muon_momentum,
+            nesterov=spec.muon_nesterov,
+            steps=spec.muon_ns_steps,
+        ),
+        _adam_direction(grad[:, layout.adamw_index], state, spec),
+    ]
+    for (index, part_lr), direction in zip(parts, directions, strict=True):
+        if update_noise is not None:
+            direction = direction + update_noise[:, index]
+        flat.index_add_(1, index, direction * -part_lr)

@@ -14,6 +14,7 @@ from groklab.errors import SpecError
 from groklab.models import DROPOUT_ARCHS, build_model
 from groklab.spec import RunSpec
 from groklab.train.batches import BatchSampler
+from groklab.train.muon import MuonLayout, build_muon_layout
 from groklab.train.noise import Streams
 from groklab.train.optim import OptimState, init_optim_state, optim_state_from_dict
 from groklab.train.population import Population
@@ -126,6 +127,8 @@ class TrainState:
     transform_state: dict[str, dict[str, Tensor]]  # each transform's named tensors
     spec: RunSpec
     done: bool = False
+    muon_layout: MuonLayout | None = None  # optimizer="muon": which columns Muon updates
+    muon_lr: Tensor | None = None  # [M, 1] base lr of the Muon matrices
 
     def to_dict(self) -> dict:
         return {
@@ -173,10 +176,13 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
     keep_init = spec.optim.decay_to == "init" or spec.interventions.norm_constraint
     streams = Streams(spec)
     chain = build_chain(spec, sizes=population.sizes, streams=streams, device=device)
+    layout = None
+    if spec.optim.optimizer == "muon":  # a model without hidden 2-D weights fails here
+        layout = build_muon_layout(population.template, population.names, population.shapes, device)
     return TrainState(
         step=0,
         population=population,
-        opt=init_optim_state(population.flat.detach(), spec.optim),
+        opt=init_optim_state(population.flat.detach(), spec.optim, layout),
         sampler=BatchSampler(task.masks, [m.seed for m in spec.members], spec.train.batch_size),
         init_flat=population.flat.detach().clone() if keep_init else None,
         streams=streams,
@@ -186,6 +192,8 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
         chain=chain,
         transform_state=chain.init_state(population.flat),
         spec=spec,
+        muon_layout=layout,
+        muon_lr=torch.tensor([[m.muon_lr] for m in spec.members], device=device),
     )
 
 

@@ -85,15 +85,18 @@ def train_step(
     loss = batch_loss(state, task, spec, loss_fn)  # [M]
     (grad,) = torch.autograd.grad(loss.sum(), flat)  # sum: each member keeps its own gradient
     grad = state.chain(grad, flat, state.transform_state)  # filters, noise, clipping
+    factor = lr_factor(state.step, spec.optim, spec.train.steps)
     optimizer_step(
         flat,
         grad,
         state.opt,
         spec=spec.optim,
-        lr=state.lr * lr_factor(state.step, spec.optim, spec.train.steps),
+        lr=state.lr * factor,
         weight_decay=state.weight_decay,
         target=state.init_flat if spec.optim.decay_to == "init" else None,
         update_noise=state.streams.gaussian("update_noise", flat.shape[1:], device),
+        layout=state.muon_layout,
+        muon_lr=state.muon_lr * factor,
     )
     if spec.interventions.norm_constraint:
         project_norm(flat, state.init_flat)
