@@ -17,9 +17,7 @@ architecture; member fields take a scalar or a list, lists of equal length):
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import types
 import typing
 from dataclasses import asdict, fields, replace
@@ -29,6 +27,7 @@ from typing import Any
 import tomli_w
 
 from groklab.errors import GroklabError, SpecError
+from groklab.files import write_text_atomic
 from groklab.spec import (
     MEMBER_FIELDS,
     PRESETS,
@@ -162,18 +161,5 @@ def load_spec(path: str | Path) -> RunSpec:
 
 
 def save_spec(spec: RunSpec, path: str | Path) -> None:
-    """Write the spec as TOML, atomically (temp file + rename)."""
+    """Write the spec as TOML, atomically, with the mode the umask gives a normal file."""
     write_text_atomic(Path(path), tomli_w.dumps(spec_to_dict(spec)))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    if not path.parent.is_dir():
-        raise GroklabError(f"output directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

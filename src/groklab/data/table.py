@@ -20,11 +20,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import torch
 
 from groklab import rng
 from groklab.errors import GroklabError, SpecError
+from groklab.files import write_atomic
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,15 +137,10 @@ def write_table_csv(table: Table, path: str | os.PathLike[str]) -> None:
         raise GroklabError(f"{str(path)!r} is a directory; give a file name such as table.csv")
     order = torch.argsort(table.x * (int(table.y.max()) + 1) + table.y, stable=True)
     rows = torch.stack([table.x, table.y, table.targets], dim=1)[order].tolist()
-    # A temp file beside the target (same file system, so os.replace is atomic); opened with
-    # open() rather than mkstemp so the result gets the usual umask permissions.
-    tmp = parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["x", "y", "z"])
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    def write(f: IO[str]) -> None:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "z"])
+        writer.writerows(rows)
+
+    write_atomic(path, write)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from groklab.config import write_text_atomic
 from groklab.errors import GroklabError
+from groklab.files import write_text_atomic
 from groklab.sweep.base import Backend, SweepProgress
 
 SIZES = ("paper", "quick", "micro")

@@ -6,8 +6,6 @@ shown, no global figure list grows, and the user's chosen backend is left alone.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.errors import GroklabError
+from groklab.files import write_atomic
 
 TRAIN_COLOR = "#1f77b4"  # blue, as in Power et al. (2022) Fig. 1
 VAL_COLOR = "#d62728"  # red
@@ -42,18 +41,10 @@ def member_median(values: np.ndarray) -> np.ndarray:
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> None:
-    """Save in the format named by the suffix (png, pdf, svg) via a temp file and os.replace."""
+    """Save in the format named by the suffix (png, pdf, svg), atomically, with the mode the
+    umask gives a normal file (groklab.files.write_atomic)."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise GroklabError(f"figure file {path} has suffix {path.suffix!r}; use one of {FORMATS}")
-    if not path.parent.is_dir():
-        raise GroklabError(f"directory {path.parent} does not exist (for {path})")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)

@@ -8,35 +8,22 @@ ByteTensor), Python scalars, strings, None, and lists / tuples / dicts of these.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from groklab.errors import GroklabError
+from groklab.files import write_atomic
 
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
 
 
 def save_atomic(obj: Any, path: Path) -> None:
-    """torch.save `obj` to a temp file beside `path`, fsync it, then os.replace it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise GroklabError(f"directory {path.parent} does not exist (writing {path.name})")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave a temp file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)  # make the rename itself durable
+    """torch.save `obj` to `path` atomically (groklab.files.write_atomic: temp file, fsync,
+    rename), with the mode the umask gives a normal file."""
+    write_atomic(path, lambda f: torch.save(obj, f), binary=True)
 
 
 def load_checkpoint(path: Path) -> Any:
@@ -57,13 +44,3 @@ def load_checkpoint(path: Path) -> Any:
         raise GroklabError(
             f"checkpoint {path} is corrupt ({reason}); delete it to restart the run from step 0"
         ) from None
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a directory; os.replace is atomic there anyway
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

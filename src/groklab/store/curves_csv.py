@@ -16,14 +16,14 @@ order asked for (`groklab curves RUN --measures fourier_gini,norm/W_E` or `--all
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from groklab.errors import GroklabError
+from groklab.files import write_atomic
 from groklab.store.db import METRICS
 
 CURVES_HEADER = ("member", "step", *METRICS)
@@ -35,53 +35,41 @@ def write_curves_csv(
     """Write `RunStore.read_curves` output ({"step": [S], metric: [M, S]}) atomically, with
     `measures` (names of `curves` besides the metrics, e.g. `RunStore.read_measures` output)
     as extra columns in that order. A row is a (member, step) with any value recorded."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise GroklabError(f"directory {path.parent} does not exist (for {path})")
     columns = [*METRICS, *(name for name in measures if name not in METRICS)]
     missing = [name for name in ("step", *columns) if name not in curves]
     if missing:
         raise GroklabError(f"curves lack {', '.join(missing)}; expected step and {columns}")
     steps = np.asarray(curves["step"], dtype=np.int64)  # [S]
     values = np.stack([np.asarray(curves[name], dtype=np.float64) for name in columns])  # [K, M, S]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["member", "step", *columns])
-            for member in range(values.shape[1]):
-                for j in np.flatnonzero(~np.isnan(values[:, member]).all(axis=0)):  # sorted steps
-                    row = [_format(v) for v in values[:, member, j]]
-                    writer.writerow([member, int(steps[j]), *row])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(f: IO[str]) -> None:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["member", "step", *columns])
+        for member in range(values.shape[1]):
+            for j in np.flatnonzero(~np.isnan(values[:, member]).all(axis=0)):  # sorted steps
+                row = [_format(v) for v in values[:, member, j]]
+                writer.writerow([member, int(steps[j]), *row])
+
+    write_atomic(path, write)
 
 
 def write_layer_norms_csv(norms: dict[str, np.ndarray], path: str | Path) -> None:
     """Write `RunStore.read_layer_norms` output as `member,step,<parameter>...`, one row per
     (member, step), atomically (`groklab curves RUN --layers`)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise GroklabError(f"directory {path.parent} does not exist (for {path})")
     names = [k for k in norms if k != "step"]
     steps = np.asarray(norms["step"], dtype=np.int64)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["member", "step", *names])
-            n_members = norms[names[0]].shape[0] if names else 0
-            for member in range(n_members):
-                for j, step in enumerate(steps):
-                    row = [_format(norms[name][member, j]) for name in names]
-                    if any(row):
-                        writer.writerow([member, int(step), *row])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    n_members = norms[names[0]].shape[0] if names else 0
+
+    def write(f: IO[str]) -> None:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["member", "step", *names])
+        for member in range(n_members):
+            for j, step in enumerate(steps):
+                row = [_format(norms[name][member, j]) for name in names]
+                if any(row):
+                    writer.writerow([member, int(step), *row])
+
+    write_atomic(path, write)
 
 
 def read_curves_csv(path: str | Path) -> dict[str, np.ndarray]:

@@ -12,15 +12,14 @@ checkpoints) is one more field of `Payload`, written by `record_payload`.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from groklab.config import spec_from_dict
+from groklab.files import write_bytes_atomic
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.store.db import METRICS
@@ -99,13 +98,7 @@ def record_payload(store: RunStore, spec: RunSpec, payload: Payload) -> TrainRes
     for step, blob in payload.kept.items():
         kept = store.kept_checkpoint_path(spec.run_id, step)
         kept.parent.mkdir(exist_ok=True)
-        _write_atomic(kept, blob)
-    _write_atomic(store.checkpoint_path(spec.run_id), payload.checkpoint)
+        write_bytes_atomic(kept, blob)
+    write_bytes_atomic(store.checkpoint_path(spec.run_id), payload.checkpoint)
     store.set_status(spec.run_id, payload.status, payload.step)
     return summarize_run(spec, store, payload.step, payload.status)
-
-
-def _write_atomic(path: Path, blob: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.driver.tmp")
-    tmp.write_bytes(blob)
-    os.replace(tmp, path)

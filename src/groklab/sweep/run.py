@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
-from groklab.config import write_text_atomic
 from groklab.errors import GroklabError
+from groklab.files import write_text_atomic
 from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.sweep.backend import get_backend

@@ -1,0 +1,89 @@
+"""Atomic file writes with the permissions a normal file gets.
+
+Every file groklab writes (curves CSV, figures, Markdown, TOML, checkpoints) goes through
+`write_atomic`: the content is written to a temp file beside the target, flushed to disk, and
+renamed over the target, so a reader sees the old file or the new one, never half of one, even
+if the writer is killed mid-write (Ctrl-C, OOM, power loss).
+
+The temp file is created with `os.open(..., 0o666)`, so the process umask applies exactly as
+for `open(path, "w")`: 0o644 under umask 022, 0o600 under umask 077. (`tempfile.mkstemp`
+would make every output 0o600 whatever the umask, and colleagues on a shared machine could
+not read the results.)
+
+    write_text_atomic(Path("out/notes.md"), "# Results\\n")
+    write_atomic(Path("out/run.png"), lambda f: fig.savefig(f, format="png"), binary=True)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from groklab.errors import GroklabError
+
+_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+_FLAGS |= getattr(os, "O_CLOEXEC", 0)
+
+
+def write_atomic(
+    path: str | Path, write: Callable[[IO[Any]], object], *, binary: bool = False
+) -> None:
+    """Call `write(f)` on a new temp file beside `path`, then move it into place atomically.
+
+    Text mode is UTF-8 with no newline translation (what the csv module asks for). If `write`
+    raises (KeyboardInterrupt too), the temp file is removed and the old `path` is untouched.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise GroklabError(f"directory {path.parent} does not exist (writing {path.name})")
+    if path.is_dir():
+        raise GroklabError(f"{str(path)!r} is a directory; give a file name")
+    tmp, fd = _create_beside(path)
+    try:
+        mode = "wb" if binary else "w"
+        text = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)  # make the rename itself durable
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8, newlines as given) to `path` atomically."""
+    write_atomic(path, lambda f: f.write(text))
+
+
+def write_bytes_atomic(path: str | Path, blob: bytes) -> None:
+    """Write `blob` to `path` atomically."""
+    write_atomic(path, lambda f: f.write(blob), binary=True)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Flush a directory's entries (a rename) to disk; a no-op where directories cannot be
+    opened (Windows, where os.replace is atomic anyway)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _create_beside(path: Path) -> tuple[Path, int]:
+    """A new hidden temp file in path's directory (same file system, so the rename is atomic),
+    mode 0o666 less the umask; O_EXCL with a random name, so no two writers share one."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            return tmp, os.open(tmp, _FLAGS, 0o666)
+        except FileExistsError:
+            continue
