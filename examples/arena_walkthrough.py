@@ -5,6 +5,9 @@ space.
     python examples/arena_walkthrough.py               # about 40 s on 2 CPU cores
     python examples/arena_walkthrough.py --tiny        # a few seconds (what the tests run)
 
+The runs go to ./groklab-runs (`--store DIR` to change it; running again reuses them) and the
+figure to ./arena_walkthrough.png (`--out DIR`, created if missing).
+
 What it does, top to bottom:
 1. trains four one-layer transformers on x + y (mod p) in lock-step in one process: two seeds
    times two weight decays, each member with its own data split;
