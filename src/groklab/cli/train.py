@@ -16,15 +16,20 @@ from typing import Any
 from groklab.cli.common import (
     add_keep_flag,
     add_mirror_flags,
+    OUT_DIR_HELP,
+    OUT_FILE_HELP,
     add_store,
     build_mirrors,
     check_out_dir,
     keep_rule,
+    make_out_dir,
     open_run,
     open_store,
     resume_hint,
     store_root,
+    with_example,
 )
+from groklab.cli.flag_help import flag_help
 from groklab.config import field_types
 from groklab.errors import GroklabError
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
@@ -68,7 +73,7 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
                 metavar=name.upper(),
                 type=_flag_type(types),
                 default=argparse.SUPPRESS,
-                help=f"default: {getattr(cls(), name)}",
+                help=flag_help(section, name, getattr(cls(), name)),
             )
     members = parser.add_argument_group("[members] one value, or a comma-separated list per member")
     members.add_argument(
@@ -76,7 +81,7 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
         dest="members.seed",
         metavar="SEEDS",
         default=argparse.SUPPRESS,
-        help="e.g. 0, 0-7 or 0,3,5 (default: 0)",
+        help=flag_help("members", "seed", 0),
     )
     defaults = MemberSpec()
     for name in MEMBER_FIELDS[1:]:
@@ -85,7 +90,7 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
             dest=f"members.{name}",
             metavar=name.upper(),
             default=argparse.SUPPRESS,
-            help=f"default: {getattr(defaults, name)}",
+            help=flag_help("members", name, getattr(defaults, name)),
         )
 
 
@@ -124,7 +129,14 @@ def _member_value(name: str, text: str) -> int | float:
 
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
-    train = sub.add_parser("train", help="train a population (resumes if the spec ran before)")
+    train = sub.add_parser(
+        "train",
+        help="train a population (resumes if the spec ran before)",
+        **with_example(
+            "groklab train --op div --p 97 --seeds 0-3 --weight-decay 0.3,1,1,3 "
+            "--stop-at-val-acc 0.99 --out results"
+        ),
+    )
     train.add_argument("--config", help="TOML run file; flags override its values")
     train.add_argument(
         "--model",
@@ -133,7 +145,14 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_store(train)
     train.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    train.add_argument("--checkpoint-every", type=int, default=1000)
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="save the resume point every N steps (and on Ctrl-C and at the end); not part of "
+        "the run id (default 1000)",
+    )
     train.add_argument(
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
@@ -143,19 +162,27 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="run each step's forward and backward through torch.compile (not part of the run "
         "id: it changes results only by float reassociation; compiling takes a while first)",
     )
-    train.add_argument("--out", help="directory for the run's curves CSV and figure")
+    train.add_argument(
+        "--out", metavar="DIR", help=f"{OUT_DIR_HELP}: gets <run id>.csv and <run id>.png"
+    )
     add_mirror_flags(train)
     add_keep_flag(train)
     add_spec_flags(train)
     train.set_defaults(func=cmd_train)
 
-    runs = sub.add_parser("runs", help="list the runs in the store")
+    runs = sub.add_parser(
+        "runs", help="list the runs in the store", **with_example("groklab runs --store runs")
+    )
     add_store(runs)
     runs.set_defaults(func=cmd_runs)
 
-    curves = sub.add_parser("curves", help="write a run's metric curves as CSV")
+    curves = sub.add_parser(
+        "curves",
+        help="write a run's metric curves as CSV",
+        **with_example("groklab curves r-1a2b3c --out curves/r-1a2b3c.csv"),
+    )
     curves.add_argument("run", help="run id (or a unique prefix)")
-    curves.add_argument("--out", required=True)
+    curves.add_argument("--out", required=True, metavar="FILE", help=f"CSV {OUT_FILE_HELP}")
     which = curves.add_mutually_exclusive_group()
     which.add_argument(
         "--layers",
@@ -175,9 +202,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     add_store(curves)
     curves.set_defaults(func=cmd_curves)
 
-    plot = sub.add_parser("plot", help="draw a run's accuracy, loss and weight norm")
+    plot = sub.add_parser(
+        "plot",
+        help="draw a run's accuracy, loss and weight norm",
+        **with_example("groklab plot r-1a2b3c --out figures/r-1a2b3c.png"),
+    )
     plot.add_argument("run", help="run id (or a unique prefix)")
-    plot.add_argument("--out", required=True)
+    plot.add_argument("--out", required=True, metavar="FILE", help=f"PNG {OUT_FILE_HELP}")
     add_store(plot)
     plot.set_defaults(func=cmd_plot)
 
@@ -191,8 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
     set_threads(args.threads)
-    if args.out and not Path(args.out).is_dir():
-        raise GroklabError(f"--out {args.out!r} is not an existing directory; create it first")
+    out = make_out_dir(args.out) if args.out else None
     device = pick_device(args.device)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
@@ -215,9 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         except TrainingInterrupted as e:
             bar.close()
-            print(
-                f"interrupted at step {e.step}; saved. Resume with:\n  {resume_hint(sys.argv[1:])}"
-            )
+            _report_interrupt(store, spec, e.step, out)
             return 130
     for i, m in enumerate(spec.members):
         split = f"n_train={m.n_train}" if m.n_train else f"train_fraction={m.train_fraction}"
@@ -227,9 +255,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"weight_decay={m.weight_decay}{scale}: 99% train {_at(result.steps_to_train[i])}, "
             f"99% val {_at(result.steps_to_val[i])}"
         )
-    if args.out:
-        _write_outputs(store, spec.run_id, Path(args.out), spec.summary())
+    if out is not None:
+        _write_outputs(store, spec.run_id, out, spec.summary())
     return 0
+
+
+def _report_interrupt(store, spec, step: int, out: Path | None) -> None:
+    """Each member's state, what exists so far under --out, and the command that resumes."""
+    import numpy as np
+
+    val = store.read_curves(spec.run_id)["val_acc"]  # [M, S]
+    print(f"interrupted at step {step:,}; saved.")
+    for i in range(spec.n_members):
+        seen = val[i][np.isfinite(val[i])]
+        best = f"best val {seen.max():.3f}" if seen.size else "not evaluated yet"
+        print(f"  {spec.run_id}/{i}: step {step:,}, {best}")
+    if out is not None and val.size:
+        _write_outputs(store, spec.run_id, out, spec.summary())
+    print(f"Resume with:\n  {resume_hint(sys.argv[1:])}")
 
 
 def _at(step: float) -> str:
@@ -255,17 +298,27 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {store_root(args)}")
         return 0
-    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8} {'ckpts':>14}"
+    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>16} {'best val':>8} {'ckpts':>14}"
     print(f"{head}  spec")
     for r in runs:
-        val = store.read_curves(r.run_id)["val_acc"]
+        curves = store.read_curves(r.run_id)
+        val = curves["val_acc"]
         best = f"{np.nanmax(val):.3f}" if np.isfinite(val).any() else "-"
         ckpts = _checkpoint_usage(store, r.run_id)
+        step = _step_shown(curves["step"], r.step)
         print(
-            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {r.step:>7} {best:>8} {ckpts:>14}"
+            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {step:>16} {best:>8} {ckpts:>14}"
             f"  {r.summary}"
         )
     return 0
+
+
+def _step_shown(steps, checkpoint_step: int) -> str:
+    """The last evaluated step, and the checkpoint's when it differs: '812 (ckpt 500)'."""
+    if not len(steps):
+        return str(checkpoint_step)
+    last = int(steps.max())
+    return str(last) if last == checkpoint_step else f"{last} (ckpt {checkpoint_step})"
 
 
 def _checkpoint_usage(store, run_id: str) -> str:
