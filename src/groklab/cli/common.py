@@ -79,9 +79,7 @@ STORE_HELP = (
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", help=STORE_HELP
-    )
+    parser.add_argument("--store", help=STORE_HELP)
 
 
 def store_root(args: argparse.Namespace) -> Path:

@@ -11,14 +11,13 @@ import logging
 import sys
 
 from groklab.cli.common import (
-    OUT_FILE_HELP,
     EXIT_USAGE,
+    OUT_FILE_HELP,
     Parser,
     check_out_dir,
     with_example,
 )
 from groklab.errors import GroklabError
-
 
 MAIN_JOB = (
     "groklab train --op div --p 97 --train-fraction 0.5 --model power2022 --weight-decay 1 "

@@ -12,11 +12,19 @@ from pathlib import Path
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    from groklab.cli.common import add_keep_flag, add_mirror_flags
+    from groklab.cli.common import (
+        OUT_FILE_HELP,
+        STORE_HELP,
+        add_keep_flag,
+        add_mirror_flags,
+        with_example,
+    )
     from groklab.sweep import BACKENDS
 
     sweep = sub.add_parser(
-        "sweep", help="run a grid of specs (a TOML file with [grid]) and write a CSV of results"
+        "sweep",
+        help="run a grid of specs (a TOML file with [grid]) and write a CSV of results",
+        **with_example("groklab sweep fraction.toml --workers 2 --out results/fraction.csv"),
     )
     sweep.add_argument("file", help="sweep file: a run file plus [grid] (and optional [sweep])")
     sweep.add_argument(
@@ -32,12 +40,16 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         "--ray-address",
         help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
     )
-    sweep.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
+    sweep.add_argument("--store", help=STORE_HELP)
     sweep.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     sweep.add_argument(
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
-    sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
+    sweep.add_argument(
+        "--out",
+        metavar="FILE",
+        help=f"CSV {OUT_FILE_HELP}; one row per point (default: FILE with .csv for .toml)",
+    )
     add_mirror_flags(sweep)
     add_keep_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from groklab.cli.common import (
-    add_keep_flag,
-    add_mirror_flags,
     OUT_DIR_HELP,
     OUT_FILE_HELP,
+    add_keep_flag,
+    add_mirror_flags,
     add_store,
     build_mirrors,
     check_out_dir,
