@@ -368,7 +368,7 @@ def test_unknown_run_id_in_a_missing_store_creates_no_store(tmp_path, command):
 @pytest.mark.parametrize("command", ["curves", "plot"])
 def test_out_into_a_missing_directory_creates_it(trained, tmp_path, command):
     store, run_id, _ = trained
-    out = tmp_path / "missing" / "deeper" / "f.out"
+    out = tmp_path / "missing" / "deeper" / ("f.png" if command == "plot" else "f.csv")
     status, _, err = run_main([command, run_id, "--out", str(out), "--store", str(store)])
     assert status == 0, err
     assert out.is_file() and out.stat().st_size > 0

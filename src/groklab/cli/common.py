@@ -61,7 +61,9 @@ def invoked_as(argv0: str | None = None) -> str:
     return argv0
 
 
-def resume_hint(argv: list[str], argv0: str | None = None) -> str:
+def resume_hint(argv: list[str] | None, argv0: str | None = None) -> str:
+    """The command that resumes: this one again (argv None: sys.argv's arguments)."""
+    argv = sys.argv[1:] if argv is None else argv
     return " ".join([invoked_as(argv0), *(shlex.quote(a) for a in argv)])
 
 

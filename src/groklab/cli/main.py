@@ -15,6 +15,7 @@ from groklab.cli.common import (
     OUT_FILE_HELP,
     Parser,
     check_out_dir,
+    resume_hint,
     with_example,
 )
 from groklab.errors import GroklabError
@@ -46,6 +47,7 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"groklab {__version__}")
+    parser.set_defaults(argv=None)  # main() sets the arguments it parsed, for resume hints
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     ops = sub.add_parser(
@@ -104,6 +106,7 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     from groklab.data import make_table, write_table_csv
 
     table = make_table(args.op, args.p)
+    check_out_dir(args.out)
     write_table_csv(table, args.out)
     print(f"wrote {table.n_examples} rows of {args.op} (p={table.p}) to {args.out}")
     return 0
@@ -131,8 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # for the resume hint
+    from groklab.train.loop import TrainingInterrupted  # after parsing: --help stays fast
+
     try:
         return args.func(args)
+    except TrainingInterrupted as e:  # train and sweep say more themselves; reproduce lands here
+        print(f"{e}. Resume with:\n  {resume_hint(argv)}")
+        return 130
     except GroklabError as e:
         sys.stderr.write(f"groklab: error: {e}\n")
         return EXIT_USAGE

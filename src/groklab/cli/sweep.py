@@ -7,7 +7,6 @@ shares populations with an earlier one) trains only what is missing.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -94,7 +93,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             bar.close()
             print(
                 f"interrupted in run {e.run_id} at step {e.step}; saved. Resume with:\n"
-                f"  {resume_hint(sys.argv[1:])}"
+                f"  {resume_hint(args.argv)}"
             )
             return 130
     for spec in populations:

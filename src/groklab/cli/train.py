@@ -8,7 +8,6 @@ Member fields take comma-separated lists, one value per member; `--seeds 0-7` ma
 from __future__ import annotations
 
 import argparse
-import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -245,7 +244,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         except TrainingInterrupted as e:
             bar.close()
-            _report_interrupt(store, spec, e.step, out)
+            _report_interrupt(store, spec, e.step, out, args.argv)
             return 130
     for i, m in enumerate(spec.members):
         split = f"n_train={m.n_train}" if m.n_train else f"train_fraction={m.train_fraction}"
@@ -260,7 +259,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_interrupt(store, spec, step: int, out: Path | None) -> None:
+def _report_interrupt(store, spec, step: int, out: Path | None, argv: list[str]) -> None:
     """Each member's state, what exists so far under --out, and the command that resumes."""
     import numpy as np
 
@@ -272,7 +271,7 @@ def _report_interrupt(store, spec, step: int, out: Path | None) -> None:
         print(f"  {spec.run_id}/{i}: step {step:,}, {best}")
     if out is not None and val.size:
         _write_outputs(store, spec.run_id, out, spec.summary())
-    print(f"Resume with:\n  {resume_hint(sys.argv[1:])}")
+    print(f"Resume with:\n  {resume_hint(argv)}")
 
 
 def _at(step: float) -> str:
