@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from groklab.cli import build_parser, main
-from groklab.cli.train import spec_from_args
+from groklab.cli.spec_flags import spec_from_args
 from groklab.data import OPS
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
 from groklab.store import RunStore
