@@ -76,7 +76,7 @@ def test_the_stop_rule_line_ends_a_run_that_stopped_early(run_cli, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["train", "runs", "curves", "plot", "sweep", "reproduce", "export", "ops"]
+    "command", ["train", "runs", "curves", "plot", "sweep", "reproduce", "export", "ops", "data"]
 )
 def test_each_command_help_ends_with_an_example_of_it(run_cli, command):
     status, out, _ = run_cli([command, "--help"])

@@ -55,7 +55,11 @@ def build_parser() -> Parser:
     )
     ops.set_defaults(func=cmd_ops)
 
-    data = sub.add_parser("data", help="export an operation table or draw it")
+    data = sub.add_parser(
+        "data",
+        help="export an operation table or draw it",
+        **with_example("groklab data export div --p 97 --out div97.csv"),
+    )
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
     export = data_sub.add_parser(
         "export",
