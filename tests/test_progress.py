@@ -98,3 +98,12 @@ def test_an_interrupted_run_has_no_end_line(capsys):
     display.on_end("r-0000000000", "interrupted", 150)
     display.close()
     assert display.end_line is None and "stopped" not in capsys.readouterr().err
+
+
+def test_a_sweep_display_without_eta_shows_no_time_remaining():
+    with ProgressDisplay(unit="member-step", eta=False) as display:
+        display.sweep(sweep_event(0, 2, 10, 80))
+        assert "<" not in str(display.bar) and "10/80" in str(display.bar)
+    with ProgressDisplay(unit="member-step") as display:
+        display.sweep(sweep_event(0, 2, 10, 80))
+        assert "<" in str(display.bar)

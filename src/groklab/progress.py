@@ -70,8 +70,10 @@ class ProgressDisplay(BaseSink):
     """Starts at the first event (so an early error is the only line on stderr), where the
     work is: a resumed run's step, or the member-steps of populations reused from the store."""
 
-    def __init__(self, *, unit: str = "step") -> None:
+    def __init__(self, *, unit: str = "step", eta: bool = True) -> None:
+        """eta=False: no time remaining (a sweep whose runs may stop before their budget)."""
         self.unit = unit
+        self.eta = eta
         self.bar: tqdm | None = None
         self.offset = 0  # work of the sweeps finished before the current one
         self.last: SweepProgress | None = None
@@ -82,7 +84,7 @@ class ProgressDisplay(BaseSink):
 
     def _show(self, done: int, total: int, postfix: str) -> None:
         if self.bar is None:
-            fmt = NO_ETA_FORMAT if self.rule is not None else None
+            fmt = NO_ETA_FORMAT if self.rule is not None or not self.eta else None
             self.bar = tqdm(
                 total=total,
                 initial=done,

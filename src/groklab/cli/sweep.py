@@ -86,7 +86,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"({len(reused)} already done) on {device}, store {root}",
         flush=True,
     )
-    with ProgressDisplay(unit="member-step") as bar:
+    may_stop_early = any(spec.train.stop_at_val_acc > 0 for spec in populations)
+    with ProgressDisplay(unit="member-step", eta=not may_stop_early) as bar:
         try:
             result = run_sweep(sweep, root, backend=backend, device=str(device), progress=bar.sweep)
         except TrainingInterrupted as e:
