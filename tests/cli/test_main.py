@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from groklab.cli import build_parser, main
-from groklab.cli.train import spec_from_args
+from groklab.cli.spec_flags import spec_from_args
 from groklab.data import OPS
 from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
 from groklab.store import RunStore
@@ -134,9 +134,11 @@ def test_bad_data_input_is_one_line_status_2_and_writes_nothing(tmp_path, args, 
 
 
 @pytest.mark.parametrize("command", ["export", "table"])
-def test_data_out_into_a_missing_directory_is_one_line_status_2(tmp_path, command):
-    out = tmp_path / "missing" / ("t.csv" if command == "export" else "t.png")
-    assert_usage_error(tmp_path, ["data", command, "add", "--p", "7", "--out", str(out)], "missing")
+def test_data_out_into_a_missing_directory_creates_it(tmp_path, command):
+    out = tmp_path / "missing" / "deeper" / ("t.csv" if command == "export" else "t.png")
+    status, _, err = run_main(["data", command, "add", "--p", "7", "--out", str(out)])
+    assert status == 0, err
+    assert out.is_file() and out.stat().st_size > 0
 
 
 @pytest.mark.parametrize("command", ["export", "table"])
@@ -191,7 +193,7 @@ CONFIGS = {
         (["--config", "{tmp}/nope.toml"], ["nope.toml"]),
         (["--config", "{tmp}/malformed.toml"], ["malformed.toml"]),
         (["--config", "{tmp}/unknown_key.toml"], ["'stepz'"]),
-        (["--out", "{tmp}/missing"], ["missing"]),
+        (["--out", "{tmp}/malformed.toml"], ["malformed.toml", "is a file"]),
         (["--device", "tpu"], ["'tpu'"]),
     ],
 )
@@ -364,10 +366,12 @@ def test_unknown_run_id_in_a_missing_store_creates_no_store(tmp_path, command):
 
 
 @pytest.mark.parametrize("command", ["curves", "plot"])
-def test_out_into_a_missing_directory_is_one_line_status_2(trained, tmp_path, command):
+def test_out_into_a_missing_directory_creates_it(trained, tmp_path, command):
     store, run_id, _ = trained
-    argv = [command, run_id, "--out", str(tmp_path / "missing" / "f.png"), "--store", str(store)]
-    assert_usage_error(tmp_path, argv, "missing")
+    out = tmp_path / "missing" / "deeper" / ("f.png" if command == "plot" else "f.csv")
+    status, _, err = run_main([command, run_id, "--out", str(out), "--store", str(store)])
+    assert status == 0, err
+    assert out.is_file() and out.stat().st_size > 0
 
 
 def test_runs_on_a_missing_store_says_no_runs_and_creates_nothing(tmp_path):

@@ -79,3 +79,26 @@ def test_source_threads_and_size_reach_the_experiment(recorder, tmp_path):
     (ctx,) = recorder
     assert (ctx.size, ctx.source, ctx.out_dir) == ("micro", "reviews.csv", tmp_path / "recorder")
     assert "| a |" in out
+
+
+def test_ctrl_c_in_reproduce_says_where_it_stopped_and_how_to_resume(
+    run_cli, tmp_path, monkeypatch
+):
+    import sys
+    from types import SimpleNamespace
+
+    import groklab.experiments as experiments
+    from groklab.train import TrainingInterrupted
+
+    def run(ctx):
+        raise TrainingInterrupted("r-0123456789", 40)
+
+    fake = SimpleNamespace(name="power2022-fraction", figure="Fig. 1 center", run=run)
+    monkeypatch.setattr(experiments, "get_experiment", lambda name: fake)
+    argv = ["reproduce", "power2022-fraction", "--out", str(tmp_path / "o")]
+    argv += ["--store", str(tmp_path / "s")]
+    monkeypatch.setattr(sys, "argv", ["groklab", *argv])
+    status, out, err = run_cli(argv)
+    assert status == 130, err
+    assert "interrupted at step 40; run r-0123456789 saved. Resume with:" in out
+    assert "  groklab reproduce power2022-fraction --out" in out

@@ -20,22 +20,68 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+# One --out convention: a command that writes several files takes a directory (train,
+# reproduce), one that writes one file takes that file (curves, plot, export, data, sweep);
+# missing directories are created, parents included.
+OUT_DIR_HELP = "output directory (created if missing, parents included)"
+OUT_FILE_HELP = "output file (its parent directories are created if missing)"
+
+
 def check_out_dir(path: str | Path) -> None:
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise GroklabError(f"output directory {str(parent)!r} does not exist")
-    if Path(path).is_dir():
+    """--out as a file: it must not be a directory; its parent directories are made."""
+    out = Path(path)
+    if out.is_dir():
         raise GroklabError(f"--out {str(path)!r} is a directory; give a file name")
+    _make_dir(out.parent)
 
 
-def resume_hint(argv: list[str]) -> str:
-    return "groklab " + " ".join(shlex.quote(a) for a in argv)
+def make_out_dir(path: str | Path) -> Path:
+    """--out as a directory: created with its parents; an existing file there is an error."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise GroklabError(f"--out {str(path)!r} is a file; give a directory")
+    _make_dir(out)
+    return out
+
+
+def _make_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GroklabError(f"cannot create output directory {str(path)!r}: {e.strerror}") from None
+
+
+def invoked_as(argv0: str | None = None) -> str:
+    """The command as the user typed it: '.venv/bin/groklab', or 'python -m groklab' when run
+    as a module (argv[0] is then the path of groklab/__main__.py)."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    name = Path(argv0).name
+    if name in ("__main__.py", "-m", "-c") or not argv0:
+        return f"{Path(sys.executable).name} -m groklab"
+    return argv0
+
+
+def resume_hint(argv: list[str] | None, argv0: str | None = None) -> str:
+    """The command that resumes: this one again (argv None: sys.argv's arguments)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return " ".join([invoked_as(argv0), *(shlex.quote(a) for a in argv)])
+
+
+def with_example(example: str) -> dict:
+    """add_parser keywords for a help page that ends with one example, kept as written."""
+    return {
+        "epilog": f"example:\n  {example}",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
+STORE_HELP = (
+    "store directory (default $GROKLAB_STORE, else ./groklab-runs in the current directory)"
+)
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)"
-    )
+    parser.add_argument("--store", help=STORE_HELP)
 
 
 def store_root(args: argparse.Namespace) -> Path:

@@ -10,8 +10,26 @@ import argparse
 import logging
 import sys
 
-from groklab.cli.common import EXIT_USAGE, Parser, check_out_dir
+from groklab.cli.common import (
+    EXIT_USAGE,
+    OUT_FILE_HELP,
+    Parser,
+    check_out_dir,
+    resume_hint,
+    with_example,
+)
 from groklab.errors import GroklabError
+
+MAIN_JOB = (
+    "groklab train --op div --p 97 --train-fraction 0.5 --model power2022 --weight-decay 1 "
+    "--stop-at-val-acc 0.99 --out results"
+)
+FIRST_RUN = f"""start here: train Power et al.'s x/y mod 97 until validation accuracy reaches 99 %
+(a few minutes on a CPU; results/ gets its curves CSV and figure), then list the runs:
+  {MAIN_JOB}
+  groklab runs
+runs are kept in ./groklab-runs (in the current directory; --store or $GROKLAB_STORE
+choose another). `groklab COMMAND --help` explains each command's flags."""
 
 
 def build_parser() -> Parser:
@@ -25,24 +43,43 @@ def build_parser() -> Parser:
         prog="groklab",
         description="Study grokking: train populations of small "
         "models on exact algorithmic tasks and look inside them.",
+        epilog=FIRST_RUN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"groklab {__version__}")
+    parser.set_defaults(argv=None)  # main() sets the arguments it parsed, for resume hints
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    ops = sub.add_parser("ops", help="list the operations with their formulas")
+    ops = sub.add_parser(
+        "ops", help="list the operations with their formulas", **with_example("groklab ops")
+    )
     ops.set_defaults(func=cmd_ops)
 
-    data = sub.add_parser("data", help="export an operation table or draw it")
+    data = sub.add_parser(
+        "data",
+        help="export an operation table or draw it",
+        **with_example("groklab data export div --p 97 --out div97.csv"),
+    )
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
-    export = data_sub.add_parser("export", help="write the full table as CSV (x,y,z)")
+    export = data_sub.add_parser(
+        "export",
+        help="write the full table as CSV (x,y,z)",
+        **with_example("groklab data export div --p 97 --out div97.csv"),
+    )
     _add_op_p(export)
-    export.add_argument("--out", required=True, help="CSV file to write")
+    export.add_argument("--out", required=True, help=f"CSV {OUT_FILE_HELP}")
     export.set_defaults(func=cmd_data_export)
-    table = data_sub.add_parser("table", help="draw the table, validation entries blank")
+    table = data_sub.add_parser(
+        "table",
+        help="draw the table, validation entries blank",
+        **with_example("groklab data table div --p 23 --train-fraction 0.3 --out div23.png"),
+    )
     _add_op_p(table)
-    table.add_argument("--train-fraction", type=float, default=0.5)
-    table.add_argument("--seed", type=int, default=0)
-    table.add_argument("--out", required=True, help="PNG file to write")
+    table.add_argument(
+        "--train-fraction", type=float, default=0.5, help="fraction of entries shown (default 0.5)"
+    )
+    table.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    table.add_argument("--out", required=True, help=f"PNG {OUT_FILE_HELP}")
     table.set_defaults(func=cmd_data_table)
 
     add_train_commands(sub)
@@ -73,6 +110,7 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     from groklab.data import make_table, write_table_csv
 
     table = make_table(args.op, args.p)
+    check_out_dir(args.out)
     write_table_csv(table, args.out)
     print(f"wrote {table.n_examples} rows of {args.op} (p={table.p}) to {args.out}")
     return 0
@@ -100,8 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # for the resume hint
+    from groklab.train.loop import TrainingInterrupted  # after parsing: --help stays fast
+
     try:
         return args.func(args)
+    except TrainingInterrupted as e:  # train and sweep say more themselves; reproduce lands here
+        print(f"{e}. Resume with:\n  {resume_hint(argv)}")
+        return 130
     except GroklabError as e:
         sys.stderr.write(f"groklab: error: {e}\n")
         return EXIT_USAGE

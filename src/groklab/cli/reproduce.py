@@ -5,12 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from groklab.cli.common import add_keep_flag, add_mirror_flags, build_mirrors, keep_rule
-from groklab.errors import GroklabError
+from groklab.cli.common import (
+    OUT_DIR_HELP,
+    STORE_HELP,
+    add_keep_flag,
+    add_mirror_flags,
+    build_mirrors,
+    keep_rule,
+    make_out_dir,
+    with_example,
+)
 
 
 def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reproduce", help="reproduce a figure of the founding papers")
+    p = sub.add_parser(
+        "reproduce",
+        help="reproduce a figure of the founding papers",
+        **with_example("groklab reproduce power2022-fraction --quick --out results"),
+    )
     p.add_argument("name", nargs="?", help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments")
     size = p.add_mutually_exclusive_group()
@@ -35,8 +47,13 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         const="micro",
         help="smoke-test size: seconds, numbers meaningless",
     )
-    p.add_argument("--out", default="results", help="output directory (created; default results)")
-    p.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
+    p.add_argument(
+        "--out",
+        default="results",
+        metavar="DIR",
+        help=f"{OUT_DIR_HELP}: the figure and table go to DIR/NAME/ (default results)",
+    )
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--backend", default="local", help="sweep backend: local (default) or ray")
     p.add_argument("--workers", type=int, help="local backend: worker processes of one thread")
     p.add_argument(
@@ -78,14 +95,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     keep = keep_rule(args)
     backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
-    out = Path(args.out) / experiment.name
-    if out.exists() and not out.is_dir():
-        raise GroklabError(f"--out {str(out)!r} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out_dir(Path(args.out) / experiment.name)
     tune_allocator()
     set_threads(args.threads)
     print(f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}", flush=True)
-    bar = ProgressDisplay(unit="member-step")  # adds up the experiment's successive sweeps
+    # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
+    # before their step budget, so a time remaining counted to it would mislead
+    bar = ProgressDisplay(unit="member-step", eta=False)
     ctx = ExperimentContext(
         size=args.size,
         out_dir=out,

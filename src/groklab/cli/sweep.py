@@ -7,16 +7,23 @@ shares populations with an earlier one) trains only what is missing.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    from groklab.cli.common import add_keep_flag, add_mirror_flags
+    from groklab.cli.common import (
+        OUT_FILE_HELP,
+        STORE_HELP,
+        add_keep_flag,
+        add_mirror_flags,
+        with_example,
+    )
     from groklab.sweep import BACKENDS
 
     sweep = sub.add_parser(
-        "sweep", help="run a grid of specs (a TOML file with [grid]) and write a CSV of results"
+        "sweep",
+        help="run a grid of specs (a TOML file with [grid]) and write a CSV of results",
+        **with_example("groklab sweep fraction.toml --workers 2 --out results/fraction.csv"),
     )
     sweep.add_argument("file", help="sweep file: a run file plus [grid] (and optional [sweep])")
     sweep.add_argument(
@@ -32,12 +39,16 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         "--ray-address",
         help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
     )
-    sweep.add_argument("--store", help="store directory (default $GROKLAB_STORE or ./groklab-runs)")
+    sweep.add_argument("--store", help=STORE_HELP)
     sweep.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
     sweep.add_argument(
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
-    sweep.add_argument("--out", help="CSV file to write (default: FILE with .csv for .toml)")
+    sweep.add_argument(
+        "--out",
+        metavar="FILE",
+        help=f"CSV {OUT_FILE_HELP}; one row per point (default: FILE with .csv for .toml)",
+    )
     add_mirror_flags(sweep)
     add_keep_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)
@@ -75,14 +86,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"({len(reused)} already done) on {device}, store {root}",
         flush=True,
     )
-    with ProgressDisplay(unit="member-step") as bar:
+    may_stop_early = any(spec.train.stop_at_val_acc > 0 for spec in populations)
+    with ProgressDisplay(unit="member-step", eta=not may_stop_early) as bar:
         try:
             result = run_sweep(sweep, root, backend=backend, device=str(device), progress=bar.sweep)
         except TrainingInterrupted as e:
             bar.close()
             print(
                 f"interrupted in run {e.run_id} at step {e.step}; saved. Resume with:\n"
-                f"  {resume_hint(sys.argv[1:])}"
+                f"  {resume_hint(args.argv)}"
             )
             return 130
     for spec in populations:

@@ -1,130 +1,43 @@
 """CLI commands over runs: `train`, `runs`, `curves`, `plot`.
 
-`groklab train` flags are generated from the spec dataclasses, so a field's name is its flag
-(`train_fraction` -> `--train-fraction`), its TOML key and its store column: one name per concept.
-Member fields take comma-separated lists, one value per member; `--seeds 0-7` makes 8 members.
+`groklab train`'s spec flags come from the spec dataclasses (cli/spec_flags.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import typing
 from pathlib import Path
-from typing import Any
 
 from groklab.cli.common import (
+    OUT_DIR_HELP,
+    OUT_FILE_HELP,
     add_keep_flag,
     add_mirror_flags,
     add_store,
     build_mirrors,
     check_out_dir,
     keep_rule,
+    make_out_dir,
     open_run,
     open_store,
     resume_hint,
     store_root,
+    with_example,
 )
-from groklab.config import field_types
+from groklab.cli.spec_flags import add_spec_flags, spec_from_args
 from groklab.errors import GroklabError
-from groklab.spec import MEMBER_FIELDS, PRESETS, SECTIONS, MemberSpec
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes", "on"):
-        return True
-    if text.lower() in ("false", "0", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; allowed: true, false")
-
-
-def _number_or_rule(text: str) -> int | float | str:
-    """'512' -> 512, '0.25' -> 0.25 (a fraction), 'full' -> 'full'."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _flag_type(types: tuple[type, ...]) -> Any:
-    if any(typing.get_origin(t) is tuple for t in types):
-        return str  # 'a,b': the spec splits a list of names
-    if bool in types:
-        return _bool
-    if str in types and int in types:
-        return _number_or_rule
-    return types[0]
-
-
-def add_spec_flags(parser: argparse.ArgumentParser) -> None:
-    for section, cls in SECTIONS.items():
-        group = parser.add_argument_group(f"[{section}]")
-        for name, types in field_types(cls).items():
-            group.add_argument(
-                f"--{name.replace('_', '-')}",
-                dest=f"{section}.{name}",
-                metavar=name.upper(),
-                type=_flag_type(types),
-                default=argparse.SUPPRESS,
-                help=f"default: {getattr(cls(), name)}",
-            )
-    members = parser.add_argument_group("[members] one value, or a comma-separated list per member")
-    members.add_argument(
-        "--seeds",
-        dest="members.seed",
-        metavar="SEEDS",
-        default=argparse.SUPPRESS,
-        help="e.g. 0, 0-7 or 0,3,5 (default: 0)",
-    )
-    defaults = MemberSpec()
-    for name in MEMBER_FIELDS[1:]:
-        members.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=f"members.{name}",
-            metavar=name.upper(),
-            default=argparse.SUPPRESS,
-            help=f"default: {getattr(defaults, name)}",
-        )
-
-
-def spec_from_args(args: argparse.Namespace):
-    from groklab.config import load_spec, spec_from_dict, spec_to_dict
-
-    d: dict[str, dict] = spec_to_dict(load_spec(args.config)) if args.config else {}
-    if args.model:  # the preset replaces the config's [model]; model flags still override it
-        d["model"] = {"preset": args.model}
-    for key, value in vars(args).items():
-        section, _, name = key.partition(".")
-        if not name:
-            continue
-        if section == "members":
-            value = value if name == "seed" else [_member_value(name, v) for v in value.split(",")]
-            d.setdefault("members", {})[name] = value
-        else:
-            d.setdefault(section, {})[name] = value
-    if "members" in d and isinstance(d["members"], dict):
-        # per-field lists from a config and single flags must broadcast against each other
-        d["members"] = {
-            k: (v[0] if isinstance(v, list) and len(set(map(str, v))) == 1 else v)
-            for k, v in d["members"].items()
-        }
-    return spec_from_dict(d)
-
-
-def _member_value(name: str, text: str) -> int | float:
-    """One value of a member flag, as its field's type (`--n-outliers` is an int)."""
-    kind = field_types(MemberSpec)[name][0]
-    try:
-        return kind(text)
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise GroklabError(f"--{name.replace('_', '-')} value {text!r} is not {what}") from None
+from groklab.spec import PRESETS
 
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
-    train = sub.add_parser("train", help="train a population (resumes if the spec ran before)")
+    train = sub.add_parser(
+        "train",
+        help="train a population (resumes if the spec ran before)",
+        **with_example(
+            "groklab train --op div --p 97 --seeds 0-3 --weight-decay 0.3,1,1,3 "
+            "--stop-at-val-acc 0.99 --out results"
+        ),
+    )
     train.add_argument("--config", help="TOML run file; flags override its values")
     train.add_argument(
         "--model",
@@ -133,7 +46,14 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_store(train)
     train.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    train.add_argument("--checkpoint-every", type=int, default=1000)
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="save the resume point every N steps (and on Ctrl-C and at the end); not part of "
+        "the run id (default 1000)",
+    )
     train.add_argument(
         "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
@@ -143,19 +63,27 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="run each step's forward and backward through torch.compile (not part of the run "
         "id: it changes results only by float reassociation; compiling takes a while first)",
     )
-    train.add_argument("--out", help="directory for the run's curves CSV and figure")
+    train.add_argument(
+        "--out", metavar="DIR", help=f"{OUT_DIR_HELP}: gets <run id>.csv and <run id>.png"
+    )
     add_mirror_flags(train)
     add_keep_flag(train)
     add_spec_flags(train)
     train.set_defaults(func=cmd_train)
 
-    runs = sub.add_parser("runs", help="list the runs in the store")
+    runs = sub.add_parser(
+        "runs", help="list the runs in the store", **with_example("groklab runs --store runs")
+    )
     add_store(runs)
     runs.set_defaults(func=cmd_runs)
 
-    curves = sub.add_parser("curves", help="write a run's metric curves as CSV")
+    curves = sub.add_parser(
+        "curves",
+        help="write a run's metric curves as CSV",
+        **with_example("groklab curves r-1a2b3c --out curves/r-1a2b3c.csv"),
+    )
     curves.add_argument("run", help="run id (or a unique prefix)")
-    curves.add_argument("--out", required=True)
+    curves.add_argument("--out", required=True, metavar="FILE", help=f"CSV {OUT_FILE_HELP}")
     which = curves.add_mutually_exclusive_group()
     which.add_argument(
         "--layers",
@@ -175,9 +103,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     add_store(curves)
     curves.set_defaults(func=cmd_curves)
 
-    plot = sub.add_parser("plot", help="draw a run's accuracy, loss and weight norm")
+    plot = sub.add_parser(
+        "plot",
+        help="draw a run's accuracy, loss and weight norm",
+        **with_example("groklab plot r-1a2b3c --out figures/r-1a2b3c.png"),
+    )
     plot.add_argument("run", help="run id (or a unique prefix)")
-    plot.add_argument("--out", required=True)
+    plot.add_argument("--out", required=True, metavar="FILE", help=f"PNG {OUT_FILE_HELP}")
     add_store(plot)
     plot.set_defaults(func=cmd_plot)
 
@@ -191,8 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
     set_threads(args.threads)
-    if args.out and not Path(args.out).is_dir():
-        raise GroklabError(f"--out {args.out!r} is not an existing directory; create it first")
+    out = make_out_dir(args.out) if args.out else None
     device = pick_device(args.device)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
@@ -215,9 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         except TrainingInterrupted as e:
             bar.close()
-            print(
-                f"interrupted at step {e.step}; saved. Resume with:\n  {resume_hint(sys.argv[1:])}"
-            )
+            _report_interrupt(store, spec, e.step, out, args.argv)
             return 130
     for i, m in enumerate(spec.members):
         split = f"n_train={m.n_train}" if m.n_train else f"train_fraction={m.train_fraction}"
@@ -227,9 +156,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"weight_decay={m.weight_decay}{scale}: 99% train {_at(result.steps_to_train[i])}, "
             f"99% val {_at(result.steps_to_val[i])}"
         )
-    if args.out:
-        _write_outputs(store, spec.run_id, Path(args.out), spec.summary())
+    if out is not None:
+        _write_outputs(store, spec.run_id, out, spec.summary())
     return 0
+
+
+def _report_interrupt(store, spec, step: int, out: Path | None, argv: list[str]) -> None:
+    """Each member's state, what exists so far under --out, and the command that resumes."""
+    import numpy as np
+
+    val = store.read_curves(spec.run_id)["val_acc"]  # [M, S]
+    print(f"interrupted at step {step:,}; saved.")
+    for i in range(spec.n_members):
+        seen = val[i][np.isfinite(val[i])]
+        best = f"best val {seen.max():.3f}" if seen.size else "not evaluated yet"
+        print(f"  {spec.run_id}/{i}: step {step:,}, {best}")
+    if out is not None and val.size:
+        _write_outputs(store, spec.run_id, out, spec.summary())
+    print(f"Resume with:\n  {resume_hint(argv)}")
 
 
 def _at(step: float) -> str:
@@ -255,17 +199,27 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {store_root(args)}")
         return 0
-    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>7} {'best val':>8} {'ckpts':>14}"
+    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>16} {'best val':>8} {'ckpts':>14}"
     print(f"{head}  spec")
     for r in runs:
-        val = store.read_curves(r.run_id)["val_acc"]
+        curves = store.read_curves(r.run_id)
+        val = curves["val_acc"]
         best = f"{np.nanmax(val):.3f}" if np.isfinite(val).any() else "-"
         ckpts = _checkpoint_usage(store, r.run_id)
+        step = _step_shown(curves["step"], r.step)
         print(
-            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {r.step:>7} {best:>8} {ckpts:>14}"
+            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {step:>16} {best:>8} {ckpts:>14}"
             f"  {r.summary}"
         )
     return 0
+
+
+def _step_shown(steps, checkpoint_step: int) -> str:
+    """The last evaluated step, and the checkpoint's when it differs: '812 (ckpt 500)'."""
+    if not len(steps):
+        return str(checkpoint_step)
+    last = int(steps.max())
+    return str(last) if last == checkpoint_step else f"{last} (ckpt {checkpoint_step})"
 
 
 def _checkpoint_usage(store, run_id: str) -> str:

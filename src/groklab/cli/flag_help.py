@@ -1,0 +1,115 @@
+"""What each spec field's flag does, and the values it allows, for `groklab train --help`.
+
+The allowed values come from the spec's own choice tuples (spec/sections.py), the data sets
+and operations from their registries, so the help cannot drift from what the spec accepts.
+tests/cli/test_help.py checks that every field has a line here and every choice is listed.
+"""
+
+from __future__ import annotations
+
+from groklab.spec import sections as s
+
+# (section, field) -> what the flag does; "members" holds the per-member fields
+FIELD_HELP: dict[tuple[str, str], str] = {
+    ("data", "op"): "the binary operation of dataset=table (groklab ops lists them)",
+    ("data", "p"): "the modulus of the operation table (S5 operations ignore it)",
+    ("data", "dataset"): "the task: an operation table or one of Omnigrok's data sets",
+    ("data", "n_examples"): "cap the pool of examples to this many (0: the data set's own size)",
+    ("data", "messiness"): "weight of the messy part of the representation, in [0, 1] (0: "
+    "perfectly structured; unset: the data set's natural form)",
+    ("data", "seq_len"): "text data sets: tokens per example (0: the data set's default)",
+    ("data", "n_words"): "text data sets: vocabulary size (0: the data set's default)",
+    ("data", "source"): "a user data file or directory ('' : the offline default)",
+    ("data", "data_seed"): "seed of what a generated data set is made of (teacher, templates)",
+    ("model", "arch"): "the architecture",
+    ("model", "n_layers"): "number of layers (blocks)",
+    ("model", "d_model"): "width of the residual stream / hidden layers",
+    ("model", "n_heads"): "attention heads (must divide d_model)",
+    ("model", "d_mlp"): "hidden width of each MLP block",
+    ("model", "act"): "activation function",
+    ("model", "norm"): "LayerNorm placement in a transformer block",
+    ("model", "positions"): "positional embedding of a transformer",
+    ("model", "attn_bias"): "biases in the attention projections (true/false)",
+    ("model", "mlp_bias"): "biases in the MLP layers (true/false)",
+    ("model", "init"): "weight initialisation (default: PyTorch's)",
+    ("model", "inputs"): "how an MLP reads the tokens",
+    ("model", "leaky_slope"): "negative slope of act=leaky_relu",
+    ("optim", "optimizer"): "the optimizer (lr and weight decay are per member)",
+    ("optim", "beta1"): "Adam's first-moment decay",
+    ("optim", "beta2"): "Adam's second-moment decay",
+    ("optim", "eps"): "Adam's epsilon",
+    ("optim", "momentum"): "SGD momentum (0: none)",
+    ("optim", "warmup_steps"): "linear lr warm-up over this many steps",
+    ("optim", "schedule"): "lr schedule after the warm-up",
+    ("optim", "decay_to"): "weight decay pulls toward the origin or the initial weights",
+    ("optim", "grad_clip"): "clip each member's gradient to this L2 norm (0: off)",
+    ("optim", "transforms"): "gradient transforms between backward and the optimizer, in "
+    "order, comma-separated",
+    ("optim", "grokfast_ma_window"): "grokfast_ma: average the last this many gradients",
+    ("optim", "step_every"): "schedule=step: multiply lr by step_factor every this many steps",
+    ("optim", "step_factor"): "schedule=step: the factor",
+    ("optim", "muon_momentum"): "optimizer=muon: momentum",
+    ("optim", "muon_nesterov"): "optimizer=muon: Nesterov momentum (true/false)",
+    ("optim", "muon_ns_steps"): "optimizer=muon: Newton-Schulz iterations",
+    ("interventions", "norm_constraint"): "hold each member's weight norm at its initial value "
+    "(Omnigrok's constrained runs; true/false)",
+    ("train", "steps"): "the step budget: training ends here unless the stop rule ends it first",
+    ("train", "batch_size"): "a count, a fraction of the training set, power (Power et al.: "
+    "min(512, |train|/2)) or full",
+    ("train", "eval_every"): "evaluate every this many steps (and at the last step)",
+    ("train", "stop_at_val_acc"): "stop once every member's val_acc is at or above this (0: "
+    "never stop early; train all --steps)",
+    ("train", "stop_patience"): "with --stop-at-val-acc: evaluations in a row each member must "
+    "hold it",
+    ("train", "dtype"): "dtype of parameters and activations",
+    ("train", "loss_dtype"): "dtype of the log-softmax in the loss",
+    ("train", "loss"): "the loss (stablemax: Prieto et al. 2025, in float64)",
+    ("members", "seed"): "seeds, one member each: 0, 0-7 or 0,3,5",
+    ("members", "train_fraction"): "fraction of the pool used for training, in (0, 1)",
+    ("members", "lr"): "learning rate",
+    ("members", "weight_decay"): "decoupled weight decay (AdamW), or L2 for adam_l2",
+    ("members", "init_scale"): "multiply the initial weights by this (Omnigrok's alpha)",
+    ("members", "dropout"): "dropout probability",
+    ("members", "n_outliers"): "training examples given a wrong label",
+    ("members", "grad_noise"): "std of Gaussian noise added to the gradient",
+    ("members", "update_noise"): "std of Gaussian noise added to each update",
+    ("members", "weight_noise"): "std of Gaussian noise added to the weights each step",
+    ("members", "n_train"): "exactly this many training examples (0: use train_fraction)",
+    ("members", "grokfast_ema_alpha"): "grokfast_ema: EMA decay of the gradient filter",
+    ("members", "grokfast_ema_lamb"): "grokfast_ema: gain of the filtered gradient",
+    ("members", "grokfast_ma_lamb"): "grokfast_ma: gain of the filtered gradient",
+    ("members", "muon_lr"): "optimizer=muon: lr of the 2-D hidden weights",
+}
+
+
+def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(section, field) -> its allowed values, for every field that takes a name."""
+    from groklab.data.catalog import DATASETS
+    from groklab.data.ops import OPS
+
+    return {
+        ("data", "op"): tuple(OPS),
+        ("data", "dataset"): tuple(DATASETS),
+        ("model", "arch"): s.ARCHS,
+        ("model", "act"): s.ACTIVATIONS,
+        ("model", "norm"): s.NORMS,
+        ("model", "positions"): s.POSITIONS,
+        ("model", "init"): s.INITS,
+        ("model", "inputs"): s.MLP_INPUTS,
+        ("optim", "optimizer"): s.OPTIMIZERS,
+        ("optim", "schedule"): s.SCHEDULES,
+        ("optim", "decay_to"): s.DECAY_TARGETS,
+        ("optim", "transforms"): s.TRANSFORM_NAMES,
+        ("train", "dtype"): s.DTYPES,
+        ("train", "loss_dtype"): s.LOSS_DTYPES,
+        ("train", "loss"): s.LOSSES,
+    }
+
+
+def flag_help(section: str, name: str, default: object) -> str:
+    """'the optimizer ...; one of: adamw, adam, ... (default: adamw)'."""
+    text = FIELD_HELP[(section, name)]
+    choices = field_choices().get((section, name))
+    allowed = f"; one of: {', '.join(choices)}" if choices else ""
+    shown = "unset" if default is None else ("none" if default == () else default)
+    return f"{text}{allowed} (default: {shown})".replace("%", "%%")
