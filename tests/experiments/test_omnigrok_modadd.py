@@ -1,4 +1,4 @@
-"""Tests for src/groklab/experiments/omnigrok_modadd.py (Omnigrok Fig. 7, x+y mod 113)."""
+"""Tests for src/groklab/experiments/omnigrok_modadd.py (Omnigrok Fig. 8, x+y mod 113)."""
 
 import csv
 

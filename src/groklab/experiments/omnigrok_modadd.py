@@ -1,9 +1,12 @@
-"""Omnigrok (Liu, Michaud, Tegmark 2023), Fig. 7: grokking on x+y mod 113 is about the norm.
+"""Omnigrok (Liu, Michaud, Tegmark 2023), Fig. 8: grokking on x+y mod 113 is about the norm.
 
-Figure number: the authors' notebook for this run (mod-addition/grokking in their code) says it
-reproduces Figure 7 of arXiv 2210.01117; their README files the mod-addition folder, which also
-holds the reduced-landscape notebooks (our omnigrok-toy), under "Figure 6 & 8" of the OpenReview
-version. Fig. 7 is the number for the run drawn here.
+Figure number: this project numbers Omnigrok's figures as the ICLR 2023 (OpenReview) version
+does, as the authors' code README does: teacher-student 2, MNIST 3, IMDb 4, QM9 5, MNIST
+representation 7 (omnigrok-mnist-repr), and modular addition "6 & 8". Of those two, 6 is the
+reduced landscape (the code's landscape notebooks) and 8 this run. The authors' notebook for
+this run says it reproduces "Figure 7" of arXiv 2210.01117: it dates from v1 (October 2022),
+whose numbering has no MNIST-representation figure before it. (Inferred from the two sources;
+the PDFs themselves were not at hand.) So: Fig. 8 in the ICLR version, Fig. 7 in arXiv v1.
 
 Nanda et al.'s run: a 1-layer transformer (d 128, 4 heads, MLP 512, ReLU, no LayerNorm, learned
 positions, weights N(0, 1)/sqrt(d)) on x+y mod 113 with 30 % of the table, full batch, AdamW lr
@@ -53,7 +56,7 @@ from groklab.experiments.omnigrok_common import (
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
-TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
+TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
 ALPHA = 0.8  # the constrained run's init scale (and so its held norm), as in the paper
 
