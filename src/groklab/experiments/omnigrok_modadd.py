@@ -89,7 +89,7 @@ SIZES = {
     "paper": ModaddSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
                         steps=15_000, eval_every=100, seed=0),
     # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
-    # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,600.
+    # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
     "quick": ModaddSize(p=59, train_fraction=0.5, model=small_nanda(64, 4), lr=1e-3,
                         steps=4_000, eval_every=100, seed=0),
     "micro": ModaddSize(p=11, train_fraction=0.3, model=small_nanda(16, 2), lr=1e-2,

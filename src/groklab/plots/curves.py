@@ -72,7 +72,8 @@ def plot_weight_norm(ax: Axes, curves: dict[str, np.ndarray], *, groups: Groups 
     """Weight norm vs step + 1 (dashed), meant for a twin axis of `plot_accuracy`."""
     _plot_population(ax, curves, "weight_norm", "weight norm", WEIGHT_NORM_COLOR, groups)
     _set_log_scale(ax, "x", curves["step"] + 1)
-    ax.set_ylabel("weight norm", color=WEIGHT_NORM_COLOR)
+    # with groups, colors name the groups: the label stays neutral
+    ax.set_ylabel("weight norm", color="black" if _is_grouped(groups) else WEIGHT_NORM_COLOR)
     _legend(ax, groups, ("weight norm",), loc="center right")
     return ax
 
