@@ -12,7 +12,7 @@ from groklab.analysis.settings import (
 
 def wd_population() -> list[dict]:
     """README's example: --seeds 0-3 --weight-decay 0.3,1,1,3 (stored member specs)."""
-    return [{"seed": s, "weight_decay": wd} for s, wd in zip(range(4), (0.3, 1.0, 1.0, 3.0))]
+    return [{"seed": s, "weight_decay": wd} for s, wd in enumerate((0.3, 1.0, 1.0, 3.0))]
 
 
 def plain_groups(specs: list[dict]) -> list[tuple[int, ...]]:

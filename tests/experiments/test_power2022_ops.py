@@ -13,8 +13,8 @@ from groklab.experiments.common import shrunk_text
 from groklab.experiments.power2022_ops import (
     NOTES,
     SIZES,
-    size_caveat,
     build_sweeps,
+    size_caveat,
     smallest_fractions,
 )
 from groklab.plots.bars import plot_smallest_fractions
