@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis import smallest_fraction, summarize
+from groklab.analysis import Summary, smallest_fraction, summarize
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -127,7 +127,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     table = markdown_table(
         ("training fraction", "median steps to 99 % train", "median steps to 99 % val", "min",
          "max", "never reached"),
-        [(f"{s.key:g}", t.median, _val_text(s.median, best[s.key]), s.min, s.max,
+        [(f"{s.key:g}", t.median, _val_text(s.median, best[s.key]), *_range(s),
           f"{s.n_never}/{s.n}") for s, t in zip(summaries, train, strict=True)],
     )  # fmt: skip
     notes = (
@@ -146,6 +146,11 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     )
     numbers = {"budget": size.steps, "smallest_fraction": smallest, "rows": summary_rows}
     return ExperimentResult(paths, table, shrunk, numbers)
+
+
+def _range(s: Summary) -> tuple[float | str, float | str]:
+    """(min, max) over the seeds that reached 99 %; '-' where none did."""
+    return (s.min, s.max) if np.isfinite(s.median) else ("-", "-")
 
 
 def _val_text(median: float, best: float) -> float | str:
