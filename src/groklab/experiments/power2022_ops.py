@@ -278,7 +278,7 @@ def plot_figure(size: OpsSize, found: dict, name: str, shrunk: str) -> Figure:
         n_examples=[make_table(op, size.p).n_examples for op in ops],
     )
     fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
-    plot_size_note(ax, name, " ".join(filter(None, [shrunk, caveat])), settings_text(size),
+    plot_size_note(ax, name, ". ".join(filter(None, [shrunk, caveat])), settings_text(size),
                    width=120)  # fmt: skip
     return fig
 
