@@ -1,10 +1,11 @@
-"""Tests for src/groklab/experiments/omnigrok_modadd.py (Omnigrok Fig. 6/8, x+y mod 113)."""
+"""Tests for src/groklab/experiments/omnigrok_modadd.py (Omnigrok Fig. 8, x+y mod 113)."""
 
 import csv
 
+import numpy as np
 import pytest
 
-from groklab.experiments.omnigrok_modadd import RUNS, SIZES, run_spec
+from groklab.experiments.omnigrok_modadd import RUNS, SIZES, is_held, run_spec
 from groklab.spec import PRESETS
 
 
@@ -37,7 +38,7 @@ def test_markdown_says_what_micro_shrank_and_lists_both_runs(micro):
 def test_constrained_norm_starts_at_alpha_times_the_baseline_and_never_moves(micro):
     base, held = micro.first.numbers["baseline"], micro.first.numbers["constrained"]
     assert held["norm_start"] == pytest.approx(0.8 * base["norm_start"], rel=1e-5)
-    assert held["norm_peak"] == pytest.approx(held["norm_start"], rel=1e-5)
+    assert np.isnan(held["norm_peak"]) and np.isnan(held["step_norm_peak"])  # held: no peak
     assert held["norm_end"] == pytest.approx(held["norm_start"], rel=1e-5)
     assert base["norm_end"] != pytest.approx(base["norm_start"], rel=1e-3)  # wd 1 moves it
 
@@ -46,7 +47,19 @@ def test_numbers_give_steps_to_99_the_delay_and_the_norm_per_run(micro):
     for numbers in micro.first.numbers.values():
         keys = {"steps_to_train", "steps_to_val", "delay", "norm_start", "norm_peak", "norm_end"}
         assert keys <= set(numbers)
-        assert numbers["norm_start"] <= numbers["norm_peak"]
+    base = micro.first.numbers["baseline"]
+    assert base["norm_start"] <= base["norm_peak"]
+
+
+def test_markdown_says_the_constrained_norm_is_held_instead_of_a_peak(micro):
+    held = micro.first.numbers["constrained"]
+    row = next(r for r in micro.path("modadd.md").read_text().splitlines() if "| constrained" in r)
+    assert f"held at {held['norm_start']:.2f}" in row
+
+
+def test_is_held_tells_a_flat_norm_from_a_moving_one():
+    assert is_held(np.array([24.0, 24.0001, 23.9999]))
+    assert not is_held(np.array([30.0, 41.5, 28.1]))
 
 
 def test_second_run_trains_nothing_and_gives_the_same_table(micro):

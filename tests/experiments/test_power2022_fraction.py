@@ -64,3 +64,14 @@ def test_paper_is_x_div_y_mod_97_with_at_least_3_seeds_and_a_1e5_budget():
     assert (population.data.op, population.data.p, population.train.steps) == ("div", 97, 100_000)
     assert len({m.seed for m in population.members}) >= 3
     assert {m.train_fraction for m in population.members} >= {0.2, 0.5, 0.8}
+
+
+def test_markdown_gives_train_steps_and_says_how_close_a_fraction_never_reached_came(micro):
+    text = micro.path("fraction.md").read_text()
+    assert "median steps to 99 % train" in text
+    for row in micro.first.numbers["rows"]:
+        if row["median_steps_to_val"] != row["median_steps_to_val"]:  # nan: no seed got there
+            assert f"not reached (best {row['best_val_acc']:.2f})" in text
+        assert row["median_steps_to_train"] <= row["median_steps_to_val"] or (
+            row["median_steps_to_val"] != row["median_steps_to_val"]
+        )

@@ -14,6 +14,7 @@ from groklab.experiments.power2022_ops import (
     NOTES,
     SIZES,
     build_sweeps,
+    size_caveat,
     smallest_fractions,
 )
 from groklab.plots.bars import plot_smallest_fractions
@@ -112,3 +113,23 @@ def test_bar_chart_draws_never_reached_as_a_hatched_bar_to_one():
     assert len(hatched) == 1 and hatched[0].get_width() == 1.0
     assert [t.get_text() for t in ax.texts] == ["0.3", "not within 10 steps", "0.5"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x + y", "x^3 + xy^2 + y", "x - y"]
+
+
+def test_bars_also_give_the_number_of_training_examples_so_sizes_compare():
+    ax = plot_smallest_fractions(
+        Figure().subplots(), ["x + y", "x * y (S5)", "x - y"], [0.4, 0.4, np.nan],
+        n_examples=[961, 14_400, 961],
+    )  # fmt: skip
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["0.4 (384 examples)", "0.4 (5,760 examples)", "not within budget"]
+
+
+def test_quick_size_states_that_s5_gets_15x_more_examples_and_the_paper_size_does_not():
+    caveat = size_caveat(SIZES["quick"])
+    assert "961 pairs" in caveat and "14,400" in caveat and "15x more" in caveat
+    assert size_caveat(SIZES["paper"]) == ""  # 9,409 vs 14,400: within 2x
+
+
+def test_micro_ops_markdown_states_the_caveat_and_examples(micro):
+    text = micro.path("ops.md").read_text()
+    assert size_caveat(SIZES["micro"]) in text and "training examples there" in text

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from groklab.analysis.settings import member_groups
 from groklab.errors import GroklabError
 from groklab.plots.curves import plot_accuracy, plot_run, save_figure
+from groklab.plots.style import member_median
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "weight_norm", "lr")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -14,7 +16,7 @@ def make_curves(n_members: int, n_steps: int = 30) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(n_members)
     curves = {"step": steps}
     for name in METRICS:
-        curves[name] = rng.random((n_members, steps.size))
+        curves[name] = 0.9 * rng.random((n_members, steps.size))  # never 99 %: no markers
     return curves
 
 
@@ -65,3 +67,55 @@ def test_save_figure_with_unknown_suffix_lists_formats(tmp_path):
     with pytest.raises(GroklabError, match=r"suffix '\.jpeg'; use one of \('png', 'pdf', 'svg'\)"):
         save_figure(Figure(), tmp_path / "run.jpeg")
     assert list(tmp_path.iterdir()) == []
+
+
+def wd_groups():
+    """README's population: seeds 0-3 with weight decays 0.3, 1, 1, 3."""
+    return member_groups([{"seed": s, "weight_decay": w} for s, w in enumerate((0.3, 1, 1, 3.0))])
+
+
+def test_grouped_population_gets_one_median_per_group_and_a_legend_by_what_differs():
+    curves = make_curves(4)
+    ax = plot_accuracy(Figure().subplots(), curves, groups=wd_groups())
+    # train and val: groups of 1 and 3 are one line each; the 2-seed group is 2 members + median
+    assert len(ax.lines) == 2 * (1 + 3 + 1)
+    median = [line for line in ax.lines if line.get_linewidth() > 2]
+    assert len(median) == 2  # only the wd 1 group has a median
+    expected = np.median(curves["val_acc"][[1, 2]], axis=0)  # plain median of members 1 and 2
+    val_median = [line for line in median if line.get_linestyle() == "-"][0]
+    np.testing.assert_allclose(val_median.get_ydata(), expected)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["wd 0.3", "wd 1 (2 seeds)", "wd 3", "train", "validation"]
+    assert len(ax.collections) == 2  # one min-max band per median
+
+
+def test_grouped_plot_run_has_one_legend_with_weight_norm_style():
+    fig = plot_run(make_curves(4), groups=wd_groups(), title="r-0123456789: add p=7")
+    acc_ax, loss_ax, norm_ax = fig.axes
+    assert acc_ax.get_legend() is None
+    assert [t.get_text() for t in norm_ax.get_legend().get_texts()][-3:] == [
+        "train",
+        "validation",
+        "weight norm",
+    ]
+
+
+def test_first_step_at_99_percent_gets_a_marker_named_in_the_legend():
+    curves = make_curves(1, n_steps=5)
+    curves["val_acc"][0] = [0.1, 0.5, 0.995, 1.0, 1.0][: curves["step"].size]
+    ax = plot_accuracy(Figure().subplots(), curves)
+    step = int(curves["step"][2])
+    marker = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(marker) == 1 and marker[0].get_xdata()[0] == step + 1
+    assert f"validation 99 % at step {step:,}" in [
+        t.get_text() for t in ax.get_legend().get_texts()
+    ]
+
+
+def test_median_marker_sits_where_the_median_reaches_99_percent():
+    curves = make_curves(3, n_steps=4)
+    curves["train_acc"] = np.array([[0.2, 1.0, 1.0, 1.0], [0.2, 0.5, 1.0, 1.0], [0.2, 0.5, 0.5, 1]])
+    ax = plot_accuracy(Figure().subplots(), curves)
+    marker = [line for line in ax.lines if line.get_marker() == "o"][0]
+    first = np.flatnonzero(member_median(curves["train_acc"]) >= 0.99)[0]
+    assert marker.get_xdata()[0] == curves["step"][first] + 1

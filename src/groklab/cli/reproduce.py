@@ -76,7 +76,7 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from groklab.experiments import ExperimentContext, get_experiment, load_all
+    from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
     from groklab.perf import set_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.store import default_store_root
@@ -84,8 +84,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.train import pick_device
 
     if args.list or not args.name:
-        for exp in sorted(load_all().values(), key=lambda e: e.name):
-            print(f"{exp.name:<28} {exp.figure:<36} {exp.description}")
+        print("\n".join(listing(load_all().values())))
         return 0
     experiment = get_experiment(args.name)
     options = (

@@ -157,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"99% val {_at(result.steps_to_val[i])}"
         )
     if out is not None:
-        _write_outputs(store, spec.run_id, out, spec.summary())
+        _write_outputs(store, spec.run_id, out)
     return 0
 
 
@@ -172,7 +172,7 @@ def _report_interrupt(store, spec, step: int, out: Path | None, argv: list[str])
         best = f"best val {seen.max():.3f}" if seen.size else "not evaluated yet"
         print(f"  {spec.run_id}/{i}: step {step:,}, {best}")
     if out is not None and val.size:
-        _write_outputs(store, spec.run_id, out, spec.summary())
+        _write_outputs(store, spec.run_id, out)
     print(f"Resume with:\n  {resume_hint(argv)}")
 
 
@@ -180,36 +180,36 @@ def _at(step: float) -> str:
     return "not reached" if step != step else f"at step {int(step)}"
 
 
-def _write_outputs(store, run_id: str, out: Path, title: str) -> None:
-    from groklab.plots.curves import plot_run
+def _write_outputs(store, run_id: str, out: Path) -> None:
     from groklab.plots.style import save_figure
     from groklab.store import write_curves_csv
 
-    curves = store.read_curves(run_id)
-    write_curves_csv(curves, out / f"{run_id}.csv")
-    save_figure(plot_run(curves, title=f"{run_id}: {title}"), out / f"{run_id}.png")
+    write_curves_csv(store.read_curves(run_id), out / f"{run_id}.csv")
+    save_figure(_run_figure(store, run_id), out / f"{run_id}.png")
     print(f"curves: {out / f'{run_id}.csv'}\nfigure: {out / f'{run_id}.png'}")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import numpy as np
+    import json
+
+    from groklab.analysis.settings import best_val_text, run_differences
 
     store = open_store(args, create=False)
     runs = store.list_runs() if store is not None else []
     if not runs:
         print(f"no runs in {store_root(args)}")
         return 0
-    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>16} {'best val':>8} {'ckpts':>14}"
+    head = f"{'id':<13} {'status':<11} {'members':>7} {'step':>16} {'best val':>20} {'ckpts':>14}"
     print(f"{head}  spec")
-    for r in runs:
+    differences = run_differences([json.loads(r.spec_json) for r in runs])
+    for r, differs in zip(runs, differences, strict=True):
         curves = store.read_curves(r.run_id)
-        val = curves["val_acc"]
-        best = f"{np.nanmax(val):.3f}" if np.isfinite(val).any() else "-"
+        best = best_val_text(curves["val_acc"])
         ckpts = _checkpoint_usage(store, r.run_id)
         step = _step_shown(curves["step"], r.step)
         print(
-            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {step:>16} {best:>8} {ckpts:>14}"
-            f"  {r.summary}"
+            f"{r.run_id:<13} {r.status:<11} {r.n_members:>7} {step:>16} {best:>20} {ckpts:>14}"
+            f"  {r.summary}" + (f"; {differs}" if differs else "")
         )
     return 0
 
@@ -270,12 +270,23 @@ def _extra_measures(store, run_id: str, measures: str | None) -> list[str]:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from groklab.plots.curves import plot_run
     from groklab.plots.style import save_figure
 
     store, run_id = open_run(args)
     check_out_dir(args.out)
-    record = store.get_run(run_id)
-    save_figure(plot_run(store.read_curves(run_id), title=f"{run_id}: {record.summary}"), args.out)
+    save_figure(_run_figure(store, run_id), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _run_figure(store, run_id: str):
+    """The run's curves, titled by task and shared settings, members grouped by what differs."""
+    import json
+
+    from groklab.analysis.settings import member_groups, shared_settings, task_text
+    from groklab.plots.curves import plot_run
+
+    members = [m["spec"] for m in store.read_members(run_id)]
+    task = task_text(json.loads(store.get_run(run_id).spec_json))
+    title = f"{run_id}: {', '.join(filter(None, [task, shared_settings(members)]))}"
+    return plot_run(store.read_curves(run_id), title=title, groups=member_groups(members))

@@ -7,6 +7,7 @@ from groklab.experiments.base import (
     ExperimentContext,
     ExperimentResult,
     get_experiment,
+    listing,
     load_all,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "ExperimentContext",
     "ExperimentResult",
     "get_experiment",
+    "listing",
     "load_all",
 ]

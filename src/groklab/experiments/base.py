@@ -15,7 +15,7 @@ curves) and `omnigrok_common` (landscapes, grokking panels and their figure).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +72,17 @@ def load_all() -> dict[str, Experiment]:
         if info.name != "base":
             importlib.import_module(f"{package.__name__}.{info.name}")
     return EXPERIMENTS
+
+
+def listing(experiments: Iterable[Experiment]) -> list[str]:
+    """One line per experiment, by name: name, figure and description in aligned columns
+    (each column as wide as its longest entry)."""
+    rows = sorted(experiments, key=lambda e: e.name)
+    if not rows:
+        return []
+    name_width = max(len(e.name) for e in rows)
+    figure_width = max(len(e.figure) for e in rows)
+    return [f"{e.name:<{name_width}}  {e.figure:<{figure_width}}  {e.description}" for e in rows]
 
 
 def get_experiment(name: str) -> Experiment:

@@ -6,6 +6,12 @@ budget (median over seeds; `groklab.analysis.smallest_fraction`). The paper find
 symmetric and "easy" operations (x+y, x-y, x/y) need the least data, x^3+xy^2+y and the S5
 products far more, and some never generalize within 10^5 steps.
 
+The paper's tables are of comparable size (p = 97: 9,409 pairs; S5: 14,400). A smaller p is not:
+at p = 31 a modular table has 961 pairs, so the same fraction gives the S5 ops 15x more
+training examples, and the quick figure drew x*y in S5 as the easiest operation. Every bar
+therefore also gives its number of training examples, and a size whose tables differ more than
+2x says so on the figure and in the Markdown (`size_caveat`).
+
 One population per operation: every fraction and seed of an operation is one member.
 """
 
@@ -172,12 +178,16 @@ def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
             for f in size.fractions
         ]
         pairs = make_table(op, size.p).n_examples
-        rows.append((op, op_label(op), pairs, f"{fraction:g}" if reached else never, steps, *best))
+        examples = f"{round(fraction * pairs):,}" if reached else "-"
+        rows.append(
+            (op, op_label(op), pairs, f"{fraction:g}" if reached else never, examples, steps, *best)
+        )
     header = (
         "op",
         "formula",
         "pairs",
         "smallest fraction",
+        "training examples there",
         "median steps to 99 % there",
         *(f"best val acc at {f:g}" for f in size.fractions),
     )
@@ -198,7 +208,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         title=f"{TITLE}: data needed per operation",
         table=table,
         shrunk=shrunk,
-        notes=settings_text(size),
+        notes=" ".join(filter(None, [settings_text(size), size_caveat(size)])),
     )
     numbers = {
         "smallest_fraction": found,
@@ -208,6 +218,26 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "seeds": list(size.seeds),
     }
     return ExperimentResult(paths, table, shrunk, numbers)
+
+
+S5_PAIRS = 120 * 120
+
+
+def size_caveat(size: OpsSize) -> str:
+    """'' when the modular and S5 tables are within 2x in size; else what that does to the
+    comparison (the same fraction is many more S5 examples)."""
+    if not any(OPS[op].is_group for op in size.ops):
+        return ""
+    modular = [make_table(op, size.p).n_examples for op in size.ops if not OPS[op].is_group]
+    if not modular or max(modular) * 2 >= S5_PAIRS:
+        return ""
+    ratio = S5_PAIRS / max(modular)
+    return (
+        f"Caveat: at p = {size.p} a modular table has {max(modular):,} pairs and S5 "
+        f"{S5_PAIRS:,}, so the same fraction gives the S5 ops {ratio:.0f}x more training "
+        f"examples; compare the ops by examples, not by fraction (the paper's p = 97 has 9,409 "
+        f"pairs)."
+    )
 
 
 def group_text(group: dict) -> str:
@@ -235,16 +265,26 @@ def settings_text(size: OpsSize) -> str:
 
 def plot_figure(size: OpsSize, found: dict, name: str, shrunk: str) -> Figure:
     ops = size.ops
-    fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + (0.5 if shrunk else 0)))
+    caveat = size_caveat(size)
+    note_height = 0.5 * (bool(shrunk) + bool(caveat))
+    fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + note_height))
     ax = fig.axes[0]
     labels = [op_label(op) for op in ops]
     plot_smallest_fractions(
-        ax, labels, [found[op] for op in ops], never_text=f"not within {size.steps:,} steps"
+        ax,
+        labels,
+        [found[op] for op in ops],
+        never_text=f"not within {size.steps:,} steps",
+        n_examples=[make_table(op, size.p).n_examples for op in ops],
     )
     fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
-    plot_size_note(ax, name, shrunk, settings_text(size), width=120)
+    plot_size_note(ax, name, ". ".join(filter(None, [shrunk, caveat])), settings_text(size),
+                   width=120)  # fmt: skip
     return fig
 
 
-DESCRIPTION = "smallest training fraction reaching 99 % validation per operation"
+DESCRIPTION = (
+    f"smallest training fraction reaching 99 % validation per operation (mod {SIZES['paper'].p} "
+    f"and S5; quick mod {SIZES['quick'].p})"
+)
 register(Experiment("power2022-ops", TITLE, DESCRIPTION, run))

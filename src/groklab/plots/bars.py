@@ -30,9 +30,12 @@ def plot_smallest_fractions(
     fractions: Sequence[float],
     *,
     never_text: str = NEVER_TEXT,
+    n_examples: Sequence[int] | None = None,
 ) -> Axes:
     """One bar per label, the first on top; a nan fraction is a grey hatched bar to 1.0 labelled
-    `never_text` (the task never reached the threshold at any fraction tried)."""
+    `never_text` (the task never reached the threshold at any fraction tried). With
+    `n_examples` (each task's table size), a bar also says how many training examples its
+    fraction is: tasks of different sizes compare by that, not by the fraction."""
     values = np.asarray(fractions, dtype=np.float64)
     y = np.arange(len(labels))[::-1]  # first label on top
     never = np.isnan(values)
@@ -46,8 +49,11 @@ def plot_smallest_fractions(
         height=0.7,
         label=never_text,
     )
-    for yi, value in zip(y, values, strict=True):
+    sizes = [None] * len(labels) if n_examples is None else list(n_examples)
+    for yi, value, size in zip(y, values, sizes, strict=True):
         text = never_text if np.isnan(value) else f"{value:.3g}"
+        if size is not None and not np.isnan(value):
+            text += f" ({round(value * size):,} examples)"
         x = 0.02 if np.isnan(value) else value + 0.01
         ax.text(x, yi, text, va="center", ha="left", fontsize=9)
     ax.set_yticks(y, labels)

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -29,35 +29,29 @@ STEPS_COLOR = "#9467bd"  # purple: neither train nor validation
 NEVER_COLOR = "#7f7f7f"
 
 
-def plot_steps_by_fraction(ax: Axes, summaries: Sequence[Summary], *, budget: float) -> Axes:
+def plot_steps_by_fraction(
+    ax: Axes,
+    summaries: Sequence[Summary],
+    *,
+    budget: float,
+    train: Sequence[Summary] | None = None,
+    best: Mapping[object, float] | None = None,
+) -> Axes:
     """Median steps to 99 % validation (log y) against training fraction, a min-max band over
     the seeds that got there, and a hollow marker on the budget line for every fraction with
-    seeds that never did, labelled "k/n not reached".
+    seeds that never did, labelled "k/n not reached" (and "best 0.92": `best`, the best
+    validation accuracy any seed reached there, keyed like `summaries`).
 
-    `summaries` are `groklab.analysis.summarize` output keyed by training fraction.
+    With `train` (the same for 99 % training accuracy), both are drawn: the vertical gap
+    between them is the grokking delay. `summaries` are `groklab.analysis.summarize` output
+    keyed by training fraction.
     """
+    lows = []
+    if train is not None:
+        lows.append(_plot_median_band(ax, train, TRAIN_COLOR, "99 % train", marker="s"))
+    name = "99 % validation" if train is not None else "validation"
+    lows.append(_plot_median_band(ax, summaries, VAL_COLOR if train else STEPS_COLOR, name))
     fractions = np.array([float(s.key) for s in summaries])  # [F]
-    median = np.array([s.median for s in summaries])
-    lo, hi = np.array([s.min for s in summaries]), np.array([s.max for s in summaries])
-    reached = np.isfinite(median)
-    ax.plot(
-        fractions[reached],
-        median[reached],
-        "o-",
-        color=STEPS_COLOR,
-        lw=SINGLE_LINEWIDTH,
-        label="median over seeds",
-    )
-    if reached.any():
-        ax.fill_between(
-            fractions[reached],
-            lo[reached],
-            hi[reached],
-            color=STEPS_COLOR,
-            alpha=0.2,
-            linewidth=0,
-            label="min-max over seeds",
-        )
     never = np.array([s.n_never > 0 for s in summaries])
     ax.plot(
         fractions[never],
@@ -73,7 +67,7 @@ def plot_steps_by_fraction(ax: Axes, summaries: Sequence[Summary], *, budget: fl
     for s in summaries:
         if s.n_never:
             ax.annotate(
-                f"{s.n_never}/{s.n} not reached",
+                _never_text(s, best),
                 (float(s.key), float(budget)),
                 xytext=(0, -14),
                 textcoords="offset points",
@@ -84,14 +78,42 @@ def plot_steps_by_fraction(ax: Axes, summaries: Sequence[Summary], *, budget: fl
     ax.axhline(budget, color=NEVER_COLOR, linestyle="--", lw=1, label="budget")
     ax.set_yscale("log")
     top = float(budget) * 1.6  # room above the budget line for the hollow markers
-    finite = lo[np.isfinite(lo)]
+    finite = np.concatenate(lows)
+    finite = finite[np.isfinite(finite)]
     ax.set_ylim(max(1.0, 0.5 * finite.min()) if finite.size else float(budget) / 100, top)
     ax.set_xlabel("training fraction")
-    ax.set_ylabel("steps until validation accuracy >= 99 %")
+    what = "accuracy" if train is not None else "validation accuracy"
+    ax.set_ylabel(f"steps until {what} >= 99 %")
     ax.grid(alpha=0.3, which="both")
     ax.margins(x=0.08)
-    ax.legend(loc="lower left", fontsize=8)  # the curve falls from top left to bottom right
+    # the validation curve falls from top left to bottom right; the train line runs low
+    ax.legend(loc="upper right" if train is not None else "lower left", fontsize=8)
     return ax
+
+
+def _plot_median_band(
+    ax: Axes, summaries: Sequence[Summary], color: str, name: str, *, marker: str = "o"
+) -> np.ndarray:
+    """The median over seeds with its min-max band; returns the band's lower edge, [F]."""
+    fractions = np.array([float(s.key) for s in summaries])  # [F]
+    median = np.array([s.median for s in summaries])
+    lo, hi = np.array([s.min for s in summaries]), np.array([s.max for s in summaries])
+    reached = np.isfinite(median)
+    prefix = "" if name == "validation" else f"{name}, "
+    ax.plot(fractions[reached], median[reached], f"{marker}-", color=color,
+            lw=SINGLE_LINEWIDTH, label=f"{prefix}median over seeds")  # fmt: skip
+    if reached.any():
+        ax.fill_between(fractions[reached], lo[reached], hi[reached], color=color, alpha=0.2,
+                        linewidth=0, label=f"{prefix}min-max over seeds")  # fmt: skip
+    return lo
+
+
+def _never_text(s: Summary, best: Mapping[object, float] | None) -> str:
+    """'2/3 not reached (best 0.92)': how many seeds never got there, and how close any came."""
+    text = f"{s.n_never}/{s.n} not reached"
+    if best is not None and np.isfinite(best.get(s.key, np.nan)):
+        text += f" (best {best[s.key]:.2f})"
+    return text
 
 
 def mark_threshold_steps(ax: Axes, steps_to_train: float, steps_to_val: float) -> Axes:
