@@ -126,7 +126,7 @@ class ProgressDisplay(BaseSink):
         else:
             self.end_line = f"reached --steps {step:,}"
         self.close()
-        print(self.end_line, file=sys.stderr, flush=True)
+        tqdm.write(self.end_line, file=sys.stderr)  # the bar is closed: a plain line below it
 
     def _all_held(self) -> bool:
         return bool((self.hits >= self.rule.patience).all())
