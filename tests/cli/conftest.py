@@ -6,6 +6,12 @@ import pytest
 from groklab.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _no_env_store(monkeypatch):
+    """Every CLI test names its store: $GROKLAB_STORE from the environment never leaks in."""
+    monkeypatch.delenv("GROKLAB_STORE", raising=False)
+
+
 @pytest.fixture
 def run_cli():
     """`groklab ARGV...` in process: (exit status, stdout, stderr)."""

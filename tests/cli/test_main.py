@@ -30,11 +30,6 @@ CURVES_HEADER = "member,step,train_loss,train_acc,val_loss,val_acc,weight_norm,l
 RUN_LINE = re.compile(r"^run (r-[0-9a-f]{10}): ", re.MULTILINE)
 
 
-@pytest.fixture(autouse=True)
-def _no_env_store(monkeypatch):
-    monkeypatch.delenv("GROKLAB_STORE", raising=False)
-
-
 def run_main(argv: list[str]) -> tuple[int, str, str]:
     """groklab.cli.main(argv) with stdout and stderr captured: (status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()

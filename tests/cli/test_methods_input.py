@@ -2,32 +2,14 @@
 schedules, MLP inputs): exit status 2, one line on stderr naming the bad value and what is
 allowed, no traceback, no run stored. And the new choices train end to end from the CLI."""
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
 
-from groklab.cli import main
 from groklab.store import RunStore
 
 TINY = ["--op", "add", "--p", "7", "--steps", "3", "--eval-every", "5"]
 MLP = [*TINY, "--model", "prieto2025", "--d-mlp", "16"]
-
-
-@pytest.fixture(autouse=True)
-def _no_env_store(monkeypatch):
-    monkeypatch.delenv("GROKLAB_STORE", raising=False)
-
-
-def run_main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as e:  # argparse errors
-            status = e.code
-    return status, out.getvalue(), err.getvalue()
 
 
 def stored_runs(store: Path) -> list[str]:
@@ -52,9 +34,11 @@ def stored_runs(store: Path) -> list[str]:
         (["--optimizer", "muon", "--n-layers", "1"], ["optimizer='muon'", "2-D hidden weight"]),
     ],
 )
-def test_bad_method_input_is_one_line_status_2_and_stores_no_run(tmp_path, extra, fragments):
+def test_bad_method_input_is_one_line_status_2_and_stores_no_run(
+    run_cli, tmp_path, extra, fragments
+):
     store = tmp_path / "store"
-    status, _, err = run_main(["train", *MLP, "--store", str(store), *extra])
+    status, _, err = run_cli(["train", *MLP, "--store", str(store), *extra])
     assert status == 2, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     for fragment in fragments:
@@ -71,8 +55,8 @@ def test_bad_method_input_is_one_line_status_2_and_stores_no_run(tmp_path, extra
         ["--transforms", "orthograd", "--loss", "stablemax", "--optimizer", "muon"],
     ],
 )
-def test_new_methods_train_from_the_cli(tmp_path, extra):
+def test_new_methods_train_from_the_cli(run_cli, tmp_path, extra):
     store = tmp_path / "store"
-    status, out, err = run_main(["train", *MLP, "--store", str(store), "--seeds", "0-1", *extra])
+    status, out, err = run_cli(["train", *MLP, "--store", str(store), "--seeds", "0-1", *extra])
     assert status == 0, err
     assert len(stored_runs(store)) == 1

@@ -12,11 +12,6 @@ TINY = ["--op", "add", "--p", "7", "--n-layers", "1", "--d-model", "16", "--n-he
 TINY += ["--d-mlp", "32", "--eval-every", "5", "--steps", "40", "--seeds", "0-1"]
 
 
-@pytest.fixture(autouse=True)
-def _no_env_store(monkeypatch):
-    monkeypatch.delenv("GROKLAB_STORE", raising=False)
-
-
 def interrupt_at(monkeypatch, at: int) -> None:
     """Ctrl-C as the loop sees it: a KeyboardInterrupt in the step that would reach `at`."""
     step = loop.train_step

@@ -17,11 +17,6 @@ TINY += ["--d-mlp", "32", "--eval-every", "5", "--steps", "10"]
 RUN_LINE = re.compile(r"^run (r-[0-9a-f]{10}): ", re.MULTILINE)
 
 
-@pytest.fixture(autouse=True)
-def _no_env_store(monkeypatch):
-    monkeypatch.delenv("GROKLAB_STORE", raising=False)
-
-
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """README's population (weight decays 0.3, 1, 1) and a one-member run at init scale 3."""

@@ -13,7 +13,7 @@ from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
 from groklab.sweep import SweepSpec, run_sweep
 from groklab.sweep.backend import LocalBackend
-from groklab.train import TrainingInterrupted, train
+from groklab.train import train
 from groklab.train.history import KeepRule
 from groklab.train.schedule import is_eval_step
 
@@ -75,17 +75,12 @@ def test_a_loaded_member_at_a_kept_step_reproduces_the_stored_metrics_at_that_st
             assert got["train_acc"] == curves["train_acc"][member, j], (step, member)
 
 
-def test_kept_checkpoints_of_an_interrupted_run_equal_the_uninterrupted_ones(tmp_path):
+def test_kept_checkpoints_of_an_interrupted_run_equal_the_uninterrupted_ones(train_until, tmp_path):
     straight = RunStore(tmp_path / "a")
     train(SPEC, straight, keep_checkpoints="every:10")
     store = RunStore(tmp_path / "b")
 
-    def interrupt(event):
-        if event.step == 30:
-            raise KeyboardInterrupt
-
-    with pytest.raises(TrainingInterrupted):
-        train(SPEC, store, keep_checkpoints="every:10", progress=interrupt)
+    train_until(SPEC, store, 30, keep_checkpoints="every:10")
     train(SPEC, store, keep_checkpoints="every:10")
     a, b = straight.kept_checkpoints(SPEC.run_id), store.kept_checkpoints(SPEC.run_id)
     assert sorted(a) == sorted(b) == [0, 10, 20, 30, 40, 50, 60]

@@ -12,7 +12,7 @@ from groklab.errors import SpecError
 from groklab.models import build_model
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import TrainingInterrupted, train
+from groklab.train import train
 from groklab.train.muon import build_muon_layout, orthogonalize
 from groklab.train.optim import init_optim_state, optimizer_step
 from groklab.train.population import Population
@@ -217,17 +217,12 @@ def muon_run(steps=30):
     )
 
 
-def test_resumed_muon_run_equals_uninterrupted_bit_for_bit(tmp_path):
+def test_resumed_muon_run_equals_uninterrupted_bit_for_bit(train_until, tmp_path):
     spec = muon_run()
     straight = train(spec, RunStore(tmp_path / "a"))
     store = RunStore(tmp_path / "b")
 
-    def interrupt(event):
-        if event.step == 20:
-            raise KeyboardInterrupt
-
-    with pytest.raises(TrainingInterrupted):
-        train(spec, store, progress=interrupt)
+    train_until(spec, store, 20)
     resumed = train(spec, store)
     a = load_checkpoint(RunStore(tmp_path / "a").checkpoint_path(spec.run_id))
     b = load_checkpoint(store.checkpoint_path(spec.run_id))

@@ -18,7 +18,7 @@ from groklab.spec import (
     members_from,
 )
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import TrainingInterrupted, train
+from groklab.train import train
 from groklab.train.noise import Streams
 from groklab.train.transforms import TRANSFORMS, build_chain
 
@@ -161,7 +161,7 @@ def test_specs_without_transforms_keep_their_run_ids():
     assert RunSpec(optim=OptimSpec(transforms=("orthograd",))).run_id != RunSpec().run_id
 
 
-def test_resumed_run_with_every_transform_equals_uninterrupted_bit_for_bit(tmp_path):
+def test_resumed_run_with_every_transform_equals_uninterrupted_bit_for_bit(train_until, tmp_path):
     spec = RunSpec(
         data=DataSpec(op="add", p=11),
         model=ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=32, mlp_bias=True),
@@ -176,12 +176,7 @@ def test_resumed_run_with_every_transform_equals_uninterrupted_bit_for_bit(tmp_p
     straight = train(spec, RunStore(tmp_path / "a"))
     store = RunStore(tmp_path / "b")
 
-    def interrupt(event):
-        if event.step == 20:
-            raise KeyboardInterrupt
-
-    with pytest.raises(TrainingInterrupted):
-        train(spec, store, progress=interrupt)
+    train_until(spec, store, 20)
     resumed = train(spec, store)
     a = load_checkpoint(RunStore(tmp_path / "a").checkpoint_path(spec.run_id))
     b = load_checkpoint(store.checkpoint_path(spec.run_id))
@@ -209,7 +204,7 @@ def test_a_member_with_transforms_trains_the_same_alone_or_in_a_population(tmp_p
     np.testing.assert_allclose(together["train_loss"][1], single["train_loss"][0], rtol=1e-5)
 
 
-def test_checkpoint_from_before_named_optimizer_state_still_resumes(tmp_path):
+def test_checkpoint_from_before_named_optimizer_state_still_resumes(train_until, tmp_path):
     spec = RunSpec(
         data=DataSpec(op="add", p=7),
         model=ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16),
@@ -220,12 +215,7 @@ def test_checkpoint_from_before_named_optimizer_state_still_resumes(tmp_path):
     straight = train(spec, RunStore(tmp_path / "a"))
     store = RunStore(tmp_path / "b")
 
-    def interrupt(event):
-        if event.step == 10:
-            raise KeyboardInterrupt
-
-    with pytest.raises(TrainingInterrupted):
-        train(spec, store, progress=interrupt)
+    train_until(spec, store, 10)
     path = store.checkpoint_path(spec.run_id)
     saved = torch.load(path, weights_only=True)
     buffer = saved["opt"]["momentum_buffer"]
