@@ -96,7 +96,7 @@ def train_step(
         target=state.init_flat if spec.optim.decay_to == "init" else None,
         update_noise=state.streams.gaussian("update_noise", flat.shape[1:], device),
         layout=state.muon_layout,
-        muon_lr=state.muon_lr * factor,
+        muon_lr=None if state.muon_layout is None else state.muon_lr * factor,
     )
     if spec.interventions.norm_constraint:
         project_norm(flat, state.init_flat)
