@@ -1,9 +1,11 @@
 """Tests for src/groklab/experiments/common.py: notes on what a size shrank, descriptions of
 settings, and running points and sweeps from an experiment's context."""
 
+import math
 from dataclasses import replace
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from groklab.errors import SpecError
@@ -110,3 +112,14 @@ def test_shrunk_text_joins_template_notes_and_rules_in_order_and_is_empty_for_th
     assert shrunk_text(size, paper, (P, ops_left_out)) == "p = 31 (paper 97); ops a only"
     assert shrunk_text(size, paper, (ops_left_out, P)) == "ops a only; p = 31 (paper 97)"
     assert shrunk_text(paper, paper, (P, ops_left_out)) == ""
+
+
+def test_pow10_is_correctly_rounded_on_every_machine():
+    from groklab.experiments.common import pow10
+
+    exponents = np.linspace(-1.0, 1.0, 21)
+    # libm's pow is correctly rounded; numpy's SIMD power was one ulp off on an AVX-512 CPU
+    # at 10 ** -0.19999999999999996, which changed an Omnigrok run id between machines
+    assert pow10(exponents).tolist() == [math.pow(10.0, float(x)) for x in exponents]
+    assert pow10([-1.0, 0.0, 1.0, 2.0]).tolist() == [0.1, 1.0, 10.0, 100.0]
+    assert pow10([-0.19999999999999996])[0] == 0.6309573444801934

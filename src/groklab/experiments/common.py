@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,15 @@ THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the pa
 # at 60 % within 2,000 steps (benchmarks/results/power2022_ops_interventions.md).
 QUICK_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=64, d_mlp=256, mlp_bias=True)
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16, mlp_bias=True)
+
+
+def pow10(exponents: Sequence[float] | np.ndarray) -> np.ndarray:
+    """10 ** each exponent, correctly rounded. numpy's vectorised power is not: its result's
+    last bit depends on the CPU's SIMD kernels (AVX2 and AVX-512 differ), and a grid value
+    goes into a run id, so a grid must not depend on the machine that builds it."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return np.array([float(Decimal(10) ** Decimal(float(x))) for x in exponents])
 
 
 @dataclass(frozen=True, kw_only=True)

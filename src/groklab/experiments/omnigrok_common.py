@@ -31,7 +31,7 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import member_curves, population_of, run_points
+from groklab.experiments.common import member_curves, population_of, pow10, run_points
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.power2022 import title_with_shrunk
@@ -50,8 +50,8 @@ MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # 
 
 
 def paper_alphas(n: int = 21) -> np.ndarray:
-    """Omnigrok's init scales: 10 ** linspace(-1, 1, n)."""
-    return 10 ** np.linspace(-1.0, 1.0, n)
+    """Omnigrok's init scales: 10 ** linspace(-1, 1, n), the same on every machine."""
+    return pow10(np.linspace(-1.0, 1.0, n))
 
 
 def describe_mlp(model: ModelSpec, d_in: int, d_out: int) -> str:

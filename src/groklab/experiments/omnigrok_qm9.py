@@ -43,7 +43,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
-from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, pow10, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     METRICS,
     TORCH_ADAMW,
@@ -76,7 +76,7 @@ RUNS = (  # weight decay 0, as the paper's Fig. 5
 def paper_sizes() -> list[int]:
     """The paper's landscape axis: int(10^linspace(1, 4, 22)) molecules, rounded down to even
     (half train, half test): 10, 12, 18, ..., 10000."""
-    return [int(n) // 2 * 2 for n in (10 ** np.linspace(1.0, 4.0, 22)).astype(int)]
+    return [int(n) // 2 * 2 for n in pow10(np.linspace(1.0, 4.0, 22)).astype(int)]
 
 
 def paper_landscape_steps(n: int) -> int:
