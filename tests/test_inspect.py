@@ -160,3 +160,56 @@ def test_inspecting_a_non_transformer_is_one_line_naming_it():
 def test_bad_tokens_are_one_line_naming_the_value_and_what_is_allowed(bad, says):
     with pytest.raises(GroklabError, match=says):
         run_with_cache(build("nanda2023"), bad)
+
+
+TL_SPECS = ["nanda2023", "pre_ln_gelu_3_layers", "no_ln_2_layers_sinusoidal"]
+
+
+def transformer_lens():
+    return pytest.importorskip(
+        "transformer_lens",
+        reason="TransformerLens is not installed: pip install -c constraints.txt -e "
+        "'.[transformerlens]' runs the export tests",
+    )
+
+
+@pytest.mark.parametrize("name", TL_SPECS)
+def test_exported_hooked_transformer_gives_equal_logits_and_activations(name):
+    transformer_lens()
+    from groklab.inspect import to_hooked_transformer
+
+    model, toks = build(name), tokens(16)
+    hooked = to_hooked_transformer(model)
+    logits, cache = run_with_cache(model, toks)
+    with torch.no_grad():
+        tl_logits, tl_cache = hooked.run_with_cache(toks)
+        torch.testing.assert_close(tl_logits[:, -1], model(toks), rtol=0, atol=1e-4)
+    torch.testing.assert_close(tl_logits, logits, rtol=0, atol=1e-4)
+    assert set(cache) <= set(tl_cache.keys())  # every groklab name is TransformerLens's own
+    for key, value in cache.items():
+        torch.testing.assert_close(tl_cache[key], value, rtol=0, atol=1e-4, msg=key)
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("power2022", r"norm='post' \(power2022's x = LN\(x \+ f\(x\)\)\) has no TransformerLens"),
+        ("pre_ln_tanh_normal_init", r"act='tanh' has no TransformerLens act_fn.*allowed: relu"),
+    ],
+)
+def test_export_refuses_what_transformerlens_cannot_compute_in_one_line(name, says):
+    from groklab.inspect import to_hooked_transformer
+
+    with pytest.raises(GroklabError, match=says) as e:
+        to_hooked_transformer(build(name))
+    assert "\n" not in str(e.value)
+
+
+def test_export_without_the_extra_names_the_extra(monkeypatch):
+    import sys
+
+    from groklab.inspect import to_hooked_transformer
+
+    monkeypatch.setitem(sys.modules, "transformer_lens", None)  # import now raises ImportError
+    with pytest.raises(GroklabError, match=r"needs the transformerlens extra: pip install .*"):
+        to_hooked_transformer(build("nanda2023"))

@@ -30,6 +30,7 @@ residual stream as the next layer reads it.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -149,3 +150,81 @@ def run_with_cache(module: nn.Module, tokens: Tensor) -> tuple[Tensor, dict[str,
     if spec.norm == "pre":
         x = _layer_norm(cache, "ln_final", x, module.ln_final)
     return x @ module.W_U, cache  # [B, T, V]
+
+
+def _tl_state(module: nn.Module) -> dict[str, Tensor]:
+    """groklab's parameters under HookedTransformer's state-dict names (biases it lacks: 0)."""
+    state = {"embed.W_E": module.W_E, "pos_embed.W_pos": module.W_pos, "unembed.W_U": module.W_U}
+    for i, block in enumerate(module.blocks):
+        parts = {"attn": block.attn, "mlp": block.mlp}
+        parts |= {ln: getattr(block, ln) for ln in ("ln1", "ln2") if hasattr(block, ln)}
+        for part, sub in parts.items():
+            for name, value in sub.named_parameters():
+                state[f"blocks.{i}.{part}.{name}"] = value
+    if hasattr(module, "ln_final"):
+        state["ln_final.w"], state["ln_final.b"] = module.ln_final.w, module.ln_final.b
+    return {k: v.detach() for k, v in state.items()}
+
+
+def _tl_config(module: nn.Module):
+    from transformer_lens import HookedTransformerConfig
+
+    spec = module.spec
+    return HookedTransformerConfig(
+        n_layers=spec.n_layers,
+        d_model=spec.d_model,
+        d_head=spec.d_head,
+        n_heads=spec.n_heads,
+        d_mlp=spec.d_mlp,
+        d_vocab=module.W_E.shape[0],
+        d_vocab_out=module.W_U.shape[1],
+        n_ctx=module.W_pos.shape[0],
+        act_fn=TL_ACTIVATIONS[spec.act],
+        normalization_type="LN" if spec.norm == "pre" else None,
+        eps=LN_EPS,
+        positional_embedding_type="standard",
+        default_prepend_bos=False,
+        dtype=module.W_E.dtype,
+        device="cpu",
+    )
+
+
+def to_hooked_transformer(module: nn.Module):
+    """A TransformerLens `HookedTransformer` computing what `module` computes (pre-LN or no-LN
+    transformers, e.g. `nanda2023`): `hooked(tokens)` [B, T, V] equals `run_with_cache`'s
+    logits, and its `run_with_cache` gives the activations under the same names. Sinusoidal
+    positions become its (then trainable) W_pos table. Needs the `transformerlens` extra."""
+    _check_transformer(module)
+    spec = module.spec
+    if spec.norm == "post":
+        raise GroklabError(
+            "norm='post' (power2022's x = LN(x + f(x))) has no TransformerLens block; "
+            "allowed: norm='pre' or 'none' (nanda2023)"
+        )
+    if spec.act not in TL_ACTIVATIONS:
+        raise GroklabError(
+            f"act={spec.act!r} has no TransformerLens act_fn of the same function; "
+            f"allowed: {', '.join(TL_ACTIVATIONS)}"
+        )
+    try:
+        from transformer_lens import HookedTransformer
+    except ImportError:
+        raise GroklabError(
+            f"exporting to TransformerLens needs the transformerlens extra: {TL_EXTRA}"
+        ) from None
+    with warnings.catch_warnings():  # 3.x says HookedTransformer goes in 4.0: the pin is < 4
+        warnings.filterwarnings("ignore", "HookedTransformer is deprecated", DeprecationWarning)
+        hooked = HookedTransformer(_tl_config(module))
+    full = hooked.state_dict()
+    ours = _tl_state(module)
+    for name, value in ours.items():
+        if name not in full or full[name].shape != value.shape:
+            raise GroklabError(
+                f"TransformerLens has no parameter {name} of shape {tuple(value.shape)}"
+            )
+    biases = ("b_Q", "b_K", "b_V", "b_O", "b_in", "b_out", "b_U")
+    for name, value in full.items():
+        if name not in ours and name.rsplit(".", 1)[-1] in biases:
+            ours[name] = torch.zeros_like(value)  # groklab's spec has no such bias
+    hooked.load_state_dict(full | ours)
+    return hooked.eval()
