@@ -4,6 +4,7 @@ collect what the page logs as errors and take a screenshot. For the report's bro
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -86,10 +87,8 @@ class DevTools:
         return json.loads(message)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, OSError):
             self.send("Browser.close")
-        except (RuntimeError, OSError):
-            pass
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

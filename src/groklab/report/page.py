@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from groklab.analysis.settings import shared_settings, task_text
+from groklab.config import spec_from_dict
 from groklab.errors import GroklabError
 from groklab.files import write_atomic
 from groklab.report import figures
 from groklab.report.fourier import embedding_fourier_norms
-from groklab.spec import MemberSpec
+from groklab.spec import MemberSpec, RunSpec
 from groklab.store import RunStore
 from groklab.store.db import METRICS, NORM_PREFIX
 
@@ -95,37 +96,48 @@ def _members_section(members: list[dict], curves: dict[str, np.ndarray]) -> str:
     return "<h2>Members</h2>" + _table(["member", *columns, *summary], table_rows)
 
 
-def _fourier_section(store: RunStore, run_id: str, spec: dict, n_members: int) -> str:
+def member_fourier_norms(
+    store: RunStore, run_id: str, members: Sequence[int]
+) -> tuple[np.ndarray | None, int]:
+    """[len(members), p // 2 + 1] Fourier norms of each member's W_E rows 0..p-1 (the values of
+    Z_p) at the latest state, and that step; None if the model has no W_E."""
     from groklab import loader
+
+    rows, step = [], -1
+    for member in members:
+        model, task = loader.load(run_id, member, store=store)
+        w_e = getattr(model, "W_E", None)
+        if w_e is None:
+            return None, task.step
+        p = task.spec.data.p
+        rows.append(embedding_fourier_norms(w_e.detach()[:p].double().numpy()))
+        step = task.step
+    return np.stack(rows), step
+
+
+def _fourier_section(store: RunStore, run_id: str, spec: RunSpec) -> str:
     from groklab.data.ops import OPS
 
-    data = spec.get("data", {})
-    if data.get("dataset", "table") != "table":
+    if spec.data.dataset != "table":
         return ""
     head = "<h2>Embedding Fourier norms</h2>"
-    op = data.get("op", "div")
+    op, n_members = spec.data.op, spec.n_members
     if OPS[op].is_group:
         return head + _note(f"{op} is an operation of S5, not of Z_p: no Fourier basis of Z_p.")
     if not store.checkpoint_path(run_id).exists():
         return head + _note("the run has no checkpoint yet: nothing to read W_E from.")
     shown = list(range(min(n_members, MAX_FOURIER_MEMBERS)))
-    rows = []
-    for member in shown:
-        model, task = loader.load(run_id, member, store=store)
-        w_e = getattr(model, "W_E", None)
-        if w_e is None:
-            return head + _note(f"this model ({type(model).__name__}) has no learned W_E.")
-        rows.append(
-            embedding_fourier_norms(w_e.detach()[: int(data.get("p", 97))].double().numpy())
-        )
+    norms, step = member_fourier_norms(store, run_id, shown)
+    if norms is None:
+        return head + _note("this model has no learned embedding W_E to read.")
     text = (
-        f"W_E of the values 0..p-1 at step {task.step} (the latest state) in the Fourier basis "
+        f"W_E of the values 0..p-1 at step {step} (the latest state) in the Fourier basis "
         "of Z_p: the norm of its constant (k = 0) and of its cos/sin(2 pi k x / p) components "
         "together, per frequency k (Nanda et al. 2023, Fig. 3)."
     )
     if n_members > len(shown):
         text += f" The first {len(shown)} of {n_members} members."
-    return head + _note(text) + _figure(figures.fourier_figure(np.stack(rows), shown), "Fourier")
+    return head + _note(text) + _figure(figures.fourier_figure(norms, shown), "Fourier")
 
 
 def build_run_page(store: RunStore, run_id: str) -> str:
@@ -165,7 +177,7 @@ def build_run_page(store: RunStore, run_id: str) -> str:
         parts.append(
             _figure(figures.measures_figure(store.read_measures(run_id, others)), "measures")
         )
-    parts.append(_fourier_section(store, run_id, spec, record.n_members))
+    parts.append(_fourier_section(store, run_id, spec_from_dict(spec)))
     return _page(f"groklab run {run_id}", "\n".join(parts))
 
 
