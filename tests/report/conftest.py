@@ -23,3 +23,17 @@ def trained_store(tmp_path_factory):
         store.write_metrics(SPEC.run_id, 10, {MEASURE: [0.25, 0.5]})
         store.write_metrics(SPEC.run_id, 20, {MEASURE: [0.75, 1.5]})
     return root
+
+
+@pytest.fixture(scope="session")
+def report_dir(trained_store, tmp_path_factory):
+    """`write_report` of SPEC's run (asked for twice, by prefix and in full) in a fresh
+    directory; -> (the directory, the paths written, what the progress callback saw)."""
+    from groklab.report import write_report
+
+    out = tmp_path_factory.mktemp("report") / "deep" / "report"
+    seen = []
+    paths = write_report(
+        [SPEC.run_id[:7], SPEC.run_id], out, store=trained_store, progress=seen.append
+    )
+    return out, paths, seen

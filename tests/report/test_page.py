@@ -36,9 +36,12 @@ def table_row(page: str, first_cell: str) -> list[str]:
     return re.findall(r"<td>(.*?)</td>", row)
 
 
-def test_run_page_has_spec_members_curves_norms_measures_and_fourier_figures(trained_store):
-    with RunStore(trained_store) as store:
-        page = build_run_page(store, SPEC.run_id)
+def run_page(report_dir) -> str:
+    return (report_dir[0] / f"{SPEC.run_id}.html").read_text()
+
+
+def test_run_page_has_spec_members_curves_norms_measures_and_fourier_figures(report_dir):
+    page = run_page(report_dir)
     assert f"<h1>Run {SPEC.run_id}</h1>" in page
     assert '"train_fraction": 0.7' in html.unescape(page)  # the canonical spec, in full
     for heading in (
@@ -58,9 +61,9 @@ def test_run_page_has_spec_members_curves_norms_measures_and_fourier_figures(tra
     assert "<script" not in page and "http" not in page  # nothing to fetch: opens offline
 
 
-def test_members_table_shows_each_members_hyperparameters_and_summary(trained_store):
+def test_members_table_shows_each_members_hyperparameters_and_summary(trained_store, report_dir):
+    page = run_page(report_dir)
     with RunStore(trained_store) as store:
-        page = build_run_page(store, SPEC.run_id)
         curves = store.read_curves(SPEC.run_id)
     header = re.findall(r"<th>(.*?)</th>", page.split("<h2>Members</h2>")[1].split("</tr>")[0])
     assert header[:5] == ["member", "seed", "train_fraction", "lr", "weight_decay"]
@@ -90,12 +93,8 @@ def test_fourier_norms_are_each_loaded_members_embedding_in_the_fourier_basis(tr
         np.testing.assert_allclose(norms[member], expected, rtol=1e-10)
 
 
-def test_report_writes_a_page_per_run_and_an_index_linking_them(trained_store, tmp_path):
-    out = tmp_path / "deep" / "report"
-    seen = []
-    paths = write_report(
-        [SPEC.run_id[:7], SPEC.run_id], out, store=trained_store, progress=seen.append
-    )
+def test_report_writes_a_page_per_run_and_an_index_linking_them(report_dir):
+    out, paths, seen = report_dir  # two names of one run: one page
     assert paths == [out / f"{SPEC.run_id}.html", out / "index.html"] == seen
     index = (out / "index.html").read_text()
     links = re.findall(r'<a href="([^"]+)">', index)
