@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -39,11 +41,16 @@ class DevTools:
             "about:blank",
         ]
 
-        # the shell puts the pipe ends at fds 3 and 4, where the browser looks for them
-        redirect = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}'
+        def at_3_and_4() -> None:  # in the child, before exec: the pipe ends become fds 3, 4
+            high_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)  # out of 3 and 4's way
+            high_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)  # dup2's copies are inherited by exec, the pipes' own are not
+            os.dup2(high_w, 4)
+
         self._proc = subprocess.Popen(
-            ["sh", "-c", redirect, "sh", *args],
-            pass_fds=(to_browser_r, from_browser_w),
+            args,
+            preexec_fn=at_3_and_4,  # noqa: PLW1509
+            close_fds=False,  # keep 3 and 4 (Python's own descriptors close on exec anyway)
             stdout=subprocess.DEVNULL,
             stderr=None if os.environ.get("CHROMIUM_LOG") else subprocess.DEVNULL,
         )
@@ -98,38 +105,54 @@ class DevTools:
         os.close(self._from_browser)
 
 
-def open_page(binary: str, page: Path) -> tuple[list[str], bytes]:
-    """Load `page` (a local file) and wait for it; -> (its console and script errors, a PNG
-    screenshot of the whole page)."""
+@dataclass
+class PageView:
+    errors: list[str]  # console errors, uncaught exceptions, failed loads
+    screenshot: bytes  # PNG of the whole page, 1 px per CSS px
+    images: list[dict]  # each <img>: alt, x, y, width, height (page px), loaded (decoded)
+
+
+IMAGES_JS = """JSON.stringify([...document.images].map(i => { const r = i.getBoundingClientRect();
+  return {alt: i.alt, x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height,
+          loaded: i.complete && i.naturalWidth > 0}; }))"""
+
+
+def open_pages(binary: str, pages: list[Path]) -> list[PageView]:
+    """Load each local page in one headless browser, one fresh tab each, and wait for its load
+    event; -> what each logged as errors, a screenshot, and where its images are."""
     with tempfile.TemporaryDirectory() as profile:
         tools = DevTools(binary, profile)
         try:
-            target = tools.send("Target.createTarget", url="about:blank")["targetId"]
-            session = tools.send("Target.attachToTarget", targetId=target, flatten=True)[
-                "sessionId"
-            ]
-            for domain in ("Page", "Runtime", "Log"):
-                tools.send(f"{domain}.enable", session)
-            tools.send("Page.navigate", session, url=page.resolve().as_uri())
-            tools.wait_for("Page.loadEventFired")
-            metrics = tools.send("Page.getLayoutMetrics", session)["cssContentSize"]
-            shot = tools.send(
-                "Page.captureScreenshot",
-                session,
-                format="png",
-                captureBeyondViewport=True,
-                clip={
-                    "x": 0,
-                    "y": 0,
-                    "width": metrics["width"],
-                    "height": metrics["height"],
-                    "scale": 1,
-                },
-            )
-            errors = [_error_text(e) for e in tools.events if _is_error(e)]
+            return [_view(tools, page) for page in pages]
         finally:
             tools.close()
-    return [e for e in errors if e], base64.b64decode(shot["data"])
+
+
+def _view(tools: DevTools, page: Path) -> PageView:
+    target = tools.send("Target.createTarget", url="about:blank")["targetId"]
+    session = tools.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    tools.events.clear()
+    for domain in ("Page", "Runtime", "Log"):
+        tools.send(f"{domain}.enable", session)
+    tools.send(
+        "Emulation.setDeviceMetricsOverride",
+        session,
+        width=1280,
+        height=900,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    tools.send("Page.navigate", session, url=page.resolve().as_uri())
+    tools.wait_for("Page.loadEventFired")
+    size = tools.send("Page.getLayoutMetrics", session)["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = tools.send(
+        "Page.captureScreenshot", session, format="png", captureBeyondViewport=True, clip=clip
+    )
+    found = tools.send("Runtime.evaluate", session, expression=IMAGES_JS, returnByValue=True)
+    errors = [_error_text(e) for e in tools.events if _is_error(e)]
+    tools.send("Target.closeTarget", targetId=target)
+    return PageView(errors, base64.b64decode(shot["data"]), json.loads(found["result"]["value"]))
 
 
 def _is_error(event: dict) -> bool:
