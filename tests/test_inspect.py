@@ -213,3 +213,13 @@ def test_export_without_the_extra_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformer_lens", None)  # import now raises ImportError
     with pytest.raises(GroklabError, match=r"needs the transformerlens extra: pip install .*"):
         to_hooked_transformer(build("nanda2023"))
+
+
+def test_export_leaves_the_global_torch_generator_alone():
+    transformer_lens()
+    from groklab.inspect import to_hooked_transformer
+
+    model = build("nanda2023")
+    state = torch.get_rng_state()
+    to_hooked_transformer(model)
+    assert torch.equal(torch.get_rng_state(), state)

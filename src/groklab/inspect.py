@@ -152,15 +152,24 @@ def run_with_cache(module: nn.Module, tokens: Tensor) -> tuple[Tensor, dict[str,
     return x @ module.W_U, cache  # [B, T, V]
 
 
+TL_BLOCK_PARAMETERS = {
+    "attn": ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"),
+    "mlp": ("W_in", "b_in", "W_out", "b_out"),
+    "ln1": ("w", "b"),
+    "ln2": ("w", "b"),
+}
+
+
 def _tl_state(module: nn.Module) -> dict[str, Tensor]:
-    """groklab's parameters under HookedTransformer's state-dict names (biases it lacks: 0)."""
+    """groklab's parameters under HookedTransformer's state-dict names (the biases a spec
+    leaves out are absent)."""
     state = {"embed.W_E": module.W_E, "pos_embed.W_pos": module.W_pos, "unembed.W_U": module.W_U}
     for i, block in enumerate(module.blocks):
-        parts = {"attn": block.attn, "mlp": block.mlp}
-        parts |= {ln: getattr(block, ln) for ln in ("ln1", "ln2") if hasattr(block, ln)}
-        for part, sub in parts.items():
-            for name, value in sub.named_parameters():
-                state[f"blocks.{i}.{part}.{name}"] = value
+        for part, names in TL_BLOCK_PARAMETERS.items():
+            sub = getattr(block, part, None)
+            for name in names:
+                if isinstance(getattr(sub, name, None), Tensor):
+                    state[f"blocks.{i}.{part}.{name}"] = getattr(sub, name)
     if hasattr(module, "ln_final"):
         state["ln_final.w"], state["ln_final.b"] = module.ln_final.w, module.ln_final.b
     return {k: v.detach() for k, v in state.items()}
@@ -186,6 +195,7 @@ def _tl_config(module: nn.Module):
         default_prepend_bos=False,
         dtype=module.W_E.dtype,
         device="cpu",
+        init_weights=False,  # every weight is overwritten; and the global torch RNG is left alone
     )
 
 
@@ -223,8 +233,10 @@ def to_hooked_transformer(module: nn.Module):
                 f"TransformerLens has no parameter {name} of shape {tuple(value.shape)}"
             )
     biases = ("b_Q", "b_K", "b_V", "b_O", "b_in", "b_out", "b_U")
-    for name, value in full.items():
+    for name, value in hooked.named_parameters():
         if name not in ours and name.rsplit(".", 1)[-1] in biases:
             ours[name] = torch.zeros_like(value)  # groklab's spec has no such bias
+        elif name not in ours:
+            raise GroklabError(f"groklab's model has no weight for TransformerLens's {name}")
     hooked.load_state_dict(full | ours)
     return hooked.eval()
