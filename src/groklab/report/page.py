@@ -16,6 +16,7 @@ import html
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,12 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
+def _last(values: np.ndarray) -> float:
+    """The last evaluated value of one member's curve [S]; nan if none."""
+    seen = values[np.isfinite(values)]
+    return float(seen[-1]) if seen.size else float("nan")
+
+
 def _members_section(members: list[dict], curves: dict[str, np.ndarray]) -> str:
     defaults = asdict(MemberSpec())
     rows = [{**defaults, **m["spec"]} for m in members]
@@ -88,9 +95,8 @@ def _members_section(members: list[dict], curves: dict[str, np.ndarray]) -> str:
     for i, (member, row) in enumerate(zip(members, rows, strict=True)):
         val, train = curves["val_acc"][i], curves["train_acc"][i]
         best = float(np.nanmax(val)) if np.isfinite(val).any() else float("nan")
-        last = lambda a: float(a[np.isfinite(a)][-1]) if np.isfinite(a).any() else float("nan")  # noqa: E731
         table_rows.append(
-            [member["member"], *(row[c] for c in columns), best, last(train), last(val)]
+            [member["member"], *(row[c] for c in columns), best, _last(train), _last(val)]
             + [member["steps_to_train_99"], member["steps_to_val_99"]]
         )
     return "<h2>Members</h2>" + _table(["member", *columns, *summary], table_rows)
@@ -224,8 +230,8 @@ def write_report(
     progress: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write `<out>/<run id>.html` for each run (a unique prefix will do) and `<out>/index.html`
-    linking them. Every run is resolved and every page built before the first file is written,
-    so a bad id writes nothing. Returns the paths written, the index last."""
+    linking them, calling `progress(path)` after each. Every run is resolved before the first
+    file is written, so a bad id writes nothing. Returns the paths written, the index last."""
     if isinstance(store, RunStore):
         return _write(store, runs, Path(out), progress)
     with RunStore(store) as opened:
@@ -235,9 +241,7 @@ def write_report(
 def _write(store: RunStore, runs: Sequence[str], out: Path, progress) -> list[Path]:
     if not runs:
         raise GroklabError("no run given; allowed: one or more run ids (or --all)")
-    run_ids = list(dict.fromkeys(store.resolve(r) for r in runs))
-    pages = {f"{run_id}.html": build_run_page(store, run_id) for run_id in run_ids}
-    pages["index.html"] = build_index_page(store, run_ids)
+    run_ids = list(dict.fromkeys(store.resolve(r) for r in runs))  # a bad id stops here
     if out.exists() and not out.is_dir():
         raise GroklabError(f"--out {str(out)!r} is a file; give a directory")
     try:
@@ -245,7 +249,10 @@ def _write(store: RunStore, runs: Sequence[str], out: Path, progress) -> list[Pa
     except OSError as e:
         raise GroklabError(f"cannot create output directory {str(out)!r}: {e.strerror}") from None
     written = []
-    for name, text in pages.items():
+    pages = [(f"{run_id}.html", partial(build_run_page, store, run_id)) for run_id in run_ids]
+    pages.append(("index.html", partial(build_index_page, store, run_ids)))
+    for name, build in pages:  # one at a time: progress shows while a long sweep is written
+        text = build()
         write_atomic(out / name, lambda f, text=text: f.write(text))
         written.append(out / name)
         if progress is not None:
