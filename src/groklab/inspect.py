@@ -9,7 +9,8 @@
 forward's shortcuts (that one scores the answer position only and skips the others in its last
 block), so every position of every layer is there. It reads only the parameters, named as
 TransformerLens names them (W_E, W_pos, blocks.{i}.attn.W_Q/W_K/W_V/W_O, b_Q/b_K/b_V/b_O,
-blocks.{i}.mlp.W_in/b_in/W_out/b_out, ln1/ln2/ln_final .w/.b, W_U) and the model's spec.
+blocks.{i}.mlp.W_in/b_in/W_out/b_out, ln1/ln2/ln_final .w/.b, W_U) and the model's spec
+(`norm`, `act`, `attn_bias`, `mlp_bias`).
 
 The cache's names and shapes are TransformerLens's (`HookedTransformer.run_with_cache`):
 `hook_embed`, `hook_pos_embed` [B, T, D]; per block i `blocks.{i}.hook_resid_pre`,
@@ -76,12 +77,14 @@ def _layer_norm(cache: dict[str, Tensor], name: str, x: Tensor, ln: nn.Module) -
     return out
 
 
-def _attention(cache: dict[str, Tensor], name: str, x: Tensor, attn: nn.Module) -> Tensor:
+def _attention(
+    cache: dict[str, Tensor], name: str, x: Tensor, attn: nn.Module, *, bias: bool
+) -> Tensor:
     """Causal multi-head attention of x [B, T, D] at every position -> [B, T, D]."""
     q = torch.einsum("btd,hde->bthe", x, attn.W_Q)  # [B, T, H, dh]
     k = torch.einsum("btd,hde->bthe", x, attn.W_K)
     v = torch.einsum("btd,hde->bthe", x, attn.W_V)
-    if getattr(attn, "has_bias", False):
+    if bias:
         q, k, v = q + attn.b_Q, k + attn.b_K, v + attn.b_V
     t, d_head = x.shape[1], q.shape[-1]
     scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(d_head)  # [B, H, Tq, Tk]
@@ -90,7 +93,7 @@ def _attention(cache: dict[str, Tensor], name: str, x: Tensor, attn: nn.Module) 
     pattern = scores.softmax(-1)
     z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)  # [B, T, H, dh]
     out = torch.einsum("bqhe,hed->bqd", z, attn.W_O)  # [B, T, D]
-    if getattr(attn, "has_bias", False):
+    if bias:
         out = out + attn.b_O
     for hook, value in (("q", q), ("k", k), ("v", v), ("attn_scores", scores)):
         cache[f"{name}.hook_{hook}"] = value
@@ -98,13 +101,13 @@ def _attention(cache: dict[str, Tensor], name: str, x: Tensor, attn: nn.Module) 
     return out
 
 
-def _mlp(cache: dict[str, Tensor], name: str, x: Tensor, mlp: nn.Module, act) -> Tensor:
+def _mlp(cache: dict[str, Tensor], name: str, x: Tensor, mlp: nn.Module, spec) -> Tensor:
     pre = x @ mlp.W_in  # [B, T, d_mlp]
-    if getattr(mlp, "has_bias", False):
+    if spec.mlp_bias:
         pre = pre + mlp.b_in
-    post = act(pre)
+    post = activation(spec)(pre)
     out = post @ mlp.W_out
-    if getattr(mlp, "has_bias", False):
+    if spec.mlp_bias:
         out = out + mlp.b_out
     cache[f"{name}.hook_pre"], cache[f"{name}.hook_post"] = pre, post
     return out
@@ -114,14 +117,14 @@ def _block(cache: dict[str, Tensor], i: int, x: Tensor, block: nn.Module, spec) 
     name = f"blocks.{i}"
     cache[f"{name}.hook_resid_pre"] = x
     attn_in = _layer_norm(cache, f"{name}.ln1", x, block.ln1) if spec.norm == "pre" else x
-    attn_out = _attention(cache, f"{name}.attn", attn_in, block.attn)
+    attn_out = _attention(cache, f"{name}.attn", attn_in, block.attn, bias=spec.attn_bias)
     cache[f"{name}.hook_attn_out"] = attn_out
     x = x + attn_out
     if spec.norm == "post":  # Power et al.'s x = LN(x + f(x)): the stream is the LN's output
         x = _layer_norm(cache, f"{name}.ln1", x, block.ln1)
     cache[f"{name}.hook_resid_mid"] = x
     mlp_in = _layer_norm(cache, f"{name}.ln2", x, block.ln2) if spec.norm == "pre" else x
-    mlp_out = _mlp(cache, f"{name}.mlp", mlp_in, block.mlp, activation(spec))
+    mlp_out = _mlp(cache, f"{name}.mlp", mlp_in, block.mlp, spec)
     cache[f"{name}.hook_mlp_out"] = mlp_out
     x = x + mlp_out
     if spec.norm == "post":
@@ -232,10 +235,12 @@ def to_hooked_transformer(module: nn.Module):
             raise GroklabError(
                 f"TransformerLens has no parameter {name} of shape {tuple(value.shape)}"
             )
-    biases = ("b_Q", "b_K", "b_V", "b_O", "b_in", "b_out", "b_U")
+    absent = {"b_U"}  # the biases groklab's spec leaves out are zeros in TransformerLens
+    absent |= set() if spec.attn_bias else {"b_Q", "b_K", "b_V", "b_O"}
+    absent |= set() if spec.mlp_bias else {"b_in", "b_out"}
     for name, value in hooked.named_parameters():
-        if name not in ours and name.rsplit(".", 1)[-1] in biases:
-            ours[name] = torch.zeros_like(value)  # groklab's spec has no such bias
+        if name not in ours and name.rsplit(".", 1)[-1] in absent:
+            ours[name] = torch.zeros_like(value)
         elif name not in ours:
             raise GroklabError(f"groklab's model has no weight for TransformerLens's {name}")
     hooked.load_state_dict(full | ours)
