@@ -35,6 +35,7 @@ choose another). `groklab COMMAND --help` explains each command's flags."""
 def build_parser() -> Parser:
     from groklab import __version__
     from groklab.cli.export import add_export_command
+    from groklab.cli.measure import add_measure_command
     from groklab.cli.reproduce import add_reproduce_command
     from groklab.cli.sweep import add_sweep_command
     from groklab.cli.train import add_train_commands
@@ -86,6 +87,7 @@ def build_parser() -> Parser:
     add_sweep_command(sub)
     add_reproduce_command(sub)
     add_export_command(sub)
+    add_measure_command(sub)
     return parser
 
 
