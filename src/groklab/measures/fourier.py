@@ -188,7 +188,7 @@ def mlp_activations(model: nn.Module, task: MemberTask) -> tuple[Tensor, Tensor]
     return mlp.act(pre).double(), logits.double()
 
 
-def _grid(values: Tensor, task: MemberTask) -> Tensor:
+def value_grid(values: Tensor, task: MemberTask) -> Tensor:
     """[N, H] over every (x, y) -> [p, p, H] indexed by (x, y)."""
     p = _p(task)
     x, y = _operands(task)
@@ -220,7 +220,7 @@ def key_frequency_measure(model: nn.Module, task: MemberTask) -> dict[str, float
     """`fourier/neurons/k`: the share of MLP neurons whose best frequency is k and explains at
     least KEY_EXPLAINED of their variance; `fourier/n_key`: how many frequencies are key."""
     acts, _ = mlp_activations(model, task)
-    fractions = neuron_frequency_fractions(_grid(acts, task))
+    fractions = neuron_frequency_fractions(value_grid(acts, task))
     counts = neuron_frequency_counts(fractions)
     out = {f"fourier/neurons/{k + 1}": float(c) / acts.shape[1] for k, c in enumerate(counts)}
     out["fourier/n_key"] = float(len(key_frequencies(fractions)))
@@ -235,7 +235,7 @@ def restricted_excluded(
     model's). Needs every (x, y): the directions are orthonormal over the full table."""
     acts, logits = mlp_activations(model, task)
     if keys is None:
-        keys = key_frequencies(neuron_frequency_fractions(_grid(acts, task)))
+        keys = key_frequencies(neuron_frequency_fractions(value_grid(acts, task)))
     x, y = _operands(task)
     directions = sum_directions(x, y, _p(task), keys)
     restricted = restricted_logits(logits, directions)
