@@ -70,9 +70,11 @@ SIZES = {
     "paper": ProgressSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
                           weight_decay=1.0, steps=40_000, eval_every=100, keep="every:500",
                           seed=0),
-    "quick": ProgressSize(p=59, train_fraction=0.5, model=replace(PRESETS["nanda2023"],
-                          d_model=64, d_mlp=256), lr=1e-3, weight_decay=1.0, steps=6000,
-                          eval_every=50, keep="every:250", seed=0),
+    # p = 59 at 40 % memorizes first and groks within ~2k steps at lr 3e-3; at lr 1e-3 and 50 %
+    # it reached 33 % test accuracy by step 200, while still memorizing, and 99 % by ~1.6k
+    "quick": ProgressSize(p=59, train_fraction=0.4, model=replace(PRESETS["nanda2023"],
+                          d_model=64, d_mlp=256), lr=3e-3, weight_decay=1.0, steps=3000,
+                          eval_every=25, keep="every:50", seed=0),
     "micro": ProgressSize(p=11, train_fraction=0.5, model=replace(PRESETS["nanda2023"],
                           d_model=16, n_heads=2, d_mlp=32), lr=1e-2, weight_decay=1.0,
                           steps=40, eval_every=10, keep="every:10", seed=0),
