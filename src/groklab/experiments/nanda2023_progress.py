@@ -152,14 +152,13 @@ def mark_phases(ax: Axes, phases: dict[str, float], end: float) -> None:
              ("circuit formation", phases["memorized"], phases["cleanup"]),
              ("cleanup", phases["cleanup"], phases["grokked"]),
              ("", phases["grokked"], end)]  # fmt: skip
-    for (label, lo, hi), color in zip(
-        spans, ("#eeeeee", "#fff2cc", "#d9ead3", "#ffffff"), strict=True
-    ):
+    colors = ("#eeeeee", "#fff2cc", "#d9ead3", "#ffffff")
+    for i, ((label, lo, hi), color) in enumerate(zip(spans, colors, strict=True)):
         if lo == lo and hi == hi and hi > lo:
             ax.axvspan(lo, hi, color=color, zorder=0)
-            if label:
-                ax.text((lo + hi) / 2, 0.98, label, transform=ax.get_xaxis_transform(),
-                        ha="center", va="top", fontsize=7)  # fmt: skip
+            if label:  # staggered, so a short phase's label does not run into the next
+                ax.text((lo + hi) / 2, 0.98 - 0.06 * (i % 2), label, fontsize=7, ha="center",
+                        va="top", transform=ax.get_xaxis_transform())  # fmt: skip
 
 
 def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
