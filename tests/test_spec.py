@@ -288,7 +288,7 @@ def test_equal_specs_built_separately_have_equal_ids():
 # One changed value for every field of every section; the test below fails if a field is added
 # without one, so no field can silently be left out of the id.
 CHANGED = {
-    "data": {"op": "sub", "p": 11, "dataset": "teacher_student"},
+    "data": {"op": "sub", "p": 11, "dataset": "teacher_student", "layout": "x_y_eq"},
     "model": {
         "arch": "mlp",
         "n_layers": 2,

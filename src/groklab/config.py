@@ -30,8 +30,10 @@ from groklab.errors import GroklabError, SpecError
 from groklab.files import write_text_atomic
 from groklab.spec import (
     MEMBER_FIELDS,
+    PRESET_LAYOUTS,
     PRESETS,
     SECTIONS,
+    DataSpec,
     MemberSpec,
     ModelSpec,
     RunSpec,
@@ -92,6 +94,15 @@ def section_from_dict(section: str, values: dict[str, Any], base: Any | None = N
     return replace(base, **kwargs) if base is not None else cls(**kwargs)
 
 
+def _preset_layout(data: DataSpec, d: dict[str, Any]) -> DataSpec:
+    """A preset's own token layout (`PRESET_LAYOUTS`) for a table whose layout is not given."""
+    preset = d.get("model", {}).get("preset") if isinstance(d.get("model"), dict) else None
+    given = isinstance(d.get("data"), dict) and "layout" in d["data"]
+    if preset in PRESET_LAYOUTS and not given and data.dataset == "table":
+        return replace(data, layout=PRESET_LAYOUTS[preset])
+    return data
+
+
 def preset_model(name: object) -> ModelSpec:
     if name not in PRESETS:
         raise SpecError(f"model preset {name!r} is unknown; choose one of {', '.join(PRESETS)}")
@@ -105,6 +116,7 @@ def spec_from_dict(d: dict[str, Any]) -> RunSpec:
         if not isinstance(d[key], (dict, list)):
             raise SpecError(f"{key!r} must be a table like [{key}], not {d[key]!r}")
     kwargs: dict[str, Any] = {s: section_from_dict(s, d.get(s, {})) for s in SECTIONS}
+    kwargs["data"] = _preset_layout(kwargs["data"], d)
     if "members" in d:
         members = d["members"]
         if isinstance(members, list):  # canonical form: a list of member tables

@@ -21,6 +21,8 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     ("data", "n_words"): "text data sets: vocabulary size (0: the data set's default)",
     ("data", "source"): "a user data file or directory ('' : the offline default)",
     ("data", "data_seed"): "seed of what a generated data set is made of (teacher, templates)",
+    ("data", "layout"): "a table's tokens: x_op_y_eq = [x, op, y, =] (Power), x_y_eq = "
+    "[x, y, =] (Nanda; the default of --model nanda2023)",
     ("model", "arch"): "the architecture",
     ("model", "n_layers"): "number of layers (blocks)",
     ("model", "d_model"): "width of the residual stream / hidden layers",
@@ -95,6 +97,7 @@ def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:
         ("model", "norm"): s.NORMS,
         ("model", "positions"): s.POSITIONS,
         ("model", "init"): s.INITS,
+        ("data", "layout"): s.LAYOUTS,
         ("model", "inputs"): s.MLP_INPUTS,
         ("optim", "optimizer"): s.OPTIMIZERS,
         ("optim", "schedule"): s.SCHEDULES,

@@ -35,6 +35,7 @@ choose another). `groklab COMMAND --help` explains each command's flags."""
 def build_parser() -> Parser:
     from groklab import __version__
     from groklab.cli.export import add_export_command
+    from groklab.cli.measure import add_measure_command
     from groklab.cli.report import add_report_command
     from groklab.cli.reproduce import add_reproduce_command
     from groklab.cli.sweep import add_sweep_command
@@ -88,6 +89,7 @@ def build_parser() -> Parser:
     add_reproduce_command(sub)
     add_export_command(sub)
     add_report_command(sub)
+    add_measure_command(sub)
     return parser
 
 

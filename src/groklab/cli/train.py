@@ -66,6 +66,12 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--out", metavar="DIR", help=f"{OUT_DIR_HELP}: gets <run id>.csv and <run id>.png"
     )
+    train.add_argument(
+        "--measures",
+        metavar="NAME,...",
+        help="cheap measures taken at every evaluation and stored with the metrics (all: every "
+        "cheap one that applies; groklab measure --help lists them)",
+    )
     add_mirror_flags(train)
     add_keep_flag(train)
     add_spec_flags(train)
@@ -110,6 +116,12 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     plot.add_argument("run", help="run id (or a unique prefix)")
     plot.add_argument("--out", required=True, metavar="FILE", help=f"PNG {OUT_FILE_HELP}")
+    plot.add_argument(
+        "--measures",
+        metavar="NAME,...",
+        help="draw these stored measures against step instead (e.g. restricted_loss,"
+        "excluded_loss); a name ending in / draws every measure under it (fourier/embed/)",
+    )
     add_store(plot)
     plot.set_defaults(func=cmd_plot)
 
@@ -127,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
+    measures = _training_measures(spec, args.measures)
     tune_allocator()
     store = open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
@@ -143,6 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 sinks=[*mirrors, bar],
                 compile=args.compile,
                 keep_checkpoints=keep,
+                measures=measures,
             )
         except TrainingInterrupted as e:
             bar.close()
@@ -159,6 +173,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is not None:
         _write_outputs(store, spec.run_id, out)
     return 0
+
+
+def _training_measures(spec, measures: str | None):
+    """The --measures hook for the train loop, checked before anything is written."""
+    if measures is None:
+        return None
+    from groklab.measures.run import training_measures
+
+    names = None if measures == "all" else [n.strip() for n in measures.split(",")]
+    return training_measures(spec, names)
 
 
 def _report_interrupt(store, spec, step: int, out: Path | None, argv: list[str]) -> None:
@@ -274,9 +298,28 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     store, run_id = open_run(args)
     check_out_dir(args.out)
-    save_figure(_run_figure(store, run_id), args.out)
+    if args.measures is not None:
+        fig = _measures_figure(store, run_id, args.measures)
+    else:
+        fig = _run_figure(store, run_id)
+    save_figure(fig, args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _measures_figure(store, run_id: str, measures: str):
+    """--measures: the stored measures named (a name ending in / selects those under it)."""
+    from groklab.plots.measures import measures_figure
+
+    known = store.measure_names(run_id)
+    names: list[str] = []
+    for name in (n.strip() for n in measures.split(",")):
+        under = [k for k in known if k.startswith(name)] if name.endswith("/") else []
+        if name.endswith("/") and not under:
+            raise GroklabError(f"--measures: run {run_id} has no measure under {name!r}")
+        names += under or _extra_measures(store, run_id, name) or [name]
+    names = list(dict.fromkeys(names))
+    return measures_figure(store.read_measures(run_id, names), names, title=run_id)
 
 
 def _run_figure(store, run_id: str):

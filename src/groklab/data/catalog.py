@@ -45,7 +45,7 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo(
             "table",
             "a binary-operation table: op mod p",
-            ("op", "p"),
+            ("op", "p", "layout"),
             "groklab.data.datasets:make_table_dataset",
         ),
         DatasetInfo(

@@ -62,7 +62,7 @@ class Dataset:
 def make_table_dataset(data: DataSpec) -> Dataset:
     from groklab.data.ops import make_table
 
-    table = make_table(data.op, data.p)
+    table = make_table(data.op, data.p, data.layout)
     return Dataset(table.inputs, table.targets, table.n_classes, table.d_vocab)
 
 

@@ -142,9 +142,12 @@ def check_op_p(op: str, p: int) -> None:
         raise SpecError(f"p={p} is not prime; op {op!r} needs a prime p (e.g. 97)")
 
 
-def make_table(op: str, p: int) -> Table:
-    """The table of `op` mod `p`: every defined pair, sorted by (x, y)."""
+def make_table(op: str, p: int, layout: str = "x_op_y_eq") -> Table:
+    """The table of `op` mod `p`: every defined pair, sorted by (x, y); `layout` is how its
+    examples are written as tokens ("x_op_y_eq" or "x_y_eq", see `Table`)."""
     check_op_p(op, p)
+    if layout not in ("x_op_y_eq", "x_y_eq"):
+        raise SpecError(f"layout={layout!r} is not allowed; choose one of x_op_y_eq, x_y_eq")
     p, spec = int(p), OPS[op]
     n = s5.ORDER if spec.is_group else p
     values = np.arange(n, dtype=np.int64)
@@ -154,4 +157,4 @@ def make_table(op: str, p: int) -> Table:
         x, y = x[keep], y[keep]
     z = spec.fn(x, y, p)
     x, y, z = (torch.from_numpy(np.array(a, dtype=np.int64)) for a in (x, y, z))
-    return Table(op, p, x, y, z, n_classes=n)
+    return Table(op, p, x, y, z, n_classes=n, layout=layout)

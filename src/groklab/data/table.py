@@ -34,8 +34,9 @@ class Table:
     """Every defined pair (x, y) of an operation with its answer z, sorted by (x, y).
 
     `x` and `y` are operand values (for S5, element indices); `targets` holds z in
-    [0, n_classes). Token ids: values are themselves, the op token is `n_classes`, '=' is
-    `n_classes + 1`, as in Power et al. (2022).
+    [0, n_classes). Token ids in `layout="x_op_y_eq"` (Power et al. 2022): values are
+    themselves, the op token is `n_classes`, '=' is `n_classes + 1`. In `layout="x_y_eq"`
+    (Nanda et al. 2023) there is no op token and '=' is `n_classes`.
     """
 
     op: str
@@ -44,6 +45,7 @@ class Table:
     y: torch.Tensor  # [N] int64
     targets: torch.Tensor  # [N] int64
     n_classes: int
+    layout: str = "x_op_y_eq"
 
     def __post_init__(self) -> None:
         shapes = {tuple(t.shape) for t in (self.x, self.y, self.targets)}
@@ -56,11 +58,14 @@ class Table:
 
     @property
     def d_vocab(self) -> int:
-        return self.n_classes + 2
+        return self.n_classes + (2 if self.layout == "x_op_y_eq" else 1)
 
     @property
     def inputs(self) -> torch.Tensor:
-        """[N, 4] int64 tokens `x, op, y, =`."""
+        """[N, 4] int64 tokens `x, op, y, =` (or [N, 3] `x, y, =` in layout "x_y_eq")."""
+        if self.layout == "x_y_eq":
+            eq_token = torch.full_like(self.x, self.n_classes)
+            return torch.stack([self.x, self.y, eq_token], dim=1)
         op_token = torch.full_like(self.x, self.n_classes)
         eq_token = torch.full_like(self.x, self.n_classes + 1)
         return torch.stack([self.x, op_token, self.y, eq_token], dim=1)

@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
+from groklab.measures.fourier import (
+    embed_fourier_measure,
+    gini_measure,
+    key_frequency_measure,
+    restricted_measure,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -42,6 +48,27 @@ def _classification(spec: RunSpec) -> bool:
     return spec.train.loss in ("ce", "stablemax")
 
 
+def _mod_p_table(spec: RunSpec) -> bool:
+    """A table of an operation mod p (not S5) on a transformer: Z_p's Fourier basis applies."""
+    from groklab.data.ops import OPS
+
+    data = spec.data
+    return (
+        data.dataset == "table" and not OPS[data.op].is_group and spec.model.arch == "transformer"
+    )
+
+
+def _full_mod_p_table(spec: RunSpec) -> bool:
+    """As `_mod_p_table`, with every pair (x, y) defined (a 2-D Fourier series needs them all)."""
+    from groklab.data.ops import OPS
+
+    return _mod_p_table(spec) and OPS[spec.data.op].defined is None
+
+
+def _add(spec: RunSpec) -> bool:
+    return _mod_p_table(spec) and spec.data.op == "add"
+
+
 MEASURES: dict[str, MeasureInfo] = {
     info.name: info
     for info in (
@@ -59,6 +86,37 @@ MEASURES: dict[str, MeasureInfo] = {
             _classification,
             cheap=True,
             doc="fraction of training examples whose float32 cross-entropy is exactly 0",
+        ),
+        MeasureInfo(
+            "fourier_embed",
+            embed_fourier_measure,
+            _mod_p_table,
+            cheap=True,
+            doc="fourier/embed/k: the norm of W_E along frequency k of Z_p (Nanda et al. 2023)",
+        ),
+        MeasureInfo(
+            "gini",
+            gini_measure,
+            _mod_p_table,
+            cheap=True,
+            doc="gini/W_E, gini/W_L: Gini coefficient of the Fourier norms of W_E and of "
+            "W_out W_U; sum_sq_weights (Nanda et al. 2023)",
+        ),
+        MeasureInfo(
+            "key_frequencies",
+            key_frequency_measure,
+            _full_mod_p_table,
+            cheap=True,
+            doc="fourier/neurons/k: share of MLP neurons whose activations are mostly "
+            "frequency k; fourier/n_key: the number of key frequencies (Nanda et al. 2023)",
+        ),
+        MeasureInfo(
+            "restricted_loss",
+            restricted_measure,
+            _add,
+            cheap=True,
+            doc="restricted_loss (test set, logits along the key frequencies' cos/sin(w(x+y)) "
+            "only) and excluded_loss (train set, those removed); x+y only (Nanda et al. 2023)",
         ),
     )
 }

@@ -34,7 +34,7 @@ def _uniform(shape: tuple[int, ...], fan_in: int, gen: torch.Generator) -> nn.Pa
 def _weight(
     shape: tuple[int, ...], fan_in: int, spec: ModelSpec, gen: torch.Generator
 ) -> nn.Parameter:
-    if spec.init == "normal":  # Nanda et al. 2023: N(0, 1) / sqrt(d_model)
+    if spec.init != "default":  # Nanda et al. 2023: N(0, 1) / sqrt(d_model)
         return nn.Parameter(torch.randn(shape, generator=gen) / math.sqrt(spec.d_model))
     return _uniform(shape, fan_in, gen)
 
@@ -42,7 +42,7 @@ def _weight(
 def _bias(
     shape: tuple[int, ...], fan_in: int, spec: ModelSpec, gen: torch.Generator
 ) -> nn.Parameter:
-    if spec.init == "normal":
+    if spec.init != "default":
         return nn.Parameter(torch.zeros(shape))
     return _uniform(shape, fan_in, gen)
 
@@ -200,7 +200,7 @@ class Transformer(nn.Module):
         if spec.positions == "learned":
             self.W_pos = (
                 _weight((n_ctx, d), d, spec, generator)
-                if spec.init == "normal"
+                if spec.init != "default"
                 else nn.Parameter(torch.randn(n_ctx, d, generator=generator))
             )
         else:
@@ -208,7 +208,11 @@ class Transformer(nn.Module):
         self.blocks = nn.ModuleList(Block(spec, generator) for _ in range(spec.n_layers))
         if spec.norm == "pre":
             self.ln_final = LayerNorm(d)
-        self.W_U = _weight((d, d_out), d, spec, generator)
+        self.W_U = (  # Nanda et al.'s code: W_U ~ N(0, 1) / sqrt(d_vocab)
+            nn.Parameter(torch.randn(d, d_out, generator=generator) / math.sqrt(d_vocab))
+            if spec.init == "normal_vocab"
+            else _weight((d, d_out), d, spec, generator)
+        )
 
     def forward(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
         """tokens [B, T] -> answer logits [B, V]; keep [L, B, T, D] dropout masks

@@ -19,7 +19,7 @@ Example:
 
 from groklab.spec.identity import LATE_FIELDS, RunSpec, canonical_json
 from groklab.spec.members import members_from, parse_seeds
-from groklab.spec.presets import PRESETS
+from groklab.spec.presets import PRESET_LAYOUTS, PRESETS
 from groklab.spec.sections import (
     ACTIVATIONS,
     ARCHS,
@@ -67,6 +67,7 @@ __all__ = [
     "OPTIMIZERS",
     "POSITIONS",
     "PRESETS",
+    "PRESET_LAYOUTS",
     "SCHEDULES",
     "SECTIONS",
     "DataSpec",

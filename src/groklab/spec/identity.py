@@ -50,6 +50,12 @@ class RunSpec:
         for m in self.members:
             if not isinstance(m, MemberSpec):
                 raise SpecError(f"member {m!r} is not a MemberSpec; use members_from")
+        if self.data.layout != "x_op_y_eq" and self.model.arch == "mlp":
+            # TableMLP reads the operands at positions 0 and 2 of `x op y =`
+            raise SpecError(
+                f"layout={self.data.layout!r} is for sequence models; arch='mlp' reads "
+                "layout='x_op_y_eq'"
+            )
 
     @property
     def n_members(self) -> int:
@@ -80,7 +86,16 @@ class RunSpec:
 # Fields added after the first release: left out of the canonical JSON while at their default,
 # so every run stored before they existed keeps its id (and resumes).
 LATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "data": ("dataset", "n_examples", "messiness", "seq_len", "n_words", "source", "data_seed"),
+    "data": (
+        "dataset",
+        "n_examples",
+        "messiness",
+        "seq_len",
+        "n_words",
+        "source",
+        "data_seed",
+        "layout",
+    ),
     "model": ("inputs", "leaky_slope"),
     "optim": (
         "grad_clip",

@@ -15,7 +15,9 @@ ARCHS = ("transformer", "mlp", "lstm", "nnconv")
 ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
 NORMS = ("post", "pre", "none")
 POSITIONS = ("sinusoidal", "learned")
-INITS = ("default", "normal")
+# "normal": every weight N(0, 1)/sqrt(d_model), biases 0; "normal_vocab": the same but W_U
+# N(0, 1)/sqrt(d_vocab), as Nanda et al. 2023's code initialises it (transformers only).
+INITS = ("default", "normal", "normal_vocab")
 OPTIMIZERS = ("adamw", "adam", "adam_l2", "sgd", "muon")
 SCHEDULES = ("constant", "cosine", "step")
 MLP_INPUTS = ("embed", "onehot")
@@ -24,6 +26,9 @@ BATCH_RULES = ("power", "full")
 DTYPES = ("float32", "bf16", "float64")
 LOSS_DTYPES = ("float32", "float64")
 LOSSES = ("ce", "mse", "bce", "stablemax")
+# How a table's example is written as tokens: Power et al.'s `x op y =` (vocabulary n + 2,
+# 4 positions) or Nanda et al.'s `x y =` (vocabulary n + 1, 3 positions); n answer logits.
+LAYOUTS = ("x_op_y_eq", "x_y_eq")
 # The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORMS builds them)
 TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd")
 
@@ -41,7 +46,9 @@ class DataSpec:
     None = the data set's natural form: 0 for toy_add, 1 = plain images for mnist), `seq_len`
     and `n_words` shape a text data set, `source` is a user-supplied file or directory ("" =
     the offline default), `data_seed` draws what a generated data set is made of (teacher
-    weights, templates).
+    weights, templates). `layout` is how a table's example is written as tokens (`LAYOUTS`):
+    "x_op_y_eq" = `[x, op, y, =]` (Power et al. 2022) or "x_y_eq" = `[x, y, =]` (Nanda et
+    al. 2023).
     """
 
     op: str = "div"
@@ -53,6 +60,7 @@ class DataSpec:
     n_words: int = 0
     source: str = ""
     data_seed: int = 0
+    layout: str = "x_op_y_eq"
 
     def __post_init__(self) -> None:
         from groklab.data.catalog import DATASETS
@@ -68,6 +76,7 @@ class DataSpec:
         if not isinstance(self.source, str):
             raise SpecError(f"source={self.source!r} is not a path")
         check_int("data_seed", self.data_seed, 0, 2**63 - 1)
+        check_choice("layout", self.layout, LAYOUTS)
         store_floats(self)
         info = DATASETS[self.dataset]
         for name in DATA_FIELDS:
@@ -119,6 +128,8 @@ class ModelSpec:
         check_choice("norm", self.norm, NORMS)
         check_choice("positions", self.positions, POSITIONS)
         check_choice("init", self.init, INITS)
+        if self.init == "normal_vocab" and self.arch != "transformer":
+            raise SpecError(f"init='normal_vocab' is for arch='transformer'; arch={self.arch!r}")
         check_choice("inputs", self.inputs, MLP_INPUTS)
         if self.inputs != "embed" and self.arch != "mlp":
             raise SpecError(f"inputs={self.inputs!r} is for arch='mlp'; arch={self.arch!r}")

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 
 Progress = EvalEvent  # what `progress=` callbacks receive: .step, .steps, .metrics
+# measures taken at each evaluation: (flat [M, P], step) -> {name: [M] values}
+MeasureHook = Callable[[Tensor, int], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def train(
     sinks: Sequence[Sink] = (),
     compile: bool = False,
     keep_checkpoints: KeepRule | str = "none",
+    measures: MeasureHook | None = None,
 ) -> TrainResult:
     """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
 
@@ -103,6 +107,8 @@ def train(
     changes results only by float reassociation, and a run may resume with or without it.
     `keep_checkpoints` ("none", "every:N", "log:N") keeps the full state at those evaluation
     steps besides the resume point (store.kept_checkpoints; groklab.load reads them).
+    `measures(flat [M, P], step) -> {name: [M]}` adds its values to each evaluation's metrics
+    (groklab.measures.run.training_measures makes one; the loop knows no measure).
     """
     from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
 
@@ -117,6 +123,7 @@ def train(
         checkpoint_every=checkpoint_every,
         compile=compile,
         keep=keep_checkpoints,
+        measures=measures,
     )
     create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
     return summarize_run(spec, store, step, "done" if done else "interrupted")
@@ -131,6 +138,7 @@ def train_loop(
     checkpoint_every: int = 1000,
     compile: bool = False,
     keep: KeepRule | str = "none",
+    measures: MeasureHook | None = None,
 ) -> tuple[int, bool]:
     """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (train/events.py says
     which calls come when); returns (step reached, whether the run is done)."""
@@ -147,11 +155,11 @@ def train_loop(
     if not state.done:
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
         kept = keep.steps(spec.train.steps, spec.train.eval_every)
-        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept)
+        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures)
     return state.step, state.done
 
 
-def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept) -> None:
+def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures) -> None:
     stop = _StopFlag()
     emit_start(sinks, RunInfo.of(spec), state.step)
     try:
@@ -161,7 +169,7 @@ def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept)
                     is_eval_step(state.step, spec.train.eval_every)
                     or state.step == spec.train.steps
                 ):
-                    _evaluate(spec, sinks, state, task)
+                    _evaluate(spec, sinks, state, task, measures)
                     if state.step == spec.train.steps or _should_stop(spec, state):
                         state.done = True
                     if state.step in kept or (state.done and kept):  # an early stop is kept too
@@ -184,8 +192,10 @@ def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept)
     emit_end(sinks, spec.run_id, "done", state.step)
 
 
-def _evaluate(spec, sinks, state: TrainState, task) -> None:
+def _evaluate(spec, sinks, state: TrainState, task, measures: MeasureHook | None) -> None:
     metrics = {k: v.cpu().numpy() for k, v in evaluate(state, task, spec).items()}
+    if measures is not None:
+        metrics.update(measures(state.population.flat.detach(), state.step))
     norms = {k: v.cpu().numpy() for k, v in state.population.layer_norms().items()}
     threshold = spec.train.stop_at_val_acc
     if threshold > 0:

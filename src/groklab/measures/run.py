@@ -1,0 +1,164 @@
+"""Measures over a run: at every kept checkpoint (`measure_run`), or during training
+(`training_measures`, a callable the train loop calls at each evaluation).
+
+`measure_run` resumes: a (step, measure) whose values are all stored is skipped, and each step's
+values are written in one transaction, so an interrupted call loses at most the step it was on.
+
+    >>> from groklab.measures.run import measure_run
+    >>> measure_run(store, "r-0123456789", ["fourier_embed", "restricted_loss"])
+    MeasureRunResult(run_id='r-0123456789', steps=[0, 100, ...], computed=24, skipped=0)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from groklab.config import spec_from_dict
+from groklab.errors import GroklabError
+from groklab.loader import build_member, checkpoint_at, member_task
+from groklab.measures import MEASURES, MeasureInfo
+from groklab.spec import RunSpec
+from groklab.store import RunStore
+from groklab.train.state import make_task
+
+
+@dataclass(frozen=True)
+class MeasureRunResult:
+    run_id: str
+    steps: list[int]  # the checkpoints measured
+    computed: int  # (step, measure) pairs computed now
+    skipped: int  # (step, measure) pairs found already stored
+
+
+def choose_measures(spec: RunSpec, names: Sequence[str] | None, *, cheap: bool = False) -> list:
+    """The MeasureInfos `names` asks for (None: every registered one that applies to `spec`,
+    the cheap ones only if `cheap`); an unknown name or one that does not apply is an error."""
+    if names is None:
+        return [m for m in MEASURES.values() if m.applies(spec) and (m.cheap or not cheap)]
+    chosen = []
+    for name in dict.fromkeys(names):
+        if name not in MEASURES:
+            raise GroklabError(
+                f"--measures: {name!r} is not a measure; choose from {', '.join(MEASURES)}"
+            )
+        info = MEASURES[name]
+        if not info.applies(spec):
+            fits = ", ".join(m.name for m in MEASURES.values() if m.applies(spec)) or "none"
+            raise GroklabError(
+                f"--measures: {name!r} does not apply to {spec.summary()}; those that do: {fits}"
+            )
+        if cheap and not info.cheap:
+            fits = ", ".join(m.name for m in MEASURES.values() if m.applies(spec) and m.cheap)
+            raise GroklabError(
+                f"--measures: {name!r} is too costly for every evaluation; use groklab measure "
+                f"after training (cheap ones: {fits or 'none'})"
+            )
+        chosen.append(info)
+    return chosen
+
+
+def measure_run(
+    store: RunStore,
+    run_id: str,
+    names: Sequence[str] | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> MeasureRunResult:
+    """Compute `names` (None: all that apply) for every member at every kept checkpoint of
+    `run_id` (and at the resume point, if it is not kept), writing them to `store`.
+    `progress(done, total)` is called after each step."""
+    run_id = store.resolve(run_id)
+    spec = run_spec(store, run_id)
+    chosen = choose_measures(spec, names)
+    steps = _steps(store, run_id)
+    stored = _stored(store, run_id)
+    task = make_task(spec, torch.device("cpu"))
+    known: dict[str, list[str]] = {}  # measure -> the value names it writes
+    computed = skipped = 0
+    for done, step in enumerate(steps, 1):
+        state = None
+        todo = []
+        for info in chosen:
+            if info.name not in known:
+                state = state or checkpoint_at(store, run_id, step)[0]
+                model = build_member(spec, task, state["flat"][0])
+                probe = info.fn(model, member_task(task, spec, run_id, 0, step))
+                known[info.name] = list(probe)
+            if all(stored.get((step, n), False) for n in known[info.name]):
+                skipped += 1
+            else:
+                todo.append(info)
+        if todo:
+            state = state or checkpoint_at(store, run_id, step)[0]
+            store.write_metrics(run_id, step, _values(spec, task, run_id, step, state, todo))
+            computed += len(todo)
+        if progress is not None:
+            progress(done, len(steps))
+    return MeasureRunResult(run_id, steps, computed, skipped)
+
+
+def run_spec(store: RunStore, run_id: str) -> RunSpec:
+    return spec_from_dict(json.loads(store.get_run(store.resolve(run_id)).spec_json))
+
+
+def _steps(store: RunStore, run_id: str) -> list[int]:
+    steps = list(store.kept_checkpoints(run_id))
+    if store.checkpoint_path(run_id).exists():
+        _, latest = checkpoint_at(store, run_id, None)
+        steps = sorted({*steps, latest})
+    if not steps:
+        raise GroklabError(f"run {run_id} has no checkpoint yet (train it first)")
+    return steps
+
+
+def _stored(store: RunStore, run_id: str) -> dict[tuple[int, str], bool]:
+    """(step, name) -> True where every member has a value."""
+    curves = store.read_measures(run_id)
+    out: dict[tuple[int, str], bool] = {}
+    for name, values in curves.items():
+        if name == "step":
+            continue
+        full = np.isfinite(values).all(0)  # [S]
+        for step, ok in zip(curves["step"].tolist(), full.tolist(), strict=True):
+            out[(int(step), name)] = bool(ok)
+    return out
+
+
+def _values(spec, task, run_id: str, step: int, state: dict, todo: list[MeasureInfo]) -> dict:
+    """{value name: [M]} of the measures `todo` for every member at `step`."""
+    rows: dict[str, list[float]] = {}
+    for member in range(spec.n_members):
+        model = build_member(spec, task, state["flat"][member])
+        view = member_task(task, spec, run_id, member, step)
+        for info in todo:
+            for name, value in info.fn(model, view).items():
+                rows.setdefault(name, []).append(float(value))
+    return {name: np.asarray(v) for name, v in rows.items()}
+
+
+def training_measures(
+    spec: RunSpec, names: Sequence[str] | None
+) -> Callable[[Tensor, int], dict[str, np.ndarray]]:
+    """A callable for `train(..., measures=...)`: the cheap measures `names` (None: all cheap
+    ones that apply) of each member's weights `flat` [M, P] at an evaluation step, {name: [M]}.
+    Checks the names now, before any training."""
+    chosen = choose_measures(spec, names, cheap=True)
+    task = make_task(spec, torch.device("cpu"))
+
+    def measure(flat: Tensor, step: int) -> dict[str, np.ndarray]:
+        rows: dict[str, list[float]] = {}
+        for member in range(spec.n_members):
+            model = build_member(spec, task, flat[member].detach().cpu())
+            view = member_task(task, spec, spec.run_id, member, step)
+            for info in chosen:
+                for name, value in info.fn(model, view).items():
+                    rows.setdefault(name, []).append(float(value))
+        return {name: np.asarray(v) for name, v in rows.items()}
+
+    return measure

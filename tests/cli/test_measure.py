@@ -1,0 +1,130 @@
+"""`groklab measure`, `train --measures`, and the measures in `curves` and `plot`."""
+
+import numpy as np
+import pytest
+
+import groklab
+from groklab.measures import MEASURES
+from groklab.store import RunStore
+
+TINY = ["--op", "add", "--p", "7", "--model", "nanda2023", "--d-model", "16", "--n-heads", "2",
+        "--d-mlp", "16", "--steps", "4", "--eval-every", "2", "--seeds", "0,1",
+        "--train-fraction", "0.5"]  # fmt: skip
+
+
+def train(run_cli, store, *extra: str) -> str:
+    status, out, err = run_cli(["train", "--store", str(store), *TINY, *extra])
+    assert status == 0, err
+    return out.split()[1].rstrip(":")  # "run r-...: ..."
+
+
+def direct(store, run_id: str, member: int, step: int, name: str) -> dict[str, float]:
+    model, task = groklab.load(run_id, member, step, store=store)
+    return MEASURES[name].fn(model, task)
+
+
+def test_measure_stores_each_measure_at_every_kept_step_equal_to_computing_it_directly(
+    run_cli, tmp_path
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
+    status, out, err = run_cli(["measure", run_id, "--store", str(store)])
+    assert status == 0, err
+    assert "3 checkpoints" in out
+    names = [n for n, m in MEASURES.items() if m.applies(groklab_spec(store, run_id))]
+    assert {"fourier_embed", "gini", "key_frequencies", "restricted_loss"} <= set(names)
+    with RunStore(store) as s:
+        run = s.resolve(run_id)
+        assert sorted(s.kept_checkpoints(run)) == [0, 2, 4]
+        names = [n for n in s.measure_names(run) if n.startswith(("fourier/", "gini/"))]
+        stored = s.read_measures(
+            run, [*names, "restricted_loss", "excluded_loss", "sum_sq_weights"]
+        )
+    assert list(stored["step"]) == [0, 2, 4]
+    for step_index, step in enumerate([0, 2, 4]):
+        for member in (0, 1):
+            for name in ("fourier_embed", "restricted_loss", "gini"):
+                for key, value in direct(store, run_id, member, step, name).items():
+                    assert stored[key][member, step_index] == pytest.approx(value, rel=1e-6)
+
+
+def groklab_spec(store, run_id):
+    import json
+
+    from groklab.config import spec_from_dict
+
+    with RunStore(store) as s:
+        return spec_from_dict(json.loads(s.get_run(s.resolve(run_id)).spec_json))
+
+
+def test_measure_resumes_skipping_what_is_stored(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
+    status, out, _ = run_cli(["measure", run_id, "--store", str(store), "--measures", "gini"])
+    assert status == 0 and "3 (step, measure) computed, 0 already stored" in out
+    args = ["measure", run_id, "--store", str(store), "--measures", "gini,fourier_embed"]
+    status, out, _ = run_cli(args)
+    assert status == 0 and "3 (step, measure) computed, 3 already stored" in out
+    status, out, _ = run_cli(args)
+    assert status == 0 and "0 (step, measure) computed, 6 already stored" in out
+
+
+def test_unknown_or_inapplicable_measure_is_one_line_exit_2_and_writes_nothing(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--op", "div")
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(run_id))
+    measure = ["measure", run_id, "--store", str(store), "--measures"]
+    status, _, err = run_cli([*measure, "nope"])
+    assert status == 2 and err.count("\n") == 1 and "'nope' is not a measure" in err
+    status, _, err = run_cli([*measure, "gini,restricted_loss"])
+    assert status == 2 and err.count("\n") == 1
+    assert "'restricted_loss' does not apply to div p=7" in err
+    status, _, err = run_cli(
+        ["train", "--store", str(store), *TINY, "--measures", "restricted_loss", "--op", "div",
+         "--seeds", "5"]
+    )  # fmt: skip
+    assert status == 2 and err.count("\n") == 1 and "does not apply" in err
+    with RunStore(store) as s:
+        assert [r.run_id for r in s.list_runs()] == [s.resolve(run_id)]  # no second run
+        assert s.measure_names(s.resolve(run_id)) == before
+
+
+def test_train_measures_takes_cheap_measures_at_every_evaluation(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--measures", "fourier_embed,restricted_loss")
+    with RunStore(store) as s:
+        run = s.resolve(run_id)
+        stored = s.read_measures(run, ["fourier/embed/2", "restricted_loss"])
+        evaluated = s.read_curves(run)["step"]
+    assert list(stored["step"]) == list(evaluated) and evaluated[-1] == 4
+    assert np.isfinite(stored["restricted_loss"]).all()
+    final = direct(store, run_id, 1, 4, "fourier_embed")["fourier/embed/2"]
+    assert stored["fourier/embed/2"][1, -1] == pytest.approx(final, rel=1e-6)
+
+
+def test_curves_and_plot_show_the_new_measures(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--measures", "all")
+    csv = tmp_path / "c.csv"
+    status, _, err = run_cli(["curves", run_id, "--store", str(store), "--out", str(csv), "--all"])
+    assert status == 0, err
+    header = csv.read_text().splitlines()[0].split(",")
+    assert {"restricted_loss", "excluded_loss", "gini/W_E", "fourier/embed/3"} <= set(header)
+    png = tmp_path / "m.png"
+    args = ["plot", run_id, "--store", str(store), "--out", str(png)]
+    status, _, err = run_cli([*args, "--measures", "restricted_loss,excluded_loss,fourier/embed/"])
+    assert status == 0, err
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    status, _, err = run_cli([*args, "--measures", "nothing/"])
+    assert status == 2 and "no measure under 'nothing/'" in err
+
+
+def test_measures_during_training_leave_the_training_itself_unchanged(run_cli, tmp_path):
+    plain = train(run_cli, tmp_path / "a")
+    measured = train(run_cli, tmp_path / "b", "--measures", "all")
+    assert plain == measured  # the run id does not depend on what is measured
+    with RunStore(tmp_path / "a") as a, RunStore(tmp_path / "b") as b:
+        ca, cb = a.read_curves(a.resolve(plain)), b.read_curves(b.resolve(plain))
+    for name in ("train_loss", "val_loss", "weight_norm"):
+        assert np.array_equal(ca[name], cb[name])
