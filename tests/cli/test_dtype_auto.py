@@ -3,7 +3,6 @@
 import json
 import re
 
-from groklab.spec import DataSpec, RunSpec, TrainSpec
 from groklab.store import RunStore
 from groklab.train import precision
 
