@@ -118,8 +118,9 @@ class Attention(nn.Module):
         # batched matmuls of a few rows run at under 10 GFLOP/s.
         scores = (q[:, :, None] * k[:, None]).sum(-1) / math.sqrt(q.shape[-1])  # [B, S, T, H]
         if offset < t - 1:  # some key lies after some query
-            seen = torch.arange(t, device=q.device) <= torch.arange(offset, offset + s)[:, None]
-            scores = scores.masked_fill(~seen.to(q.device)[:, :, None], float("-inf"))  # [S, T]
+            query_at = torch.arange(offset, offset + s, device=q.device)[:, None]
+            seen = torch.arange(t, device=q.device) <= query_at  # [S, T]
+            scores = scores.masked_fill(~seen[:, :, None], float("-inf"))
         pattern = scores.softmax(dim=2)
         z = (pattern[..., None] * v[:, None]).sum(2)  # [B, S, H, dh]
         out = z.flatten(-2) @ self.W_O.flatten(0, 1)  # [B, S, D]
