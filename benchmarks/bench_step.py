@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: as is)")
     parser.add_argument("--bf16-step", action="store_true", help="also time a bf16 groklab step")
     parser.add_argument("--raw", action="store_true", help="print every timed block")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation timings")
     parser.add_argument(
         "--quiet-timeout", type=float, default=10.0, help="s to wait for quiet before each block"
     )
@@ -284,7 +285,9 @@ def main() -> None:
     print(f"tune_allocator() applied to both sides: {tuned}")
     print(f"other-tenant cores at start: {other_cpu_now(1.0):.2f}; load average {load_average()}")
     members = [int(x) for x in args.members.split(",") if x]
-    variants, n_of, batches_per_step = build_variants(members, args.bf16_step)
+    variants, n_of, batches_per_step = build_variants(
+        members, args.bf16_step, evaluate=not args.no_evaluate
+    )
     by_name = {v.name: v for v in variants}
     counted = ["reference", "groklab M=1", *(f"groklab M={m}" for m in members)]
     flop = {name: counted_flop(by_name[name].fn) for name in counted}
