@@ -7,7 +7,10 @@ AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1, through groklab's Python API
 includes building the data and model and every evaluation (one per `--eval-every` steps).
 
 Three parts, each optional:
-- `--step`: ms per training step and per full evaluation (round-robin, median of repeats);
+- `--step`: ms per training step and per full evaluation (round-robin, median of repeats), and
+  each one's GEMM floor: its matmul FLOPs (counted as executed, forward and backward) at this
+  run's sgemm rate. The run's floor is steps x step floor + evaluations x evaluation floor;
+  `--step` prints the ratio a run would have at these rates (issue 15: within 1.3x);
 - the run itself for each of `--seeds` (skip with `--seeds ''`), capped at `--max-seconds`;
 - `--profile`: torch.profiler's top ops of the step (as profile_step.py does for Power's).
 
@@ -24,7 +27,16 @@ from dataclasses import dataclass
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from common import Variant, busy_seconds, machine_info, markdown_table, round_robin, wait_quiet
+from bench_step import counted_flop, load_average
+from common import (
+    Variant,
+    busy_seconds,
+    machine_info,
+    markdown_table,
+    round_robin,
+    sgemm_calibration,
+    wait_quiet,
+)
 from groklab.perf import tune_allocator
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
@@ -103,17 +115,32 @@ def run_seed(seed: int, spec: RunSpec, max_seconds: float, compile: bool) -> Out
     return Outcome(seed, steps, seconds, total_steps, total, other)
 
 
-def time_steps(spec: RunSpec, repeats: int) -> None:
+def time_steps(spec: RunSpec, repeats: int, eval_every: int) -> None:
     step, ev = step_closures(spec)
+    flop = {"step": counted_flop(step), "evaluation": counted_flop(ev)}
+    sgemm, sgemm_flop = sgemm_calibration()
     variants = [Variant("train step (full batch, 3,831)", step), Variant("evaluation (12,769)", ev)]
+    variants.append(Variant("sgemm 2048^3 fp32", sgemm))
     round_robin(variants, repeats=repeats, block_seconds=3.0)
+    peak = sgemm_flop / variants[2].per_call
+    floors = [flop["step"] / peak, flop["evaluation"] / peak, variants[2].per_call]
     rows = [
         [v.name, f"{v.per_call * 1e3:.1f}", "-".join(f"{t * 1e3:.1f}" for t in v.spread),
-         f"{v.n_quiet}/{len(v.samples)}", f"{v.other_cpu:.2f}"]
-        for v in variants
+         f"{f * 1e3:.1f}", f"{v.per_call / f:.2f}x", f"{v.n_quiet}/{len(v.samples)}",
+         f"{v.other_cpu:.2f}"]
+        for v, f in zip(variants, floors, strict=True)
     ]  # fmt: skip
-    header = ["part", "ms (median)", "min-max ms", "quiet blocks", "other-tenant cores"]
-    print("\n" + markdown_table(header, rows) + "\n", flush=True)
+    header = ["part", "ms (median)", "min-max ms", "GEMM floor ms", "x floor", "quiet blocks"]
+    print("\n" + markdown_table(header + ["other-tenant cores"], rows) + "\n", flush=True)
+    run = variants[0].per_call + variants[1].per_call / eval_every
+    floor = floors[0] + floors[1] / eval_every
+    print(
+        f"GFLOP: step {flop['step'] / 1e9:.2f}, evaluation {flop['evaluation'] / 1e9:.2f}; sgemm "
+        f"{peak / 1e9:.0f} GFLOP/s. Per step with one evaluation per {eval_every} steps: "
+        f"{run * 1e3:.1f} ms vs a GEMM floor of {floor * 1e3:.1f} ms = {run / floor:.2f}x "
+        f"(goal <= 1.3x). Load average {load_average()}.\n",
+        flush=True,
+    )
 
 
 def profile_step(spec: RunSpec, steps: int, top: int) -> None:
@@ -153,7 +180,7 @@ def main() -> None:
     print(f"machine: {machine_info()}; tune_allocator: {tuned}", flush=True)
     spec = nanda_spec(0, eval_every=args.eval_every)
     if args.step:
-        time_steps(spec, args.repeats)
+        time_steps(spec, args.repeats, args.eval_every)
     if args.profile:
         profile_step(spec, steps=5, top=15)
     outcomes = []

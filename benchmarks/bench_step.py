@@ -9,6 +9,10 @@ All variants run in one process, round-robin, median of repeats, so drift hits a
   in bf16 (Power's MLP-in shape; bf16 has no fast path on an AVX2-only CPU).
 `groklab.perf.tune_allocator()` (glibc mallopt) is applied once, so it holds for both sides.
 
+Own-FLOP floor: each step's matmul FLOPs are counted (torch.utils.flop_counter, forward and
+backward, as executed, so the exact rewrites' savings are in it) and divided by this run's sgemm
+rate; "x own floor" is the measured time over that. The goals of issue 15 are checked at the end.
+
 Both sides draw batches the same way: a fresh permutation of the 4,656 training examples per
 epoch, cut into 9 batches of exactly 512 (the 48 left over wait for the next permutation). If
 either side had a short last batch, blocks would be whole epochs and "ms per 512 examples"
@@ -25,6 +29,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from common import (
     Variant,
@@ -67,6 +72,19 @@ def groklab_parts(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, T
 def groklab_variant(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, object]:
     spec, state, task = groklab_parts(n_members, dtype=dtype)
     return spec, lambda: train_step(state, task, spec)
+
+
+def counted_flop(fn) -> float:
+    """Matmul FLOPs of one call of `fn` (forward and backward, as executed)."""
+    fn()
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def reference_loop(n_models: int):
@@ -131,6 +149,33 @@ def build_variants(
         variants.append(Variant(f"reference loop x{m}", reference_loop(m), quantum=epoch))
         n_of[f"groklab M={m}"] = n_of[f"reference loop x{m}"] = m
     return variants, n_of, sum(sizes) / BATCH_SIZE / len(sizes)
+
+
+def floor_and_goals(variants: list[Variant], n_of: dict[str, int], flop: dict[str, float]) -> str:
+    """Own-FLOP floors of the counted variants and issue 15's goals, measured in this run."""
+    by_name = {v.name: v for v in variants}
+    peak = 2.0 * 2048**3 / by_name["sgemm 2048^3 fp32"].per_call
+    rows = []
+    for name, f in flop.items():
+        per_member = by_name[name].per_call / n_of[name]
+        floor = f / n_of[name] / peak
+        rows.append([name, f"{f / n_of[name] / 1e9:.2f}", f"{floor * 1e3:.1f}"])
+        rows[-1] += [f"{per_member * 1e3:.1f}", f"{per_member / floor:.2f}x"]
+    header = ["variant", "GFLOP per member-step (counted)", "own-FLOP floor ms"]
+    table = markdown_table(header + ["measured ms per member-step", "x own floor"], rows)
+    ref = by_name["reference"].per_call
+    m1 = by_name["groklab M=1"].per_call
+    goals = [f"- M=1 fp32 vs reference: {ref / m1:.2f}x (goal >= 3x)"]
+    if "groklab M=1" in flop:
+        floor = flop["groklab M=1"] / peak
+        goals.append(f"- M=1 vs its own-FLOP floor: {m1 / floor:.2f}x (goal <= 1.5x)")
+    for m in sorted({n for n in n_of.values() if n > 1}):
+        pop, loop = by_name.get(f"groklab M={m}"), by_name.get(f"reference loop x{m}")
+        if pop and loop:
+            goals.append(
+                f"- M={m} vs a loop of {m} references: {loop.per_call / pop.per_call:.2f}x"
+            )
+    return table + "\n\nGoals (issue 15):\n" + "\n".join(goals)
 
 
 def report(variants: list[Variant], n_of: dict[str, int], batches_per_step: float) -> str:
@@ -228,17 +273,31 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: as is)")
     parser.add_argument("--bf16-step", action="store_true", help="also time a bf16 groklab step")
     parser.add_argument("--raw", action="store_true", help="print every timed block")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation timings")
+    parser.add_argument(
+        "--quiet-timeout", type=float, default=10.0, help="s to wait for quiet before each block"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     tuned = tune_allocator()
     print(f"machine: {machine_info()}")
     print(f"tune_allocator() applied to both sides: {tuned}")
-    print(f"other-tenant cores at start: {other_cpu_now(1.0):.2f}")
+    print(f"other-tenant cores at start: {other_cpu_now(1.0):.2f}; load average {load_average()}")
     members = [int(x) for x in args.members.split(",") if x]
-    variants, n_of, batches_per_step = build_variants(members, args.bf16_step)
+    variants, n_of, batches_per_step = build_variants(
+        members, args.bf16_step, evaluate=not args.no_evaluate
+    )
+    by_name = {v.name: v for v in variants}
+    counted = ["reference", "groklab M=1", *(f"groklab M={m}" for m in members)]
+    flop = {name: counted_flop(by_name[name].fn) for name in counted}
     start = time.perf_counter()
-    round_robin(variants, repeats=args.repeats, block_seconds=args.block_seconds)
+    round_robin(
+        variants,
+        repeats=args.repeats,
+        block_seconds=args.block_seconds,
+        quiet_timeout=args.quiet_timeout,
+    )
     print(f"timed in {time.perf_counter() - start:.0f} s, {args.repeats} repeats round-robin\n")
     if args.raw:
         for v in variants:
@@ -247,6 +306,8 @@ def main() -> None:
             )
             print(f"raw {v.name}: {blocks}")
     print(report(variants, n_of, batches_per_step))
+    print("\n" + floor_and_goals(variants, n_of, flop))
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -154,3 +155,121 @@ def test_dropout_keep_mask_scales_the_mlp_output_and_no_mask_means_no_dropout():
     torch.testing.assert_close(dropped, no_mlp)
     torch.testing.assert_close(kept, doubled)
     assert not torch.allclose(plain, kept)
+
+
+# Inputs in both token layouts: Power's `x op y =` (the op token the same in every row, so the
+# prefix shared by all rows with one x is positions 0-1) and Nanda's `x y =` (position 0 only).
+def layout_inputs(layout: str, p: int = 11) -> torch.Tensor:
+    x, y = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
+    if layout == "x_y_eq":
+        return torch.stack([x, y, torch.full_like(x, p)], 1)
+    return torch.stack([x, torch.full_like(x, p), y, torch.full_like(x, p + 1)], 1)
+
+
+LAYOUTS = {"x_op_y_eq": 2, "x_y_eq": 1}  # layout -> positions that depend on x alone
+MORE_SPECS = SPECS | {
+    "no_ln_2_layers_learned": ModelSpec(
+        n_layers=2, d_model=16, n_heads=4, d_mlp=32, norm="none", positions="learned"
+    ),
+    "post_ln_3_layers_bias": ModelSpec(
+        n_layers=3, d_model=16, n_heads=2, d_mlp=32, attn_bias=True, mlp_bias=True
+    ),
+}
+
+
+def shared_prefix_model(name: str, layout: str):
+    inputs = layout_inputs(layout)
+    model = build_model(
+        MORE_SPECS[name],
+        d_vocab=int(inputs.max()) + 1,
+        n_ctx=inputs.shape[1],
+        d_out=11,
+        generator=rng.generator(2, rng.INIT),
+    )
+    return model, inputs
+
+
+def grads_of(fn, model, tokens, targets):
+    loss = F.cross_entropy(fn(model, tokens), targets)
+    names, params = zip(*model.named_parameters(), strict=True)
+    return dict(zip(names, torch.autograd.grad(loss, params), strict=True))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", MORE_SPECS)
+def test_shared_prefix_forward_equals_textbook_logits_and_gradients(name, layout, monkeypatch):
+    model, inputs = shared_prefix_model(name, layout)
+    assert model.share_prefix(inputs) == LAYOUTS[layout]
+    tokens = inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(3))[:48]]
+    targets = torch.randint(0, 11, (48,), generator=torch.Generator().manual_seed(4))
+    expected = naive_forward(model, tokens)
+    expected_grads = grads_of(naive_forward, model, tokens, targets)
+
+    def dense_is_off(*args, **kwargs):
+        raise AssertionError("the dense path ran")
+
+    monkeypatch.setattr(type(model), "_forward_dense", dense_is_off)
+    torch.testing.assert_close(model(tokens), expected, rtol=1e-5, atol=1e-5)
+    grads = grads_of(lambda m, t: m(t), model, tokens, targets)
+    for n, g in expected_grads.items():
+        torch.testing.assert_close(grads[n], g, rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_shared_prefix_stops_at_the_first_position_that_varies():
+    inputs = layout_inputs("x_op_y_eq")
+    model, _ = shared_prefix_model("power2022", "x_op_y_eq")
+    varied = inputs.clone()
+    varied[::2, 1] = 12  # two op tokens: positions 0-1 no longer depend on x alone
+    assert model.share_prefix(varied) == 1
+    tokens = varied[:40]
+    torch.testing.assert_close(model(tokens), naive_forward(model, tokens), rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_masks_take_the_dense_path_with_the_masks_applied(monkeypatch):
+    model, inputs = shared_prefix_model("post_ln_3_layers_bias", "x_op_y_eq")
+    model.share_prefix(inputs)
+    keep = torch.zeros(3, 8, 4, 16)  # every MLP output dropped
+    no_mlp = copy.deepcopy(model)
+    with torch.no_grad():
+        for block in no_mlp.blocks:
+            block.mlp.W_out.zero_()
+            block.mlp.b_out.zero_()
+
+    def shared_is_off(*args, **kwargs):
+        raise AssertionError("the shared-prefix path ran with dropout masks")
+
+    monkeypatch.setattr(type(model), "_forward_shared_prefix", shared_is_off)
+    dropped = model(inputs[:8], keep)
+    torch.testing.assert_close(dropped, naive_forward(no_mlp, inputs[:8]))
+    assert not torch.allclose(dropped, naive_forward(model, inputs[:8]))
+
+
+def test_population_of_the_trainer_uses_the_shared_prefix_and_matches_each_member():
+    from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
+    from groklab.train.state import init_state, make_task
+
+    spec = RunSpec(
+        data=DataSpec(op="add", p=7),
+        model=ModelSpec(n_layers=2, d_model=16, n_heads=2, d_mlp=32),
+        train=TrainSpec(batch_size=16),
+        members=members_from(seed=[0, 1, 2]),
+    )
+    task = make_task(spec, torch.device("cpu"))
+    pop = init_state(spec, task, torch.device("cpu")).population
+    assert pop.template.prefix.shape == (task.d_vocab, 2)  # x and the op token
+    idx = torch.randint(0, len(task.inputs), (3, 16), generator=torch.Generator().manual_seed(5))
+    tokens, targets = task.inputs[idx], task.targets.gather(1, idx)  # [M, B, T], [M, B]
+    members = [pop.member_module(i) for i in range(3)]
+    expected = torch.stack([naive_forward(m, t) for m, t in zip(members, tokens, strict=True)])
+    out = pop(tokens)  # [M, B, V]
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    shared = torch.stack([naive_forward(m, task.inputs) for m in members])
+    torch.testing.assert_close(pop.forward_shared(task.inputs), shared, rtol=1e-5, atol=1e-5)
+    loss = F.cross_entropy(out.flatten(0, 1), targets.flatten(), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, pop.flat)  # [M, P]
+    for i, (m, t) in enumerate(zip(members, tokens, strict=True)):
+        ref = F.cross_entropy(naive_forward(m, t), targets[i], reduction="sum")
+        expected_grad = torch.cat(
+            [g.flatten() for g in torch.autograd.grad(ref, list(m.parameters()))]
+        )
+        torch.testing.assert_close(grad[i], expected_grad, rtol=1e-4, atol=1e-6)

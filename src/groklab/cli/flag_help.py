@@ -63,7 +63,9 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     "never stop early; train all --steps)",
     ("train", "stop_patience"): "with --stop-at-val-acc: evaluations in a row each member must "
     "hold it",
-    ("train", "dtype"): "dtype of parameters and activations",
+    ("train", "dtype"): "dtype of parameters and activations; auto: bf16 autocast where the "
+    "hardware has fast bf16 and the grokking check passed (benchmarks/RESULTS.md), else float32; "
+    "the run records the resolved dtype",
     ("train", "loss_dtype"): "dtype of the log-softmax in the loss",
     ("train", "loss"): "the loss (stablemax: Prieto et al. 2025, in float64)",
     ("members", "seed"): "seeds, one member each: 0, 0-7 or 0,3,5",
@@ -103,10 +105,14 @@ def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:
         ("optim", "schedule"): s.SCHEDULES,
         ("optim", "decay_to"): s.DECAY_TARGETS,
         ("optim", "transforms"): s.TRANSFORM_NAMES,
-        ("train", "dtype"): s.DTYPES,
+        ("train", "dtype"): (*s.DTYPES, "auto"),
         ("train", "loss_dtype"): s.LOSS_DTYPES,
         ("train", "loss"): s.LOSSES,
     }
+
+
+# Flags whose CLI default differs from the spec field's: resolved before the spec is built
+CLI_DEFAULTS: dict[tuple[str, str], object] = {("train", "dtype"): "auto"}
 
 
 def flag_help(section: str, name: str, default: object) -> str:
@@ -114,5 +120,6 @@ def flag_help(section: str, name: str, default: object) -> str:
     text = FIELD_HELP[(section, name)]
     choices = field_choices().get((section, name))
     allowed = f"; one of: {', '.join(choices)}" if choices else ""
+    default = CLI_DEFAULTS.get((section, name), default)
     shown = "unset" if default is None else ("none" if default == () else default)
     return f"{text}{allowed} (default: {shown})".replace("%", "%%")

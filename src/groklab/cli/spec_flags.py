@@ -77,6 +77,22 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def resolve_auto_dtype(args: argparse.Namespace, device) -> str | None:
+    """`--dtype auto` (also the default when no --config gives a dtype) -> the machine's choice
+    (train/precision.py), written back into `args` so the spec holds the resolved dtype.
+    Returns the line that says which and why, or None for an explicit dtype."""
+    from groklab.train.precision import resolve_dtype
+
+    requested = getattr(args, "train.dtype", None)
+    if requested is None and not getattr(args, "config", None):
+        requested = "auto"
+    if requested != "auto":
+        return None
+    dtype, why = resolve_dtype("auto", device)
+    setattr(args, "train.dtype", dtype)
+    return f"dtype {dtype} ({why})"
+
+
 def spec_from_args(args: argparse.Namespace):
     from groklab.config import load_spec, spec_from_dict, spec_to_dict
 

@@ -24,7 +24,7 @@ from groklab.cli.common import (
     store_root,
     with_example,
 )
-from groklab.cli.spec_flags import add_spec_flags, spec_from_args
+from groklab.cli.spec_flags import add_spec_flags, resolve_auto_dtype, spec_from_args
 from groklab.errors import GroklabError
 from groklab.spec import PRESETS
 
@@ -131,18 +131,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
 
+    device = pick_device(args.device)
+    dtype_note = resolve_auto_dtype(args, device)
     spec = spec_from_args(args)
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
     set_threads(args.threads)
     out = make_out_dir(args.out) if args.out else None
-    device = pick_device(args.device)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
     measures = _training_measures(spec, args.measures)
     tune_allocator()
     store = open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
+    if dtype_note:
+        print(dtype_note, flush=True)
     record = store.get_run(spec.run_id)
     if record is not None and record.status == "done":
         print(f"run {spec.run_id} is already done at step {record.step}; nothing to train")

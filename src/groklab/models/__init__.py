@@ -1,6 +1,13 @@
 """Models written for one member; the trainer stacks them into a population."""
 
-from groklab.models.build import ARCH_CLASSES, DROPOUT_ARCHS, arch_class, build_model, dropout_shape
+from groklab.models.build import (
+    ARCH_CLASSES,
+    DROPOUT_ARCHS,
+    arch_class,
+    build_model,
+    dropout_shape,
+    share_input_structure,
+)
 from groklab.models.mlp import TableMLP
 from groklab.models.transformer import Transformer
 
@@ -12,4 +19,5 @@ __all__ = [
     "arch_class",
     "build_model",
     "dropout_shape",
+    "share_input_structure",
 ]

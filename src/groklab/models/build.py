@@ -52,6 +52,15 @@ def build_model(
     return model
 
 
+def share_input_structure(model: nn.Module, inputs: torch.Tensor) -> None:
+    """Tell a model the structure of every input it will be fed (`inputs` [N, ...]: all of
+    them), for the exact rewrites that rely on it (Transformer.share_prefix). Models without
+    such rewrites ignore it."""
+    share = getattr(model, "share_prefix", None)
+    if share is not None and not inputs.is_floating_point() and inputs.dim() == 2:
+        share(inputs)
+
+
 def dropout_shape(spec: ModelSpec, batch: int, n_ctx: int) -> tuple[int, ...]:
     """Shape of one member's dropout keep-mask for a batch: [L, B, T, width]."""
     if spec.arch == "mlp":

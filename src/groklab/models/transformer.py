@@ -1,14 +1,21 @@
 """A decoder-only transformer for one member, read top to bottom (Power et al. 2022, Sec. 2).
 
-The input is `x op y =` and only the answer position is ever scored, so `forward` returns the
-logits of the last position, `[B, V]`. Two exact rewrites make that cheap (together about
-1.4x on the Power step at B = 512 on CPU; tests/models/test_transformer.py checks them against
-the plain computation):
+The input is `x op y =` (or Nanda et al.'s `x y =`) and only the answer position is ever
+scored, so `forward` returns the logits of the last position, `[B, V]`. Exact rewrites make that
+cheap; tests/models/test_transformer.py checks each against the plain dense computation (same
+logits and gradients to float32 round-off):
 - the last block needs keys and values at every position but queries, the output projection,
   the MLP and the unembedding only at the last position;
 - when nothing normalizes the embedding before the first attention (post-LN or no LN), its
   query/key/value projection is linear in (token, position), so it is looked up from the
-  projected token and position tables instead of multiplying every [B, T, D] row.
+  projected token and position tables instead of multiplying every [B, T, D] row;
+- attention is causal, so every block at positions 0..k-1 depends on those k tokens alone. When
+  the tokens at positions 1..k-1 are the same in every input (Power's op token: k = 2), that
+  prefix is a function of the first token: it is computed once per vocabulary entry (a [V, k]
+  table) and its keys and values are gathered per example (`share_prefix`; the trainer turns it
+  on from the task's inputs). The other positions attend to the gathered keys, scoring only
+  the causal (query, key) pairs of their own queries. Dropout masks differ per example, so a
+  forward with `keep` masks takes the dense path.
 Parameter names follow TransformerLens: W_E, W_pos, blocks.{i}.attn.W_Q/W_K/W_V/W_O,
 blocks.{i}.mlp.W_in/b_in/W_out/b_out, W_U.
 """
@@ -99,24 +106,24 @@ class Attention(nn.Module):
             else None
         )
 
-    def forward(self, qkv: Tensor, *, last_only: bool) -> Tensor:
-        """qkv [B, T, 3D] -> attention output [B, T, D] (or [B, D] for the last query only)."""
-        b, t, _ = qkv.shape
-        q, k, v = (z.reshape(b, t, self.n_heads, -1) for z in qkv.split(qkv.shape[-1] // 3, dim=-1))
-        scale = 1.0 / math.sqrt(q.shape[-1])
+    def forward(self, q: Tensor, kv: Tensor, *, offset: int) -> Tensor:
+        """q [B, S, D] queries at positions offset..offset+S-1, kv [B, T, 2D] keys and values at
+        positions 0..T-1 -> attention output [B, S, D]; each query sees the keys up to its own
+        position, so only the causal (query, key) pairs of these queries are scored."""
+        b, s, _ = q.shape
+        t = kv.shape[1]
+        q = q.reshape(b, s, self.n_heads, -1)
+        k, v = (z.reshape(b, t, self.n_heads, -1) for z in kv.split(kv.shape[-1] // 2, dim=-1))
         # T is 3-5: broadcasting beats tiny batched matmuls (and CPU SDPA) by ~4x here, because
         # batched matmuls of a few rows run at under 10 GFLOP/s.
-        if last_only:
-            scores = (q[:, -1, None] * k).sum(-1) * scale  # [B, T, H]
-            pattern = scores.softmax(dim=1)
-            z = (pattern[..., None] * v).sum(1)  # [B, H, dh]
-        else:
-            scores = (q[:, :, None] * k[:, None]).sum(-1) * scale  # [B, Tq, Tk, H]
-            causal = torch.ones(t, t, dtype=torch.bool, device=qkv.device).tril()
-            scores = scores.masked_fill(~causal[:, :, None], float("-inf"))
-            pattern = scores.softmax(dim=2)
-            z = (pattern[..., None] * v[:, None]).sum(2)  # [B, T, H, dh]
-        out = z.flatten(-2) @ self.W_O.flatten(0, 1)  # [B, (T,) D]
+        scores = (q[:, :, None] * k[:, None]).sum(-1) / math.sqrt(q.shape[-1])  # [B, S, T, H]
+        if offset < t - 1:  # some key lies after some query
+            query_at = torch.arange(offset, offset + s, device=q.device)[:, None]
+            seen = torch.arange(t, device=q.device) <= query_at  # [S, T]
+            scores = scores.masked_fill(~seen[:, :, None], float("-inf"))
+        pattern = scores.softmax(dim=2)
+        z = (pattern[..., None] * v[:, None]).sum(2)  # [B, S, H, dh]
+        out = z.flatten(-2) @ self.W_O.flatten(0, 1)  # [B, S, D]
         return out + self.b_O if self.has_bias else out
 
 
@@ -156,22 +163,22 @@ class Block(nn.Module):
         b = self.attn.b_qkv()
         return out if b is None else out + b
 
-    def forward(self, x: Tensor, qkv: Tensor, *, last_only: bool, keep: Tensor | None) -> Tensor:
-        """x [B, T, D] residual, qkv its projection -> [B, T, D] (or [B, D] if last_only)."""
-        attn = self.attn(qkv, last_only=last_only)
-        resid = x[:, -1] if last_only else x
+    def forward(
+        self, x: Tensor, q: Tensor, kv: Tensor, *, offset: int, keep: Tensor | None
+    ) -> Tensor:
+        """x [B, S, D] the residual at positions offset..offset+S-1, q [B, S, D] their queries,
+        kv [B, T, 2D] keys and values at 0..T-1, keep [B, S, D] or None -> [B, S, D]."""
+        attn = self.attn(q, kv, offset=offset)
         if self.norm == "post":  # Power et al.'s official code: x = LN(x + f(x))
-            resid = self.ln1(resid + attn)
+            resid = self.ln1(x + attn)
             return self.ln2(resid + self._mlp(resid, keep))
-        resid = resid + attn
+        resid = x + attn
         mlp_in = self.ln2(resid) if self.norm == "pre" else resid
         return resid + self._mlp(mlp_in, keep)
 
     def _mlp(self, x: Tensor, keep: Tensor | None) -> Tensor:
-        out = self.mlp(x)
-        if keep is None:  # dropout after the MLP only (official code); masks come from the trainer
-            return out
-        return out * (keep[:, -1] if out.dim() == 2 else keep)
+        out = self.mlp(x)  # dropout after the MLP only (official code); masks from the trainer
+        return out if keep is None else out * keep
 
 
 class Transformer(nn.Module):
@@ -213,25 +220,83 @@ class Transformer(nn.Module):
             if spec.init == "normal_vocab"
             else _weight((d, d_out), d, spec, generator)
         )
+        self.register_buffer("prefix", torch.zeros(0, 0, dtype=torch.long), persistent=False)
+
+    def share_prefix(self, inputs: Tensor) -> int:
+        """Turn on the shared-prefix rewrite for inputs like these [N, T] (all that will be fed):
+        k = 1 + the number of positions after the first whose token is the same in every row,
+        at most T - 1. Returns k (1 for Nanda's `x y =`, 2 for Power's `x op y =`)."""
+        t, k = inputs.shape[1], 1
+        while k < t - 1 and bool((inputs[:, k] == inputs[0, k]).all()):
+            k += 1
+        first = torch.arange(self.W_E.shape[0], device=inputs.device)[:, None]  # [V, 1]
+        self.prefix = torch.cat([first, inputs[:1, 1:k].expand(len(first), -1)], 1)  # [V, k]
+        return k
 
     def forward(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
         """tokens [B, T] -> answer logits [B, V]; keep [L, B, T, D] dropout masks
         (0 or 1 / (1 - p)) or None."""
-        t = tokens.shape[1]
-        x = F.embedding(tokens, self.W_E) + self.W_pos[:t]  # [B, T, D]
-        first = self.blocks[0]
-        if self.spec.norm == "pre":
-            qkv = first.qkv(x)
-        else:  # exact: (W_E[tok] + W_pos[t]) @ W_qkv = (W_E @ W_qkv)[tok] + (W_pos @ W_qkv)[t]
-            w = first.attn.w_qkv()
-            qkv = F.embedding(tokens, self.W_E @ w) + self.W_pos[:t] @ w  # [B, T, 3D]
-            b = first.attn.b_qkv()
-            qkv = qkv if b is None else qkv + b
-        n = len(self.blocks)
-        for i, block in enumerate(self.blocks):
-            if i:
-                qkv = block.qkv(x)
-            x = block(x, qkv, last_only=i == n - 1, keep=None if keep is None else keep[i])
+        k = self.prefix.shape[1]
+        if keep is None and 0 < k < tokens.shape[1]:
+            x = self._forward_shared_prefix(tokens)
+        else:
+            x = self._forward_dense(tokens, keep)
         if self.spec.norm == "pre":
             x = self.ln_final(x)
         return x @ self.W_U  # [B, V]
+
+    def _qkv_tables(self, t: int) -> tuple[Tensor, Tensor]:
+        """The first block's q, k, v as a token table [V, 3D] and a position table [T, 3D], the
+        biases folded into the latter. Exact when nothing normalizes first: (W_E[tok] +
+        W_pos[t]) @ W_qkv = (W_E @ W_qkv)[tok] + (W_pos @ W_qkv)[t], two small products instead
+        of a [B, T, D] x [D, 3D] one."""
+        w, b = self.blocks[0].attn.w_qkv(), self.blocks[0].attn.b_qkv()
+        pos = self.W_pos[:t] @ w
+        return self.W_E @ w, pos if b is None else pos + b
+
+    def _forward_dense(self, tokens: Tensor, keep: Tensor | None) -> Tensor:
+        """Every position of every example -> the last block's last-position output [B, D]."""
+        t, d = tokens.shape[1], self.spec.d_model
+        x = F.embedding(tokens, self.W_E) + self.W_pos[:t]  # [B, T, D]
+        n = len(self.blocks)
+        for i, block in enumerate(self.blocks):
+            if i == 0 and self.spec.norm != "pre":
+                tok_qkv, pos_qkv = self._qkv_tables(t)
+                qkv = F.embedding(tokens, tok_qkv) + pos_qkv  # [B, T, 3D]
+            else:
+                qkv = block.qkv(x)
+            q, kv = qkv.split([d, 2 * d], dim=-1)
+            mask = None if keep is None else keep[i]  # [B, T, D]
+            if i == n - 1:  # only the last position's output is scored
+                mask = None if mask is None else mask[:, -1:]
+                x = block(x[:, -1:], q[:, -1:], kv, offset=t - 1, keep=mask)
+            else:
+                x = block(x, q, kv, offset=0, keep=mask)
+        return x[:, 0]
+
+    def _forward_shared_prefix(self, tokens: Tensor) -> Tensor:
+        """The prefix 0..k-1 once per first token (the [V, k] table `self.prefix`), the rest per
+        example attending to the gathered prefix keys -> last block's last-position output."""
+        (b, t), k, d = tokens.shape, self.prefix.shape[1], self.spec.d_model
+        pre, rest = self.prefix, tokens[:, k:]  # [V, k], [B, T - k]
+        first = tokens[:, 0]  # [B] each example's row of the prefix table
+        x_pre = F.embedding(pre, self.W_E) + self.W_pos[:k]  # [V, k, D]
+        x = F.embedding(rest, self.W_E) + self.W_pos[k:t]  # [B, T - k, D]
+        n = len(self.blocks)
+        for i, block in enumerate(self.blocks):
+            if i == 0 and self.spec.norm != "pre":
+                tok_qkv, pos_qkv = self._qkv_tables(t)
+                qkv_pre = F.embedding(pre, tok_qkv) + pos_qkv[:k]  # [V, k, 3D]
+                qkv = F.embedding(rest, tok_qkv) + pos_qkv[k:]  # [B, T - k, 3D]
+            else:
+                qkv_pre, qkv = block.qkv(x_pre), block.qkv(x)  # [V, k, 3D], [B, T - k, 3D]
+            q_pre, kv_pre = qkv_pre.split([d, 2 * d], dim=-1)
+            q, kv_rest = qkv.split([d, 2 * d], dim=-1)
+            kv_seen = F.embedding(first, kv_pre.flatten(1)).view(b, k, 2 * d)  # [B, k, 2D]
+            kv = torch.cat([kv_seen, kv_rest], 1)  # [B, T, 2D]
+            if i == n - 1:
+                x = block(x[:, -1:], q[:, -1:], kv, offset=t - 1, keep=None)
+            else:
+                x_pre = block(x_pre, q_pre, kv_pre, offset=0, keep=None)
+                x = block(x, q, kv, offset=k, keep=None)
+        return x[:, 0]

@@ -11,7 +11,7 @@ from groklab import rng
 from groklab.data import noisy_targets
 from groklab.data.datasets import Dataset, make_dataset, make_member_masks
 from groklab.errors import SpecError
-from groklab.models import DROPOUT_ARCHS, build_model
+from groklab.models import DROPOUT_ARCHS, build_model, share_input_structure
 from groklab.spec import RunSpec
 from groklab.train.batches import BatchSampler
 from groklab.train.muon import MuonLayout, build_muon_layout
@@ -173,6 +173,7 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
         for m in spec.members
     ]
     population = Population.stack(models, device, dtype=DTYPES[spec.train.dtype])
+    share_input_structure(population.template, task.inputs)  # every batch is rows of these
     keep_init = spec.optim.decay_to == "init" or spec.interventions.norm_constraint
     streams = Streams(spec)
     chain = build_chain(spec, sizes=population.sizes, streams=streams, device=device)
