@@ -40,6 +40,7 @@ from groklab.experiments.base import (
     write_markdown,
 )
 from groklab.experiments.common import (
+    LR,
     SEEDS,
     Note,
     P,
@@ -66,11 +67,11 @@ PAPER_EPS = 1e-25  # the Adam epsilon of the paper's code
 
 @dataclass(frozen=True)
 class Recipe:
-    """One run: the optimizer's settings, the loss and the member's lr and weight decay."""
+    """One run: the optimizer's settings, the loss and the member's weight decay (every run
+    has the size's lr: 1e-2 in the paper)."""
 
     name: str
     label: str
-    lr: float
     weight_decay: float
     loss: str = "ce"
     transforms: tuple[str, ...] = ()
@@ -78,11 +79,11 @@ class Recipe:
 
 
 RECIPES = (
-    Recipe("orthograd", "⊥AdamW, lr 1e-2, wd 0", 1e-2, 0.0, transforms=("orthograd",)),
-    Recipe("collapse", "AdamW, wd 0, float32 softmax", 1e-2, 0.0, optim={"eps": PAPER_EPS}),
-    Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 1e-2, 0.0, loss="stablemax",
+    Recipe("orthograd", "⊥AdamW, wd 0", 0.0, transforms=("orthograd",)),
+    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim={"eps": PAPER_EPS}),
+    Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 0.0, loss="stablemax",
            optim={"eps": PAPER_EPS, "beta2": 0.999}),
-    Recipe("wd8", "AdamW, lr 1e-2, wd 8", 1e-2, 8.0, optim={"eps": PAPER_EPS}),
+    Recipe("wd8", "AdamW, wd 8", 8.0, optim={"eps": PAPER_EPS}),
 )  # fmt: skip
 
 
@@ -113,8 +114,8 @@ SIZES = {
                             "wd8": 600}),
     "micro": _size(p=11, train_fraction=0.4, model=ModelSpec(arch="mlp", n_layers=2, d_mlp=16,
                                                              inputs="onehot"),
-                   lr=1e-2, eval_every=5, seeds=(0,),
-                   budgets={"orthograd": 20, "collapse": 20, "stablemax": 20, "wd8": 20}),
+                   lr=0.1, eval_every=5, seeds=(0,),  # lr 0.1: collapses within 60 steps
+                   budgets={"orthograd": 20, "collapse": 60, "stablemax": 20, "wd8": 20}),
 }  # fmt: skip
 
 
@@ -130,7 +131,7 @@ def describe_mlp(model: ModelSpec) -> str:
 
 BUDGETS: Note = ("budgets {} steps (paper {})", describe_budgets)
 MLP: Note = ("model {} (paper {})", lambda size: describe_mlp(size.model))
-NOTES: tuple[Note, ...] = (P, MLP, BUDGETS, SEEDS)
+NOTES: tuple[Note, ...] = (P, MLP, LR, BUDGETS, SEEDS)
 
 
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -153,7 +154,7 @@ def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
             MemberSpec(
                 seed=seed,
                 train_fraction=size.train_fraction,
-                lr=recipe.lr,
+                lr=size.lr,
                 weight_decay=recipe.weight_decay,
             ),
         ),
@@ -203,7 +204,7 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
         mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
         curves.append(member)
         collapses.append(mine)
-        rows.append({"run": recipe.name, "seed": seed, "loss": recipe.loss, "lr": recipe.lr,
+        rows.append({"run": recipe.name, "seed": seed, "loss": recipe.loss, "lr": size.lr,
                      "weight_decay": recipe.weight_decay,
                      "transforms": "+".join(recipe.transforms) or "none",
                      "budget": size.budgets[recipe.name], "run_id": row["run_id"],
@@ -270,7 +271,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     rows, curves, collapses = run_recipes(size, ctx)
     setting = (
         f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full batch, "
-        f"{describe_mlp(size.model)}, no biases"
+        f"{describe_mlp(size.model)}, no biases, lr {size.lr:g}"
     )
     paths = [ctx.out_dir / f"prieto.{ext}" for ext in ("png", "csv", "md")]
     save_figure(plot_figure(rows, curves, collapses, setting=setting, shrunk=shrunk), paths[0],
