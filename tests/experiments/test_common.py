@@ -110,3 +110,25 @@ def test_shrunk_text_joins_template_notes_and_rules_in_order_and_is_empty_for_th
     assert shrunk_text(size, paper, (P, ops_left_out)) == "p = 31 (paper 97); ops a only"
     assert shrunk_text(size, paper, (ops_left_out, P)) == "ops a only; p = 31 (paper 97)"
     assert shrunk_text(paper, paper, (P, ops_left_out)) == ""
+
+
+def test_keeping_checkpoints_copies_the_backend_with_the_rule_and_leaves_others_alone(tmp_path):
+    from groklab.experiments.common import keeping_checkpoints
+    from groklab.sweep import LocalBackend
+
+    user = LocalBackend(workers=2, keep_checkpoints="every:50")
+    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=user)
+    kept = keeping_checkpoints(ctx, "log:24").backend
+    assert kept is not user and kept.keep_checkpoints == "log:24" and kept.workers == 2
+    assert user.keep_checkpoints == "every:50"  # the caller's backend is unchanged
+    by_name = keeping_checkpoints(ExperimentContext("micro", tmp_path, tmp_path), "every:5")
+    assert (
+        isinstance(by_name.backend, LocalBackend) and by_name.backend.keep_checkpoints == "every:5"
+    )
+
+    class Plain:  # a backend with no keep setting is used as it is
+        def run(self, specs, **kwargs):
+            return []
+
+    plain = Plain()
+    assert keeping_checkpoints(replace(ctx, backend=plain), "log:3").backend is plain
