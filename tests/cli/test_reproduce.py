@@ -27,6 +27,7 @@ POWER = {
     "power2022-interventions",
     "power2022-embeddings",
 }
+METHODS = {"grokfast2024", "prieto2025"}  # issue 12
 
 
 def run_main(argv):
@@ -42,7 +43,7 @@ def run_main(argv):
 def test_list_names_every_figure_of_both_papers():
     status, out, _ = run_main(["reproduce", "--list"])
     assert status == 0
-    assert {line.split()[0] for line in out.splitlines() if line.strip()} == POWER | OMNIGROK
+    assert {line.split()[0] for line in out.splitlines() if line.strip()} == POWER | OMNIGROK | METHODS
 
 
 def test_unknown_experiment_and_bad_threads_end_in_one_line_with_status_2(tmp_path):
