@@ -107,10 +107,10 @@ SIZES = {
                    budgets={"orthograd": 300, "collapse": 80_000, "stablemax": 80_000,
                             "wd8": 2_000}),
     # The paper's task and model; StableMax and the collapse run get a small share of their
-    # 80,000 steps, which on 2 CPU cores cost about 0.1 s each.
+    # 80,000 steps, which cost about 0.1 CPU-s each (one thread).
     "quick": _size(p=113, train_fraction=0.4, model=PRESETS["prieto2025"], lr=1e-2,
                    eval_every=10, seeds=(0,),
-                   budgets={"orthograd": 300, "collapse": 1_000, "stablemax": 2_500,
+                   budgets={"orthograd": 300, "collapse": 1_000, "stablemax": 1_000,
                             "wd8": 600}),
     "micro": _size(p=11, train_fraction=0.4, model=ModelSpec(arch="mlp", n_layers=2, d_mlp=16,
                                                              inputs="onehot"),
