@@ -15,7 +15,10 @@ the table, full batch, AdamW betas (0.9, 0.99), no warm-up. Four runs:
 The softmax-collapse fraction (the share of training examples whose float32 softmax is exactly
 1 at the answer, `groklab.measures`' `softmax_collapse`) is measured on kept checkpoints (about
 `KEEP` steps spread on a log axis, plus the first and last) and written to the store as the
-measure `softmax_collapse`, so `groklab curves RUN --measures softmax_collapse` shows it.
+measure `softmax_collapse`, so `groklab curves RUN --measures softmax_collapse` shows it. For
+the StableMax run it reads the float32 *softmax* of the logits, which that run's loss never
+uses: a value near 1 there says its logits grew past where softmax would round to 1, not that
+its own gradient vanished.
 
 Where the paper's code differs: its Adam epsilon is 1e-25 (groklab keeps that for the AdamW and
 StableMax runs; its ⊥AdamW run passed only lr and weight decay, so torch's defaults applied
@@ -287,7 +290,8 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} "
         f"steps, evaluated every {size.eval_every} steps; a run stops once all its members hold "
         "99 % validation accuracy. Softmax collapse is measured on about "
-        f"{KEEP} kept checkpoints per run, spread on a log axis."
+        f"{KEEP} kept checkpoints per run, spread on a log axis; for StableMax it is the "
+        "float32 softmax of its logits, which its loss does not use."
     )
     if unmeasured:
         notes += (
