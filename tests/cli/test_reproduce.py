@@ -28,6 +28,7 @@ POWER = {
     "power2022-embeddings",
 }
 NANDA = {"nanda2023-progress"}
+METHODS = {"grokfast2024", "prieto2025"}  # issue 12
 
 
 def run_main(argv):
@@ -44,7 +45,7 @@ def test_list_names_every_figure_of_both_papers():
     status, out, _ = run_main(["reproduce", "--list"])
     assert status == 0
     names = {line.split()[0] for line in out.splitlines() if line.strip()}
-    assert names == POWER | OMNIGROK | NANDA
+    assert names == POWER | OMNIGROK | NANDA | METHODS
 
 
 def test_unknown_experiment_and_bad_threads_end_in_one_line_with_status_2(tmp_path):

@@ -123,3 +123,25 @@ def test_pow10_is_correctly_rounded_on_every_machine():
     assert pow10(exponents).tolist() == [math.pow(10.0, float(x)) for x in exponents]
     assert pow10([-1.0, 0.0, 1.0, 2.0]).tolist() == [0.1, 1.0, 10.0, 100.0]
     assert pow10([-0.19999999999999996])[0] == 0.6309573444801934
+
+
+def test_keeping_checkpoints_copies_the_backend_with_the_rule_and_leaves_others_alone(tmp_path):
+    from groklab.experiments.common import keeping_checkpoints
+    from groklab.sweep import LocalBackend
+
+    user = LocalBackend(workers=2, keep_checkpoints="every:50")
+    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=user)
+    kept = keeping_checkpoints(ctx, "log:24").backend
+    assert kept is not user and kept.keep_checkpoints == "log:24" and kept.workers == 2
+    assert user.keep_checkpoints == "every:50"  # the caller's backend is unchanged
+    by_name = keeping_checkpoints(ExperimentContext("micro", tmp_path, tmp_path), "every:5")
+    assert (
+        isinstance(by_name.backend, LocalBackend) and by_name.backend.keep_checkpoints == "every:5"
+    )
+
+    class Plain:  # a backend with no keep setting is used as it is
+        def run(self, specs, **kwargs):
+            return []
+
+    plain = Plain()
+    assert keeping_checkpoints(replace(ctx, backend=plain), "log:3").backend is plain

@@ -20,6 +20,7 @@ phrases`; `shrunk_text` joins the phrases of the notes whose value the size chan
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
@@ -33,8 +34,10 @@ from groklab.experiments.base import ExperimentContext
 from groklab.spec import ModelSpec, RunSpec
 from groklab.sweep import SweepResult, SweepSpec, expand
 from groklab.sweep import run as sweep_run
+from groklab.sweep.backend import get_backend
 from groklab.sweep.grid import grid_points
 from groklab.train import TrainResult
+from groklab.train.history import KeepRule
 
 THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the paper
 
@@ -185,3 +188,14 @@ def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResu
     specs = [spec for sweep in sweeps for spec in expand(sweep)]
     result = run_points(specs, ctx, max_members=sizes[0])
     return replace(result, rows=[{**g, **row} for g, row in zip(grid, result.rows, strict=True)])
+
+
+def keeping_checkpoints(ctx: ExperimentContext, rule: str) -> ExperimentContext:
+    """The context with its backend keeping checkpoints by `rule` ('every:N', 'log:N'), for an
+    experiment that measures kept members after training (it replaces the user's rule for
+    that experiment only). A backend with no such setting is used as it is, and keeps none."""
+    backend = get_backend(ctx.backend)
+    if hasattr(backend, "keep_checkpoints"):
+        backend = copy.copy(backend)
+        backend.keep_checkpoints = KeepRule.parse(rule).text
+    return replace(ctx, backend=backend)
