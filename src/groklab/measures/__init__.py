@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from groklab.measures import llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 
 if TYPE_CHECKING:
@@ -59,6 +60,22 @@ MEASURES: dict[str, MeasureInfo] = {
             _classification,
             cheap=True,
             doc="fraction of training examples whose float32 cross-entropy is exactly 0",
+        ),
+        MeasureInfo(
+            "rqi",
+            rqi.rqi_measure,
+            rqi.applies_to,
+            cheap=True,
+            doc="toy_add: fraction of ideal parallelograms i+n=j+m the representation satisfies "
+            "(Liu et al. 2022)",
+        ),
+        MeasureInfo(
+            "llc",
+            llc.llc_measure,
+            llc.applies_to,
+            cheap=False,
+            doc="local learning coefficient by SGLD around the member's weights, and its spread "
+            "over chains (Lau et al. 2023)",
         ),
     )
 }
