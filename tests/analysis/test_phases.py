@@ -71,3 +71,21 @@ def test_phase_counts_lists_every_phase():
     counts = phase_counts(np.array(["grokking", "confusion", "grokking"]))
     assert list(counts) == list(PHASES)
     assert counts == {"comprehension": 0, "grokking": 2, "memorization": 0, "confusion": 1}
+
+
+def test_goldilocks_lines_need_generalization_between_memorization_and_confusion():
+    from groklab.analysis.phases import goldilocks_lines
+
+    rows = np.array(
+        [
+            ["memorization", "grokking", "confusion"],  # yes
+            ["confusion", "comprehension", "memorization"],  # yes, in the reverse order
+            ["memorization", "confusion", "comprehension"],  # no: nothing between the two
+            ["comprehension", "comprehension", "comprehension"],  # no memorization or confusion
+            ["memorization", "memorization", "grokking"],  # no confusion
+        ]
+    )
+    assert goldilocks_lines(rows) == [0, 1]
+    # along the other axis: column 0 has comprehension (row 3) between confusion (row 1) and
+    # memorization (row 4); column 2 has confusion but no memorization
+    assert goldilocks_lines(rows.T) == [0, 1]

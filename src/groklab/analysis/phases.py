@@ -66,3 +66,24 @@ def phase_counts(phases: np.ndarray) -> dict[str, int]:
     """How many runs are in each phase, in PHASES order (0 where none)."""
     phases = np.asarray(phases)
     return {phase: int((phases == phase).sum()) for phase in PHASES}
+
+
+GENERALIZING = ("comprehension", "grokking")
+
+
+def goldilocks_lines(phases: np.ndarray) -> list[int]:
+    """The rows of phases [R, C] (columns in increasing order of the swept setting) in which a
+    generalizing cell (comprehension or grokking) lies between a memorization cell and a
+    confusion cell, in either order: the paper's "Goldilocks zone" along that axis.
+
+    Example: a row memorization, grokking, confusion has one; memorization, confusion,
+    comprehension does not (nothing generalizes between the two).
+    """
+    lines = []
+    for r, row in enumerate(np.asarray(phases)):
+        mem = [c for c, phase in enumerate(row) if phase == "memorization"]
+        conf = [c for c, phase in enumerate(row) if phase == "confusion"]
+        gen = [c for c, phase in enumerate(row) if phase in GENERALIZING]
+        if any(min(a, b) < g < max(a, b) for a in mem for b in conf for g in gen):
+            lines.append(r)
+    return lines
