@@ -79,3 +79,10 @@ def test_rqi_measure_reads_the_toy_representation_and_falls_with_messiness():
     expected = [plain_rqi(toy_representation(toy_task(m).spec).numpy()) for m in (0.0, 1.0)]
     assert values == pytest.approx(expected, abs=1e-12)
     assert values[0] > values[1]
+
+
+def test_toy_line_is_perfect_alone_and_its_noise_coordinate_breaks_the_2d_rqi():
+    embedding = toy_representation(toy_task(0.0).spec)  # [10, 2]
+    assert rqi(embedding[:, :1]).item() == 1.0
+    assert rqi(embedding).item() == pytest.approx(plain_rqi(embedding.numpy()))
+    assert rqi(embedding).item() < 0.2

@@ -15,7 +15,10 @@ coordinate has no standard deviation: its standardized values are nan and nothin
 
 In groklab's `toy_add` the representation is fixed by the data (groklab.data.toy: the noisy
 line mixed with random points by `messiness`), so a run's RQI is that of its data and constant
-over training; it is the RQI of the representation the decoder reads.
+over training; it is the RQI of the representation the decoder reads. Its structured part is
+a line in the first coordinate (RQI 1 alone) and noise U(-0.3, 0.3) in the second, which
+standardizing scales up like any coordinate: at messiness 0 the 2-D RQI is 0.09 (p = 10,
+data seed 0), at 0.2 it is 0.
 
 Example, p = 4: the ideal parallelograms are (0, 2, 1, 1), (0, 3, 1, 2), (1, 3, 2, 2).
 
