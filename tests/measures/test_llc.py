@@ -69,8 +69,9 @@ def test_members_of_a_population_equal_each_member_alone():
         sl = slice(k, k + 1)
         alone = sgld_llc(quadratic(h[sl], w_star[sl], base[sl]), w_star[sl], n=500, spec=spec,
                          generators=generators([10 + k]))  # fmt: skip
-        torch.testing.assert_close(together.losses[:, :, k], alone.losses[:, :, 0])
-        torch.testing.assert_close(together.llc[k], alone.llc[0])
+        # allclose, not assert_close: the same numbers, without assert_close's slow first import
+        assert torch.allclose(together.losses[:, :, k], alone.losses[:, :, 0], rtol=1e-12)
+        assert torch.allclose(together.llc[k], alone.llc[0], rtol=1e-12)
 
 
 def test_bad_sampler_settings_name_the_value():
@@ -101,3 +102,22 @@ def test_member_llc_of_a_least_squares_linear_model_is_half_its_parameters():
 def test_llc_is_registered_as_not_cheap():
     info = MEASURES["llc"]
     assert not info.cheap and info.applies(RunSpec())
+
+
+def test_registered_llc_is_member_llc_at_the_default_sampler():
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(50, 2, generator=gen)
+    targets = x @ torch.tensor([[1.0], [-2.0]])
+    model = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    spec = RunSpec(train=TrainSpec(loss="mse"))
+    mask = torch.ones(50, dtype=torch.bool)
+    task = MemberTask("r-0", 0, 0, spec, x, targets, mask, ~mask, None)
+    got = MEASURES["llc"].fn(model, task)
+    direct = member_llc(model, task)  # SGLDSpec() defaults, the member's own noise stream
+    assert got == {
+        "llc": float(direct.llc[0]),
+        "llc_std": float(direct.llc_per_chain[:, 0].std()),
+    }
+    assert direct.llc_per_chain.shape == (SGLDSpec().chains, 1)
