@@ -27,6 +27,7 @@ POWER = {
     "power2022-interventions",
     "power2022-embeddings",
 }
+LIU2022 = {"liu2022-phases"}  # Liu, Kitouni, Nolte, Michaud, Tegmark, Williams 2022
 
 
 def run_main(argv):
@@ -39,10 +40,10 @@ def run_main(argv):
     return status, out.getvalue(), err.getvalue()
 
 
-def test_list_names_every_figure_of_both_papers():
+def test_list_names_every_figure_of_the_papers():
     status, out, _ = run_main(["reproduce", "--list"])
     assert status == 0
-    assert {line.split()[0] for line in out.splitlines() if line.strip()} == POWER | OMNIGROK
+    assert {line.split()[0] for line in out.splitlines() if line.strip()} == POWER | OMNIGROK | LIU2022
 
 
 def test_unknown_experiment_and_bad_threads_end_in_one_line_with_status_2(tmp_path):
