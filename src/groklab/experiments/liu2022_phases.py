@@ -29,6 +29,9 @@ the paper's figure.
 
 Numbers per panel: how many runs fall in each phase, and along which lines of the grid the
 Goldilocks zone shows (a generalizing cell between a memorization and a confusion cell).
+Measured at the quick size (benchmarks/results/liu2022_phases.md): in both panels memorization
+at small weight decay, confusion at weight decay 10 and comprehension and grokking between
+them, grokking on the memorization side.
 """
 
 from __future__ import annotations
