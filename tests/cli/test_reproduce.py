@@ -43,7 +43,8 @@ def run_main(argv):
 def test_list_names_every_figure_of_the_papers():
     status, out, _ = run_main(["reproduce", "--list"])
     assert status == 0
-    assert {line.split()[0] for line in out.splitlines() if line.strip()} == POWER | OMNIGROK | LIU2022
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert names == POWER | OMNIGROK | LIU2022
 
 
 def test_unknown_experiment_and_bad_threads_end_in_one_line_with_status_2(tmp_path):
