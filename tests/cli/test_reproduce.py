@@ -29,6 +29,7 @@ POWER = {
 }
 NANDA = {"nanda2023-progress"}
 METHODS = {"grokfast2024", "prieto2025"}  # issue 12
+LIU2022 = {"liu2022-phases"}  # Liu, Kitouni, Nolte, Michaud, Tegmark, Williams 2022
 
 
 def run_main(argv):
@@ -41,11 +42,11 @@ def run_main(argv):
     return status, out.getvalue(), err.getvalue()
 
 
-def test_list_names_every_figure_of_both_papers():
+def test_list_names_every_figure_of_the_papers():
     status, out, _ = run_main(["reproduce", "--list"])
     assert status == 0
     names = {line.split()[0] for line in out.splitlines() if line.strip()}
-    assert names == POWER | OMNIGROK | NANDA | METHODS
+    assert names == POWER | OMNIGROK | NANDA | METHODS | LIU2022
 
 
 def test_unknown_experiment_and_bad_threads_end_in_one_line_with_status_2(tmp_path):

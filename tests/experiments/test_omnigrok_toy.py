@@ -51,8 +51,19 @@ def test_paper_grid_is_21_messiness_values_to_0_2_and_20_decoder_scales_to_9():
     spec = base_spec(paper)
     assert spec.data.dataset == "toy_add" and spec.data.p == 10
     assert spec.members[0].n_train == 45 and spec.members[0].lr == 1e-2
-    assert spec.model == PRESETS["omnigrok_toy"] and spec.train.steps == 15_000
+    assert spec.model == replace(PRESETS["omnigrok_toy"], leaky_slope=0.2)
+    assert spec.train.steps == 15_000
     assert (spec.optim.optimizer, spec.optim.beta2, spec.optim.warmup_steps) == ("adam", 0.99, 0)
+
+
+def test_every_size_uses_the_papers_leaky_slope_and_decays_lr_twice():
+    # The Omnigrok code: LeakyReLU(0.2) and StepLR(step_size=5000, gamma=0.2) over 15k steps
+    for name, size in SIZES.items():
+        spec = base_spec(size)
+        assert spec.model.leaky_slope == 0.2, name
+        assert (spec.optim.schedule, spec.optim.step_factor) == ("step", 0.2), name
+        assert (size.steps - 1) // spec.optim.step_every == 2, name  # two lr decays
+    assert base_spec(SIZES["paper"]).optim.step_every == 5_000
 
 
 def test_cells_hold_the_decoder_norm_with_no_weight_decay():

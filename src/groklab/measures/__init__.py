@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from groklab.measures import llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
     embed_fourier_measure,
@@ -117,6 +118,22 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="restricted_loss (test set, logits along the key frequencies' cos/sin(w(x+y)) "
             "only) and excluded_loss (train set, those removed); x+y only (Nanda et al. 2023)",
+        ),
+        MeasureInfo(
+            "rqi",
+            rqi.rqi_measure,
+            rqi.applies_to,
+            cheap=True,
+            doc="toy_add: fraction of ideal parallelograms i+n=j+m the representation satisfies "
+            "(Liu et al. 2022)",
+        ),
+        MeasureInfo(
+            "llc",
+            llc.llc_measure,
+            llc.applies_to,
+            cheap=False,
+            doc="local learning coefficient by SGLD around the member's weights, and its spread "
+            "over chains (Lau et al. 2023)",
         ),
     )
 }

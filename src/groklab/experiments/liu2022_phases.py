@@ -1,0 +1,347 @@
+"""Liu, Kitouni, Nolte, Michaud, Tegmark, Williams 2022, "Towards understanding grokking: an
+effective theory of representation learning", Sec. 5: phase diagrams of learning.
+
+Every run of a grid over learning rate x weight decay is classified by the steps at which its
+train and its test accuracy first reach 90 % within the budget (groklab.analysis.phases):
+comprehension (test within 10^3 steps of train), grokking (test later), memorization (test
+never) or confusion (train never). The paper finds generalization (comprehension and grokking)
+only in a "Goldilocks zone" between memorization and confusion. Two panels:
+
+- the toy addition model: a decoder MLP 2-200-200-30 (tanh, as the authors' toy code) reading
+  E_i + E_j and regressing the answer's random template (MSE; correct = nearest template),
+  over decoder lr x decoder weight decay (AdamW, betas 0.9/0.999, full batch, no warm-up);
+- a transformer on x + y mod 59 over lr x weight decay (AdamW).
+
+What differs from the paper's toy: there the representation E (1-D, uniform init) is learned
+too, by its own AdamW with lr 1e-3 and weight decay 0, beside the decoder's. groklab has no
+per-parameter-group lr or weight decay (lr and weight decay are per member), so the nearest
+honest equivalent here is the toy of groklab.data.toy: the decoder alone on a *fixed* 2-D
+representation (messiness 0: a noisy line, the structure an ideal learned representation has
+in its first coordinate), i.e. representation lr 0. The answer is (i + j) mod 10 with 10
+templates (the paper: the plain sum, 19 templates). So the toy panel maps how the decoder's lr
+and weight decay decide between fitting and generalizing on a given good representation; it
+cannot show representation learning itself.
+
+Sizes: the grids are packed into populations (each cell a member with its own lr and weight
+decay: one population per panel). The paper's own grids and the transformer it used were not
+at hand: "paper" is a denser grid over the same decades with a longer budget, not a copy of
+the paper's figure.
+
+Numbers per panel: how many runs fall in each phase, and along which lines of the grid the
+Goldilocks zone shows (a generalizing cell between a memorization and a confusion cell).
+Measured at the quick size (benchmarks/results/liu2022_phases.md): in both panels memorization
+at small weight decay, confusion at weight decay 10 and comprehension and grokking between
+them, grokking on the memorization side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from groklab.analysis.phases import (
+    PHASES,
+    THRESHOLD,
+    classify_phases,
+    goldilocks_lines,
+    phase_counts,
+    phase_steps,
+)
+from groklab.experiments.base import (
+    Experiment,
+    ExperimentContext,
+    ExperimentResult,
+    markdown_table,
+    register,
+    write_markdown,
+)
+from groklab.experiments.common import (
+    Note,
+    describe_model,
+    describe_values,
+    population_of,
+    run_points,
+    shrunk_text,
+)
+from groklab.experiments.omnigrok_common import describe_mlp
+from groklab.plots.phases import plot_phase_diagram
+from groklab.plots.power2022 import title_with_shrunk
+from groklab.plots.style import build_figure, save_figure
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.sweep import write_rows_csv
+
+TITLE = "Liu et al. 2022, phase diagrams"
+# The authors' toy decoder: tanh MLP, width 200, two hidden layers, 30-d output templates.
+TOY_MODEL = ModelSpec(arch="mlp", n_layers=2, d_mlp=200, act="tanh", mlp_bias=True)
+TOY_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
+TRANSFORMER_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
+TOY_P, TOY_TRAIN = 10, 45  # 45 of the 55 pairs i <= j, as the paper
+
+
+def small_transformer(d_model: int, n_heads: int) -> ModelSpec:
+    """Nanda et al.'s 1-layer transformer at another width (MLP 4 x d_model)."""
+    return replace(PRESETS["nanda2023"], d_model=d_model, n_heads=n_heads, d_mlp=4 * d_model)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grid:
+    lrs: tuple[float, ...]  # increasing
+    weight_decays: tuple[float, ...]  # increasing, positive (a log axis)
+    steps: int  # the budget
+    eval_every: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhasesSize:
+    toy_model: ModelSpec
+    toy_p: int
+    toy_n_train: int
+    toy: Grid
+    p: int
+    train_fraction: float
+    model: ModelSpec
+    batch_size: int | str
+    transformer: Grid
+    seed: int
+
+
+def decades(lo: int, hi: int, per_decade: int) -> tuple[float, ...]:
+    """10 ** lo .. 10 ** hi with `per_decade` values a decade, rounded to 3 digits."""
+    n = (hi - lo) * per_decade + 1
+    return tuple(float(f"{v:.3g}") for v in np.logspace(lo, hi, n))
+
+
+SIZES = {
+    "paper": PhasesSize(toy_model=TOY_MODEL, toy_p=TOY_P, toy_n_train=TOY_TRAIN,
+                        toy=Grid(lrs=decades(-5, -2, 3), weight_decays=decades(-2, 1, 3),
+                                 steps=20_000, eval_every=50),
+                        p=59, train_fraction=0.5, model=PRESETS["power2022"], batch_size=512,
+                        transformer=Grid(lrs=decades(-5, -2, 3), weight_decays=decades(-2, 1, 3),
+                                         steps=20_000, eval_every=100),
+                        seed=0),
+    # Measured here (transformer, first 700 steps of 4,000): lr 1e-4 and 3e-4 fit nothing (train
+    # acc <= 0.08), so the quick grid starts at 1e-3 and adds 3e-2.
+    "quick": PhasesSize(toy_model=TOY_MODEL, toy_p=TOY_P, toy_n_train=TOY_TRAIN,
+                        toy=Grid(lrs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                                 weight_decays=(0.01, 0.1, 1.0, 10.0), steps=5_000, eval_every=50),
+                        p=59, train_fraction=0.5, model=small_transformer(32, 4), batch_size=512,
+                        transformer=Grid(lrs=(1e-3, 3e-3, 1e-2, 3e-2),
+                                         weight_decays=(0.01, 0.1, 1.0, 10.0), steps=3_000,
+                                         eval_every=100),
+                        seed=0),
+    "micro": PhasesSize(toy_model=replace(TOY_MODEL, d_mlp=16), toy_p=5, toy_n_train=10,
+                        toy=Grid(lrs=(1e-3, 1e-2), weight_decays=(0.1, 1.0), steps=20,
+                                 eval_every=10),
+                        p=7, train_fraction=0.5, model=small_transformer(8, 2), batch_size="full",
+                        transformer=Grid(lrs=(1e-3, 1e-2), weight_decays=(0.1, 1.0), steps=20,
+                                         eval_every=10),
+                        seed=0),
+}  # fmt: skip
+
+
+def describe_grid(grid: Grid) -> str:
+    """'lr 1e-4..1e-2 (5) x weight decay 0.01..10 (4), 5,000 steps'."""
+    return (
+        f"lr {grid.lrs[0]:g}..{grid.lrs[-1]:g} ({len(grid.lrs)}) x weight decay "
+        f"{grid.weight_decays[0]:g}..{grid.weight_decays[-1]:g} ({len(grid.weight_decays)}), "
+        f"{grid.steps:,} steps"
+    )
+
+
+NOTES: tuple[Note, ...] = (
+    ("toy {} (paper {})", lambda s: describe_grid(s.toy)),
+    ("toy decoder {} (paper {})", lambda s: describe_toy_model(s.toy_model)),
+    ("toy p = {} (paper {})", lambda s: f"{s.toy_p}, {s.toy_n_train} train pairs"),
+    ("transformer {} (paper {})", lambda s: describe_grid(s.transformer)),
+    ("transformer p = {} (paper {})", lambda s: s.p),
+    ("model {} (paper {})", lambda s: describe_model(s.model)),
+    ("batch {} (paper {})", lambda s: s.batch_size),
+)
+
+
+def describe_toy_model(model: ModelSpec) -> str:
+    """'MLP 2-200-200-30, tanh'."""
+    return describe_mlp(model, 2, 30)
+
+
+def grid_cells(grid: Grid) -> list[tuple[float, float]]:
+    """(lr, weight decay) of every cell, lr outer: row r of the phase grid is lrs[r]."""
+    return [(lr, wd) for lr in grid.lrs for wd in grid.weight_decays]
+
+
+def toy_points(size: PhasesSize) -> list[RunSpec]:
+    """One single-member spec per toy cell: the decoder on the fixed toy representation."""
+    grid = size.toy
+    train = TrainSpec(steps=grid.steps, batch_size="full", eval_every=grid.eval_every, loss="mse")
+    return [
+        RunSpec(
+            data=DataSpec(dataset="toy_add", p=size.toy_p),
+            model=size.toy_model,
+            optim=TOY_OPTIM,
+            train=train,
+            members=members_from(seed=size.seed, n_train=size.toy_n_train, lr=lr, weight_decay=wd),
+        )
+        for lr, wd in grid_cells(grid)
+    ]
+
+
+def transformer_points(size: PhasesSize) -> list[RunSpec]:
+    """One single-member spec per transformer cell on x + y mod p."""
+    grid = size.transformer
+    train = TrainSpec(steps=grid.steps, batch_size=size.batch_size, eval_every=grid.eval_every)
+    return [
+        RunSpec(
+            data=DataSpec(op="add", p=size.p),
+            model=size.model,
+            optim=TRANSFORMER_OPTIM,
+            train=train,
+            members=members_from(
+                seed=size.seed, train_fraction=size.train_fraction, lr=lr, weight_decay=wd
+            ),
+        )
+        for lr, wd in grid_cells(grid)
+    ]
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    name: str  # "toy" or "transformer"
+    grid: Grid
+    train_steps: np.ndarray  # [L, W] steps to 90 % train (nan: never)
+    test_steps: np.ndarray  # [L, W]
+    phases: np.ndarray  # [L, W] phase names
+    run_ids: list[str]  # per cell, lr outer
+    members: list[int]
+
+    def rows(self) -> list[dict]:
+        """One CSV row per run."""
+        cells = grid_cells(self.grid)
+        flat = zip(cells, self.train_steps.ravel(), self.test_steps.ravel(), self.phases.ravel(),
+                   self.run_ids, self.members, strict=True)  # fmt: skip
+        return [
+            {"panel": self.name, "lr": lr, "weight_decay": wd, "steps_to_train_90": a,
+             "steps_to_test_90": b, "phase": phase, "run_id": run_id, "member": member}
+            for (lr, wd), a, b, phase, run_id, member in flat
+        ]  # fmt: skip
+
+    def numbers(self) -> dict:
+        return {
+            **phase_counts(self.phases),
+            "goldilocks_lrs": [self.grid.lrs[r] for r in goldilocks_lines(self.phases)],
+            "goldilocks_weight_decays": [
+                self.grid.weight_decays[c] for c in goldilocks_lines(self.phases.T)
+            ],
+        }
+
+
+def diagram(name: str, grid: Grid, result, rows: list[dict]) -> PhaseDiagram:
+    """Classify every cell of one panel from its member's curves."""
+    to_train, to_test = [], []
+    for row in rows:
+        curves = population_of(result, row).curves
+        m = row["member"]
+        a, b = phase_steps(curves["step"], curves["train_acc"][m : m + 1],
+                           curves["val_acc"][m : m + 1], THRESHOLD)  # fmt: skip
+        to_train.append(a[0])
+        to_test.append(b[0])
+    shape = (len(grid.lrs), len(grid.weight_decays))
+    train_steps, test_steps = np.reshape(to_train, shape), np.reshape(to_test, shape)
+    phases = classify_phases(train_steps, test_steps)
+    return PhaseDiagram(name, grid, train_steps, test_steps, phases,
+                        [r["run_id"] for r in rows], [int(r["member"]) for r in rows])  # fmt: skip
+
+
+def goldilocks_text(d: PhaseDiagram) -> str:
+    """Where the Goldilocks zone showed in one panel, or that it did not."""
+    lrs, wds = d.numbers()["goldilocks_lrs"], d.numbers()["goldilocks_weight_decays"]
+    if not lrs and not wds:
+        return (
+            f"{d.name}: no Goldilocks zone (no generalizing run between memorization and confusion)"
+        )
+    parts = []
+    if lrs:
+        parts.append(f"along weight decay at lr {describe_values(lrs)}")
+    if wds:
+        parts.append(f"along lr at weight decay {describe_values(wds)}")
+    return f"{d.name}: Goldilocks zone {' and '.join(parts)}"
+
+
+def grid_text(d: PhaseDiagram) -> str:
+    """The phases as letters, one line per lr: 'lr 0.001: C G M X' (X = confusion)."""
+    letter = {"comprehension": "C", "grokking": "G", "memorization": "M", "confusion": "X"}
+    lines = [
+        f"lr {lr:g}: " + " ".join(letter[p] for p in row)
+        for lr, row in zip(d.grid.lrs, d.phases, strict=True)
+    ]
+    wds = describe_values(d.grid.weight_decays)
+    return f"{d.name} (weight decay {wds} left to right): " + "; ".join(lines)
+
+
+def write_figure(
+    diagrams: list[PhaseDiagram], ctx: ExperimentContext, title: str, shrunk: str
+) -> Path:
+    """Both phase diagrams side by side, weight decay on x and lr on y, log axes."""
+    fig = build_figure(len(diagrams))
+    labels = {"toy": ("decoder weight decay", "decoder learning rate"),
+              "transformer": ("weight decay", "learning rate")}  # fmt: skip
+    for i, (ax, d) in enumerate(zip(fig.axes, diagrams, strict=True)):
+        xlabel, ylabel = labels[d.name]
+        plot_phase_diagram(ax, d.phases, x_values=np.array(d.grid.weight_decays),
+                           y_values=np.array(d.grid.lrs), xlabel=xlabel, ylabel=ylabel,
+                           legend=i == len(diagrams) - 1)  # fmt: skip
+        ax.set_title(d.name, fontsize=9)
+    title_with_shrunk(fig, title, shrunk)
+    path = ctx.out_dir / "phases.png"
+    save_figure(fig, path)
+    return path
+
+
+def run(ctx: ExperimentContext) -> ExperimentResult:
+    size = SIZES[ctx.size]
+    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+    toy, transformer = toy_points(size), transformer_points(size)
+    result = run_points([*toy, *transformer], ctx, max_members=64)
+    diagrams = [
+        diagram("toy", size.toy, result, result.rows[: len(toy)]),
+        diagram("transformer", size.transformer, result, result.rows[len(toy) :]),
+    ]
+    title = (
+        f"{TITLE}: phases by steps to {THRESHOLD:.0%} train / test; toy decoder "
+        f"{describe_toy_model(size.toy_model)} on a fixed representation, transformer on "
+        f"x + y mod {size.p}"
+    )
+    paths = [write_figure(diagrams, ctx, title, shrunk)]
+    csv_path = ctx.out_dir / "phases.csv"
+    write_rows_csv([row for d in diagrams for row in d.rows()], csv_path)
+    header = ["panel", "runs", *PHASES, "Goldilocks zone"]
+    table_rows = [
+        [d.name, d.phases.size, *(d.numbers()[p] for p in PHASES), goldilocks_text(d)]
+        for d in diagrams
+    ]
+    table = markdown_table(header, table_rows)
+    notes = " ".join(
+        [
+            f"Toy: decoder {describe_toy_model(size.toy_model)}, (i + j) mod {size.toy_p}, "
+            f"{size.toy_n_train} train pairs, fixed representation "
+            "(groklab.data.toy, messiness 0), only the decoder trains (AdamW betas 0.9/0.999, "
+            f"full batch, no warm-up, MSE against templates), {size.toy.steps:,} steps, "
+            f"evaluated every {size.toy.eval_every}. Transformer: "
+            f"{describe_model(size.model)}, x + y mod {size.p}, "
+            f"{size.train_fraction:.0%} training data, batch {size.batch_size}, AdamW betas "
+            f"0.9/0.98, 10 warm-up steps, {size.transformer.steps:,} steps, evaluated every "
+            f"{size.transformer.eval_every}. Seed {size.seed}. Phases: steps to "
+            f"{THRESHOLD:.0%} accuracy within the budget; grokking when test lags train by "
+            "more than 10^3 steps.",
+            *(grid_text(d) + "." for d in diagrams),
+        ]
+    )
+    md = write_markdown(ctx.out_dir / "phases.md", title=TITLE, table=table, shrunk=shrunk,
+                        notes=notes)  # fmt: skip
+    numbers = {d.name: d.numbers() for d in diagrams}
+    return ExperimentResult([*paths, csv_path, md], table, shrunk, numbers)
+
+
+DESCRIPTION = "phase diagrams (comprehension, grokking, memorization, confusion) over lr x wd"
+register(Experiment("liu2022-phases", TITLE, DESCRIPTION, run))
