@@ -40,6 +40,7 @@ from groklab.sweep.base import SweepProgress
 from groklab.sweep.remote import (
     Payload,
     checkpoint_bytes,
+    checkpoint_source,
     record_payload,
     remove_stale_scratch,
     train_payload,
@@ -86,7 +87,7 @@ class PipeEvents:
         self.conn.send(item)
 
 
-def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep_checkpoints) -> None:
+def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep, source) -> None:
     """A worker process: train one population, streaming to `conn`; end with its payload or
     one line saying why it failed (GroklabError: bad input, not worth a retry)."""
     die_with_parent(parent)
@@ -99,7 +100,8 @@ def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep_chec
             1,
             events=PipeEvents(conn),
             tag=tag,
-            keep_checkpoints=keep_checkpoints,
+            keep_checkpoints=keep,
+            checkpoint_source=source,
         )
         conn.send(("payload", tag, None, payload))
     except GroklabError as e:
@@ -200,6 +202,7 @@ class WorkerPool:
                 checkpoint_bytes(self.store, spec),
                 i,
                 self.keep,
+                checkpoint_source(self.store, spec),
             ),
             name=f"groklab-worker-{spec.run_id}",
             daemon=True,

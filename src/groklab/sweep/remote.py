@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from groklab.config import spec_from_dict
+from groklab.errors import GroklabError
 from groklab.files import pid_is_alive, remove_stale_temp_files, write_bytes_atomic
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
@@ -63,10 +64,13 @@ def train_payload(
     events=None,
     tag: int = 0,
     keep_checkpoints: str = "none",
+    checkpoint_source: str | None = None,
 ) -> Payload:
     """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
     with an `events` queue, stream each evaluation and each saved checkpoint to the driver
-    while training (tagged with the population's index `tag`, sweep/stream.py)."""
+    while training (tagged with the population's index `tag`, sweep/stream.py).
+    `checkpoint_source`: where the driver read `checkpoint`, named instead of the scratch copy
+    when it cannot be loaded."""
     if threads is not None:
         torch.set_num_threads(threads)
     spec = spec_from_json(spec_json)
@@ -74,9 +78,15 @@ def train_payload(
         tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch,
         RunStore(scratch) as store,
     ):
+        copy = store.checkpoint_path(spec.run_id)
         if checkpoint is not None:
-            store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
-        step, status = _train(spec, store, device, events, tag, keep_checkpoints)
+            copy.write_bytes(checkpoint)
+        try:
+            step, status = _train(spec, store, device, events, tag, keep_checkpoints)
+        except GroklabError as e:  # name the user's file, not the scratch copy
+            if checkpoint_source is None or str(copy) not in str(e):
+                raise
+            raise GroklabError(str(e).replace(str(copy), checkpoint_source)) from None
         result = summarize_run(spec, store, step, status)
         blob = store.checkpoint_path(spec.run_id).read_bytes()
         norms = store.read_layer_norms(spec.run_id)
@@ -106,6 +116,11 @@ def _train(spec, store, device, events, tag, keep_checkpoints) -> tuple[int, str
 
 def spec_from_json(text: str) -> RunSpec:
     return spec_from_dict(json.loads(text))
+
+
+def checkpoint_source(store: RunStore, spec: RunSpec) -> str:
+    """Driver side: the file `checkpoint_bytes` reads, as errors should name it."""
+    return str(store.checkpoint_path(spec.run_id))
 
 
 def checkpoint_bytes(store: RunStore, spec: RunSpec) -> bytes | None:
