@@ -45,7 +45,7 @@ from groklab.sweep.remote import (
     remove_stale_scratch,
     train_payload,
 )
-from groklab.sweep.stream import EventRouter
+from groklab.sweep.stream import EventRouter, failures_error
 from groklab.train import TrainingInterrupted, TrainResult
 from groklab.train.events import Sink
 
@@ -181,11 +181,7 @@ class WorkerPool:
             record = self.store.get_run(self.specs[i].run_id)
             raise TrainingInterrupted(self.specs[i].run_id, 0 if record is None else record.step)
         if self.failures:
-            raise GroklabError(
-                f"{len(self.failures)} of {len(self.specs)} populations failed (each said why "
-                f"above); the other {len(self.specs) - len(self.failures)} are stored; run the "
-                "sweep again to retry the failed ones"
-            )
+            raise failures_error(self.failures, len(self.specs))
         return [r for r in self.results if r is not None]
 
     def _start(self, i: int) -> None:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from groklab.errors import GroklabError
 from groklab.files import write_bytes_atomic
 from groklab.spec import RunSpec
 from groklab.store import RunStore
@@ -60,6 +61,14 @@ class StreamedCheckpoints:
 
     def keep(self, state: dict, step: int) -> None:
         self.checkpoints.keep(state, step)
+
+
+def failures_error(failures: dict[int, str], n: int) -> GroklabError:
+    """The one line a backend ends with when some populations failed (each said why)."""
+    return GroklabError(
+        f"{len(failures)} of {n} populations failed (each said why above); the other "
+        f"{n - len(failures)} are stored; run the sweep again to retry the failed ones"
+    )
 
 
 class EventRouter:
