@@ -11,7 +11,7 @@ at `--threads` (default 2 and 1). In the parent: `fixed_sum` vs `torch.sum` over
 flat [1, P] Power gradient (P = 422,656), µs.
 Every child also prints the load it saw (other processes' cores, from /proc/stat).
 
-    .venv/bin/python benchmarks/bench_determinism.py [--rounds 3] [--threads 2,1]
+    .venv/bin/python benchmarks/bench_determinism.py [--rounds 3] [--threads 2,1] [--repeats 15]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ MODES = {"default": "", "strict": "AUTO,STRICT"}  # MKL_CBWR; "" = MKL's own def
 
 CHILD = r"""
 import json, os, statistics, sys, time
-threads = int(sys.argv[1])
+threads, repeats = int(sys.argv[1]), int(sys.argv[3])
 import groklab  # sets MKL_CBWR only where it is unset: the parent set it (maybe to "")
 import torch
 from groklab.perf import blas_is_reproducible, tune_allocator
@@ -57,16 +57,16 @@ for name, transforms in (("Power step M=1", ()), ("⊥Grad Power step M=1", ("or
                    train=TrainSpec(), members=members_from(seed=0))
     task = make_task(spec, torch.device("cpu"))
     state = init_state(spec, task, torch.device("cpu"))
-    out[name + " ms"] = median_ms(lambda: train_step(state, task, spec), 15)
+    out[name + " ms"] = median_ms(lambda: train_step(state, task, spec), repeats)
 out["other cores, after"] = other_cpu_now()
 print(json.dumps(out))
 """
 
 
-def run_child(mode: str, threads: int) -> dict:
+def run_child(mode: str, threads: int, repeats: int) -> dict:
     env = {**os.environ, "MKL_CBWR": MODES[mode], "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(threads), os.path.abspath(__file__)],
+        [sys.executable, "-c", CHILD, str(threads), os.path.abspath(__file__), str(repeats)],
         capture_output=True,
         text=True,
         env=env,
@@ -96,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="2,1")
+    parser.add_argument("--repeats", type=int, default=15, help="timed steps per child")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from common import machine_info
@@ -105,7 +106,7 @@ def main() -> None:
     for r in range(args.rounds):
         for threads in [int(t) for t in args.threads.split(",")]:
             for mode in MODES if r % 2 == 0 else reversed(list(MODES)):
-                sample = run_child(mode, threads)
+                sample = run_child(mode, threads, args.repeats)
                 results.setdefault((mode, threads), []).append(sample)
                 print(f"round {r} {mode} threads={threads}: {sample}", flush=True)
     keys = [k for k in next(iter(results.values()))[0] if k != "strict"]

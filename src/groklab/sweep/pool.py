@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.1  # how often the driver checks on its workers while it waits
 MAX_ATTEMPTS = 3  # a population whose worker dies is started at most this many times
 GRACE_S = 120.0  # after Ctrl-C, how long the driver waits for the workers to save
+EXIT_S = 30.0  # how long a worker that closed its pipe may take to exit
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -223,8 +224,11 @@ class WorkerPool:
                     worker.outcome = (kind, data)
                 else:
                     self.router.handle(item)
-        except (EOFError, OSError):
-            worker.process.join()
+        except (EOFError, OSError):  # the worker closed its pipe: it has ended, or is ending
+            worker.process.join(EXIT_S)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
             self._finish(worker)
 
     def _finish(self, worker: Worker) -> None:

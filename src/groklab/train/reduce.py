@@ -15,7 +15,7 @@ totals the same way, so the order of additions depends on the shape alone.
 
 from __future__ import annotations
 
-import torch.nn.functional as F
+import torch
 from torch import Tensor
 
 CHUNK = 4096  # below ATen's 32,768-element grain, so a chunk is always summed by one thread
@@ -25,15 +25,16 @@ def fixed_sum(x: Tensor, dim: int = -1, *, keepdim: bool = False) -> Tensor:
     """`x.sum(dim)` added in an order fixed by the shape, the same at any thread count.
 
     Example: fixed_sum(torch.ones(1, 10_000), 1) == tensor([10000.]), reduced as
-    4096 + 4096 + 1808 (two full chunks, one padded with zeros, which add exactly).
+    4096 + 4096 + 1808 (two full chunks and the short rest).
     """
     dim = dim % x.dim()
     moved = x.movedim(dim, -1)
     while moved.shape[-1] > CHUNK:
-        n = moved.shape[-1]
-        pad = -n % CHUNK
-        chunks = F.pad(moved, (0, pad)) if pad else moved
-        moved = chunks.reshape(*moved.shape[:-1], -1, CHUNK).sum(-1)  # [..., ceil(n / CHUNK)]
+        full = moved.shape[-1] // CHUNK * CHUNK
+        parts = [moved[..., :full].reshape(*moved.shape[:-1], -1, CHUNK).sum(-1)]  # [..., n_full]
+        if full < moved.shape[-1]:
+            parts.append(moved[..., full:].sum(-1, keepdim=True))  # the short last chunk
+        moved = torch.cat(parts, -1)  # [..., ceil(n / CHUNK)]
     out = moved.sum(-1)
     return out.unsqueeze(dim) if keepdim else out
 
