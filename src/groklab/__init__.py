@@ -1,6 +1,12 @@
 """groklab: populations of small models for studying grokking."""
 
+from groklab.perf import set_reproducible_blas_env
+
 __version__ = "0.1.0"
+
+# Before anything imports torch: MKL reads its reproducibility mode at its first call, and
+# strict mode makes products the same at any thread count (perf.py says why).
+set_reproducible_blas_env()
 
 __all__ = ["__version__", "export_member", "load", "load_exported"]
 

@@ -87,3 +87,31 @@ def _create_beside(path: Path) -> tuple[Path, int]:
             return tmp, os.open(tmp, _FLAGS, 0o666)
         except FileExistsError:
             continue
+
+
+def pid_is_alive(pid: int) -> bool:
+    """Whether a process of that id runs on this machine (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale_temp_files(directory: str | Path) -> list[Path]:
+    """Remove the temp files (`_create_beside`) that writers killed mid-write left in
+    `directory` and its subfolders: those of a process no longer alive on this machine.
+    Returns what it removed. A live writer's file is left alone."""
+    removed = []
+    for tmp in Path(directory).rglob(".*.tmp"):
+        parts = tmp.name.split(".")  # ["", name..., pid, hex, "tmp"]
+        if len(parts) < 5 or not parts[-3].isdigit() or pid_is_alive(int(parts[-3])):
+            continue
+        try:
+            tmp.unlink()
+        except OSError:
+            continue
+        removed.append(tmp)
+    return removed

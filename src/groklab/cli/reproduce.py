@@ -77,7 +77,7 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
-    from groklab.perf import set_threads, tune_allocator
+    from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
@@ -96,8 +96,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     out = make_out_dir(Path(args.out) / experiment.name)
     tune_allocator()
-    set_threads(args.threads)
-    print(f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}", flush=True)
+    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
+    print(
+        f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
+        flush=True,
+    )
     # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
     # before their step budget, so a time remaining counted to it would mislead
     bar = ProgressDisplay(unit="member-step", eta=False)

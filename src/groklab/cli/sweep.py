@@ -57,7 +57,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
 
     from groklab.cli.common import build_mirrors, check_out_dir, keep_rule, resume_hint
-    from groklab.perf import set_threads
+    from groklab.perf import apply_threads
     from groklab.progress import ProgressDisplay
     from groklab.store import RunStore, default_store_root
     from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
@@ -74,7 +74,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         address = args.ray_address or sweep.ray_address
         backend = get_backend(name, address=address, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
-    set_threads(args.threads)
+    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
     check_out_dir(out)
     root = Path(args.store) if args.store else default_store_root()
@@ -83,7 +83,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         reused = {p.run_id for p in populations if _is_done(store, p.run_id)}
     print(
         f"sweep {args.file}: {sweep.n_points} points in {len(populations)} populations "
-        f"({len(reused)} already done) on {device}, store {root}",
+        f"({len(reused)} already done) on {device}, {threads}, store {root}",
         flush=True,
     )
     may_stop_early = any(spec.train.stop_at_val_acc > 0 for spec in populations)

@@ -127,7 +127,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from groklab.perf import set_threads, tune_allocator
+    from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
 
@@ -136,14 +136,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
-    set_threads(args.threads)
+    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
     out = make_out_dir(args.out) if args.out else None
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
     measures = _training_measures(spec, args.measures)
     tune_allocator()
     store = open_store(args)
-    print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
+    print(f"run {spec.run_id}: {spec.summary()} on {device}, {threads}", flush=True)
     if dtype_note:
         print(dtype_note, flush=True)
     record = store.get_run(spec.run_id)

@@ -4,30 +4,45 @@
     groklab sweep sweep.toml --backend ray --ray-address auto     # the cluster (or RAY_ADDRESS)
 
 Each task trains one population in a scratch store on its node, streams its evaluation events
-to the driver through a Ray queue while it trains, and returns a payload (curves and checkpoint
-bytes); the driver alone writes the store. A task that fails is retried by Ray (`max_retries`)
-from the checkpoint the driver handed it; the driver keeps only the last attempt's events
-(sweep/stream.py), so metrics are neither lost nor written twice. Restarting an interrupted
-sweep submits only what is missing.
+and checkpoints to the driver through a Ray queue while it trains, and returns a payload
+(curves and checkpoint bytes); the driver alone writes the store. A task that fails in a way
+a retry may mend (its worker died, a node was lost, an unexpected exception) is retried by Ray
+(`max_retries`) from the last checkpoint the driver holds; the driver keeps only the last
+attempt's events (sweep/stream.py), so metrics are neither lost nor written twice. An error
+that cannot succeed on a retry (a GroklabError: bad input, a corrupt checkpoint) comes back
+as a value, `TaskFailed`, and is not retried. A failed population is one line naming the
+driver's own files (never a worker's scratch path); the others finish and are stored, and
+the sweep ends with one line counting the failures. Restarting an interrupted sweep submits
+only what is missing.
 Ray is an optional extra: `pip install 'groklab[ray]'`. On a cluster, groklab must be
 importable on every node (installed there, or shipped with a Ray runtime_env).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.sweep.base import SweepProgress
-from groklab.sweep.remote import checkpoint_bytes, record_payload, train_payload
-from groklab.sweep.stream import EventRouter
+from groklab.sweep.remote import (
+    checkpoint_bytes,
+    checkpoint_source,
+    record_payload,
+    remove_stale_scratch,
+    train_payload,
+)
+from groklab.sweep.stream import EventRouter, failures_error
 from groklab.train import TrainResult
 from groklab.train.events import Sink
 from groklab.train.history import KeepRule
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often the driver drains the event queue while it waits
 
@@ -40,6 +55,26 @@ def import_ray():
             "the ray backend needs Ray: pip install 'groklab[ray]' (or pick --backend local)"
         ) from None
     return ray
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    """What a task returns instead of raising a GroklabError, so that Ray does not retry it."""
+
+    message: str
+
+
+def errors_as_values(task: Callable[..., object]) -> Callable[..., object]:
+    """`task`, with a GroklabError (bad input, a corrupt file: the same again on a retry)
+    returned as TaskFailed; any other exception still raises, and Ray retries it."""
+
+    def run(*args, **kwargs):
+        try:
+            return task(*args, **kwargs)
+        except GroklabError as e:
+            return TaskFailed(str(e))
+
+    return run
 
 
 class RayBackend:
@@ -80,14 +115,16 @@ class RayBackend:
         from ray.util.queue import Queue
 
         gpu = device is not None and device.startswith("cuda")
-        task = self.ray.remote(self.task).options(
+        task = self.ray.remote(errors_as_values(self.task)).options(
             max_retries=self.max_retries,
-            retry_exceptions=True,
+            retry_exceptions=True,  # a GroklabError never reaches Ray: it is a TaskFailed
             num_cpus=self.cpus_per_task,
             num_gpus=1 if gpu else 0,
         )
         results: list[TrainResult | None] = [None] * len(specs)
+        failures: dict[int, str] = {}
         events = Queue(actor_options={"num_cpus": 0})
+        remove_stale_scratch(store_root)
         with RunStore(store_root) as store:
             router = EventRouter(specs, store, self.sinks, progress)
             refs = {
@@ -99,6 +136,7 @@ class RayBackend:
                     events=events,
                     tag=i,
                     keep_checkpoints=self.keep_checkpoints,
+                    checkpoint_source=checkpoint_source(store, spec),
                 ): i
                 for i, spec in enumerate(specs)
             }
@@ -108,16 +146,33 @@ class RayBackend:
                     finished, pending = self.ray.wait(pending, num_returns=1, timeout=POLL_S)
                     router.drain(events)  # a task's events are all queued before it returns
                     for ref in finished:
-                        self._record(store, router, specs, refs[ref], ref, results)
+                        self._record(store, router, specs, refs[ref], ref, results, failures)
             finally:
                 events.shutdown()
+                remove_stale_scratch(store_root)
+        if failures:
+            raise failures_error(failures, len(specs))
         return [r for r in results if r is not None]
 
-    def _record(self, store, router, specs, i, ref, results) -> None:
+    def _record(self, store, router, specs, i, ref, results, failures) -> None:
         try:
             payload = self.ray.get(ref)
-        except BaseException:
+        except self.ray.exceptions.RayError as e:  # retries spent, or the worker was lost
+            payload = TaskFailed(_one_line(e))
+        if isinstance(payload, TaskFailed):
+            failures[i] = payload.message
+            log.warning("run %s failed: %s", specs[i].run_id, payload.message)
             router.failed(i, store)
-            raise
+            return
         results[i] = record_payload(store, specs[i], payload)
         router.finish(i, payload.status, payload.step)
+
+
+def _one_line(error: Exception) -> str:
+    """A Ray error as one line: the task's own exception where there is one."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException):
+        text = str(cause).strip().splitlines()
+        return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")

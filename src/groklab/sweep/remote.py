@@ -1,38 +1,54 @@
 """Training a population away from the store: in a worker process or on a Ray node.
 
-A worker trains in a private scratch store, streams each evaluation to the driver while it
-trains (a `QueueSink`, sweep/stream.py) and returns a `Payload` (the curves and the final
-checkpoint as bytes); only the driver writes the real store (the streamed events as they
-come, `record_payload` at the end, which rewrites the same rows). A worker that dies leaves
-nothing behind, and a retried one starts from the checkpoint the driver handed it, so metrics
-are neither lost nor written twice. A payload is plain data: a new file a run keeps (e.g. kept
-checkpoints) is one more field of `Payload`, written by `record_payload`.
+A worker trains in a private scratch store, streams each evaluation and each checkpoint it
+saves to the driver while it trains (a `QueueSink` and `StreamedCheckpoints`,
+sweep/stream.py) and returns a `Payload` (the curves and the final checkpoint as bytes);
+only the driver writes the real store (the streamed events and checkpoints as they come,
+`record_payload` at the end, which rewrites the same rows). A worker that dies leaves its
+last streamed checkpoint in the driver's store, so a retry resumes from there and metrics
+are neither lost nor written twice; Ctrl-C makes the worker save and return an "interrupted"
+payload. A payload is plain data: a new file a run keeps (e.g. kept checkpoints) is one more
+field of `Payload`, written by `record_payload`.
+
+Scratch stores are `groklab-worker-<pid>-*` folders of the temp directory; a worker killed
+outright (kill -9) cannot remove its own, so every driver removes those of dead processes
+when it starts and when it ends (`remove_stale_scratch`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from groklab.config import spec_from_dict
-from groklab.files import write_bytes_atomic
+from groklab.errors import GroklabError
+from groklab.files import pid_is_alive, remove_stale_temp_files, write_bytes_atomic
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.store.db import METRICS
-from groklab.sweep.stream import QueueSink
-from groklab.train import TrainResult, train
-from groklab.train.loop import summarize_run
+from groklab.store.sink import StoreCheckpoints, StoreSink, create_run
+from groklab.sweep.stream import QueueSink, StreamedCheckpoints
+from groklab.train import TrainingInterrupted, TrainResult
+from groklab.train.events import RunInfo
+from groklab.train.loop import summarize_run, train_loop
+
+SCRATCH_PREFIX = "groklab-worker-"
+_SCRATCH = re.compile(rf"{SCRATCH_PREFIX}(\d+)-")
 
 
 @dataclass(frozen=True)
 class Payload:
     spec_json: str
     step: int
-    status: str
+    status: str  # "done" or "interrupted" (Ctrl-C: the worker saved and stopped)
     curves: dict[str, np.ndarray]
     checkpoint: bytes
     layer_norms: dict[str, np.ndarray] | None = None  # store.read_layer_norms
@@ -48,29 +64,63 @@ def train_payload(
     events=None,
     tag: int = 0,
     keep_checkpoints: str = "none",
+    checkpoint_source: str | None = None,
 ) -> Payload:
     """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
-    with an `events` queue, stream each evaluation to the driver while training (tagged
-    with the population's index `tag`, sweep/stream.py)."""
+    with an `events` queue, stream each evaluation and each saved checkpoint to the driver
+    while training (tagged with the population's index `tag`, sweep/stream.py).
+    `checkpoint_source`: where the driver read `checkpoint`, named instead of the scratch copy
+    when it cannot be loaded."""
     if threads is not None:
         torch.set_num_threads(threads)
     spec = spec_from_json(spec_json)
     with (
-        tempfile.TemporaryDirectory(prefix="groklab-worker-") as scratch,
+        tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch,
         RunStore(scratch) as store,
     ):
+        copy = store.checkpoint_path(spec.run_id)
         if checkpoint is not None:
-            store.checkpoint_path(spec.run_id).write_bytes(checkpoint)
-        sinks = [] if events is None else [QueueSink(events, tag)]
-        result = train(spec, store, device=device, sinks=sinks, keep_checkpoints=keep_checkpoints)
+            copy.write_bytes(checkpoint)
+        try:
+            step, status = _train(spec, store, device, events, tag, keep_checkpoints)
+        except GroklabError as e:  # name the user's file, not the scratch copy
+            if checkpoint_source is None or str(copy) not in str(e):
+                raise
+            raise GroklabError(str(e).replace(str(copy), checkpoint_source)) from None
+        result = summarize_run(spec, store, step, status)
         blob = store.checkpoint_path(spec.run_id).read_bytes()
         norms = store.read_layer_norms(spec.run_id)
         kept = {s: path.read_bytes() for s, path in store.kept_checkpoints(spec.run_id).items()}
-    return Payload(spec_json, result.step, result.status, result.curves, blob, norms, kept)
+    return Payload(spec_json, result.step, status, result.curves, blob, norms, kept)
+
+
+def _train(spec, store, device, events, tag, keep_checkpoints) -> tuple[int, str]:
+    """train() in the scratch store, its checkpoints streamed; Ctrl-C gives "interrupted"."""
+    sink = None if events is None else QueueSink(events, tag)
+    checkpoints = StoreCheckpoints(store, spec.run_id)
+    if sink is not None:
+        checkpoints = StreamedCheckpoints(checkpoints, sink)
+    try:
+        step, done = train_loop(
+            spec,
+            [StoreSink(store), *([] if sink is None else [sink])],
+            checkpoints,
+            device=device,
+            keep=keep_checkpoints,
+        )
+    except TrainingInterrupted as stop:
+        return stop.step, "interrupted"
+    create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint
+    return step, "done" if done else "interrupted"
 
 
 def spec_from_json(text: str) -> RunSpec:
     return spec_from_dict(json.loads(text))
+
+
+def checkpoint_source(store: RunStore, spec: RunSpec) -> str:
+    """Driver side: the file `checkpoint_bytes` reads, as errors should name it."""
+    return str(store.checkpoint_path(spec.run_id))
 
 
 def checkpoint_bytes(store: RunStore, spec: RunSpec) -> bytes | None:
@@ -102,3 +152,14 @@ def record_payload(store: RunStore, spec: RunSpec, payload: Payload) -> TrainRes
     write_bytes_atomic(store.checkpoint_path(spec.run_id), payload.checkpoint)
     store.set_status(spec.run_id, payload.status, payload.step)
     return summarize_run(spec, store, payload.step, payload.status)
+
+
+def remove_stale_scratch(store_root: str | Path | None = None) -> None:
+    """Driver side: remove the scratch stores of dead workers and, in the store at
+    `store_root`, the temp files of checkpoint writers killed mid-save."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        match = _SCRATCH.match(path.name)
+        if match and path.is_dir() and not pid_is_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+    if store_root is not None and (Path(store_root) / "checkpoints").is_dir():
+        remove_stale_temp_files(Path(store_root) / "checkpoints")

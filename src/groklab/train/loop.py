@@ -3,7 +3,9 @@
 Training the same spec again resumes from its checkpoint (or reports it done). A resumed run
 equals an uninterrupted one bit for bit: parameters, optimizer moments, batch permutations and
 dropout streams all live in the checkpoint, and evaluation draws no random numbers. Ctrl-C is
-caught between steps, so the state saved is never half-updated.
+caught between steps, so the state saved is never half-updated. Nor do the numbers depend
+on the thread count (perf.py, train/reduce.py): the checkpoint records the count anyway,
+and resuming at another count warns where the BLAS cannot promise the same bits.
 
 `train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
 (train/events.py) and saves its resume point through a `Checkpoints`. `train(spec, store)` is
@@ -152,6 +154,7 @@ def train_loop(
     if saved is not None:
         state.load_dict(saved)
         log.info("resuming %s at step %d", spec.run_id, state.step)
+        _check_threads(spec.run_id, saved.get("threads"), dev)
     if not state.done:
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
         kept = keep.steps(spec.train.steps, spec.train.eval_every)
@@ -173,23 +176,51 @@ def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept,
                     if state.step == spec.train.steps or _should_stop(spec, state):
                         state.done = True
                     if state.step in kept or (state.done and kept):  # an early stop is kept too
-                        checkpoints.keep(state.to_dict(), state.step)
+                        checkpoints.keep(_state_dict(state), state.step)
                     if state.done:
                         break
                 if stop.requested:
                     raise KeyboardInterrupt
                 train_step(state, task, spec, loss_fn)
                 if state.step % checkpoint_every == 0:
-                    checkpoints.save(state.to_dict(), state.step)
+                    checkpoints.save(_state_dict(state), state.step)
     except KeyboardInterrupt:
-        checkpoints.save(state.to_dict(), state.step)
+        checkpoints.save(_state_dict(state), state.step)
         emit_end(sinks, spec.run_id, "interrupted", state.step)
         raise TrainingInterrupted(spec.run_id, state.step) from None
     except BaseException:
         emit_end(sinks, spec.run_id, "failed", state.step)
         raise
-    checkpoints.save(state.to_dict(), state.step)
+    checkpoints.save(_state_dict(state), state.step)
     emit_end(sinks, spec.run_id, "done", state.step)
+
+
+def _state_dict(state: TrainState) -> dict:
+    """The checkpoint: the training state and the thread count it was trained at."""
+    return {**state.to_dict(), "threads": torch.get_num_threads()}
+
+
+def _check_threads(run_id: str, saved: int | None, device: torch.device) -> None:
+    """Warn, in one line, when a resume at another thread count may not continue the same bits.
+
+    With MKL in strict reproducible mode (perf.py) and the thread-independent sums of
+    train/reduce.py, a CPU run computes the same numbers at any thread count, so there is
+    nothing to say; without MKL's strict mode a product's rounding may follow the count.
+    """
+    from groklab.perf import blas_is_reproducible
+
+    now = torch.get_num_threads()
+    if device.type != "cpu" or saved is None or saved == now or blas_is_reproducible():
+        return
+    log.warning(
+        "run %s was trained at %d threads and resumes at %d; MKL is not in strict "
+        "reproducible mode, so the continuation may differ from an uninterrupted run "
+        "(pass --threads %d to continue it exactly)",
+        run_id,
+        saved,
+        now,
+        saved,
+    )
 
 
 def _evaluate(spec, sinks, state: TrainState, task, measures: MeasureHook | None) -> None:

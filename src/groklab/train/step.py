@@ -11,6 +11,7 @@ from torch import Tensor
 from groklab.spec import RunSpec
 from groklab.train.losses import example_correct, example_loss
 from groklab.train.optim import lr_factor, optimizer_step
+from groklab.train.reduce import fixed_sum  # sums over N: the same at any thread count
 from groklab.train.state import Task, TrainState
 
 EVAL_ROWS = 16384  # member-examples per evaluation chunk: bounds activation memory
@@ -130,10 +131,10 @@ def evaluate(state: TrainState, task: Task, spec: RunSpec) -> dict[str, Tensor]:
     train, val = task.masks.double(), task.val_masks.double()
     flat = pop.flat.detach()
     return {
-        "train_loss": (loss * train).sum(1) / train.sum(1),
-        "train_acc": (hit * train).sum(1) / train.sum(1),
-        "val_loss": (loss * val).sum(1) / val.sum(1),
-        "val_acc": (hit * val).sum(1) / val.sum(1),
+        "train_loss": fixed_sum(loss * train, 1) / train.sum(1),
+        "train_acc": fixed_sum(hit * train, 1) / train.sum(1),
+        "val_loss": fixed_sum(loss * val, 1) / val.sum(1),
+        "val_acc": fixed_sum(hit * val, 1) / val.sum(1),
         "weight_norm": flat.double().norm(dim=1),
         "lr": state.lr[:, 0].double() * lr_factor(state.step, spec.optim, spec.train.steps),
     }

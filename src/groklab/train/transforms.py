@@ -30,6 +30,7 @@ from torch import Tensor
 
 from groklab.spec import RunSpec
 from groklab.train.noise import Streams
+from groklab.train.reduce import fixed_sum
 
 State = dict[str, Tensor]
 
@@ -82,7 +83,8 @@ class OrthoGrad:
     def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
         out = []
         for g, w in zip(grad.split(self.sizes, 1), flat.detach().split(self.sizes, 1), strict=True):
-            along = (w * g).sum(1, keepdim=True) / ((w * w).sum(1, keepdim=True) + 1e-30)
+            # fixed_sum: with one member torch.sum's rounding would follow the thread count
+            along = fixed_sum(w * g, 1, keepdim=True) / (fixed_sum(w * w, 1, keepdim=True) + 1e-30)
             perp = g - along * w  # [M, n]
             norm = g.norm(dim=1, keepdim=True) / (perp.norm(dim=1, keepdim=True) + 1e-30)
             out.append(perp * norm)
