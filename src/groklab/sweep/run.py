@@ -159,12 +159,18 @@ def run_points(
             if r is not None:
                 progress(counter.finish(i))
     if pending:
-        trained = runner.run(
-            [populations[i] for i in pending],
-            store_root=Path(store_root),
-            device=device,
-            progress=None if progress is None else _offset(progress, counter, pending),
-        )
+        # The driver writes the store (any backend): it locks every population it will train
+        # before the first starts, so a second sweep of the same runs fails before training.
+        with (
+            RunStore(store_root) as store,
+            store.run_lock(*(populations[i].run_id for i in pending)),
+        ):
+            trained = runner.run(
+                [populations[i] for i in pending],
+                store_root=Path(store_root),
+                device=device,
+                progress=None if progress is None else _offset(progress, counter, pending),
+            )
         for i, result in zip(pending, trained, strict=True):
             results[i] = result
     done = [r for r in results if r is not None]
