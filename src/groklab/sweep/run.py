@@ -24,7 +24,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
 from groklab.files import write_text_atomic
 from groklab.spec import RunSpec
-from groklab.store import RunStore
+from groklab.store import RunStore, load_run_checkpoint
 from groklab.sweep.backend import get_backend
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
@@ -165,6 +165,8 @@ def run_points(
             RunStore(store_root) as store,
             store.run_lock(*(populations[i].run_id for i in pending)),
         ):
+            for i in pending:  # a foreign checkpoint fails here, named, whatever the backend
+                check_resume_point(store, populations[i].run_id)
             trained = runner.run(
                 [populations[i] for i in pending],
                 store_root=Path(store_root),
@@ -196,6 +198,13 @@ def _offset(
         )
 
     return report
+
+
+def check_resume_point(store: RunStore, run_id: str) -> None:
+    """A run's resume point, if it has one, must be its own (store/checkpoint.py)."""
+    path = store.checkpoint_path(run_id)
+    if path.exists():
+        load_run_checkpoint(path, run_id, mmap=True)  # tensors mapped, not read
 
 
 def stored_result(store: RunStore, spec: RunSpec) -> TrainResult | None:
