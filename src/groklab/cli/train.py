@@ -115,18 +115,24 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
     from groklab.perf import set_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
+    from groklab.train.memory import check_memory
+    from groklab.train.state import make_task
 
     spec = spec_from_args(args)
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
     set_threads(args.threads)
-    out = make_out_dir(args.out) if args.out else None
     device = pick_device(args.device)
-    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
+    check_memory(spec, device)  # a population that cannot fit fails before anything is made
+    make_task(spec, torch.device("cpu"))  # so does a task the spec cannot build (n_train, loss)
+    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
+    out = make_out_dir(args.out) if args.out else None
     tune_allocator()
     store = open_store(args)
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)

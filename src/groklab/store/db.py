@@ -87,12 +87,18 @@ class RunStore:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise GroklabError(f"store {self.root} is a file; --store must be a directory")
-        (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GroklabError(f"cannot create store {str(self.root)!r}: {e.strerror}") from None
         self.path = self.root / "runs.sqlite"
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
-        self._conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except sqlite3.Error as e:
+            raise GroklabError(f"cannot open store {self.path} ({e})") from None
         try:
             self._open()
         except GroklabError:

@@ -25,7 +25,7 @@ from groklab.errors import GroklabError
 from groklab.files import write_text_atomic
 from groklab.spec import RunSpec
 from groklab.store import RunStore, load_run_checkpoint
-from groklab.sweep.backend import get_backend
+from groklab.sweep.backend import LocalBackend, get_backend
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
 from groklab.train import TrainResult
@@ -148,6 +148,7 @@ def run_points(
     """
     runner = get_backend(backend)
     populations, locations = pack_members(list(points), max_members)
+    check_populations(populations)  # a task that cannot be built fails before the store is made
     counter = ProgressCounter(populations)
     results: list[TrainResult | None] = [None] * len(populations)
     with RunStore(store_root) as store:
@@ -167,6 +168,8 @@ def run_points(
         ):
             for i in pending:  # a foreign checkpoint fails here, named, whatever the backend
                 check_resume_point(store, populations[i].run_id)
+            if isinstance(runner, LocalBackend):  # this machine's memory (Ray's is elsewhere)
+                check_populations_fit([populations[i] for i in pending], device)
             trained = runner.run(
                 [populations[i] for i in pending],
                 store_root=Path(store_root),
@@ -198,6 +201,29 @@ def _offset(
         )
 
     return report
+
+
+def check_populations(populations: Sequence[RunSpec]) -> None:
+    """Build each population's task (on the CPU) so that what only the data can tell (n_train
+    larger than the data set, a loss that does not fit it) fails before anything is written."""
+    import torch
+
+    from groklab.train.state import make_task
+
+    for spec in populations:
+        make_task(spec, torch.device("cpu"))
+
+
+def check_populations_fit(populations: Sequence[RunSpec], device: str | None) -> None:
+    """Refuse, before anything trains, a population too big for this machine's memory."""
+    from groklab.data.datasets import make_dataset
+    from groklab.train.memory import check_memory
+
+    datasets: dict = {}  # one data set per DataSpec, however many populations share it
+    for spec in populations:
+        if spec.data not in datasets:
+            datasets[spec.data] = make_dataset(spec.data)
+        check_memory(spec, device, datasets[spec.data])
 
 
 def check_resume_point(store: RunStore, run_id: str) -> None:
