@@ -132,9 +132,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_memory(spec, device)  # a population that cannot fit fails before anything is made
     make_task(spec, torch.device("cpu"))  # so does a task the spec cannot build (n_train, loss)
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
-    out = make_out_dir(args.out) if args.out else None
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        make_out_dir(args.out)  # the one-line error, before the store is made
     tune_allocator()
-    store = open_store(args)
+    store = open_store(args)  # a garbage store fails here, before --out is made
+    out = make_out_dir(args.out) if args.out else None
     print(f"run {spec.run_id}: {spec.summary()} on {device}", flush=True)
     record = store.get_run(spec.run_id)
     if record is not None and record.status == "done":

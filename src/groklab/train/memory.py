@@ -155,4 +155,6 @@ def _activations_per_example(model: torch.nn.Module, spec: RunSpec, n_ctx: int) 
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+    if n >= 1e8:
+        return f"{n / 1e9:,.1f} GB"
+    return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n / 1e3:,.1f} kB"
