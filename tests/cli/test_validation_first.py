@@ -168,3 +168,14 @@ def test_planning_a_grid_reports_progress(tmp_path):
     seen = []
     expand(sweep, lambda done, total: seen.append((done, total)))
     assert seen == [(500, 1200), (1000, 1200), (1200, 1200)]
+
+
+def test_a_member_flag_over_a_config_of_member_tables_is_one_line(run_cli, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        '[data]\nop = "add"\np = 7\n[[members]]\nseed = 0\n[[members]]\nseed = 0\nlr = 0.01\n'
+    )
+    argv = ["train", "--config", str(config), "--lr", "0.1", "--store", str(tmp_path / "s")]
+    status, _, err = run_cli(argv)
+    assert status == 2 and one_line(err) and "--lr cannot override" in err, err
+    assert not (tmp_path / "s").exists()

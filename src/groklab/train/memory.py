@@ -5,15 +5,16 @@
 
 The parameter count is exact: each member's model is built on PyTorch's "meta" device, which
 records shapes and allocates nothing. From it, the training state: weights, gradients and the
-optimizer's moments (Adam: 2 per weight, SGD with momentum and Muon: 1, plain SGD: 0), the
+optimizer's moments (Adam and Muon: 2 per weight, SGD with momentum: 1, plain SGD: 0), the
 copy of the initial weights where decay or a norm constraint needs it, and one buffer per
 gradient transform, all [M, P]. Activations are coarser: per example and position, the output
 width of every weight matrix (plus the attention scores of a transformer), times 1.5 (kept for
 the backward pass, and its gradient), for the largest batch a member trains on, or for one
 chunk of the evaluation (no autograd), whichever is larger. Measured once (power2022's
 transformer, 4 members, full batch of add mod 97, 1 thread): the estimate and the growth of
-peak RSS are in benchmarks/RESULTS.md's "memory estimate" section; expect the activations
-within a factor of about two either way. It is a guard against runs that cannot fit (a
+peak RSS are in benchmarks/RESULTS.md's "memory estimate" section (1.4x over there); one
+measurement is no bound, so read it as right within a small factor. It is a guard against
+runs that cannot fit (a
 d_model 65,536 x 64-layer transformer, 65,536 members), not a promise that all below fits.
 """
 
