@@ -148,7 +148,8 @@ def run_points(
     """
     runner = get_backend(backend)
     populations, locations = pack_members(list(points), max_members)
-    check_populations(populations)  # a task that cannot be built fails before the store is made
+    if isinstance(runner, LocalBackend):  # tasks are built here (a Ray node builds its own)
+        check_populations(populations)  # one that cannot be fails before the store is made
     counter = ProgressCounter(populations)
     results: list[TrainResult | None] = [None] * len(populations)
     with RunStore(store_root) as store:
