@@ -122,6 +122,7 @@ def spec_from_dict(d: dict[str, Any]) -> RunSpec:
         if isinstance(members, list):  # canonical form: a list of member tables
             kwargs["members"] = tuple(_member(m) for m in members)
         else:
+            _check_distinct_seeds(members.get("seed"))
             types_ = field_types(MemberSpec)
             kwargs["members"] = members_from(
                 **{
@@ -130,6 +131,18 @@ def spec_from_dict(d: dict[str, Any]) -> RunSpec:
                 }
             )
     return RunSpec(**kwargs)
+
+
+def _check_distinct_seeds(seeds: Any) -> None:
+    """A [members] seed list names distinct seeds, as `--seeds` does (1,1 is refused there)."""
+    if not isinstance(seeds, list):
+        return
+    for i, seed in enumerate(seeds):
+        if seed in seeds[:i]:
+            raise SpecError(
+                f"[members] seed={seeds!r} gives {seed!r} twice; members need distinct seeds, "
+                'e.g. seed = "0-7"'
+            )
 
 
 def _member_value(key: str, value: Any, types_: dict[str, tuple[type, ...]]) -> Any:
@@ -151,7 +164,11 @@ def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
     members = d.pop("members")
     for section in SECTIONS:  # TOML has no null: a field left at None is left out
         d[section] = {k: v for k, v in d[section].items() if v is not None}
-    d["members"] = {k: [m[k] for m in members] for k in MEMBER_FIELDS}
+    seeds = [m["seed"] for m in members]
+    if len(set(seeds)) == len(seeds):
+        d["members"] = {k: [m[k] for m in members] for k in MEMBER_FIELDS}
+    else:  # a packed sweep population may repeat a seed: one table per member ([[members]])
+        d["members"] = [{k: m[k] for k in MEMBER_FIELDS if m[k] is not None} for m in members]
     return d
 
 

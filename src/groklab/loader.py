@@ -25,7 +25,7 @@ from groklab.config import spec_from_dict
 from groklab.errors import GroklabError
 from groklab.models import build_model
 from groklab.spec import RunSpec, canonical_json
-from groklab.store import RunStore, default_store_root, load_checkpoint
+from groklab.store import RunStore, default_store_root, load_checkpoint, load_run_checkpoint
 from groklab.train.losses import example_correct, example_loss
 from groklab.train.population import Population
 from groklab.train.state import DTYPES, Task, make_task
@@ -92,18 +92,19 @@ def _load(store: RunStore, run_id: str, member: int, step: int | None):
 
 
 def checkpoint_at(store: RunStore, run_id: str, step: int | None) -> tuple[dict, int]:
-    """The run's saved state at `step` (None: the resume point, its latest) and its step."""
+    """The run's saved state at `step` (None: the resume point, its latest) and its step; a
+    checkpoint of another run (or of none) is a one-line GroklabError naming the file."""
     resume = store.checkpoint_path(run_id)
     if step is None:
         if not resume.exists():
             raise GroklabError(f"run {run_id} has no checkpoint yet (train it first)")
-        state = load_checkpoint(resume)
+        state = load_run_checkpoint(resume, run_id)
         return state, int(state["step"])
     kept = store.kept_checkpoints(run_id)
     if step in kept:
-        return load_checkpoint(kept[step]), step
+        return load_run_checkpoint(kept[step], run_id), step
     if resume.exists():
-        state = load_checkpoint(resume)
+        state = load_run_checkpoint(resume, run_id)
         if int(state["step"]) == step:
             return state, step
         kept[int(state["step"])] = resume

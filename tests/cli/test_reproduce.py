@@ -67,7 +67,9 @@ def recorder(monkeypatch):
         return ExperimentResult(paths=[], table="| a |\n|---|\n")
 
     base.load_all()
-    monkeypatch.setitem(base.EXPERIMENTS, "recorder", Experiment("recorder", "-", "-", run))
+    monkeypatch.setitem(
+        base.EXPERIMENTS, "recorder", Experiment("recorder", "-", "-", run, reads_source=("micro",))
+    )
     return seen
 
 

@@ -78,3 +78,37 @@ def test_checkpoint_holding_arbitrary_objects_is_refused_without_unpickling_them
     ) as err:
         load_checkpoint(path)
     assert "\n" not in str(err.value)
+
+
+def test_bound_checkpoint_loads_for_its_run_and_is_refused_for_another(tmp_path):
+    from groklab.store import CHECKPOINT_FORMAT, bind, load_run_checkpoint
+
+    path = tmp_path / "r.pt"
+    save_atomic(bind({"step": 3, "flat": torch.zeros(2, 5)}, "r-aaaaaaaaaa"), path)
+    loaded = load_run_checkpoint(path, "r-aaaaaaaaaa")
+    assert loaded["run_id"] == "r-aaaaaaaaaa" and loaded["format"] == CHECKPOINT_FORMAT
+    assert torch.equal(loaded["flat"], torch.zeros(2, 5))
+    with pytest.raises(GroklabError) as e:
+        load_run_checkpoint(path, "r-bbbbbbbbbb")
+    assert str(e.value) == (
+        f"checkpoint {path} is of run 'r-aaaaaaaaaa'; expected run r-bbbbbbbbbb "
+        "(a checkpoint of another spec): remove it from there"
+    )
+
+
+@pytest.mark.parametrize(
+    "saved, says",
+    [
+        ({"step": 3}, "names no run"),
+        ({"step": 3, "run_id": "r-aaaaaaaaaa", "format": 99}, "has format 99"),
+        ([1, 2], "is not a groklab checkpoint"),
+    ],
+)
+def test_unbound_or_other_format_checkpoint_is_one_line_naming_the_file(tmp_path, saved, says):
+    from groklab.store import load_run_checkpoint
+
+    path = tmp_path / "r.pt"
+    save_atomic(saved, path)
+    with pytest.raises(GroklabError, match=says) as e:
+        load_run_checkpoint(path, "r-aaaaaaaaaa", mmap=True)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)

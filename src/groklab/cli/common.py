@@ -29,6 +29,8 @@ OUT_FILE_HELP = "output file (its parent directories are created if missing)"
 
 def check_out_dir(path: str | Path) -> None:
     """--out as a file: it must not be a directory; its parent directories are made."""
+    if not str(path).strip():
+        raise GroklabError(f"--out {str(path)!r} is empty; give a file name")
     out = Path(path)
     if out.is_dir():
         raise GroklabError(f"--out {str(path)!r} is a directory; give a file name")
@@ -37,11 +39,28 @@ def check_out_dir(path: str | Path) -> None:
 
 def make_out_dir(path: str | Path) -> Path:
     """--out as a directory: created with its parents; an existing file there is an error."""
+    if not str(path).strip():
+        raise GroklabError(f"--out {str(path)!r} is empty; give a directory")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise GroklabError(f"--out {str(path)!r} is a file; give a directory")
     _make_dir(out)
     return out
+
+
+def os_error_text(e: BaseException) -> str:
+    """One line for an error of the machine: 'cannot write 'out/a.csv': Permission denied'."""
+    if isinstance(e, OSError):
+        where = e.filename if e.filename2 is None else f"{e.filename} -> {e.filename2}"
+        reason = e.strerror or str(e) or type(e).__name__
+        if where is None:
+            return f"{reason} ({type(e).__name__})"
+        verb = "write" if isinstance(e, (PermissionError, IsADirectoryError)) else "use"
+        return f"cannot {verb} {str(where)!r}: {reason}"
+    if isinstance(e, MemoryError):
+        return "out of memory (make the population, the model or the batch smaller)"
+    text = " ".join(str(e).split()) or type(e).__name__  # sqlite3.Error
+    return f"the store's database refused: {text} (is the store read-only?)"
 
 
 def _make_dir(path: Path) -> None:
@@ -95,6 +114,8 @@ def open_store(args: argparse.Namespace, *, create: bool = True):
     from groklab.store import RunStore
 
     root = store_root(args)
+    if root.exists() and not root.is_dir():
+        raise GroklabError(f"--store {str(root)!r} is a file; a store is a directory")
     if not create and not (root / "runs.sqlite").is_file():
         return None
     return RunStore(root)

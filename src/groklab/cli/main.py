@@ -1,13 +1,16 @@
 """`groklab`: the parser and the commands over data; the other commands live beside it.
 
 Every bad input ends in one line on stderr that names the value and what is allowed, and exit
-status 2; never a traceback, never a half-written run.
+status 2; never a traceback, never a half-written run. What the machine refuses (a read-only
+directory, a full disk, a store that SQLite cannot write, memory) is one line too, naming
+the path where there is one.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from groklab.cli.common import (
@@ -15,10 +18,13 @@ from groklab.cli.common import (
     OUT_FILE_HELP,
     Parser,
     check_out_dir,
+    os_error_text,
     resume_hint,
     with_example,
 )
 from groklab.errors import GroklabError
+
+MAX_SEED = 2**63 - 1  # as a member's seed (spec/sections.py)
 
 MAIN_JOB = (
     "groklab train --op div --p 97 --train-fraction 0.5 --model power2022 --weight-decay 1 "
@@ -126,10 +132,10 @@ def cmd_data_table(args: argparse.Namespace) -> int:
     from groklab.plots.table import plot_table
 
     table = make_table(args.op, args.p)
-    check_out_dir(args.out)
-    if args.seed < 0:
-        raise GroklabError(f"--seed={args.seed} is negative; allowed: an integer >= 0")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise GroklabError(f"--seed={args.seed} is out of range; allowed: in [0, {MAX_SEED}]")
     mask = train_mask(table.n_examples, seed=args.seed, train_fraction=args.train_fraction)
+    check_out_dir(args.out)  # after every check: a bad value makes no directory
     fig = build_figure(1, figsize=(7, 7))
     plot_table(fig.axes[0], table, mask)
     save_figure(fig, args.out)
@@ -152,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except GroklabError as e:
         sys.stderr.write(f"groklab: error: {e}\n")
+        return EXIT_USAGE
+    except (OSError, sqlite3.Error, MemoryError) as e:  # the machine said no: still one line
+        sys.stderr.write(f"groklab: error: {os_error_text(e)}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("groklab: interrupted\n")

@@ -15,6 +15,7 @@ from groklab.cli.common import (
     make_out_dir,
     with_example,
 )
+from groklab.errors import GroklabError
 
 
 def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
@@ -75,6 +76,20 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reproduce, size="quick")
 
 
+def check_source(experiment, size: str, source: str) -> None:
+    """--source given where the experiment would not read it: refused (exit 2), not ignored,
+    so nobody takes a figure of the built-in data for one of their file."""
+    if not source or size in experiment.reads_source:
+        return
+    if not experiment.reads_source:
+        raise GroklabError(f"--source {source!r}: {experiment.name} reads no data file; drop it")
+    sizes = ", ".join(f"--{s}" for s in experiment.reads_source)
+    raise GroklabError(
+        f"--source {source!r}: {experiment.name} --{size} does not read it (it uses its "
+        f"built-in data); it reads one at {sizes}"
+    )
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
     from groklab.perf import apply_threads, tune_allocator
@@ -94,9 +109,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     keep = keep_rule(args)
     backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
+    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
+    check_source(experiment, args.size, args.source)
     out = make_out_dir(Path(args.out) / experiment.name)
     tune_allocator()
-    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
     print(
         f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
         flush=True,

@@ -104,6 +104,11 @@ def spec_from_args(args: argparse.Namespace):
         if not name:
             continue
         if section == "members":
+            if isinstance(d.get("members"), list):  # [[members]]: a table per member
+                raise GroklabError(
+                    f"--{name.replace('_', '-')} cannot override a config with one [[members]] "
+                    "table per member; edit the file instead"
+                )
             value = value if name == "seed" else [_member_value(name, v) for v in value.split(",")]
             d.setdefault("members", {})[name] = value
         else:

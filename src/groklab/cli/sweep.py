@@ -19,6 +19,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         with_example,
     )
     from groklab.sweep import BACKENDS
+    from groklab.sweep.grid import MAX_RUNS
 
     sweep = sub.add_parser(
         "sweep",
@@ -49,6 +50,13 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help=f"CSV {OUT_FILE_HELP}; one row per point (default: FILE with .csv for .toml)",
     )
+    sweep.add_argument(
+        "--max-runs",
+        type=int,
+        metavar="N",
+        help=f"allow a grid of up to N points (default: the file's [sweep] max_runs, else "
+        f"{MAX_RUNS:,}); a larger grid is refused, counted before it is expanded",
+    )
     add_mirror_flags(sweep)
     add_keep_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)
@@ -57,13 +65,15 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
 
     from groklab.cli.common import build_mirrors, check_out_dir, keep_rule, resume_hint
+    from groklab.errors import GroklabError
     from groklab.perf import apply_threads
     from groklab.progress import ProgressDisplay
     from groklab.store import RunStore, default_store_root
     from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
+    from groklab.sweep.run import check_populations
     from groklab.train import TrainingInterrupted, pick_device
 
-    sweep = load_sweep(args.file)
+    sweep = load_sweep(args.file, max_runs=args.max_runs, progress=_planning)
     name = args.backend or sweep.backend
     sinks = build_mirrors(args)  # a bad mirror fails before anything trains
     keep = keep_rule(args)
@@ -76,11 +86,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
     out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
-    check_out_dir(out)
+    if out.is_dir():
+        raise GroklabError(f"--out {str(out)!r} is a directory; give a file name")
     root = Path(args.store) if args.store else default_store_root()
     populations = pack(expand(sweep), sweep.max_members)
-    with RunStore(root) as store:
-        reused = {p.run_id for p in populations if _is_done(store, p.run_id)}
+    check_populations(populations)  # every task builds, before any file is made
+    check_out_dir(out)
+    reused = set()
+    if (root / "runs.sqlite").is_file():  # no store yet: nothing done, and none made here
+        with RunStore(root) as store:
+            reused = {p.run_id for p in populations if _is_done(store, p.run_id)}
     print(
         f"sweep {args.file}: {sweep.n_points} points in {len(populations)} populations "
         f"({len(reused)} already done) on {device}, {threads}, store {root}",
@@ -102,6 +117,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     write_rows_csv(result.rows, out)
     print(f"wrote {len(result.rows)} rows to {out}")
     return 0
+
+
+def _planning(done: int, total: int) -> None:
+    """Planning a large grid takes a while: say how far it is (on stderr, one line)."""
+    import sys
+
+    if total >= 2_000:
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rplanning the grid: {done:,} / {total:,} points{end}")
+        sys.stderr.flush()
 
 
 def _is_done(store, run_id: str) -> bool:

@@ -127,9 +127,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
     from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
+    from groklab.train.memory import check_memory
+    from groklab.train.state import make_task
 
     device = pick_device(args.device)
     dtype_note = resolve_auto_dtype(args, device)
@@ -137,12 +141,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    out = make_out_dir(args.out) if args.out else None
-    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     keep = keep_rule(args)
     measures = _training_measures(spec, args.measures)
+    check_memory(spec, device)  # a population that cannot fit fails before anything is made
+    make_task(spec, torch.device("cpu"))  # so does a task the spec cannot build (n_train, loss)
+    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        make_out_dir(args.out)  # the one-line error, before the store is made
     tune_allocator()
-    store = open_store(args)
+    store = open_store(args)  # a garbage store fails here, before --out is made
+    out = make_out_dir(args.out) if args.out else None
     print(f"run {spec.run_id}: {spec.summary()} on {device}, {threads}", flush=True)
     if dtype_note:
         print(dtype_note, flush=True)

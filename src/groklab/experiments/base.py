@@ -51,6 +51,7 @@ class Experiment:
     figure: str  # e.g. "Power et al. 2022, Fig. 1 center"
     description: str
     run: Callable[[ExperimentContext], ExperimentResult]
+    reads_source: tuple[str, ...] = ()  # the sizes that read `--source` (ExperimentContext)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}

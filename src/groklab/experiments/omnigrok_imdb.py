@@ -341,4 +341,4 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"
-register(Experiment("omnigrok-imdb", TITLE, DESCRIPTION, run))
+register(Experiment("omnigrok-imdb", TITLE, DESCRIPTION, run, reads_source=("quick", "paper")))

@@ -281,4 +281,6 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 DESCRIPTION = (
     "MNIST, alpha = 8: memorize, then grok as the norm decays; alpha = 1; constrained; alpha x N"
 )
-register(Experiment("omnigrok-mnist", TITLE, DESCRIPTION, run))
+register(
+    Experiment("omnigrok-mnist", TITLE, DESCRIPTION, run, reads_source=("paper", "quick", "micro"))
+)

@@ -139,4 +139,8 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, norm constrained"
-register(Experiment("omnigrok-mnist-repr", TITLE, DESCRIPTION, run))
+register(
+    Experiment(
+        "omnigrok-mnist-repr", TITLE, DESCRIPTION, run, reads_source=("paper", "quick", "micro")
+    )
+)

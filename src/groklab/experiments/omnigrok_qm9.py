@@ -307,4 +307,6 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "QM9 polarizability, NNConv: init scale 3 vs 1, and the init scale x N landscape"
-register(Experiment("omnigrok-qm9", TITLE, DESCRIPTION, run))
+register(
+    Experiment("omnigrok-qm9", TITLE, DESCRIPTION, run, reads_source=("paper", "quick", "micro"))
+)

@@ -1,7 +1,14 @@
 """The run store: SQLite for specs, measures and summaries; checkpoints as files beside it."""
 
 from groklab.store import schema
-from groklab.store.checkpoint import load_checkpoint, save_atomic
+from groklab.store.checkpoint import (
+    CHECKPOINT_FORMAT,
+    bind,
+    check_bound,
+    load_checkpoint,
+    load_run_checkpoint,
+    save_atomic,
+)
 from groklab.store.curves_csv import (
     CURVES_HEADER,
     read_curves_csv,
@@ -13,6 +20,7 @@ from groklab.store.measures import check_measure_name
 from groklab.store.schema import METRICS, NORM_PREFIX, SCHEMA_VERSION
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "CURVES_HEADER",
     "METRICS",
     "NORM_PREFIX",
@@ -21,8 +29,11 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "check_measure_name",
+    "bind",
+    "check_bound",
     "default_store_root",
     "load_checkpoint",
+    "load_run_checkpoint",
     "read_curves_csv",
     "save_atomic",
     "schema",

@@ -4,6 +4,16 @@ one, never half of one, even if the writer is killed mid-save (Ctrl-C, OOM, powe
 Checkpoints hold plain state only: tensors (a torch.Generator is saved as its `get_state()`
 ByteTensor), Python scalars, strings, None, and lists / tuples / dicts of these. That lets
 `load_checkpoint` use `torch.load(weights_only=True)`, which never runs pickled code.
+
+A run's checkpoint (its resume point and each kept one) is bound to the run: `bind` adds the
+run id and CHECKPOINT_FORMAT, and `check_bound` refuses, in one line naming the file, one
+whose run id or format is not the expected one. A checkpoint copied in from another spec would
+otherwise be resumed silently, with the wrong weights (and curves) from then on. Checkpoints
+from before the binding (no run id) are refused too: they cannot be told apart from a foreign
+one of the same shape, the very case the binding is for (delete one to retrain from step 0).
+
+    save_atomic(bind(state, "r-0123456789"), path)
+    state = check_bound(load_checkpoint(path), path, "r-0123456789")
 """
 
 from __future__ import annotations
@@ -18,6 +28,35 @@ from groklab.errors import GroklabError
 from groklab.files import write_atomic
 
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+CHECKPOINT_FORMAT = 1  # bump when the state's layout changes incompatibly
+
+
+def bind(state: dict, run_id: str) -> dict:
+    """The state with the run id and format it is checked against when loaded."""
+    return {**state, "run_id": run_id, "format": CHECKPOINT_FORMAT}
+
+
+def check_bound(saved: Any, path: Path, run_id: str) -> dict:
+    """`saved` if it is a checkpoint of run `run_id` in CHECKPOINT_FORMAT; else GroklabError."""
+    if not isinstance(saved, dict) or "step" not in saved:
+        raise GroklabError(f"checkpoint {path} is not a groklab checkpoint (expected run {run_id})")
+    found = saved.get("run_id")
+    if found is None:
+        raise GroklabError(
+            f"checkpoint {path} names no run (written before checkpoints were bound to their "
+            f"run); expected run {run_id}: delete it to retrain the run from step 0"
+        )
+    if found != run_id:
+        raise GroklabError(
+            f"checkpoint {path} is of run {found!r}; expected run {run_id} "
+            "(a checkpoint of another spec): remove it from there"
+        )
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        raise GroklabError(
+            f"checkpoint {path} has format {saved.get('format')!r}; this groklab reads format "
+            f"{CHECKPOINT_FORMAT}"
+        )
+    return saved
 
 
 def save_atomic(obj: Any, path: Path) -> None:
@@ -26,13 +65,14 @@ def save_atomic(obj: Any, path: Path) -> None:
     write_atomic(path, lambda f: torch.save(obj, f), binary=True)
 
 
-def load_checkpoint(path: Path) -> Any:
-    """The object saved by `save_atomic`, on the CPU; a missing or corrupt file: GroklabError."""
+def load_checkpoint(path: Path, *, mmap: bool = False) -> Any:
+    """The object saved by `save_atomic`, on the CPU; a missing or corrupt file: GroklabError.
+    `mmap` maps the tensors instead of reading them (cheap when only plain fields are read)."""
     path = Path(path)
     if not path.is_file():
         raise GroklabError(f"checkpoint {path} does not exist")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:
         found = _UNSUPPORTED_GLOBAL.search(str(e))
         if found:
@@ -44,3 +84,8 @@ def load_checkpoint(path: Path) -> Any:
         raise GroklabError(
             f"checkpoint {path} is corrupt ({reason}); delete it to restart the run from step 0"
         ) from None
+
+
+def load_run_checkpoint(path: Path, run_id: str, *, mmap: bool = False) -> dict:
+    """The checkpoint at `path`, checked to be run `run_id`'s (`check_bound`)."""
+    return check_bound(load_checkpoint(path, mmap=mmap), Path(path), run_id)

@@ -2,7 +2,8 @@
 
 Layout of a store directory: `runs.sqlite` (WAL mode, so readers never block the one process
 that writes a run), `checkpoints/<run id>.pt` (the resume point) and
-`checkpoints/<run id>/step-<step>.pt` (the checkpoint history) beside it.
+`checkpoints/<run id>/step-<step>.pt` (the checkpoint history) beside it, and
+`locks/<run id>.lock`, held by the one process that writes the run (store/lock.py).
 
 Every evaluation is stored in long form, rows of (run, member, step, name, value)
 (store/schema.py): the contract METRICS, each parameter's norm as `norm/<parameter>`, and any
@@ -24,7 +25,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from groklab.errors import GroklabError
+from groklab.store.lock import hold_run_lock
 from groklab.store.measures import (
     check_known,
     measure_rows,
@@ -78,18 +80,25 @@ class RunStore:
     `write_metrics` (any name), `write_layer_norms` (as `norm/<parameter>`), `truncate_metrics`,
     `measure_names`, `read_measures`, `read_curves` (the six METRICS), `read_layer_norms`.
     Checkpoints: `checkpoint_path` (the resume point), `kept_checkpoint_path`, `kept_checkpoints`.
+    Writers: `run_lock` (one process writes a run at a time; `lock_path`).
     """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise GroklabError(f"store {self.root} is a file; --store must be a directory")
-        (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GroklabError(f"cannot create store {str(self.root)!r}: {e.strerror}") from None
         self.path = self.root / "runs.sqlite"
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
-        self._conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except sqlite3.Error as e:
+            raise GroklabError(f"cannot open store {self.path} ({e})") from None
         try:
             self._open()
         except GroklabError:
@@ -213,6 +222,24 @@ class RunStore:
     def checkpoint_path(self, run_id: str) -> Path:
         _check_run_id(run_id)
         return self.root / "checkpoints" / f"{run_id}.pt"
+
+    def lock_path(self, run_id: str) -> Path:
+        """The run's lock file (store/lock.py): held by the one process writing the run."""
+        _check_run_id(run_id)
+        return self.root / "locks" / f"{run_id}.lock"
+
+    @contextmanager
+    def run_lock(self, *run_ids: str) -> Iterator[None]:
+        """Hold the lock of each run (re-entrant in this process) for the block; if another
+        process writes one of them: RunLockedError naming the run and its owner, and none held.
+
+            with store.run_lock(spec.run_id):
+                ...  # only this process writes the run here
+        """
+        with ExitStack() as held:
+            for run_id in dict.fromkeys(run_ids):
+                held.enter_context(hold_run_lock(self.lock_path(run_id), run_id))
+            yield
 
     def kept_checkpoint_path(self, run_id: str, step: int) -> Path:
         """Where the checkpoint history keeps the full state at `step` (beside the resume point)."""

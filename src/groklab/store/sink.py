@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from groklab.store.checkpoint import load_checkpoint, save_atomic
+from groklab.store.checkpoint import bind, load_run_checkpoint, save_atomic
 from groklab.store.db import RunStore
 from groklab.train.events import BaseSink, EvalEvent, RunInfo
 
@@ -38,23 +38,25 @@ class StoreSink(BaseSink):
 
 class StoreCheckpoints:
     """The run's resume point: store.checkpoint_path(run_id), written atomically; each save
-    also records the step reached (status "running") so `groklab runs` shows progress."""
+    also records the step reached (status "running") so `groklab runs` shows progress. Every
+    checkpoint carries the run id and format (store/checkpoint.py `bind`); loading one of
+    another run, or of no run, is a one-line GroklabError naming the file."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store, self.run_id = store, run_id
         self.path = store.checkpoint_path(run_id)
 
     def load(self) -> dict | None:
-        return load_checkpoint(self.path) if self.path.exists() else None
+        return load_run_checkpoint(self.path, self.run_id) if self.path.exists() else None
 
     def save(self, state: dict, step: int) -> None:
-        save_atomic(state, self.path)
+        save_atomic(bind(state, self.run_id), self.path)
         self.store.set_status(self.run_id, "running", step)
 
     def keep(self, state: dict, step: int) -> None:
         path = self.store.kept_checkpoint_path(self.run_id, step)
         path.parent.mkdir(exist_ok=True)
-        save_atomic(state, path)
+        save_atomic(bind(state, self.run_id), path)
 
 
 def create_run(store: RunStore, run: RunInfo) -> None:

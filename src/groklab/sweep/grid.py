@@ -26,7 +26,8 @@ A run file for a sweep is a run file (see `groklab.config`) plus `[grid]` and `[
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
-SWEEP_OPTIONS = ("max_members", "backend", "workers", "ray_address")
+SWEEP_OPTIONS = ("max_members", "max_runs", "backend", "workers", "ray_address")
+PLAN_EVERY = 500  # expand's progress period, in points
+MAX_RUNS = 10_000  # grid points a sweep may have unless told more (`--max-runs`, [sweep])
 
 # canonical axis name -> the Python types its values may have
 AXIS_TYPES: dict[str, tuple[type, ...]] = {
@@ -82,6 +85,7 @@ class SweepSpec:
     base: RunSpec
     grid: tuple[tuple[str, tuple], ...] = ()
     max_members: int = 64
+    max_runs: int = MAX_RUNS  # more grid points than this are refused before expanding
     # where it runs (not part of any run id): backend name and its options
     backend: str = "local"
     workers: int | None = None
@@ -94,6 +98,10 @@ class SweepSpec:
             raise SpecError(f"max_members={self.max_members!r} is not an integer")
         if self.max_members < 1:
             raise SpecError(f"max_members={self.max_members} is out of range; allowed: >= 1")
+        if isinstance(self.max_runs, bool) or not isinstance(self.max_runs, int):
+            raise SpecError(f"max_runs={self.max_runs!r} is not an integer")
+        if self.max_runs < 1:
+            raise SpecError(f"max_runs={self.max_runs} is out of range; allowed: >= 1")
         items = self.grid.items() if isinstance(self.grid, Mapping) else self.grid
         grid: list[tuple[str, tuple]] = []
         for item in items:
@@ -111,7 +119,17 @@ class SweepSpec:
 
     @property
     def n_points(self) -> int:
-        return int(np.prod([len(values) for _, values in self.grid], dtype=np.int64))
+        """The product of the axes' lengths, counted without expanding (exact, any size)."""
+        return math.prod(len(values) for _, values in self.grid)
+
+    def check_size(self) -> None:
+        """Refuse, before expanding, a grid of more than `max_runs` points."""
+        if self.n_points > self.max_runs:
+            axes = " x ".join(f"{name} {len(values):,}" for name, values in self.grid)
+            raise SpecError(
+                f"the grid has {self.n_points:,} points ({axes}), more than max_runs="
+                f"{self.max_runs:,}; shrink it, or allow it with --max-runs {self.n_points}"
+            )
 
 
 def _axis_values(name: str, values: Any) -> tuple:
@@ -123,7 +141,16 @@ def _axis_values(name: str, values: Any) -> tuple:
         raise SpecError(f"grid {name}={values!r} is not a list; give a list of values, e.g. [1, 2]")
     if len(values) == 0:
         raise SpecError(f"grid {name}=[] is empty; give at least one value")
-    return tuple(_axis_value(name, v) for v in values)
+    checked = tuple(_axis_value(name, v) for v in values)
+    seen: set = set()
+    for value in checked:  # every value is hashable: scalars, strings, tuples of names
+        if value in seen:
+            raise SpecError(
+                f"grid {name} gives {value!r} twice (the same points would train twice); "
+                "give each value once"
+            )
+        seen.add(value)
+    return checked
 
 
 def _axis_value(name: str, value: Any) -> Any:
@@ -138,7 +165,9 @@ def _axis_value(name: str, value: Any) -> Any:
 
 
 def grid_points(sweep: SweepSpec) -> list[dict[str, Any]]:
-    """The grid values of each point, {axis: value}, in product order (last axis fastest)."""
+    """The grid values of each point, {axis: value}, in product order (last axis fastest);
+    a grid of more than `sweep.max_runs` points is refused first (`SweepSpec.check_size`)."""
+    sweep.check_size()
     names = sweep.axes
     return [
         dict(zip(names, values, strict=True))
@@ -162,13 +191,20 @@ def apply_point(base: RunSpec, point: Mapping[str, Any]) -> RunSpec:
     return RunSpec(**sections, members=(member,))
 
 
-def expand(sweep: SweepSpec) -> list[RunSpec]:
+def expand(sweep: SweepSpec, progress: Callable[[int, int], None] | None = None) -> list[RunSpec]:
     """The cartesian product of the grid: one single-member spec per point, last axis fastest.
 
     Example: grid train_fraction [0.3, 0.5] x seed [0, 1] gives (0.3, 0), (0.3, 1), (0.5, 0),
-    (0.5, 1). A value out of range raises the spec's own one-line SpecError.
+    (0.5, 1). A value out of range raises the spec's own one-line SpecError. `progress` is
+    called with (points planned, points) every PLAN_EVERY points and at the end.
     """
-    return [apply_point(sweep.base, point) for point in grid_points(sweep)]
+    points = grid_points(sweep)
+    specs = []
+    for i, point in enumerate(points, 1):
+        specs.append(apply_point(sweep.base, point))
+        if progress is not None and (i % PLAN_EVERY == 0 or i == len(points)):
+            progress(i, len(points))
+    return specs
 
 
 def pack_members(
@@ -235,8 +271,17 @@ def _flatten(grid: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(items)
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
-    """Read a sweep file and check every point of its grid (nothing has trained yet)."""
+def load_sweep(
+    path: str | Path,
+    *,
+    max_runs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepSpec:
+    """Read a sweep file and check every point of its grid (nothing has trained yet);
+    `max_runs` overrides the file's limit on grid points ([sweep] max_runs, else MAX_RUNS),
+    checked before the grid is expanded. `progress` as for `expand`."""
     sweep = sweep_from_dict(read_toml(path, "sweep file"))
-    expand(sweep)  # a bad value fails now, with its own one-line message
+    if max_runs is not None:
+        sweep = replace(sweep, max_runs=max_runs)
+    expand(sweep, progress)  # a bad value fails now, with its own one-line message
     return sweep

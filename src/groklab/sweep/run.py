@@ -24,8 +24,8 @@ from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
 from groklab.files import write_text_atomic
 from groklab.spec import RunSpec
-from groklab.store import RunStore
-from groklab.sweep.backend import get_backend
+from groklab.store import RunStore, load_run_checkpoint
+from groklab.sweep.backend import LocalBackend, get_backend
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
 from groklab.train import TrainResult
@@ -148,6 +148,8 @@ def run_points(
     """
     runner = get_backend(backend)
     populations, locations = pack_members(list(points), max_members)
+    if isinstance(runner, LocalBackend):  # tasks are built here (a Ray node builds its own)
+        check_populations(populations)  # one that cannot be fails before the store is made
     counter = ProgressCounter(populations)
     results: list[TrainResult | None] = [None] * len(populations)
     with RunStore(store_root) as store:
@@ -159,12 +161,22 @@ def run_points(
             if r is not None:
                 progress(counter.finish(i))
     if pending:
-        trained = runner.run(
-            [populations[i] for i in pending],
-            store_root=Path(store_root),
-            device=device,
-            progress=None if progress is None else _offset(progress, counter, pending),
-        )
+        # The driver writes the store (any backend): it locks every population it will train
+        # before the first starts, so a second sweep of the same runs fails before training.
+        with (
+            RunStore(store_root) as store,
+            store.run_lock(*(populations[i].run_id for i in pending)),
+        ):
+            for i in pending:  # a foreign checkpoint fails here, named, whatever the backend
+                check_resume_point(store, populations[i].run_id)
+            if isinstance(runner, LocalBackend):  # this machine's memory (Ray's is elsewhere)
+                check_populations_fit([populations[i] for i in pending], device)
+            trained = runner.run(
+                [populations[i] for i in pending],
+                store_root=Path(store_root),
+                device=device,
+                progress=None if progress is None else _offset(progress, counter, pending),
+            )
         for i, result in zip(pending, trained, strict=True):
             results[i] = result
     done = [r for r in results if r is not None]
@@ -190,6 +202,36 @@ def _offset(
         )
 
     return report
+
+
+def check_populations(populations: Sequence[RunSpec]) -> None:
+    """Build each population's task (on the CPU) so that what only the data can tell (n_train
+    larger than the data set, a loss that does not fit it) fails before anything is written."""
+    import torch
+
+    from groklab.train.state import make_task
+
+    for spec in populations:
+        make_task(spec, torch.device("cpu"))
+
+
+def check_populations_fit(populations: Sequence[RunSpec], device: str | None) -> None:
+    """Refuse, before anything trains, a population too big for this machine's memory."""
+    from groklab.data.datasets import make_dataset
+    from groklab.train.memory import check_memory
+
+    datasets: dict = {}  # one data set per DataSpec, however many populations share it
+    for spec in populations:
+        if spec.data not in datasets:
+            datasets[spec.data] = make_dataset(spec.data)
+        check_memory(spec, device, datasets[spec.data])
+
+
+def check_resume_point(store: RunStore, run_id: str) -> None:
+    """A run's resume point, if it has one, must be its own (store/checkpoint.py)."""
+    path = store.checkpoint_path(run_id)
+    if path.exists():
+        load_run_checkpoint(path, run_id, mmap=True)  # tensors mapped, not read
 
 
 def stored_result(store: RunStore, spec: RunSpec) -> TrainResult | None:

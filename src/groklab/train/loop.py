@@ -117,18 +117,19 @@ def train(
     listeners = [StoreSink(store), *sinks]
     if progress is not None:
         listeners.append(CallbackSink(progress))
-    step, done = train_loop(
-        spec,
-        listeners,
-        StoreCheckpoints(store, spec.run_id),
-        device=device,
-        checkpoint_every=checkpoint_every,
-        compile=compile,
-        keep=keep_checkpoints,
-        measures=measures,
-    )
-    create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
-    return summarize_run(spec, store, step, "done" if done else "interrupted")
+    with store.run_lock(spec.run_id):  # one writer per run: a second one fails here, at once
+        step, done = train_loop(
+            spec,
+            listeners,
+            StoreCheckpoints(store, spec.run_id),
+            device=device,
+            checkpoint_every=checkpoint_every,
+            compile=compile,
+            keep=keep_checkpoints,
+            measures=measures,
+        )
+        create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
+        return summarize_run(spec, store, step, "done" if done else "interrupted")
 
 
 def train_loop(

@@ -1,0 +1,62 @@
+"""The memory estimate: an exact parameter count from the meta device, the training state from
+it by the optimizer's moments, and the machine's available memory."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from groklab import rng
+from groklab.data.datasets import make_dataset
+from groklab.models import build_model
+from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
+from groklab.train.memory import available_memory, estimate_memory
+
+
+def real_parameter_count(spec: RunSpec) -> int:
+    dataset = make_dataset(spec.data)
+    model = build_model(
+        spec.model,
+        d_vocab=dataset.d_vocab,
+        n_ctx=dataset.inputs.shape[1],
+        d_out=dataset.d_out,
+        input_shape=tuple(dataset.inputs.shape[1:]),
+        generator=rng.generator(0, rng.INIT),
+    )
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch", ["transformer", "mlp", "lstm"])
+def test_parameter_count_equals_a_real_models(arch):
+    model = ModelSpec(arch=arch, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+    spec = RunSpec(data=DataSpec(op="add", p=11), model=model)
+    assert estimate_memory(spec).n_params == real_parameter_count(spec)
+
+
+@pytest.mark.parametrize(
+    "optim, copies",
+    [
+        (OptimSpec(optimizer="adamw"), 4),  # weights, gradients, two moments
+        (OptimSpec(optimizer="sgd"), 2),
+        (OptimSpec(optimizer="sgd", momentum=0.9), 3),
+        (OptimSpec(optimizer="adamw", decay_to="init"), 5),  # and the initial weights
+    ],
+)
+def test_state_bytes_are_members_times_parameters_times_copies(optim, copies):
+    model = ModelSpec(arch="mlp", n_layers=1, d_model=16, d_mlp=32)
+    spec = RunSpec(
+        data=DataSpec(op="add", p=11),
+        model=model,
+        optim=optim,
+        members=members_from(seed=[0, 1, 2]),
+    )
+    estimate = estimate_memory(spec)
+    assert estimate.state_bytes == 3 * real_parameter_count(spec) * 4 * copies
+    assert estimate.total > estimate.state_bytes
+
+
+def test_available_cpu_memory_is_what_proc_meminfo_says():
+    lines = Path("/proc/meminfo").read_text().splitlines()
+    kb = int(next(line for line in lines if line.startswith("MemAvailable:")).split()[1])
+    free = available_memory(torch.device("cpu"))
+    assert abs(free - kb * 1024) < 0.2 * kb * 1024  # it moves a little between two reads
