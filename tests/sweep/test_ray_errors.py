@@ -57,7 +57,7 @@ def test_a_corrupt_checkpoint_is_not_retried_and_names_the_stores_file(tmp_path,
     with caplog.at_level(logging.WARNING), pytest.raises(GroklabError) as err:
         run_sweep(SWEEP, root, backend=backend)
     assert "1 of 2 populations failed" in str(err.value) and "\n" not in str(err.value)
-    assert attempts(markers, bad.run_id) == 1  # not retried
+    assert attempts(markers, bad.run_id) == 0  # refused by the driver: never sent, not retried
     (line,) = failure_lines(caplog, bad.run_id)
     assert str(RunStore(root).checkpoint_path(bad.run_id)) in line and "corrupt" in line
     assert SCRATCH_PREFIX not in line and "\n" not in line
@@ -80,4 +80,21 @@ def test_an_error_that_persists_is_retried_then_one_line_and_the_rest_is_stored(
     assert attempts(markers, first.run_id) == 2  # Ray retried it once, as asked
     (line,) = failure_lines(caplog, first.run_id)
     assert line.endswith("RuntimeError: the same every time")
+    assert RunStore(tmp_path / "store").get_run(second.run_id).status == "done"
+
+
+def test_a_groklab_error_in_a_task_is_not_retried_and_the_rest_is_stored(
+    tmp_path, ray_local, caplog
+):
+    from groklab.sweep.ray_backend import RayBackend
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    first, second = pack(expand(SWEEP), SWEEP.max_members)
+    backend = RayBackend(task=counting(str(markers), GroklabError), max_retries=2)
+    with caplog.at_level(logging.WARNING), pytest.raises(GroklabError, match="1 of 2"):
+        run_sweep(SWEEP, tmp_path / "store", backend=backend)
+    assert attempts(markers, first.run_id) == 1  # an error a retry cannot mend: tried once
+    (line,) = failure_lines(caplog, first.run_id)
+    assert "the same every time" in line and "\n" not in line
     assert RunStore(tmp_path / "store").get_run(second.run_id).status == "done"

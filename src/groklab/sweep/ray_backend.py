@@ -72,7 +72,7 @@ def errors_as_values(task: Callable[..., object]) -> Callable[..., object]:
         try:
             return task(*args, **kwargs)
         except GroklabError as e:
-            return TaskFailed(str(e))
+            return TaskFailed(" ".join(str(e).splitlines()))  # one line, whatever it said
 
     return run
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +29,10 @@ from groklab.store import RunStore, load_run_checkpoint
 from groklab.sweep.backend import LocalBackend, get_backend
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
+from groklab.sweep.stream import failures_error
 from groklab.train import TrainResult
+
+log = logging.getLogger(__name__)
 
 SUMMARY_KEYS = (
     "run_id",
@@ -167,20 +171,44 @@ def run_points(
             RunStore(store_root) as store,
             store.run_lock(*(populations[i].run_id for i in pending)),
         ):
-            for i in pending:  # a foreign checkpoint fails here, named, whatever the backend
-                check_resume_point(store, populations[i].run_id)
-            if isinstance(runner, LocalBackend):  # this machine's memory (Ray's is elsewhere)
-                check_populations_fit([populations[i] for i in pending], device)
-            trained = runner.run(
-                [populations[i] for i in pending],
-                store_root=Path(store_root),
-                device=device,
-                progress=None if progress is None else _offset(progress, counter, pending),
-            )
-        for i, result in zip(pending, trained, strict=True):
+            # a foreign or corrupt checkpoint fails its run here, named, whatever the backend;
+            # the other populations still train and are stored
+            errors = {i: resume_point_error(store, populations[i]) for i in pending}
+            refused = {i: why for i, why in errors.items() if why is not None}
+            runnable = [i for i in pending if i not in refused]
+            if len(refused) == 1 and not runnable:  # nothing else to train: just the reason
+                raise GroklabError(next(iter(refused.values())))
+            for i, why in refused.items():
+                log.warning("run %s failed: %s", populations[i].run_id, why)
+            try:
+                trained = _train(
+                    runner, populations, runnable, store_root, device, progress, counter
+                )
+            except GroklabError as error:
+                if not refused:
+                    raise
+                more = f"; {len(refused)} more refused before training (each said why above)"
+                raise GroklabError(f"{error}{more}") from None
+        for i, result in zip(runnable, trained, strict=True):
             results[i] = result
+        if refused:
+            raise failures_error(refused, len(pending))
     done = [r for r in results if r is not None]
     return SweepResult([summary_row(done[j], k) for [(j, k)] in locations], done)
+
+
+def _train(runner, populations, runnable, store_root, device, progress, counter) -> list:
+    """The backend's results for the populations at `runnable` (none to train: no call)."""
+    if not runnable:
+        return []
+    if isinstance(runner, LocalBackend):  # this machine's memory (Ray's is elsewhere)
+        check_populations_fit([populations[i] for i in runnable], device)
+    return runner.run(
+        [populations[i] for i in runnable],
+        store_root=Path(store_root),
+        device=device,
+        progress=None if progress is None else _offset(progress, counter, runnable),
+    )
 
 
 def _offset(
@@ -232,6 +260,15 @@ def check_resume_point(store: RunStore, run_id: str) -> None:
     path = store.checkpoint_path(run_id)
     if path.exists():
         load_run_checkpoint(path, run_id, mmap=True)  # tensors mapped, not read
+
+
+def resume_point_error(store: RunStore, spec: RunSpec) -> str | None:
+    """Why `spec`'s resume point cannot be used (one line naming the file), or None."""
+    try:
+        check_resume_point(store, spec.run_id)
+    except GroklabError as error:
+        return str(error)
+    return None
 
 
 def stored_result(store: RunStore, spec: RunSpec) -> TrainResult | None:
