@@ -125,15 +125,18 @@ def test_pow10_is_correctly_rounded_on_every_machine():
     assert pow10([-0.19999999999999996])[0] == 0.6309573444801934
 
 
-def test_keeping_checkpoints_copies_the_backend_with_the_rule_and_leaves_others_alone(tmp_path):
+def test_keeping_checkpoints_fills_in_a_rule_where_none_was_given(tmp_path):
     from groklab.experiments.common import keeping_checkpoints
     from groklab.sweep import LocalBackend
 
-    user = LocalBackend(workers=2, keep_checkpoints="every:50")
+    user = LocalBackend(workers=2)  # keeps none, as `groklab reproduce` makes it by default
     ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=user)
     kept = keeping_checkpoints(ctx, "log:24").backend
     assert kept is not user and kept.keep_checkpoints == "log:24" and kept.workers == 2
-    assert user.keep_checkpoints == "every:50"  # the caller's backend is unchanged
+    assert user.keep_checkpoints == "none"  # the caller's backend is unchanged
+    told = LocalBackend(keep_checkpoints="every:50")  # a rule the user gave is kept
+    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=told)
+    assert keeping_checkpoints(ctx, "log:24").backend.keep_checkpoints == "every:50"
     by_name = keeping_checkpoints(ExperimentContext("micro", tmp_path, tmp_path), "every:5")
     assert (
         isinstance(by_name.backend, LocalBackend) and by_name.backend.keep_checkpoints == "every:5"

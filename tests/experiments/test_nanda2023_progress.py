@@ -85,14 +85,3 @@ def test_phase_steps_are_the_first_evaluations_at_each_level():
     assert phase_steps(curves) == {"memorized": 10.0, "cleanup": 20.0, "grokked": 30.0}
     curves["val_acc"] = np.zeros((1, 5))
     assert np.isnan(phase_steps(curves)["grokked"])
-
-
-def test_a_backend_told_to_keep_nothing_keeps_the_sizes_checkpoints_others_keep_theirs():
-    from groklab.experiments.nanda2023_progress import keeping
-
-    assert keeping(LocalBackend(), "every:10").keep_checkpoints == "every:10"
-    assert keeping(LocalBackend(keep_checkpoints="log:5"), "every:10").keep_checkpoints == "log:5"
-    assert keeping("local", "every:10").keep_checkpoints == "every:10"
-    none = LocalBackend()
-    keeping(none, "every:10")
-    assert none.keep_checkpoints == "none"  # the caller's backend is left as it was

@@ -192,10 +192,11 @@ def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResu
 
 def keeping_checkpoints(ctx: ExperimentContext, rule: str) -> ExperimentContext:
     """The context with its backend keeping checkpoints by `rule` ('every:N', 'log:N'), for an
-    experiment that measures kept members after training (it replaces the user's rule for
-    that experiment only). A backend with no such setting is used as it is, and keeps none."""
+    experiment that measures kept members after training. A rule the user gave
+    (`--keep-checkpoints`, anything but 'none') is kept; a backend with no such setting is
+    used as it is, and keeps none."""
     backend = get_backend(ctx.backend)
-    if hasattr(backend, "keep_checkpoints"):
+    if getattr(backend, "keep_checkpoints", None) == "none":
         backend = copy.copy(backend)
         backend.keep_checkpoints = KeepRule.parse(rule).text
     return replace(ctx, backend=backend)

@@ -22,7 +22,6 @@ Numbers: the phase boundaries, the key frequencies, and the measures at each bou
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -44,6 +43,7 @@ from groklab.experiments.common import (
     P,
     RunSize,
     describe_model,
+    keeping_checkpoints,
     run_points,
     shown,
     shrunk_text,
@@ -196,27 +196,13 @@ def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
                        fontsize=10)  # fmt: skip
 
 
-def keeping(backend, keep: str):
-    """The backend, keeping the checkpoints `keep` names unless it was told to keep some (the
-    local and Ray backends hold their rule as `keep_checkpoints`; `groklab reproduce` makes
-    them with its --keep-checkpoints, default none)."""
-    from groklab.sweep.backend import get_backend
-
-    if isinstance(backend, str):
-        return get_backend(backend, keep_checkpoints=keep)
-    if getattr(backend, "keep_checkpoints", None) == "none":
-        backend = copy.copy(backend)
-        backend.keep_checkpoints = keep
-    return backend
-
-
 def run(ctx: ExperimentContext) -> ExperimentResult:
     from groklab.store import RunStore
 
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     spec = run_spec(size)
-    run_points([spec], replace(ctx, backend=keeping(ctx.backend, size.keep)), max_members=1)
+    run_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
     with RunStore(ctx.store_root) as store:
         history = measure_history(store, spec.run_id)
         curves = store.read_measures(spec.run_id)
