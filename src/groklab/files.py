@@ -100,12 +100,15 @@ def pid_is_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp_files(directory: str | Path) -> list[Path]:
+def remove_stale_temp_files(
+    directory: str | Path, pattern: str = ".*.tmp", *, recursive: bool = True
+) -> list[Path]:
     """Remove the temp files (`_create_beside`) that writers killed mid-write left in
-    `directory` and its subfolders: those of a process no longer alive on this machine.
-    Returns what it removed. A live writer's file is left alone."""
+    `directory` (and its subfolders, if `recursive`) matching `pattern`: those of a process no
+    longer alive on this machine. Returns what it removed. A live writer's file is left alone."""
     removed = []
-    for tmp in Path(directory).rglob(".*.tmp"):
+    folder = Path(directory)
+    for tmp in folder.rglob(pattern) if recursive else folder.glob(pattern):
         parts = tmp.name.split(".")  # ["", name..., pid, hex, "tmp"]
         if len(parts) < 5 or not parts[-3].isdigit() or pid_is_alive(int(parts[-3])):
             continue

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from groklab.errors import GroklabError
+from groklab.files import remove_stale_temp_files
 from groklab.store.lock import hold_run_lock
 from groklab.store.measures import (
     check_known,
@@ -245,6 +246,13 @@ class RunStore:
         """Where the checkpoint history keeps the full state at `step` (beside the resume point)."""
         _check_run_id(run_id)
         return self.root / "checkpoints" / run_id / f"step-{int(step):09d}.pt"
+
+    def remove_stale_temp_files(self, run_id: str) -> list[Path]:
+        """The half-written checkpoint files of `run_id` that a writer killed during a save
+        left behind (its resume point's and its kept ones'); a live writer's are kept."""
+        folder = self.root / "checkpoints"
+        removed = remove_stale_temp_files(folder, f".{run_id}.pt.*.tmp", recursive=False)
+        return removed + remove_stale_temp_files(folder / run_id)
 
     def kept_checkpoints(self, run_id: str) -> dict[int, Path]:
         """The run's kept checkpoints, step -> path, by step (empty if it keeps none)."""

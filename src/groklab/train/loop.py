@@ -118,6 +118,7 @@ def train(
     if progress is not None:
         listeners.append(CallbackSink(progress))
     with store.run_lock(spec.run_id):  # one writer per run: a second one fails here, at once
+        store.remove_stale_temp_files(spec.run_id)  # left by a writer killed mid-save
         step, done = train_loop(
             spec,
             listeners,
