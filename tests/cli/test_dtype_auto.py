@@ -51,3 +51,10 @@ def test_a_bad_dtype_is_one_line_naming_it_and_the_choices(run_cli, tmp_path):
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and "half" in err and "float32" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_an_unknown_dtype_names_auto_among_the_choices_and_writes_nothing(run_cli, tmp_path):
+    status, _, err = run_cli(["train", *TINY, "--dtype", "bf17", "--store", str(tmp_path / "s")])
+    assert status == 2 and err.count("\n") == 1
+    assert "'bf17'" in err and "auto, float32, bf16, float64" in err
+    assert not (tmp_path / "s").exists()

@@ -81,12 +81,17 @@ def resolve_auto_dtype(args: argparse.Namespace, device) -> str | None:
     """`--dtype auto` (also the default when no --config gives a dtype) -> the machine's choice
     (train/precision.py), written back into `args` so the spec holds the resolved dtype.
     Returns the line that says which and why, or None for an explicit dtype."""
+    from groklab.errors import SpecError
+    from groklab.spec.sections import DTYPES
     from groklab.train.precision import resolve_dtype
 
     requested = getattr(args, "train.dtype", None)
     if requested is None and not getattr(args, "config", None):
         requested = "auto"
     if requested != "auto":
+        if requested is not None and requested not in DTYPES:  # the flag also takes auto
+            allowed = ", ".join(("auto", *DTYPES))
+            raise SpecError(f"--dtype {requested!r} is not allowed; choose one of {allowed}")
         return None
     dtype, why = resolve_dtype("auto", device)
     setattr(args, "train.dtype", dtype)
