@@ -74,27 +74,36 @@ def scratch_of(pids) -> list[Path]:
     return [p for pid in pids for p in tmp.glob(f"{SCRATCH_PREFIX}{pid}-*")]
 
 
-class KillOneWorker(BaseSink):
-    """A mirror in the driver: at the first evaluation at step 10, kills a worker with -9."""
+class Starts(BaseSink):
+    """A mirror in the driver: records each attempt's start."""
 
     def __init__(self) -> None:
-        self.killed, self.starts = [], []
+        self.starts = []
 
     def on_start(self, run, step):
         self.starts.append((run.run_id, step))
 
-    def on_eval(self, event):
-        if event.step == 10 and not self.killed:
-            pid = workers_of(os.getpid())[0]
-            os.kill(pid, signal.SIGKILL)
-            self.killed.append(pid)
 
+def test_a_killed_worker_is_retried_and_the_sweep_equals_the_in_process_one(
+    tmp_path, monkeypatch
+):
+    # The worker training population 0 is killed (-9) right after it streams its step-10
+    # evaluation, so the kill lands on a worker mid-training whatever the schedule
+    # (tests/sweep/dying_worker.py).
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # the workers import the helper
+    import dying_worker
 
-def test_a_killed_worker_is_retried_and_the_sweep_equals_the_in_process_one(tmp_path):
-    killer = KillOneWorker()
-    pooled = run_sweep(SWEEP, tmp_path / "pool", backend=LocalBackend(workers=2, sinks=[killer]))
+    mark = tmp_path / "killed.pid"
+    monkeypatch.setenv(dying_worker.MARK, str(mark))
+    monkeypatch.setattr("groklab.sweep.pool.worker_main", dying_worker.main)
+    recorder = Starts()
+    pooled = run_sweep(SWEEP, tmp_path / "pool", backend=LocalBackend(workers=2, sinks=[recorder]))
     inline = run_sweep(SWEEP, tmp_path / "inline")
-    assert len(killer.killed) == 1 and len(killer.starts) == 3  # one population started twice
+    killed = int(mark.read_text())
+    first, second = (p.run_id for p in pack(expand(SWEEP), SWEEP.max_members))
+    # population 0 started twice, from step 0 both times (no checkpoint was streamed)
+    assert sorted(recorder.starts) == sorted([(first, 0), (first, 0), (second, 0)])
+    assert not alive(killed)
     pool_store, inline_store = RunStore(tmp_path / "pool"), RunStore(tmp_path / "inline")
     assert {r.status for r in pool_store.list_runs()} == {"done"}
     for run in inline_store.list_runs():
@@ -102,7 +111,7 @@ def test_a_killed_worker_is_retried_and_the_sweep_equals_the_in_process_one(tmp_
         for name, values in expected.items():
             assert np.array_equal(values, got[name], equal_nan=True), name
     assert [r["run_id"] for r in pooled.rows] == [r["run_id"] for r in inline.rows]
-    assert not scratch_of(killer.killed)  # the driver removed the dead worker's scratch
+    assert not scratch_of([killed])  # the driver removed the dead worker's scratch
 
 
 def test_a_corrupt_checkpoint_fails_its_run_in_one_line_and_the_others_are_stored(tmp_path, caplog):
