@@ -39,7 +39,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
     names = None if args.measures is None else [n.strip() for n in args.measures.split(",")]
     store, run_id = open_run(args)
     choose_measures(run_spec(store, run_id), names)  # a bad name fails before the bar shows
-    with store, tqdm(desc=f"measure {run_id}", unit="ckpt", file=sys.stderr) as bar:
+    with (
+        store,
+        store.run_lock(run_id),  # a run another process writes is refused before the bar
+        tqdm(desc=f"measure {run_id}", unit="ckpt", file=sys.stderr) as bar,
+    ):
 
         def progress(done: int, total: int) -> None:
             bar.total = total

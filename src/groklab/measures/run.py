@@ -72,10 +72,16 @@ def measure_run(
 ) -> MeasureRunResult:
     """Compute `names` (None: all that apply) for every member at every kept checkpoint of
     `run_id` (and at the resume point, if it is not kept), writing them to `store`.
-    `progress(done, total)` is called after each step."""
+    `progress(done, total)` is called after each step. It holds the run's lock throughout, so
+    it never runs beside a trainer of the run (RunLockedError, one line, nothing written)."""
     run_id = store.resolve(run_id)
     spec = run_spec(store, run_id)
     chosen = choose_measures(spec, names)
+    with store.run_lock(run_id):  # a run another process trains (or measures) is refused
+        return _measure(store, spec, run_id, chosen, progress)
+
+
+def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
     steps = _steps(store, run_id)
     stored = _stored(store, run_id)
     task = make_task(spec, torch.device("cpu"))

@@ -35,7 +35,7 @@ import numpy as np
 
 from groklab.errors import GroklabError
 from groklab.files import remove_stale_temp_files
-from groklab.store.lock import hold_run_lock
+from groklab.store.lock import hold_run_lock, is_held_here
 from groklab.store.measures import (
     check_known,
     measure_rows,
@@ -81,7 +81,8 @@ class RunStore:
     `write_metrics` (any name), `write_layer_norms` (as `norm/<parameter>`), `truncate_metrics`,
     `measure_names`, `read_measures`, `read_curves` (the six METRICS), `read_layer_norms`.
     Checkpoints: `checkpoint_path` (the resume point), `kept_checkpoint_path`, `kept_checkpoints`.
-    Writers: `run_lock` (one process writes a run at a time; `lock_path`).
+    Writers: `run_lock` (one process writes a run at a time; `lock_path`); every method that
+    writes a run's rows holds its lock, the caller's or its own for that write.
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -166,7 +167,7 @@ class RunStore:
         if len(members) != n_members:
             raise GroklabError(f"run {run_id}: got {len(members)} member specs for {n_members=}")
         now = _now()
-        with self._transaction() as conn:
+        with self._writing(run_id), self._transaction() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, 'created', 0, ?, ?, ?)",
                 (run_id, spec_json, n_members, now, now, summary),
@@ -212,7 +213,7 @@ class RunStore:
     def set_status(self, run_id: str, status: str, step: int) -> None:
         if status not in STATUSES:
             raise GroklabError(f"status {status!r} is not one of {', '.join(STATUSES)}")
-        with self._transaction() as conn:
+        with self._writing(run_id), self._transaction() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET status = ?, step = ?, updated = ? WHERE run_id = ?",
                 (status, int(step), _now(), run_id),
@@ -240,6 +241,17 @@ class RunStore:
         with ExitStack() as held:
             for run_id in dict.fromkeys(run_ids):
                 held.enter_context(hold_run_lock(self.lock_path(run_id), run_id))
+            yield
+
+    @contextmanager
+    def _writing(self, run_id: str) -> Iterator[None]:
+        """Every write of a run's rows holds its lock: the caller's (a trainer, a sweep's
+        driver, `groklab measure` hold it for their whole work), else one taken for this write,
+        so no writer, whatever its path here, changes a run another process is writing."""
+        if is_held_here(self.lock_path(run_id)):
+            yield
+            return
+        with hold_run_lock(self.lock_path(run_id), run_id):
             yield
 
     def kept_checkpoint_path(self, run_id: str, step: int) -> Path:
@@ -270,7 +282,7 @@ class RunStore:
         """Each measure's value per member at `step`, name -> [M]: the contract METRICS,
         `norm/<parameter>` or any new name; re-writing a (step, name) replaces its values."""
         rows = measure_rows(run_id, step, metrics, self._n_members(run_id))
-        with self._transaction() as conn:
+        with self._writing(run_id), self._transaction() as conn:
             conn.executemany(f"{_INSERT} VALUES (?, ?, ?, ?, ?)", rows)
 
     def write_layer_norms(self, run_id: str, step: int, norms: Mapping[str, Any]) -> None:
@@ -280,7 +292,7 @@ class RunStore:
 
     def truncate_metrics(self, run_id: str, after_step: int) -> None:
         """Delete every measure with step > after_step (a resumed run re-records those steps)."""
-        with self._transaction() as conn:
+        with self._writing(run_id), self._transaction() as conn:
             conn.execute(
                 "DELETE FROM measures WHERE run_id = ? AND step > ?", (run_id, int(after_step))
             )
@@ -337,7 +349,7 @@ class RunStore:
             return
         assignments = ", ".join(f"{name} = ?" for name in values)
         params = [None if v is None else sql_float(v) for v in values.values()]
-        with self._transaction() as conn:
+        with self._writing(run_id), self._transaction() as conn:
             cursor = conn.execute(
                 f"UPDATE members SET {assignments} WHERE run_id = ? AND idx = ?",
                 (*params, run_id, int(idx)),
