@@ -12,12 +12,20 @@ otherwise be resumed silently, with the wrong weights (and curves) from then on.
 from before the binding (no run id) are refused too: they cannot be told apart from a foreign
 one of the same shape, the very case the binding is for (delete one to retrain from step 0).
 
+Each checkpoint also carries `digest`, the SHA-256 of its content (every tensor's dtype, shape
+and bytes and every plain value, in a fixed order; `content_digest`), checked on every load: a
+flipped bit, a truncated tensor or an edited step is one line naming the file, never a run that
+trains on from a damaged state. (torch's zip container does not check its records' CRCs.)
+Format-1 checkpoints, written before the digest, load unchecked with a warning.
+
     save_atomic(bind(state, "r-0123456789"), path)
     state = check_bound(load_checkpoint(path), path, "r-0123456789")
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -27,13 +35,47 @@ import torch
 from groklab.errors import GroklabError
 from groklab.files import write_atomic
 
+log = logging.getLogger(__name__)
+
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
-CHECKPOINT_FORMAT = 1  # bump when the state's layout changes incompatibly
+CHECKPOINT_FORMAT = 2  # 2: with its content's digest; bump when the layout changes
+READABLE_FORMATS = (1, CHECKPOINT_FORMAT)
 
 
 def bind(state: dict, run_id: str) -> dict:
-    """The state with the run id and format it is checked against when loaded."""
-    return {**state, "run_id": run_id, "format": CHECKPOINT_FORMAT}
+    """The state with the run id, format and content digest it is checked against when loaded."""
+    bound = {k: v for k, v in state.items() if k != "digest"}
+    bound |= {"run_id": run_id, "format": CHECKPOINT_FORMAT}
+    return {**bound, "digest": content_digest(bound)}
+
+
+def content_digest(obj: Any) -> str:
+    """SHA-256 (hex) of a checkpoint's content: tensors by dtype, shape and bytes, plain values
+    by type and repr, dicts in sorted key order. Equal for equal content, whatever the device
+    or the file's byte layout; any changed bit changes it.
+
+    Example: content_digest({"step": 3}) != content_digest({"step": 4})."""
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def _feed(h, obj: Any) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(obj.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)};".encode())
+        for key in sorted(obj, key=repr):
+            h.update(f"{key!r}=".encode())
+            _feed(h, obj[key])
+    elif isinstance(obj, list | tuple):
+        h.update(f"{type(obj).__name__}{len(obj)};".encode())
+        for item in obj:
+            _feed(h, item)
+    else:  # int, float, bool, str, None
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
 
 
 def check_bound(saved: Any, path: Path, run_id: str) -> dict:
@@ -51,10 +93,22 @@ def check_bound(saved: Any, path: Path, run_id: str) -> dict:
             f"checkpoint {path} is of run {found!r}; expected run {run_id} "
             "(a checkpoint of another spec): remove it from there"
         )
-    if saved.get("format") != CHECKPOINT_FORMAT:
+    form = saved.get("format")
+    if form not in READABLE_FORMATS:
         raise GroklabError(
-            f"checkpoint {path} has format {saved.get('format')!r}; this groklab reads format "
-            f"{CHECKPOINT_FORMAT}"
+            f"checkpoint {path} has format {form!r}; this groklab reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}"
+        )
+    if form == 1:
+        log.warning(
+            "checkpoint %s was written before checkpoints carried a digest: unchecked", path
+        )
+        return saved
+    content = {k: v for k, v in saved.items() if k != "digest"}
+    if saved.get("digest") != content_digest(content):
+        raise GroklabError(
+            f"checkpoint {path} is damaged: its content does not match its digest (a changed "
+            "bit, a cut tensor or an edit); delete it to retrain the run from step 0"
         )
     return saved
 

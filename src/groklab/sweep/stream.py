@@ -52,6 +52,10 @@ class StreamedCheckpoints:
     def __init__(self, checkpoints, sink: QueueSink) -> None:
         self.checkpoints, self.sink = checkpoints, sink
 
+    @property
+    def path(self) -> Path:
+        return self.checkpoints.path
+
     def load(self) -> dict | None:
         return self.checkpoints.load()
 

@@ -154,6 +154,14 @@ def train_loop(
     state = init_state(spec, task, dev)
     saved = checkpoints.load()
     if saved is not None:
+        try:
+            state.check_fits(saved)
+        except GroklabError as e:
+            where = getattr(checkpoints, "path", "the resume point")
+            raise GroklabError(
+                f"checkpoint {where} cannot resume run {spec.run_id}: {e}; delete it to "
+                "retrain the run from step 0"
+            ) from None
         state.load_dict(saved)
         log.info("resuming %s at step %d", spec.run_id, state.step)
         _check_threads(spec.run_id, saved.get("threads"), dev)

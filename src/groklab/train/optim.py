@@ -51,10 +51,15 @@ def init_optim_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None = 
 def optim_state_from_dict(d: dict, spec: OptimSpec, device: torch.device) -> OptimState:
     """A saved state on `device`; a checkpoint from before named state (SGD's buffer saved as
     `exp_avg` beside an empty `exp_avg_sq`) loads too."""
-    d = dict(d)
-    if spec.optimizer == "sgd" and "momentum_buffer" not in d:
-        d = {"step": d["step"], "momentum_buffer": d["exp_avg"]}
+    d = upgrade_optim_dict(d, spec)
     return {k: int(v) if k == "step" else v.to(device) for k, v in d.items()}
+
+
+def upgrade_optim_dict(d: dict, spec: OptimSpec) -> dict:
+    """A saved optimizer state in today's layout (SGD's buffer from before named state)."""
+    if spec.optimizer == "sgd" and "momentum_buffer" not in d and "exp_avg" in d:
+        return {"step": d.get("step"), "momentum_buffer": d["exp_avg"]}
+    return dict(d)
 
 
 def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:

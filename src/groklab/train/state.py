@@ -10,13 +10,18 @@ from torch import Tensor
 from groklab import rng
 from groklab.data import noisy_targets
 from groklab.data.datasets import Dataset, make_dataset, make_member_masks
-from groklab.errors import SpecError
+from groklab.errors import GroklabError, SpecError
 from groklab.models import DROPOUT_ARCHS, build_model, share_input_structure
 from groklab.spec import RunSpec
 from groklab.train.batches import BatchSampler
 from groklab.train.muon import MuonLayout, build_muon_layout
 from groklab.train.noise import Streams
-from groklab.train.optim import OptimState, init_optim_state, optim_state_from_dict
+from groklab.train.optim import (
+    OptimState,
+    init_optim_state,
+    optim_state_from_dict,
+    upgrade_optim_dict,
+)
 from groklab.train.population import Population
 from groklab.train.transforms import Chain, build_chain
 
@@ -143,6 +148,22 @@ class TrainState:
             "done": self.done,
         }
 
+    def check_fits(self, saved: dict) -> None:
+        """Refuse, in one line, a saved state that this run could not continue: a step outside
+        0..steps, a missing key, or a tensor whose shape or dtype differs from this spec's
+        (the first difference is named). Nothing is loaded before the check passes."""
+        step, steps = saved.get("step"), self.spec.train.steps
+        if type(step) is not int or not 0 <= step <= steps:
+            raise GroklabError(f"step {step!r} is outside this run's 0..{steps}")
+        if isinstance(saved.get("opt"), dict):  # an older layout, as load_dict reads it
+            saved = {**saved, "opt": upgrade_optim_dict(saved["opt"], self.spec.optim)}
+        template = self.to_dict()
+        if not saved.get("transforms") and not template["transforms"]:
+            template.pop("transforms")  # none saved before transforms existed
+        why = _difference(saved, template, "")
+        if why is not None:
+            raise GroklabError(f"{why}, which this run's spec does not give")
+
     def load_dict(self, d: dict) -> None:
         device = self.population.flat.device
         self.step = int(d["step"])
@@ -200,3 +221,41 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
 
 def _cpu(state: dict) -> dict:
     return {k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()}
+
+
+def _difference(saved, template, where: str) -> str | None:
+    """The first place where `saved` lacks `template`'s keys, lengths, kinds, shapes or dtypes."""
+    name = where or "the state"
+    if isinstance(template, Tensor):
+        if not isinstance(saved, Tensor):
+            return f"{name} is a {type(saved).__name__}, not a tensor"
+        if saved.shape != template.shape or saved.dtype != template.dtype:
+            return f"{name} is {saved.dtype} {list(saved.shape)}, not {template.dtype} " + str(
+                list(template.shape)
+            )
+        return None
+    if isinstance(template, dict):
+        if not isinstance(saved, dict):
+            return f"{name} is a {type(saved).__name__}, not a dict"
+        for key, value in template.items():
+            if key not in saved:
+                return f"{where + '.' if where else ''}{key} is missing"
+            why = _difference(saved[key], value, f"{where + '.' if where else ''}{key}")
+            if why is not None:
+                return why
+        return None
+    if isinstance(template, list | tuple):
+        if not isinstance(saved, list | tuple) or len(saved) != len(template):
+            return f"{name} has {_length(saved)} entries, not {len(template)}"
+        for i, (a, b) in enumerate(zip(saved, template, strict=True)):
+            why = _difference(a, b, f"{name}[{i}]")
+            if why is not None:
+                return why
+        return None
+    if type(saved) is not type(template):
+        return f"{name} is {saved!r}, not a {type(template).__name__}"
+    return None
+
+
+def _length(x) -> str:
+    return str(len(x)) if isinstance(x, list | tuple) else f"no list of ({type(x).__name__})"
