@@ -57,9 +57,9 @@ def test_runs_shows_the_last_evaluated_step_and_the_checkpoint_step_when_they_di
     run_id = re.search(r"^run (r-[0-9a-f]{10})", out, re.M).group(1)
     status, listed, _ = run_cli(["runs", "--store", str(store)])
     assert re.search(rf"^{run_id}\s+done\s+2\s+40\s", listed, re.M)
-    with RunStore(store) as s:  # as while running: evaluated to 40, last checkpoint at 20
-        s.set_status(run_id, "running", 20)
-    status, listed, _ = run_cli(["runs", "--store", str(store)])
+    with RunStore(store) as s, s.run_lock(run_id):  # as while a trainer holds it, running:
+        s.set_status(run_id, "running", 20)  # evaluated to 40, last checkpoint at 20
+        status, listed, _ = run_cli(["runs", "--store", str(store)])
     assert re.search(rf"^{run_id}\s+running\s+2\s+40 \(ckpt 20\)\s", listed, re.M)
 
 

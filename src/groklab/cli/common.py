@@ -129,6 +129,15 @@ def open_run(args: argparse.Namespace):
     return store, store.resolve(args.run)
 
 
+def add_rewind_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rewind",
+        action="store_true",
+        help="when a resume point is ahead of the store's rows (a store emptied or replaced), "
+        "retrain from the last step both hold, recording the missing rows again",
+    )
+
+
 def add_keep_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-checkpoints",

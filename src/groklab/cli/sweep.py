@@ -16,6 +16,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         STORE_HELP,
         add_keep_flag,
         add_mirror_flags,
+        add_rewind_flag,
         with_example,
     )
     from groklab.sweep import BACKENDS
@@ -59,6 +60,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
     )
     add_mirror_flags(sweep)
     add_keep_flag(sweep)
+    add_rewind_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
 
@@ -104,7 +106,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     may_stop_early = any(spec.train.stop_at_val_acc > 0 for spec in populations)
     with ProgressDisplay(unit="member-step", eta=not may_stop_early) as bar:
         try:
-            result = run_sweep(sweep, root, backend=backend, device=str(device), progress=bar.sweep)
+            result = run_sweep(
+                sweep,
+                root,
+                backend=backend,
+                device=str(device),
+                progress=bar.sweep,
+                rewind=args.rewind,
+            )
         except TrainingInterrupted as e:
             bar.close()
             print(

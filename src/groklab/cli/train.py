@@ -13,6 +13,7 @@ from groklab.cli.common import (
     OUT_FILE_HELP,
     add_keep_flag,
     add_mirror_flags,
+    add_rewind_flag,
     add_store,
     build_mirrors,
     check_out_dir,
@@ -72,6 +73,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="cheap measures taken at every evaluation and stored with the metrics (all: every "
         "cheap one that applies; groklab measure --help lists them)",
     )
+    add_rewind_flag(train)
     add_mirror_flags(train)
     add_keep_flag(train)
     add_spec_flags(train)
@@ -168,6 +170,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 compile=args.compile,
                 keep_checkpoints=keep,
                 measures=measures,
+                rewind=args.rewind,
             )
         except TrainingInterrupted as e:
             bar.close()

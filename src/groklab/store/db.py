@@ -109,6 +109,7 @@ class RunStore:
         except sqlite3.DatabaseError as e:
             self._conn.close()
             raise GroklabError(f"store {self.path} is not a groklab store ({e})") from None
+        self._settle_finished()
 
     def _open(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -130,6 +131,25 @@ class RunStore:
                     f"store {self.path} has schema version {version} and could not be brought "
                     f"to version {SCHEMA_VERSION} ({e})"
                 ) from None
+
+    def _settle_finished(self) -> None:
+        """Mark done each run left "running" whose resume point says it is done: its writer
+        was killed between the final checkpoint and the status write. A run another process
+        writes, a damaged checkpoint or a store that cannot be written is left as it is."""
+        from groklab.store.checkpoint import load_run_checkpoint
+
+        running = self._conn.execute("SELECT run_id FROM runs WHERE status = 'running'")
+        for (run_id,) in running.fetchall():
+            path, lock = self.checkpoint_path(run_id), self.lock_path(run_id)
+            if not path.exists() or is_held_here(lock):
+                continue
+            try:
+                with hold_run_lock(lock, run_id):
+                    saved = load_run_checkpoint(path, run_id, mmap=True)
+                    if saved.get("done") is True:
+                        self.set_status(run_id, "done", int(saved["step"]))
+            except (GroklabError, OSError, sqlite3.Error):
+                continue
 
     def close(self) -> None:
         self._conn.close()

@@ -120,8 +120,11 @@ def run_sweep(
     backend: str | Backend = "local",
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
+    rewind: bool = False,
 ) -> SweepResult:
-    """Train every population of the sweep not already done in the store; one row per point."""
+    """Train every population of the sweep not already done in the store; one row per point.
+    `rewind`: a resume point ahead of the store's rows restarts where they end (train/resume.py)
+    instead of failing its run."""
     points = grid_points(sweep)
     result = run_points(
         [apply_point(sweep.base, p) for p in points],
@@ -130,6 +133,7 @@ def run_sweep(
         backend=backend,
         device=device,
         progress=progress,
+        rewind=rewind,
     )
     rows = [{**point, **row} for point, row in zip(points, result.rows, strict=True)]
     return replace(result, rows=rows)
@@ -143,6 +147,7 @@ def run_points(
     backend: str | Backend = "local",
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
+    rewind: bool = False,
 ) -> SweepResult:
     """Pack single-member specs into populations (`pack_members`), train those not done in the
     store, and give one row of SUMMARY_KEYS per point, in order: `run_sweep` for points that are
@@ -173,7 +178,7 @@ def run_points(
         ):
             # a foreign or corrupt checkpoint fails its run here, named, whatever the backend;
             # the other populations still train and are stored
-            errors = {i: resume_point_error(store, populations[i]) for i in pending}
+            errors = {i: resume_point_error(store, populations[i], rewind=rewind) for i in pending}
             refused = {i: why for i, why in errors.items() if why is not None}
             runnable = [i for i in pending if i not in refused]
             if len(refused) == 1 and not runnable:  # nothing else to train: just the reason
@@ -262,10 +267,15 @@ def check_resume_point(store: RunStore, run_id: str) -> None:
         load_run_checkpoint(path, run_id, mmap=True)  # tensors mapped, not read
 
 
-def resume_point_error(store: RunStore, spec: RunSpec) -> str | None:
-    """Why `spec`'s resume point cannot be used (one line naming the file), or None."""
+def resume_point_error(store: RunStore, spec: RunSpec, *, rewind: bool = False) -> str | None:
+    """Why `spec`'s resume point cannot be used (one line naming the file), or None: not the
+    run's own, or ahead of the store's rows (moved back first with `rewind`, train/resume.py).
+    The caller holds the run's lock."""
+    from groklab.train.loop import check_resume_point as check_rows
+
     try:
         check_resume_point(store, spec.run_id)
+        check_rows(store, spec, rewind=rewind)
     except GroklabError as error:
         return str(error)
     return None

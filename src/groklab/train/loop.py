@@ -100,6 +100,7 @@ def train(
     compile: bool = False,
     keep_checkpoints: KeepRule | str = "none",
     measures: MeasureHook | None = None,
+    rewind: bool = False,
 ) -> TrainResult:
     """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
 
@@ -111,6 +112,8 @@ def train(
     steps besides the resume point (store.kept_checkpoints; groklab.load reads them).
     `measures(flat [M, P], step) -> {name: [M]}` adds its values to each evaluation's metrics
     (groklab.measures.run.training_measures makes one; the loop knows no measure).
+    A resume point ahead of the store's rows is refused (train/resume.py); `rewind` moves it
+    back to the last step both hold first, so training records the missing rows again.
     """
     from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
 
@@ -119,6 +122,7 @@ def train(
         listeners.append(CallbackSink(progress))
     with store.run_lock(spec.run_id):  # one writer per run: a second one fails here, at once
         store.remove_stale_temp_files(spec.run_id)  # left by a writer killed mid-save
+        check_resume_point(store, spec, rewind=rewind)
         step, done = train_loop(
             spec,
             listeners,
@@ -130,7 +134,24 @@ def train(
             measures=measures,
         )
         create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
+        if done and store.get_run(spec.run_id).status != "done":  # its last status write lost
+            store.set_status(spec.run_id, "done", step)
         return summarize_run(spec, store, step, "done" if done else "interrupted")
+
+
+def check_resume_point(store: RunStore, spec: RunSpec, *, rewind: bool = False) -> None:
+    """Refuse a resume point the store's rows do not cover (one line and the fix), or, with
+    `rewind`, move it back to where they do (train/resume.py). The caller holds the lock."""
+    from groklab.train.resume import resume_gap
+    from groklab.train.resume import rewind as rewind_run
+
+    if rewind:
+        back = rewind_run(store, spec)
+        if back is not None:
+            log.warning("run %s: rewound to step %d to record the missing rows", spec.run_id, back)
+    gap = resume_gap(store, spec)
+    if gap is not None:
+        raise GroklabError(gap.text(spec.run_id, store.checkpoint_path(spec.run_id)))
 
 
 def train_loop(

@@ -18,3 +18,13 @@ def early_eval_steps(eval_every: int) -> frozenset[int]:
 
 def is_eval_step(step: int, eval_every: int) -> bool:
     return step % eval_every == 0 or step in early_eval_steps(eval_every)
+
+
+def evaluated_before(step: int, eval_every: int, *, done: bool) -> list[int]:
+    """The evaluation steps a run resumed at `step` has already recorded: those before it (the
+    loop evaluates `step` itself again when it resumes there), and `step` too if it is `done`.
+
+    Example: evaluated_before(12, 5, done=False) == [0, 1, 2, 5, 10]."""
+    early = sorted(s for s in early_eval_steps(eval_every) if s < step)
+    steps = sorted({*early, *range(0, step, eval_every)})
+    return [*steps, step] if done and step not in steps else steps
