@@ -91,7 +91,6 @@ def test_ctrl_c_in_reproduce_says_where_it_stopped_and_how_to_resume(
     run_cli, tmp_path, monkeypatch
 ):
     import sys
-    from types import SimpleNamespace
 
     import groklab.experiments as experiments
     from groklab.train import TrainingInterrupted
@@ -99,7 +98,7 @@ def test_ctrl_c_in_reproduce_says_where_it_stopped_and_how_to_resume(
     def run(ctx):
         raise TrainingInterrupted("r-0123456789", 40)
 
-    fake = SimpleNamespace(name="power2022-fraction", figure="Fig. 1 center", run=run)
+    fake = experiments.Experiment("power2022-fraction", "Fig. 1 center", "", run)
     monkeypatch.setattr(experiments, "get_experiment", lambda name: fake)
     argv = ["reproduce", "power2022-fraction", "--out", str(tmp_path / "o")]
     argv += ["--store", str(tmp_path / "s")]

@@ -51,9 +51,16 @@ class MicroRuns:
 
 @pytest.fixture(scope="session")
 def run_micro_twice(tmp_path_factory) -> Callable[[str], MicroRuns]:
-    """run_micro_twice("power2022-curves") -> MicroRuns, in a fresh folder of its own."""
+    """run_micro_twice("power2022-curves") -> MicroRuns, in a fresh folder of its own; once
+    per session and experiment (the claims tests read the same runs as the experiment's)."""
+    done: dict[str, MicroRuns] = {}
 
     def run(name: str) -> MicroRuns:
+        if name not in done:
+            done[name] = _run(name)
+        return done[name]
+
+    def _run(name: str) -> MicroRuns:
         root = tmp_path_factory.mktemp(name)
         (root / "out").mkdir()
         backend, events = CountingBackend(), []

@@ -26,6 +26,17 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", nargs="?", help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="run every experiment at the size and write DIR/SCOREBOARD.md and .csv (claims "
+        "held, wall clock, CPU seconds, the machine)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a claim of the paper does not hold (the claims table says which)",
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--quick",
@@ -90,18 +101,40 @@ def check_source(experiment, size: str, source: str) -> None:
     )
 
 
+def check_claims_asked(experiments, size: str, check: bool) -> None:
+    """--check where no claim is checked at the size: refused (exit 2), not a silent pass."""
+    if check and not any(size in e.claim_sizes() for e in experiments):
+        which = experiments[0].name if len(experiments) == 1 else "no experiment"
+        raise GroklabError(
+            f"--check: {which} checks no claim at the --{size} size; claims are checked at "
+            "--quick and --paper"
+        )
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
+    from groklab.experiments.claims import caption, claims_table
+    from groklab.experiments.scoreboard import score, write_scoreboard
     from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
     from groklab.train import pick_device
 
-    if args.list or not args.name:
+    if args.all and args.name is not None:
+        raise GroklabError(
+            f"--all runs every experiment; drop the name {args.name!r} or drop --all"
+        )
+    if args.list or (args.name is None and not args.all):
         print("\n".join(listing(load_all().values())))
         return 0
-    experiment = get_experiment(args.name)
+    if args.all and args.source:
+        raise GroklabError(f"--source {args.source!r}: give it with one experiment, not --all")
+    if args.all:
+        experiments = sorted(load_all().values(), key=lambda e: e.name)
+    else:
+        experiments = [get_experiment(args.name)]
+    check_claims_asked(experiments, args.size, args.check)
     options = (
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
@@ -110,32 +143,54 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    check_source(experiment, args.size, args.source)
-    out = make_out_dir(Path(args.out) / experiment.name)
+    for experiment in experiments:
+        check_source(experiment, args.size, args.source)
+    root = make_out_dir(Path(args.out))
     tune_allocator()
-    print(
-        f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
-        flush=True,
-    )
-    # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
-    # before their step budget, so a time remaining counted to it would mislead
-    bar = ProgressDisplay(unit="member-step", eta=False)
-    ctx = ExperimentContext(
-        size=args.size,
-        out_dir=out,
-        store_root=Path(args.store or default_store_root()),
-        backend=backend,
-        device=str(device),
-        progress=bar.sweep,
-        source=args.source,
-    )
-    try:
-        result = experiment.run(ctx)
-    finally:
-        bar.close()
+    scores, failed = [], False
+    for experiment in experiments:
+        print(
+            f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
+            flush=True,
+        )
+        # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
+        # before their step budget, so a time remaining counted to it would mislead
+        bar = ProgressDisplay(unit="member-step", eta=False)
+        ctx = ExperimentContext(
+            size=args.size,
+            out_dir=make_out_dir(root / experiment.name),
+            store_root=Path(args.store or default_store_root()),
+            backend=backend,
+            device=str(device),
+            progress=bar.sweep,
+            source=args.source,
+        )
+        try:
+            if args.all:
+                scores.append(score(experiment, ctx))
+                result = scores[-1].result
+            else:
+                result = experiment.reproduce(ctx)
+        finally:
+            bar.close()
+        if result is None:  # --all: it could not run here; its row says why
+            print(f"{experiment.name}: {scores[-1].status}")
+            failed = True
+            continue
+        _print_result(result, caption, claims_table)
+        failed = failed or not all(c.holds for c in result.claims)
+    if args.all:
+        for path in write_scoreboard(root, args.size, scores):
+            print(f"wrote {path}")
+    return 1 if args.check and failed else 0
+
+
+def _print_result(result, caption, claims_table) -> None:
     print(result.table)
     if result.shrunk:
         print(f"shrunk from the paper: {result.shrunk}")
+    if result.claims:
+        print(f"claims: {caption(result.claims)}")
+        print(claims_table(result.claims))
     for path in result.paths:
         print(f"wrote {path}")
-    return 0

@@ -16,10 +16,11 @@ curves) and `omnigrok_common` (landscapes, grokking panels and their figure).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from groklab.errors import GroklabError
+from groklab.experiments.claims import Claim, ClaimResult, caption, check_claims, write_claims
 from groklab.files import write_text_atomic
 from groklab.sweep.base import Backend, SweepProgress
 
@@ -43,6 +44,7 @@ class ExperimentResult:
     table: str  # the Markdown table (also written to a .md file)
     shrunk: str = ""  # what a non-paper size changed, "" for paper
     numbers: dict = field(default_factory=dict)  # key numbers, for RESULTS.md and tests
+    claims: list[ClaimResult] = field(default_factory=list)  # the paper's claims, checked
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ class Experiment:
     description: str
     run: Callable[[ExperimentContext], ExperimentResult]
     reads_source: tuple[str, ...] = ()  # the sizes that read `--source` (ExperimentContext)
+    claims: tuple[Claim, ...] = ()  # the paper's claims, each a rule on `numbers` (claims.py)
+
+    def claim_sizes(self) -> tuple[str, ...]:
+        """The sizes at which at least one claim is checked."""
+        return tuple(s for s in SIZES if any(s in c.sizes for c in self.claims))
+
+    def reproduce(self, ctx: ExperimentContext) -> ExperimentResult:
+        """Run the experiment, check its claims on its numbers, write claims.md and claims.csv
+        beside the figure and say on each figure how many held."""
+        result = self.run(ctx)
+        checked = check_claims(self.claims, result.numbers, ctx.size)
+        paths = list(result.paths)
+        if ctx.size in self.claim_sizes():
+            for png in (p for p in result.paths if p.suffix == ".png"):
+                add_caption(png, f"{self.figure}, {ctx.size} size: {caption(checked)}")
+            paths += write_claims(ctx.out_dir, self.figure, checked)
+        return replace(result, paths=paths, claims=checked)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -94,6 +113,22 @@ def get_experiment(name: str) -> Experiment:
             f"{', '.join(sorted(EXPERIMENTS))} (or --list)"
         )
     return EXPERIMENTS[name]
+
+
+def add_caption(path: Path, text: str) -> None:
+    """Add a line of text under the figure in the PNG at `path` (pixels kept as they are)."""
+    import matplotlib.image as mpimg
+    from matplotlib.figure import Figure
+
+    from groklab.files import write_atomic
+
+    image = mpimg.imread(path)  # [H, W, C]
+    height, width = image.shape[:2]
+    strip, dpi = 36, 100
+    fig = Figure(figsize=(width / dpi, (height + strip) / dpi), dpi=dpi)
+    fig.figimage(image, xo=0, yo=strip)
+    fig.text(8 / width, strip / 2 / (height + strip), text, va="center", fontsize=11)
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=dpi), binary=True)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

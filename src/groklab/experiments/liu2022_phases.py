@@ -57,6 +57,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim
 from groklab.experiments.common import (
     Note,
     describe_model,
@@ -344,4 +345,38 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "phase diagrams (comprehension, grokking, memorization, confusion) over lr x wd"
-register(Experiment("liu2022-phases", TITLE, DESCRIPTION, run))
+
+
+def goldilocks_lines_of(panel: str):
+    return lambda n: float(
+        len(n[panel]["goldilocks_lrs"]) + len(n[panel]["goldilocks_weight_decays"])
+    )
+
+
+CLAIMS = (
+    Claim(
+        "Generalization happens only in a Goldilocks zone between memorization and confusion "
+        "(Sec. 5, phase diagrams), toy model",
+        paper="yes",
+        quantity="grid lines with a generalizing cell between a memorization and a confusion cell",
+        value=goldilocks_lines_of("toy"),
+        rule=">= 1",
+        note="the toy decoder reads a fixed representation here (no per-group learning rate yet)",
+    ),
+    Claim(
+        "The same for the transformer (Sec. 6)",
+        paper="yes",
+        quantity="grid lines with a generalizing cell between a memorization and a confusion cell",
+        value=goldilocks_lines_of("transformer"),
+        rule=">= 1",
+    ),
+    Claim(
+        "All four phases appear over learning rate x weight decay: comprehension, grokking, "
+        "memorization, confusion (Sec. 6)",
+        paper="4",
+        quantity="phases with at least one run, transformer",
+        value=lambda n: float(sum(n["transformer"][p] > 0 for p in PHASES)),
+        rule=">= 4",
+    ),
+)
+register(Experiment("liu2022-phases", TITLE, DESCRIPTION, run, claims=CLAIMS))

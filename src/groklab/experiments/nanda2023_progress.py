@@ -35,6 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, value_at
 from groklab.experiments.common import (
     LR,
     MODEL,
@@ -267,4 +268,71 @@ def progress_numbers(curves: dict, phases: dict, keys: list[int]) -> dict:
 
 
 DESCRIPTION = "x+y mod 113: restricted/excluded loss, weight norm and Gini through the 3 phases"
-register(Experiment("nanda2023-progress", TITLE, DESCRIPTION, run))
+
+
+def phases_in_order(numbers: dict) -> float:
+    """1 if memorization ends before cleanup starts and cleanup before grokking, 0 if not,
+    nan where a phase boundary was not reached."""
+    mem, clean, grok = (float(numbers["phases"][k]) for k in ("memorized", "cleanup", "grokked"))
+    if any(v != v for v in (mem, clean, grok)):
+        return float("nan")
+    return float(mem < clean <= grok)
+
+
+CLAIMS = (
+    Claim(
+        "Training splits into memorization, circuit formation and cleanup, in that order "
+        "(Sec. 5: 0-1.4k, 1.4k-9.4k, 9.4k-14k steps)",
+        paper="1.4k / 9.4k / 14k",
+        quantity="memorized < cleanup start <= grokked (1 yes, 0 no)",
+        value=phases_in_order,
+        rule="== 1",
+    ),
+    Claim(
+        "Test accuracy comes long after train accuracy (grokking)",
+        paper="~12.6k steps",
+        quantity="steps from memorization to 99 % test",
+        value=difference(value_at("phases.grokked"), value_at("phases.memorized")),
+        rule=f">= {GROKKING_DELAY}",
+    ),
+    Claim(
+        "Restricted loss (key frequencies of the final model only) falls during circuit "
+        "formation, before test loss does (Sec. 5.2, Fig. 7)",
+        paper="falls by decades",
+        quantity="restricted loss at cleanup start / at memorization",
+        value=ratio(value_at("restricted_at.cleanup"), value_at("restricted_at.memorized")),
+        rule="<= 0.5",
+    ),
+    Claim(
+        "Excluded loss (key frequencies removed, train set) rises during circuit formation "
+        "(Sec. 5.2, Fig. 7)",
+        paper="rises",
+        quantity="excluded loss at cleanup start / at memorization",
+        value=ratio(value_at("excluded_at.cleanup"), value_at("excluded_at.memorized")),
+        rule=">= 2",
+    ),
+    Claim(
+        "The sum of squared weights falls during cleanup (Sec. 5.2)",
+        paper="falls",
+        quantity="sum of squared weights at grokking / at cleanup start",
+        value=ratio(value_at("sum_sq_weights_at.grokked"), value_at("sum_sq_weights_at.cleanup")),
+        rule="< 1",
+    ),
+    Claim(
+        "The embedding becomes sparse in the Fourier basis: the Gini coefficient of W_E's "
+        "Fourier norms rises (Sec. 5.2)",
+        paper="rises",
+        quantity="Gini at grokking / at memorization",
+        value=ratio(value_at("gini_W_E_at.grokked"), value_at("gini_W_E_at.memorized")),
+        rule="> 1",
+    ),
+    Claim(
+        "A handful of key frequencies (main seed: 14, 35, 41, 42, 52; other seeds 3-5 "
+        "others, App. C)",
+        paper="5",
+        quantity="key frequencies of the final model",
+        value=lambda n: float(len(n["key_frequencies"])),
+        rule="in [3, 6]",
+    ),
+)
+register(Experiment("nanda2023-progress", TITLE, DESCRIPTION, run, claims=CLAIMS))

@@ -35,6 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
@@ -281,6 +282,57 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 DESCRIPTION = (
     "MNIST, alpha = 8: memorize, then grok as the norm decays; alpha = 1; constrained; alpha x N"
 )
+
+
+def _largest_n(numbers: dict) -> dict:
+    return numbers["landscape"][max(numbers["landscape"], key=float)]
+
+
+CLAIMS = (
+    Claim(
+        "Initialized large (alpha = 8), the MLP memorizes the 1,000 training images while "
+        "its test accuracy stays low (Fig. 3)",
+        paper="~20 %",
+        quantity="test accuracy when train reaches 99 %, alpha = 8",
+        value=value_at("alpha8.val_acc_memorized"),
+        rule="<= 0.5",
+    ),
+    Claim(
+        "...and generalizes much later, as weight decay shrinks the norm (Fig. 3)",
+        paper="~90 % at 10^5 steps",
+        quantity="final test accuracy, alpha = 8",
+        value=value_at("alpha8.final_val_acc"),
+        rule=">= 0.8",
+    ),
+    Claim(
+        "With the norm held at its large initial value it does not generalize (Sec. 3)",
+        paper="stays low",
+        quantity="final test accuracy, alpha = 8 constrained",
+        value=value_at("alpha8_constrained.final_val_acc"),
+        rule="<= 0.5",
+    ),
+    Claim(
+        "At the default initialization (alpha = 1) it generalizes as it fits (Fig. 3)",
+        paper="no delay",
+        quantity="test accuracy when train reaches 99 %, alpha = 1",
+        value=value_at("alpha1.val_acc_memorized"),
+        rule=">= 0.8",
+    ),
+    Claim(
+        "Test accuracy is best at a moderate weight norm, not the largest (landscape, Fig. 3)",
+        paper="U",
+        quantity="best test accuracy minus that of the largest alpha, largest N",
+        value=lambda n: _largest_n(n)["best_val_acc"] - _largest_n(n)["val_acc_largest_alpha"],
+        rule="> 0",
+    ),
+)
 register(
-    Experiment("omnigrok-mnist", TITLE, DESCRIPTION, run, reads_source=("paper", "quick", "micro"))
+    Experiment(
+        "omnigrok-mnist",
+        TITLE,
+        DESCRIPTION,
+        run,
+        reads_source=("paper", "quick", "micro"),
+        claims=CLAIMS,
+    )
 )

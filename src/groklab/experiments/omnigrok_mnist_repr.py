@@ -35,6 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim
 from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
@@ -139,8 +140,32 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, norm constrained"
+
+
+def goldilocks_margin(numbers: dict) -> float:
+    """At the cleanest representation (smallest m): best test accuracy minus the better of
+    the two ends of the alpha grid (> 0: best at a middle norm)."""
+    m = numbers[min(numbers, key=float)]
+    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+
+
+CLAIMS = (
+    Claim(
+        "With the norm constrained, test accuracy is best at a Goldilocks norm, lower at both "
+        "ends (Fig. 7)",
+        paper="U",
+        quantity="best test accuracy minus the better end's, smallest m",
+        value=goldilocks_margin,
+        rule="> 0",
+    ),
+)
 register(
     Experiment(
-        "omnigrok-mnist-repr", TITLE, DESCRIPTION, run, reads_source=("paper", "quick", "micro")
+        "omnigrok-mnist-repr",
+        TITLE,
+        DESCRIPTION,
+        run,
+        reads_source=("paper", "quick", "micro"),
+        claims=CLAIMS,
     )
 )

@@ -35,6 +35,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
     LR,
     MODEL,
@@ -213,4 +214,44 @@ DESCRIPTION = (
     f"x+y mod {SIZES['paper'].p} (quick mod {SIZES['quick'].p}): wd-1 baseline groks as the norm "
     "falls; alpha = 0.8 constrained does not"
 )
-register(Experiment("omnigrok-modadd", TITLE, DESCRIPTION, run))
+
+
+def norm_rises_then_falls(numbers: dict) -> float:
+    """The baseline's peak weight norm over the larger of its start and end (> 1: up, then
+    down)."""
+    b = numbers["baseline"]
+    return b["norm_peak"] / max(b["norm_start"], b["norm_end"])
+
+
+CLAIMS = (
+    Claim(
+        "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline)",
+        paper="grokking",
+        quantity="steps from 99 % train to 99 % test, baseline",
+        value=delay("baseline"),
+        rule=f">= {GROKKING_DELAY}",
+    ),
+    Claim(
+        "...its weight norm first rises, then falls as it generalizes (Fig. 6/8)",
+        paper="rises, then falls",
+        quantity="peak norm / max(start, end norm), baseline",
+        value=norm_rises_then_falls,
+        rule="> 1",
+    ),
+    Claim(
+        "With the norm held fixed (alpha = 0.8, no weight decay) train and test accuracy rise "
+        "together: no grokking (Fig. 6/8)",
+        paper="no delay",
+        quantity="steps from 99 % train to 99 % test, constrained",
+        value=delay("constrained"),
+        rule=f"< {GROKKING_DELAY}",
+    ),
+    Claim(
+        "...and it does generalize (Fig. 6/8)",
+        paper="~100 %",
+        quantity="final test accuracy, constrained",
+        value=value_at("constrained.final_val_acc"),
+        rule=">= 0.9",
+    ),
+)
+register(Experiment("omnigrok-modadd", TITLE, DESCRIPTION, run, claims=CLAIMS))

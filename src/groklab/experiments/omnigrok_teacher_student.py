@@ -32,6 +32,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
 from groklab.experiments.common import Note, RunSize, shown, shrunk_text
 from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
@@ -246,4 +247,52 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "teacher-student: alpha = 2 groks as the norm decays, alpha = 1 does not; L and U"
-register(Experiment("omnigrok-teacher-student", TITLE, DESCRIPTION, run))
+
+
+def u_depth(numbers: dict) -> float:
+    """How far above its best the test loss is at both ends of the norm axis (>= 2: a U)."""
+    land = numbers["landscape"]
+    ends = min(land["val_loss_smallest_alpha"], land["val_loss_largest_alpha"])
+    return ends / land["best_val_loss"]
+
+
+CLAIMS = (
+    Claim(
+        "A student initialized large (alpha = 2) and trained with weight decay fits the "
+        "training set long before it generalizes (Fig. 2)",
+        paper="grokking",
+        quantity="steps from 99 % train to 99 % test accuracy, alpha = 2",
+        value=delay("alpha2"),
+        rule=f">= {GROKKING_DELAY}",
+    ),
+    Claim(
+        "...while weight decay shrinks its weight norm (Fig. 2, twin axis)",
+        paper="falls",
+        quantity="final / initial weight norm, alpha = 2",
+        value=ratio(value_at("alpha2.final_weight_norm"), value_at("alpha2.initial_weight_norm")),
+        rule="< 1",
+    ),
+    Claim(
+        "At the default initialization (alpha = 1) there is no such delay (Fig. 2)",
+        paper="no delay",
+        quantity="steps from 99 % train to 99 % test, alpha = 1",
+        value=delay("alpha1"),
+        rule=f"< {GROKKING_DELAY}",
+    ),
+    Claim(
+        "Train loss against weight norm is an L: low for every norm above a small one "
+        "(Sec. 2, Fig. 2)",
+        paper="L",
+        quantity="train loss flat above alpha = 1 (1 yes)",
+        value=lambda n: float(bool(n["landscape"]["train_loss_flat_above_1"])),
+        rule="== 1",
+    ),
+    Claim(
+        "Test loss against weight norm is a U: low only near a Goldilocks norm (Sec. 2, Fig. 2)",
+        paper="U",
+        quantity="test loss at the smaller of the two ends / its best",
+        value=u_depth,
+        rule=">= 2",
+    ),
+)
+register(Experiment("omnigrok-teacher-student", TITLE, DESCRIPTION, run, claims=CLAIMS))

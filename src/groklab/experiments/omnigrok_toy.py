@@ -28,6 +28,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, shrunk_text
 from groklab.experiments.omnigrok_common import (
     Landscape,
@@ -163,4 +164,30 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "toy addition: best train/test accuracy over messiness x decoder norm (L and U)"
-register(Experiment("omnigrok-toy", TITLE, DESCRIPTION, run))
+
+
+def goldilocks_margin(numbers: dict) -> float:
+    """Best test accuracy over the alpha grid minus the better of its two ends, m = 0 (> 0:
+    best at a middle norm)."""
+    m = numbers["m=0"]
+    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+
+
+CLAIMS = (
+    Claim(
+        "Test accuracy is best at a Goldilocks decoder norm, lower at both ends (Sec. 3, "
+        "Fig. 6/8: the U)",
+        paper="U",
+        quantity="best test accuracy minus the better end's, m = 0",
+        value=goldilocks_margin,
+        rule="> 0",
+    ),
+    Claim(
+        "The training set is fitted at every norm above a small one (the L)",
+        paper="L",
+        quantity="smallest alpha whose train accuracy reaches 100 %, m = 0",
+        value=value_at("m=0.smallest_alpha_fitting_train"),
+        rule="<= 1",
+    ),
+)
+register(Experiment("omnigrok-toy", TITLE, DESCRIPTION, run, claims=CLAIMS))

@@ -23,6 +23,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, steps_at
 from groklab.experiments.common import (
     BATCH,
     MODEL,
@@ -180,4 +181,43 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
 
 
 DESCRIPTION = "x/y mod 97 at 50 %: train vs validation accuracy (the grokking delay)"
-register(Experiment("power2022-curves", TITLE, DESCRIPTION, run))
+CLAIMS = (
+    Claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1, "
+        "Fig. 1 left)",
+        paper="< 10^3 steps",
+        quantity="steps to 99 % train, Adam",
+        value=steps_at("adam.steps_to_train"),
+        rule="<= 1000",
+        sizes=("paper",),
+    ),
+    Claim(
+        "Validation accuracy is near perfect only close to 10^6 steps, with little sign of "
+        "generalization before 10^5 (Sec. 3.1, Fig. 1 left; Adam, no weight decay)",
+        paper="~10^6 steps",
+        quantity="steps to 99 % validation, Adam",
+        value=steps_at("adam.steps_to_val"),
+        rule="in [1e5, 1e6]",
+        sizes=("paper",),
+    ),
+    Claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1)",
+        paper="< 10^3 steps",
+        quantity="steps to 99 % train, AdamW wd 1",
+        value=steps_at("adamw.steps_to_train"),
+        rule="<= 1000",
+        sizes=("quick",),
+        note="quick trains AdamW with weight decay 1, not the paper's Adam",
+    ),
+    Claim(
+        "Generalization comes long after the training set is fitted: a delay of at least "
+        "10^3 steps (grokking as Liu et al. 2022 define it)",
+        paper="~10^5-10^6 steps with Adam",
+        quantity="steps from 99 % train to 99 % validation, AdamW wd 1",
+        value=delay("adamw"),
+        rule=f">= {GROKKING_DELAY}",
+        sizes=("quick",),
+        note="quick shows the delay with AdamW wd 1, far shorter than Adam's",
+    ),
+)
+register(Experiment("power2022-curves", TITLE, DESCRIPTION, run, claims=CLAIMS))

@@ -31,6 +31,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim, reached, value_at
 from groklab.experiments.common import (
     MICRO_MLP,
     MODEL,
@@ -235,4 +236,21 @@ def table_row(row: dict) -> tuple:
 
 
 DESCRIPTION = "PCA and t-SNE of the unembedding vectors of a grokked model (x+y: a ring)"
-register(Experiment("power2022-embeddings", TITLE, DESCRIPTION, run))
+CLAIMS = (
+    Claim(
+        "The model generalizes before its output layer is read (Fig. 3 shows grokked models)",
+        paper="grokked",
+        quantity="reached 99 % validation, x+y (1 yes, 0 no)",
+        value=reached("add.steps_to_val"),
+        rule="== 1",
+    ),
+    Claim(
+        "The unembedding vectors of x+y (mod p) lie on a circle (Sec. 3.4, Fig. 3)",
+        paper="a circle",
+        quantity="share of the PC 1-2 projection's power in one ring "
+        "(1: a perfect ring, ~1/p: noise)",
+        value=value_at("add.ring_share"),
+        rule=">= 0.8",
+    ),
+)
+register(Experiment("power2022-embeddings", TITLE, DESCRIPTION, run, claims=CLAIMS))

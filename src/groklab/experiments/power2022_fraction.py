@@ -25,6 +25,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import NEVER, Claim
 from groklab.experiments.common import (
     BATCH_AND_LR,
     MICRO_MLP,
@@ -162,4 +163,51 @@ DESCRIPTION = (
     f"steps to 99 % train and validation vs training fraction (x/y mod {SIZES['paper'].p}; "
     f"quick mod {SIZES['quick'].p})"
 )
-register(Experiment("power2022-fraction", TITLE, DESCRIPTION, run))
+
+
+def _median_or_never(row: dict) -> float:
+    """A fraction's median steps to 99 % validation, counting seeds that never got there as
+    later than any step (NEVER when they are at least half)."""
+    return NEVER if 2 * row["n_never"] >= row["n_seeds"] else float(row["median_steps_to_val"])
+
+
+def _never_if_nan(v: float) -> float:
+    return NEVER if v != v else float(v)
+
+
+def slower_with_more_data(numbers: dict) -> float:
+    """How many pairs of neighbouring fractions have the larger one slower to 99 % val."""
+    rows = sorted(numbers["rows"], key=lambda r: r["train_fraction"])
+    medians = [_median_or_never(r) for r in rows]
+    if all(m == NEVER for m in medians):
+        return float("nan")  # nothing generalized: the trend is not measured
+    return float(sum(b > a for a, b in zip(medians, medians[1:], strict=False)))
+
+
+CLAIMS = (
+    Claim(
+        "The steps needed to reach 99 % validation accuracy grow as the training fraction "
+        "shrinks (Fig. 1 center; Sec. 3.1: near 25-30 % of the data, 1 % less data costs "
+        "40-50 % more steps)",
+        paper="monotone, steep",
+        quantity="neighbouring fractions where more data was slower (median over seeds)",
+        value=slower_with_more_data,
+        rule="== 0",
+    ),
+    Claim(
+        "Below some training fraction, validation accuracy does not reach 99 % within the "
+        "budget (Fig. 1 center)",
+        paper="yes",
+        quantity="fractions whose median never reached 99 % validation",
+        value=lambda n: float(sum(_median_or_never(r) == NEVER for r in n["rows"])),
+        rule=">= 1",
+    ),
+    Claim(
+        "Training accuracy reaches 99 % within 10^3-10^4 steps at every fraction (Sec. 3.1)",
+        paper="10^3-10^4 steps",
+        quantity="largest median steps to 99 % train over the fractions",
+        value=lambda n: max(_never_if_nan(r["median_steps_to_train"]) for r in n["rows"]),
+        rule="<= 10000",
+    ),
+)
+register(Experiment("power2022-fraction", TITLE, DESCRIPTION, run, claims=CLAIMS))

@@ -14,6 +14,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import Claim
 from groklab.plots.style import build_figure, save_figure
 from groklab.plots.table import plot_table
 
@@ -66,11 +67,24 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     return ExperimentResult(paths, table_md, shrunk, {"rows": rows})
 
 
+CLAIMS = (
+    Claim(
+        "The picture is the task: every pair of the table is either a training entry or a "
+        "hidden (validation) one (Fig. 1 right)",
+        paper="exact",
+        quantity="pairs counted in neither or both, over the tables drawn",
+        value=lambda n: float(
+            sum(abs(int(pairs) - int(train) - int(val)) for _, _, pairs, train, val in n["rows"])
+        ),
+        rule="== 0",
+    ),
+)
 register(
     Experiment(
         "power2022-table",
         "Power et al. 2022, Fig. 1 right",
         "operation tables with validation entries blank",
         run,
+        claims=CLAIMS,
     )
 )

@@ -42,6 +42,7 @@ from groklab.experiments.base import (
     register,
     write_markdown,
 )
+from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
     LR,
     SEEDS,
@@ -319,4 +320,44 @@ DESCRIPTION = (
     "x+y mod 113, MLP: ⊥AdamW, StableMax and wd 8 against float32 softmax collapse, with the "
     "collapse fraction"
 )
-register(Experiment("prieto2025", TITLE, DESCRIPTION, run))
+CLAIMS = (
+    Claim(
+        "Without weight decay, float32 cross-entropy drives training samples into softmax "
+        "collapse: their softmax at the answer rounds to exactly 1 (Sec. 3, Fig. 2)",
+        paper="most samples",
+        quantity="largest collapse fraction, AdamW wd 0, float32",
+        value=value_at("collapse.collapse_max"),
+        rule=">= 0.5",
+    ),
+    Claim(
+        "...and its validation accuracy stays near chance (Fig. 1)",
+        paper="chance",
+        quantity="final validation accuracy, AdamW wd 0 (2/p = 0.0177 at p = 113)",
+        value=value_at("collapse.final_val_acc"),
+        rule="<= 0.0177",
+    ),
+    Claim(
+        "⊥AdamW generalizes without weight decay, with almost no delay (Sec. 5, Fig. 1)",
+        paper="no delay",
+        quantity="steps from 99 % train to 99 % validation, ⊥AdamW",
+        value=delay("orthograd"),
+        rule=f"< {GROKKING_DELAY}",
+    ),
+    Claim(
+        "StableMax, which cannot collapse, generalizes without weight decay (Sec. 4, Fig. 1)",
+        paper="~100 % test",
+        quantity="final validation accuracy, StableMax wd 0",
+        value=value_at("stablemax.final_val_acc"),
+        rule=">= 0.9",
+        note="the paper's StableMax run trains 80,000 steps",
+    ),
+    Claim(
+        "Weight decay keeps the logits small enough to avoid collapse, so the model groks "
+        "(the paper's account of why weight decay helps)",
+        paper="groks",
+        quantity="final validation accuracy, AdamW wd 8",
+        value=value_at("wd8.final_val_acc"),
+        rule=">= 0.9",
+    ),
+)
+register(Experiment("prieto2025", TITLE, DESCRIPTION, run, claims=CLAIMS))
