@@ -77,7 +77,7 @@ def test_unknown_or_inapplicable_measure_is_one_line_exit_2_and_writes_nothing(r
     measure = ["measure", run_id, "--store", str(store), "--measures"]
     status, _, err = run_cli([*measure, "nope"])
     assert status == 2 and err.count("\n") == 1 and "'nope' is not a measure" in err
-    status, _, err = run_cli([*measure, "gini,restricted_loss"])
+    status, _, err = run_cli([*measure, "fourier_embed_mul,restricted_loss"])  # x/y: mul basis
     assert status == 2 and err.count("\n") == 1
     assert "'restricted_loss' does not apply to div p=7" in err
     status, _, err = run_cli(

@@ -174,6 +174,8 @@ def test_measures_apply_to_the_tasks_they_are_defined_for():
     s5 = RunSpec(data=DataSpec(op="s5_mul"))
     assert MEASURES["restricted_loss"].applies(add)
     assert not MEASURES["restricted_loss"].applies(div)
-    assert MEASURES["fourier_embed"].applies(div) and MEASURES["gini"].applies(div)
+    # x / y is read in the multiplicative group's basis (test_groups.py), not Z_p's
+    assert MEASURES["fourier_embed_mul"].applies(div)
+    assert not MEASURES["fourier_embed"].applies(div) and not MEASURES["gini"].applies(div)
     assert not MEASURES["key_frequencies"].applies(div)  # x / 0 is undefined: no full grid
     assert not any(MEASURES[n].applies(s5) for n in ("fourier_embed", "gini", "restricted_loss"))

@@ -22,6 +22,7 @@ from groklab.measures import llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
     embed_fourier_measure,
+    embed_fourier_mul_measure,
     gini_measure,
     key_frequency_measure,
     restricted_measure,
@@ -59,11 +60,25 @@ def _mod_p_table(spec: RunSpec) -> bool:
     )
 
 
+def _multiplicative_table(spec: RunSpec) -> bool:
+    """x * y or x / y mod a prime p: the multiplicative group's basis applies (groups.py)."""
+    from groklab.measures.groups import group_of
+
+    data = spec.data
+    return _mod_p_table(spec) and group_of(data.op, data.p).name == "multiplicative"
+
+
+def _additive_table(spec: RunSpec) -> bool:
+    """A mod-p table whose model is read in Z_p's additive basis (not x * y, x / y)."""
+    return _mod_p_table(spec) and not _multiplicative_table(spec)
+
+
 def _full_mod_p_table(spec: RunSpec) -> bool:
-    """As `_mod_p_table`, with every pair (x, y) defined (a 2-D Fourier series needs them all)."""
+    """As `_additive_table`, with every pair (x, y) defined (a 2-D Fourier series needs them
+    all)."""
     from groklab.data.ops import OPS
 
-    return _mod_p_table(spec) and OPS[spec.data.op].defined is None
+    return _additive_table(spec) and OPS[spec.data.op].defined is None
 
 
 def _add(spec: RunSpec) -> bool:
@@ -91,14 +106,24 @@ MEASURES: dict[str, MeasureInfo] = {
         MeasureInfo(
             "fourier_embed",
             embed_fourier_measure,
-            _mod_p_table,
+            _additive_table,
             cheap=True,
-            doc="fourier/embed/k: the norm of W_E along frequency k of Z_p (Nanda et al. 2023)",
+            doc="fourier/embed/k: the norm of W_E along frequency k of Z_p, the additive "
+            "group's basis (Nanda et al. 2023); not for x*y, x/y (see fourier_embed_mul)",
+        ),
+        MeasureInfo(
+            "fourier_embed_mul",
+            embed_fourier_mul_measure,
+            _multiplicative_table,
+            cheap=True,
+            doc="x*y, x/y mod a prime p: fourier_mul/embed/k, the norm of W_E along frequency k "
+            "of the multiplicative group Z_p^* (residues by discrete log), and gini_mul/W_E, "
+            "gini_mul/W_L (Chughtai, Chan, Nanda 2023)",
         ),
         MeasureInfo(
             "gini",
             gini_measure,
-            _mod_p_table,
+            _additive_table,
             cheap=True,
             doc="gini/W_E, gini/W_L: Gini coefficient of the Fourier norms of W_E and of "
             "W_out W_U; sum_sq_weights (Nanda et al. 2023)",

@@ -19,6 +19,10 @@ circuit form:
 - `gini`: the Gini coefficient, here of the frequency norms of W_E and of W_L = W_out W_U
   (sparsity rises in cleanup, Sec. 5.2); `sum_sq_weights`: the total sum of squared weights.
 
+These read Z_p's additive basis, the right one for x + y and x - y. A model of x * y or x / y
+(p prime) is read in the multiplicative group's basis instead (`embed_fourier_mul_measure`,
+measures/groups.py): its nonzero residues ordered by discrete logarithm.
+
 Example, an embedding that is one pure frequency has all its norm at that frequency:
 
     >>> basis = fourier_basis(7)                       # [7, 7] rows: 1, cos 1, sin 1, cos 2, ...
@@ -34,6 +38,8 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
+from groklab.measures.groups import group_of
 
 if TYPE_CHECKING:
     from torch import nn
@@ -214,6 +220,23 @@ def gini_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
         "gini/W_L": float(gini(frequency_norms(w_l.T)[1:])),
         "sum_sq_weights": sum_sq_weights(model),
     }
+
+
+def embed_fourier_mul_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
+    """x * y, x / y (p prime): the same view in the multiplicative group's basis
+    (measures/groups.py): W_E's rows of the nonzero values ordered by discrete log,
+    `fourier_mul/embed/k` the norm along frequency k = 0..(p - 1) // 2 of Z_(p-1);
+    `gini_mul/W_E` and `gini_mul/W_L` (W_out W_U over the nonzero answers, same order), and
+    `sum_sq_weights`, which needs no basis."""
+    basis = group_of(task.spec.data.op, _p(task))
+    rows = torch.tensor(basis.values)
+    norms = frequency_norms(model.W_E.detach().double()[rows])  # [(p - 1) // 2 + 1]
+    w_l = (model.blocks[-1].mlp.W_out @ model.W_U).detach().double()[:, rows]  # [H, p - 1]
+    out = {f"fourier_mul/embed/{k}": float(v) for k, v in enumerate(norms)}
+    out["gini_mul/W_E"] = float(gini(norms[1:]))
+    out["gini_mul/W_L"] = float(gini(frequency_norms(w_l.T)[1:]))
+    out["sum_sq_weights"] = sum_sq_weights(model)
+    return out
 
 
 def key_frequency_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:

@@ -105,9 +105,12 @@ def _members_section(members: list[dict], curves: dict[str, np.ndarray]) -> str:
 def member_fourier_norms(
     store: RunStore, run_id: str, members: Sequence[int]
 ) -> tuple[np.ndarray | None, int]:
-    """[len(members), p // 2 + 1] Fourier norms of each member's W_E rows 0..p-1 (the values of
-    Z_p) at the latest state, and that step; None if the model has no W_E."""
+    """[len(members), n // 2 + 1] Fourier norms of each member's W_E rows at the latest state,
+    in the basis of the operation's group (measures/groups.py: the values 0..p-1 of Z_p, or
+    for x * y and x / y the n = p - 1 nonzero ones by discrete log), and that step; None if
+    the model has no W_E."""
     from groklab import loader
+    from groklab.measures.groups import group_of
 
     rows, step = [], -1
     for member in members:
@@ -115,14 +118,15 @@ def member_fourier_norms(
         w_e = getattr(model, "W_E", None)
         if w_e is None:
             return None, task.step
-        p = task.spec.data.p
-        rows.append(embedding_fourier_norms(w_e.detach()[:p].double().numpy()))
+        values = group_of(task.spec.data.op, task.spec.data.p).values
+        rows.append(embedding_fourier_norms(w_e.detach()[values].double().numpy()))
         step = task.step
     return np.stack(rows), step
 
 
 def _fourier_section(store: RunStore, run_id: str, spec: RunSpec) -> str:
     from groklab.data.ops import OPS
+    from groklab.measures.groups import group_of
 
     if spec.data.dataset != "table":
         return ""
@@ -136,10 +140,22 @@ def _fourier_section(store: RunStore, run_id: str, spec: RunSpec) -> str:
     norms, step = member_fourier_norms(store, run_id, shown)
     if norms is None:
         return head + _note("this model has no learned embedding W_E to read.")
+    basis = group_of(op, spec.data.p)
+    if basis.name == "multiplicative":
+        rows = (
+            f"W_E of the nonzero values at step {step} (the latest state) in the Fourier basis "
+            f"of the multiplicative group {basis.text}, the group x*y and x/y live in (Chughtai, "
+            f"Chan, Nanda 2023): value g^j is row j, and frequency k is cos/sin(2 pi k j / "
+            f"{spec.data.p - 1})"
+        )
+    else:
+        rows = (
+            f"W_E of the values 0..p-1 at step {step} (the latest state) in the Fourier basis "
+            "of the additive group Z_p: frequency k is cos/sin(2 pi k x / p)"
+        )
     text = (
-        f"W_E of the values 0..p-1 at step {step} (the latest state) in the Fourier basis "
-        "of Z_p: the norm of its constant (k = 0) and of its cos/sin(2 pi k x / p) components "
-        "together, per frequency k (Nanda et al. 2023, Fig. 3)."
+        f"{rows}; the norm of its constant (k = 0) and of its cos and sin components together, "
+        "per frequency k (Nanda et al. 2023, Fig. 3)."
     )
     if n_members > len(shown):
         text += f" The first {len(shown)} of {n_members} members."
