@@ -48,6 +48,25 @@ def test_measure_stores_each_measure_at_every_kept_step_equal_to_computing_it_di
                     assert stored[key][member, step_index] == pytest.approx(value, rel=1e-6)
 
 
+def test_measure_stores_the_papers_restricted_loss_with_the_final_keys_at_every_step(
+    run_cli, tmp_path
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
+    status, _, err = run_cli(["measure", run_id, "--store", str(store)])  # every measure
+    assert status == 0, err
+    names = ["restricted_loss_final_keys", "excluded_loss_final_keys"]
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), names)
+    info = MEASURES["restricted_loss_final_keys"]
+    for member in (0, 1):
+        final, _ = groklab.load(run_id, member, 4, store=store)
+        for index, step in enumerate([0, 2, 4]):
+            model, task = groklab.load(run_id, member, step, store=store)
+            for name, value in info.fn(model, task, final).items():
+                assert stored[name][member, index] == pytest.approx(value, rel=1e-6)
+
+
 def groklab_spec(store, run_id):
     import json
 

@@ -13,6 +13,7 @@ from groklab.measures.fourier import (
     frequency_norms,
     gini,
     key_frequencies,
+    model_key_frequencies,
     neuron_frequency_fractions,
     restricted_excluded,
     restricted_logits,
@@ -121,7 +122,7 @@ def test_restricted_keeps_and_excluded_removes_the_key_frequency_terms_of_the_lo
     torch.testing.assert_close(excluded_logits(logits, both), bias.expand(p * p, p))
 
 
-def tiny_member(layout: str = "x_y_eq", op: str = "add", p: int = 7):
+def tiny_member(layout: str = "x_y_eq", op: str = "add", p: int = 7, weights_seed: int = 4):
     spec = RunSpec(
         data=DataSpec(op=op, p=p, layout=layout),
         model=ModelSpec(
@@ -134,7 +135,7 @@ def tiny_member(layout: str = "x_y_eq", op: str = "add", p: int = 7):
     from groklab.loader import build_template
 
     n = sum(q.numel() for q in build_template(spec, task).parameters())
-    row = torch.randn(n, generator=torch.Generator().manual_seed(4)) * 0.3
+    row = torch.randn(n, generator=torch.Generator().manual_seed(weights_seed)) * 0.3
     model = build_member(spec, task, row)
     return model, member_task(task, spec, spec.run_id, 0, 0)
 
@@ -179,3 +180,21 @@ def test_measures_apply_to_the_tasks_they_are_defined_for():
     assert not MEASURES["fourier_embed"].applies(div) and not MEASURES["gini"].applies(div)
     assert not MEASURES["key_frequencies"].applies(div)  # x / 0 is undefined: no full grid
     assert not any(MEASURES[n].applies(s5) for n in ("fourier_embed", "gini", "restricted_loss"))
+
+
+def test_the_papers_restricted_loss_reads_the_final_models_key_frequencies():
+    model, task = tiny_member(p=13)
+    final, _ = tiny_member(p=13, weights_seed=9)  # the same member later: other weights
+    info = MEASURES["restricted_loss_final_keys"]
+    assert info.final and not info.cheap  # the final state exists only after training
+    keys = model_key_frequencies(final, task)
+    assert keys != model_key_frequencies(model, task)  # so the two definitions differ here
+    got = info.fn(model, task, final)
+    expected = restricted_excluded(model, task, keys)
+    assert got == {
+        "restricted_loss_final_keys": expected["restricted_loss"],
+        "excluded_loss_final_keys": expected["excluded_loss"],
+    }
+    assert info.fn(model, task, model) == {
+        f"{k}_final_keys": v for k, v in restricted_excluded(model, task).items()
+    }  # at the final step itself the two agree

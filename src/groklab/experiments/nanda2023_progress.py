@@ -55,7 +55,13 @@ from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, membe
 from groklab.sweep import write_rows_csv
 
 TITLE = "Nanda et al. 2023, Fig. 5-7"
-MEASURES = ("fourier_embed", "gini", "key_frequencies", "restricted_loss")
+MEASURES = (
+    "fourier_embed",
+    "gini",
+    "key_frequencies",
+    "restricted_loss",
+    "restricted_loss_final_keys",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,24 +110,12 @@ def measure_history(store, run_id: str) -> dict:
     """The measures at every kept checkpoint (stored), and restricted / excluded loss with the
     final model's key frequencies (stored as *_final_keys); returns the final key set."""
     from groklab.loader import load
-    from groklab.measures.fourier import (
-        key_frequencies,
-        mlp_activations,
-        neuron_frequency_fractions,
-        restricted_excluded,
-        value_grid,
-    )
+    from groklab.measures.fourier import model_key_frequencies
     from groklab.measures.run import measure_run
 
     result = measure_run(store, run_id, MEASURES)
     model, task = load(run_id, 0, result.steps[-1], store=store)
-    acts, _ = mlp_activations(model, task)
-    keys = key_frequencies(neuron_frequency_fractions(value_grid(acts, task)))
-    for step in result.steps:
-        model, task = load(run_id, 0, step, store=store)
-        values = restricted_excluded(model, task, keys)
-        store.write_metrics(run_id, step, {f"{k}_final_keys": [v] for k, v in values.items()})
-    return {"keys": keys, "steps": result.steps}
+    return {"keys": model_key_frequencies(model, task), "steps": result.steps}
 
 
 def phase_steps(curves: dict[str, np.ndarray]) -> dict[str, float]:

@@ -25,6 +25,7 @@ from groklab.measures.fourier import (
     embed_fourier_mul_measure,
     gini_measure,
     key_frequency_measure,
+    restricted_final_measure,
     restricted_measure,
 )
 
@@ -44,6 +45,7 @@ class MeasureInfo:
     applies: Callable[[RunSpec], bool]  # the runs this measure is defined for
     cheap: bool  # cheap enough to take at every evaluation during training
     doc: str  # one line for `--help`
+    final: bool = False  # fn(model, task, final): also reads the member's last measured state
 
 
 def _classification(spec: RunSpec) -> bool:
@@ -142,7 +144,18 @@ MEASURES: dict[str, MeasureInfo] = {
             _add,
             cheap=True,
             doc="restricted_loss (test set, logits along the key frequencies' cos/sin(w(x+y)) "
-            "only) and excluded_loss (train set, those removed); x+y only (Nanda et al. 2023)",
+            "only) and excluded_loss (train set, those removed), with each step's own key "
+            "frequencies; x+y only",
+        ),
+        MeasureInfo(
+            "restricted_loss_final_keys",
+            restricted_final_measure,
+            _add,
+            cheap=False,
+            final=True,
+            doc="Nanda et al. 2023's definition: restricted_loss_final_keys (test set) and "
+            "excluded_loss_final_keys (train set, all key frequencies removed together) with "
+            "the key frequencies of the final model (the last measured state) at every step",
         ),
         MeasureInfo(
             "rqi",

@@ -271,4 +271,21 @@ def restricted_excluded(
 
 
 def restricted_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
+    """`restricted_loss`, `excluded_loss` with this step's own key frequencies."""
     return restricted_excluded(model, task)
+
+
+def model_key_frequencies(model: nn.Module, task: MemberTask) -> list[int]:
+    """The key frequencies of `model`'s MLP neurons over every (x, y)."""
+    acts, _ = mlp_activations(model, task)
+    return key_frequencies(neuron_frequency_fractions(value_grid(acts, task)))
+
+
+def restricted_final_measure(
+    model: nn.Module, task: MemberTask, final: nn.Module
+) -> dict[str, float]:
+    """Nanda et al.'s definition: `restricted_loss_final_keys` (test set) and
+    `excluded_loss_final_keys` (train set) with the key frequencies of `final`, the same member
+    at the last measured step, at every step (a MeasureInfo with final=True)."""
+    values = restricted_excluded(model, task, model_key_frequencies(final, task))
+    return {f"{name}_final_keys": v for name, v in values.items()}

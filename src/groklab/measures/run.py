@@ -87,6 +87,7 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
     task = make_task(spec, torch.device("cpu"))
     known: dict[str, list[str]] = {}  # measure -> the value names it writes
     computed = skipped = 0
+    finals = _FinalMembers(store, spec, task, run_id, steps[-1])
     for done, step in enumerate(steps, 1):
         state = None
         todo = []
@@ -94,15 +95,16 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
             if info.name not in known:
                 state = state or checkpoint_at(store, run_id, step)[0]
                 model = build_member(spec, task, state["flat"][0])
-                probe = info.fn(model, member_task(task, spec, run_id, 0, step))
-                known[info.name] = list(probe)
+                view = member_task(task, spec, run_id, 0, step)
+                known[info.name] = list(_call(info, model, view, finals, 0))
             if all(stored.get((step, n), False) for n in known[info.name]):
                 skipped += 1
             else:
                 todo.append(info)
         if todo:
             state = state or checkpoint_at(store, run_id, step)[0]
-            store.write_metrics(run_id, step, _values(spec, task, run_id, step, state, todo))
+            values = _values(spec, task, run_id, step, state, todo, finals)
+            store.write_metrics(run_id, step, values)
             computed += len(todo)
         if progress is not None:
             progress(done, len(steps))
@@ -136,16 +138,34 @@ def _stored(store: RunStore, run_id: str) -> dict[tuple[int, str], bool]:
     return out
 
 
-def _values(spec, task, run_id: str, step: int, state: dict, todo: list[MeasureInfo]) -> dict:
+def _values(spec, task, run_id, step: int, state: dict, todo: list[MeasureInfo], finals) -> dict:
     """{value name: [M]} of the measures `todo` for every member at `step`."""
     rows: dict[str, list[float]] = {}
     for member in range(spec.n_members):
         model = build_member(spec, task, state["flat"][member])
         view = member_task(task, spec, run_id, member, step)
         for info in todo:
-            for name, value in info.fn(model, view).items():
+            for name, value in _call(info, model, view, finals, member).items():
                 rows.setdefault(name, []).append(float(value))
     return {name: np.asarray(v) for name, v in rows.items()}
+
+
+def _call(info: MeasureInfo, model, view, finals: _FinalMembers, member: int) -> dict:
+    return info.fn(model, view, finals.member(member)) if info.final else info.fn(model, view)
+
+
+class _FinalMembers:
+    """Each member at the run's last measured step, loaded on first use (a measure with
+    final=True reads it, e.g. the final model's key frequencies)."""
+
+    def __init__(self, store, spec, task, run_id: str, step: int) -> None:
+        self.store, self.spec, self.task, self.run_id, self.step = store, spec, task, run_id, step
+        self.state: dict | None = None
+
+    def member(self, i: int):
+        if self.state is None:
+            self.state = checkpoint_at(self.store, self.run_id, self.step)[0]
+        return build_member(self.spec, self.task, self.state["flat"][i])
 
 
 def training_measures(
