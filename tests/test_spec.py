@@ -319,6 +319,8 @@ CHANGED = {
         "muon_momentum": 0.9,
         "muon_nesterov": False,
         "muon_ns_steps": 3,
+        "group_lr": ("embed=0.001",),
+        "group_weight_decay": ("embed=0.0",),
     },
     "interventions": {"norm_constraint": True},
     "train": {

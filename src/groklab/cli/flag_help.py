@@ -53,6 +53,10 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     ("optim", "muon_momentum"): "optimizer=muon: momentum",
     ("optim", "muon_nesterov"): "optimizer=muon: Nesterov momentum (true/false)",
     ("optim", "muon_ns_steps"): "optimizer=muon: Newton-Schulz iterations",
+    ("optim", "group_lr"): "the lr of a parameter group the model declares, instead of the "
+    "member's: group=value, comma-separated (e.g. representation=1e-3)",
+    ("optim", "group_weight_decay"): "the weight decay of a parameter group the model "
+    "declares, instead of the member's: group=value, comma-separated (e.g. representation=0)",
     ("interventions", "norm_constraint"): "hold each member's weight norm at its initial value "
     "(Omnigrok's constrained runs; true/false)",
     ("train", "steps"): "the step budget: training ends here unless the stop rule ends it first",

@@ -135,7 +135,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from groklab.progress import ProgressDisplay
     from groklab.train import TrainingInterrupted, pick_device, train
     from groklab.train.memory import check_memory
-    from groklab.train.state import make_task
+    from groklab.train.state import check_parameter_groups, make_task
 
     device = pick_device(args.device)
     dtype_note = resolve_auto_dtype(args, device)
@@ -146,7 +146,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     keep = keep_rule(args)
     measures = _training_measures(spec, args.measures)
     check_memory(spec, device)  # a population that cannot fit fails before anything is made
-    make_task(spec, torch.device("cpu"))  # so does a task the spec cannot build (n_train, loss)
+    task = make_task(spec, torch.device("cpu"))  # so does a task it cannot build (n_train)
+    check_parameter_groups(spec, task)  # and a parameter group the model does not declare
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         make_out_dir(args.out)  # the one-line error, before the store is made

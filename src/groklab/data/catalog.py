@@ -81,5 +81,13 @@ DATASETS: dict[str, DatasetInfo] = {
             _check_toy_p,
             defaults={"messiness": 0.0},  # the structured representation
         ),
+        DatasetInfo(
+            "toy_add_symbols",
+            "x + y, x <= y < p, as symbols for a model that learns their representation (arch "
+            "toy; Liu et al. 2022)",
+            ("p", "data_seed"),
+            "groklab.data.toy:make_toy_add_symbols",
+            _check_toy_p,
+        ),
     )
 }

@@ -76,3 +76,23 @@ def make_toy_add(data: DataSpec) -> Dataset:
         f"representation of messiness {data.messiness:g}, templates in R^{D_TEMPLATE}"
     )
     return Dataset(inputs.float(), targets, d_out=D_TEMPLATE, templates=templates, notes=notes)
+
+
+def make_toy_add_symbols(data: DataSpec) -> Dataset:
+    """Liu et al. 2022's toy for a model that learns the representation (`models/toy.py`):
+    inputs are the pair's symbols (i, j) [N, 2] int64 below p, the answer is the plain sum
+    i + j (2p - 1 classes, as the paper; a 1-D representation can then be a line), each class
+    a random template row [2p - 1, 30] (MSE; correct = nearest template).
+
+    Example, p = 10: 55 pairs and 19 classes; (3, 5) has answer 8, as (4, 4) does."""
+    p = data.p
+    pairs = toy_pairs(p)  # [N, 2]
+    gen = rng.generator(data.data_seed, rng.TEACHER)
+    templates = torch.randn(2 * p - 1, D_TEMPLATE, generator=gen)
+    notes = (
+        f"toy addition: i + j over {len(pairs)} pairs i <= j < {p}, a learned representation "
+        f"of the {p} symbols, {2 * p - 1} templates in R^{D_TEMPLATE}"
+    )
+    return Dataset(
+        pairs, pairs.sum(1), d_out=D_TEMPLATE, d_vocab=p, templates=templates, notes=notes
+    )

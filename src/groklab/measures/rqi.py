@@ -82,9 +82,13 @@ def toy_representation(spec: RunSpec) -> Tensor:
 
 
 def applies_to(spec: RunSpec) -> bool:
-    return spec.data.dataset == "toy_add"
+    return spec.data.dataset == "toy_add" or spec.model.arch == "toy"
 
 
 def rqi_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
-    del model  # the toy's representation is data, not weights
+    """The RQI of the representation the decoder reads: the fixed one of a `toy_add` run (data,
+    not weights), or the learned `representation` of Liu et al.'s toy (arch "toy")."""
+    learned = getattr(model, "representation", None)
+    if learned is not None:
+        return {"rqi": float(rqi(learned.detach()))}
     return {"rqi": float(rqi(toy_representation(task.spec)))}

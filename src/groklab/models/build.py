@@ -17,6 +17,7 @@ ARCH_CLASSES: dict[str, str] = {
     "mlp": "groklab.models.mlp:TableMLP",
     "lstm": "groklab.models.lstm:LSTMClassifier",
     "nnconv": "groklab.models.graph:NNConvNet",
+    "toy": "groklab.models.toy:ToyAddition",
 }
 DROPOUT_ARCHS = ("transformer", "mlp")  # the archs that take per-member dropout keep-masks
 
@@ -66,3 +67,18 @@ def dropout_shape(spec: ModelSpec, batch: int, n_ctx: int) -> tuple[int, ...]:
     if spec.arch == "mlp":
         return (spec.n_layers, batch, 1, spec.d_mlp)
     return (spec.n_layers, batch, n_ctx, spec.d_model)
+
+
+def parameter_groups(model: nn.Module) -> dict[str, list[str]]:
+    """The model's named parameter groups, group -> the names of its parameters: a model class
+    declares PARAMETER_GROUPS, group -> parameter-name prefixes (the toy's "representation" and
+    "decoder"); `[optim] group_lr` and `group_weight_decay` address them by name.
+
+    Example: the transformer's {"embed": ["W_E", "W_pos"], "blocks": [...], "unembed": ["W_U"]}.
+    """
+    declared: dict[str, tuple[str, ...]] = getattr(model, "PARAMETER_GROUPS", {})
+    names = [name for name, _ in model.named_parameters()]
+    return {
+        group: [n for n in names if any(n == p or n.startswith(p) for p in prefixes)]
+        for group, prefixes in declared.items()
+    }

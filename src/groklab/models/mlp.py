@@ -39,6 +39,9 @@ def activation(spec: ModelSpec):
 
 
 class TableMLP(nn.Module):
+    # named parameter groups for [optim] group_lr / group_weight_decay (models/build.py)
+    PARAMETER_GROUPS = {"embed": ("W_E",), "layers": ("layers.",)}
+
     def __init__(
         self,
         spec: ModelSpec,

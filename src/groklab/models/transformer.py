@@ -184,6 +184,13 @@ class Block(nn.Module):
 class Transformer(nn.Module):
     """Decoder-only transformer for one member; `forward(tokens [B, T]) -> logits [B, V]`."""
 
+    # named parameter groups for [optim] group_lr / group_weight_decay (models/build.py)
+    PARAMETER_GROUPS = {
+        "embed": ("W_E", "W_pos"),
+        "blocks": ("blocks.",),
+        "unembed": ("W_U", "ln_final."),
+    }
+
     def __init__(
         self,
         spec: ModelSpec,

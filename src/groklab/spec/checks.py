@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import fields
 
 from groklab.errors import SpecError
@@ -62,3 +63,38 @@ def check_names(name: str, value: object, choices: tuple[str, ...]) -> tuple[str
     if len(set(value)) != len(value):
         raise SpecError(f"{name}={list(value)!r} names one twice; each may appear once")
     return tuple(value)
+
+
+_GROUP = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def check_group_values(name: str, value: object, lo: float = 0.0) -> tuple[str, ...]:
+    """Per-parameter-group values "group=number", from a tuple, a list or 'a=1e-3,b=0', as
+    canonical "group=<float repr>" sorted by group (one spelling, one run id):
+    ('decoder=0.0001', 'representation=0.001')."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"{name}={value!r} is not a list of group=value, e.g. 'decoder=1e-4'")
+    parsed: dict[str, float] = {}
+    for item in value:
+        group, eq, number = item.partition("=")
+        group = group.strip()
+        try:
+            x = float(number)
+        except ValueError:
+            x = math.nan
+        if not eq or not _GROUP.fullmatch(group) or not math.isfinite(x) or x < lo:
+            raise SpecError(
+                f"{name}: {item!r} is not group=value with a group name (a-z, 0-9, _) and a "
+                f"finite number >= {lo:g}, e.g. 'decoder=1e-4'"
+            )
+        if group in parsed:
+            raise SpecError(f"{name}: group {group!r} is given twice; each may appear once")
+        parsed[group] = x
+    return tuple(f"{g}={parsed[g]!r}" for g in sorted(parsed))
+
+
+def group_values(entries: tuple[str, ...]) -> dict[str, float]:
+    """('decoder=0.0001',) -> {'decoder': 0.0001}."""
+    return {g: float(v) for g, _, v in (e.partition("=") for e in entries)}

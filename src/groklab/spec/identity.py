@@ -106,6 +106,8 @@ LATE_FIELDS: dict[str, tuple[str, ...]] = {
         "muon_momentum",
         "muon_nesterov",
         "muon_ns_steps",
+        "group_lr",
+        "group_weight_decay",
     ),
     "train": ("loss",),
     "members": (

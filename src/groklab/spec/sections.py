@@ -9,9 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from groklab.errors import SpecError
-from groklab.spec.checks import check_choice, check_float, check_int, check_names, store_floats
+from groklab.spec.checks import (
+    check_choice,
+    check_float,
+    check_group_values,
+    check_int,
+    check_names,
+    store_floats,
+)
 
-ARCHS = ("transformer", "mlp", "lstm", "nnconv")
+ARCHS = ("transformer", "mlp", "lstm", "nnconv", "toy")
 ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
 NORMS = ("post", "pre", "none")
 POSITIONS = ("sinusoidal", "learned")
@@ -165,6 +172,11 @@ class OptimSpec:
     muon_momentum: float = 0.95  # optimizer="muon" (train/muon.py); AdamW uses beta1, beta2
     muon_nesterov: bool = True
     muon_ns_steps: int = 5
+    # per-parameter-group overrides, "group=value", for the groups the model declares
+    # (its PARAMETER_GROUPS, e.g. the toy's representation and decoder): that group's lr or
+    # weight decay instead of the member's (the same for every member)
+    group_lr: tuple[str, ...] = ()
+    group_weight_decay: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -186,6 +198,10 @@ class OptimSpec:
         if not isinstance(self.muon_nesterov, bool):
             raise SpecError(f"muon_nesterov={self.muon_nesterov!r} is not true or false")
         check_int("muon_ns_steps", self.muon_ns_steps, 1, 99)
+        for name in ("group_lr", "group_weight_decay"):
+            object.__setattr__(self, name, check_group_values(name, getattr(self, name)))
+        if (self.group_lr or self.group_weight_decay) and self.optimizer == "muon":
+            raise SpecError("group_lr and group_weight_decay are not read by optimizer='muon'")
         store_floats(self)
 
 

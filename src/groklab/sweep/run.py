@@ -242,10 +242,10 @@ def check_populations(populations: Sequence[RunSpec]) -> None:
     larger than the data set, a loss that does not fit it) fails before anything is written."""
     import torch
 
-    from groklab.train.state import make_task
+    from groklab.train.state import check_parameter_groups, make_task
 
     for spec in populations:
-        make_task(spec, torch.device("cpu"))
+        check_parameter_groups(spec, make_task(spec, torch.device("cpu")))
 
 
 def check_populations_fit(populations: Sequence[RunSpec], device: str | None) -> None:

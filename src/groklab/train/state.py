@@ -12,7 +12,9 @@ from groklab.data import noisy_targets
 from groklab.data.datasets import Dataset, make_dataset, make_member_masks
 from groklab.errors import GroklabError, SpecError
 from groklab.models import DROPOUT_ARCHS, build_model, share_input_structure
+from groklab.models.build import parameter_groups
 from groklab.spec import RunSpec
+from groklab.spec.checks import group_values
 from groklab.train.batches import BatchSampler
 from groklab.train.muon import MuonLayout, build_muon_layout
 from groklab.train.noise import Streams
@@ -134,6 +136,8 @@ class TrainState:
     done: bool = False
     muon_layout: MuonLayout | None = None  # optimizer="muon": which columns Muon updates
     muon_lr: Tensor | None = None  # [M, 1] base lr of the Muon matrices
+    lr_columns: Tensor | None = None  # [M, P] with [optim] group_lr: each column's lr
+    weight_decay_columns: Tensor | None = None  # [M, P] with group_weight_decay
 
     def to_dict(self) -> dict:
         return {
@@ -201,6 +205,8 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
     layout = None
     if spec.optim.optimizer == "muon":  # a model without hidden 2-D weights fails here
         layout = build_muon_layout(population.template, population.names, population.shapes, device)
+    lr = torch.tensor([[m.lr] for m in spec.members], device=device)
+    weight_decay = torch.tensor([[m.weight_decay] for m in spec.members], device=device)
     return TrainState(
         step=0,
         population=population,
@@ -208,15 +214,70 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
         sampler=BatchSampler(task.masks, [m.seed for m in spec.members], spec.train.batch_size),
         init_flat=population.flat.detach().clone() if keep_init else None,
         streams=streams,
-        lr=torch.tensor([[m.lr] for m in spec.members], device=device),
-        weight_decay=torch.tensor([[m.weight_decay] for m in spec.members], device=device),
+        lr=lr,
+        weight_decay=weight_decay,
         hits=torch.zeros(spec.n_members, dtype=torch.long, device=device),
         chain=chain,
         transform_state=chain.init_state(population.flat),
         spec=spec,
         muon_layout=layout,
         muon_lr=torch.tensor([[m.muon_lr] for m in spec.members], device=device),
+        lr_columns=by_column(population, lr, spec.optim.group_lr, "group_lr"),
+        weight_decay_columns=by_column(
+            population, weight_decay, spec.optim.group_weight_decay, "group_weight_decay"
+        ),
     )
+
+
+def check_parameter_groups(spec: RunSpec, task: Task) -> None:
+    """Refuse, before anything is written, a group_lr / group_weight_decay group the spec's
+    model does not declare (one line naming the ones it does)."""
+    if not (spec.optim.group_lr or spec.optim.group_weight_decay):
+        return
+    model = build_model(
+        spec.model,
+        d_vocab=task.d_vocab,
+        n_ctx=task.n_ctx,
+        d_out=task.d_out,
+        input_shape=task.input_shape,
+        generator=rng.generator(0, rng.INIT),
+    )
+    for name in ("group_lr", "group_weight_decay"):
+        _check_groups(parameter_groups(model), getattr(spec.optim, name), name)
+
+
+def _check_groups(groups: dict, overrides: tuple[str, ...], name: str) -> None:
+    for group in group_values(overrides):
+        if group not in groups:
+            declared = ", ".join(groups) or "none"
+            raise SpecError(
+                f"{name}: the model has no parameter group {group!r}; it has: {declared}"
+            )
+
+
+def by_column(population: Population, base: Tensor, overrides: tuple[str, ...], name: str):
+    """[M, P]: each member's `base` [M, 1] in every column, and each group's value of
+    `overrides` ("group=value", spec/checks.py) in its parameters' columns; None without
+    overrides. A group the model does not declare is a one-line SpecError naming those it does."""
+    if not overrides:
+        return None
+    groups = parameter_groups(population.template)
+    _check_groups(groups, overrides, name)
+    columns = base.expand(-1, population.flat.shape[1]).clone()
+    starts = dict(zip(population.names, _offsets(population.sizes), strict=True))
+    sizes = dict(zip(population.names, population.sizes, strict=True))
+    for group, value in group_values(overrides).items():
+        for param in groups[group]:
+            columns[:, starts[param] : starts[param] + sizes[param]] = value
+    return columns
+
+
+def _offsets(sizes: list[int]) -> list[int]:
+    out, total = [], 0
+    for size in sizes:
+        out.append(total)
+        total += size
+    return out
 
 
 def _cpu(state: dict) -> dict:

@@ -92,8 +92,10 @@ def train_step(
         grad,
         state.opt,
         spec=spec.optim,
-        lr=state.lr * factor,
-        weight_decay=state.weight_decay,
+        lr=(state.lr if state.lr_columns is None else state.lr_columns) * factor,
+        weight_decay=(
+            state.weight_decay if state.weight_decay_columns is None else state.weight_decay_columns
+        ),
         target=state.init_flat if spec.optim.decay_to == "init" else None,
         update_noise=state.streams.gaussian("update_noise", flat.shape[1:], device),
         layout=state.muon_layout,

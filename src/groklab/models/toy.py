@@ -1,0 +1,68 @@
+"""Liu et al. 2022's toy model of representation learning, for one member.
+
+Each symbol 0..p-1 has a learned representation E_i in R^d (d = `d_model`, 1 in the paper;
+uniform in [-1, 1] at initialization), and a decoder MLP (`n_layers` hidden layers of `d_mlp`,
+the spec's activation, tanh in the paper) reads E_i + E_j and writes a row of `d_out` (the
+answer's template, MSE). Its two parts are the parameter groups `representation` and
+`decoder`, which `[optim] group_lr` / `group_weight_decay` train at their own rates (the paper:
+representation lr 1e-3, weight decay 0; a grid over the decoder's).
+
+    >>> model = ToyAddition(ModelSpec(arch="toy", n_layers=2, d_model=1, d_mlp=200, act="tanh"),
+    ...                     d_vocab=10, n_ctx=2, d_out=30, generator=torch.Generator())
+    >>> model(torch.tensor([[3, 5]])).shape     # the pair (3, 5)
+    torch.Size([1, 30])
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from groklab.errors import SpecError
+from groklab.models.mlp import activation
+from groklab.spec import ModelSpec
+
+
+class ToyAddition(nn.Module):
+    PARAMETER_GROUPS = {"representation": ("representation",), "decoder": ("decoder.",)}
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        d_vocab: int,
+        n_ctx: int,
+        d_out: int,
+        generator: torch.Generator,
+        input_shape: tuple[int, ...] = (),
+    ) -> None:
+        super().__init__()
+        del input_shape
+        if d_vocab < 2 or n_ctx != 2:
+            raise SpecError(
+                "arch='toy' reads pairs of symbols (dataset toy_add_symbols); this data set "
+                f"gives {'features' if d_vocab == 0 else f'{n_ctx} tokens per example'}"
+            )
+        self.representation = nn.Parameter(
+            torch.rand(d_vocab, spec.d_model, generator=generator) * 2 - 1
+        )
+        widths = [spec.d_model] + [spec.d_mlp] * spec.n_layers + [d_out]
+        self.decoder = nn.ModuleList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+            layer = nn.Linear(fan_in, fan_out, bias=True)
+            bound = 1.0 / math.sqrt(fan_in)  # PyTorch's default init, from the member's stream
+            with torch.no_grad():
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+            self.decoder.append(layer)
+        self.act = activation(spec)
+
+    def forward(self, inputs: Tensor, keep: Tensor | None = None) -> Tensor:
+        """inputs [B, 2] symbols -> [B, d_out]: the decoder of E_i + E_j."""
+        del keep  # no dropout
+        h = self.representation[inputs[:, 0]] + self.representation[inputs[:, 1]]  # [B, d]
+        for layer in self.decoder[:-1]:
+            h = self.act(layer(h))
+        return self.decoder[-1](h)
