@@ -14,17 +14,26 @@ first call, so `groklab/__init__.py` sets it as a default of the environment (a 
 MKL_CBWR wins), and worker processes inherit it. The cost is in benchmarks/RESULTS.md.
 Together with train/reduce.py (sums that torch splits over threads) a run trains to the same
 bits at any thread count, so `--threads auto` may pick a different count on resume.
+
+Strict mode does not cover every float64 product: MKL 2024.2's dgemm with its first operand
+transposed (DGEMM 'T','N' and 'T','T', which torch calls for `x @ w.T` and for a linear
+layer's forward and backward) still adds in an order that follows the thread count, by
+~1e-16 per product and ~1e-14 in the weights after 300 steps, while sgemm stays put. So a
+float64 run gives MKL one thread (`serial_blas`): its products are computed as at
+`--threads 1` whatever the count, and torch's own ops keep every thread. float32 and bf16
+are untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +64,47 @@ def set_reproducible_blas_env(environ: MutableMapping[str, str] | None = None) -
         environ.setdefault(name, value)
 
 
-def _mkl_cbwr() -> tuple[Callable[[int], int], Callable[[int], int]] | None:
-    """MKL's cbwr get and set from the library torch links (None where torch has no MKL)."""
+def _mkl_function(name: str) -> Callable[[int], int] | None:
+    """`int name(int)` of the MKL torch links statically (None where torch has no MKL)."""
     import torch
 
     try:
-        lib = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"))
-        get, put = lib.mkl_serv_cbwr_get, lib.mkl_serv_cbwr_set
+        fn = getattr(
+            ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so")), name
+        )
     except (OSError, AttributeError):
         return None
-    get.argtypes = put.argtypes = [ctypes.c_int]
-    get.restype = put.restype = ctypes.c_int
-    return get, put
+    fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    return fn
+
+
+def _mkl_cbwr() -> tuple[Callable[[int], int], Callable[[int], int]] | None:
+    """MKL's cbwr get and set from the library torch links (None where torch has no MKL)."""
+    get, put = _mkl_function("mkl_serv_cbwr_get"), _mkl_function("mkl_serv_cbwr_set")
+    return None if get is None or put is None else (get, put)
+
+
+SERIAL_BLAS_DTYPES = ("float64",)  # whose products strict mode leaves thread-dependent
+
+
+@contextlib.contextmanager
+def serial_blas(active: bool = True) -> Iterator[bool]:
+    """Inside, MKL runs each product of this thread on one thread; torch's other ops keep
+    theirs. Yields whether it could (False where inactive or torch has no MKL).
+
+    torch.set_num_threads sets MKL's thread-local count too (so a call inside undoes this);
+    on leaving, the count from before comes back. Example: a float64 run at --threads 2
+    trains inside `serial_blas()` to the bits it trains to at --threads 1.
+    """
+    put = _mkl_function("MKL_Set_Num_Threads_Local") if active else None
+    if put is None:
+        yield False
+        return
+    before = put(1)  # the previous thread-local count, 0 where the global one applied
+    try:
+        yield True
+    finally:
+        put(before)
 
 
 def blas_is_reproducible() -> bool | None:
