@@ -9,19 +9,25 @@ never on import.
 MKL (torch's CPU GEMM) picks its kernels and how it splits a product over threads at run time,
 so by default a product's rounding may change with the thread count and, on some CPUs, from
 run to run. Its conditional numerical reproducibility in strict mode (`MKL_CBWR=AUTO,STRICT`)
-fixes the order of additions in ?gemm for any thread count; it must be chosen before MKL's
-first call, so `groklab/__init__.py` sets it as a default of the environment (a user's own
-MKL_CBWR wins), and worker processes inherit it. The cost is in benchmarks/RESULTS.md.
-Together with train/reduce.py (sums that torch splits over threads) a run trains to the same
-bits at any thread count, so `--threads auto` may pick a different count on resume.
+is documented to fix the order of additions in ?gemm for any thread count; it must be chosen
+before MKL's first call, so `groklab/__init__.py` sets it as a default of the environment (a
+user's own MKL_CBWR wins), and worker processes inherit it. The cost is in
+benchmarks/RESULTS.md. Together with train/reduce.py (sums that torch splits over threads) a
+run trains to the same bits at any thread count, so `--threads auto` may pick a different
+count on resume, with the one exception below.
 
-Strict mode does not cover every float64 product: MKL 2024.2's dgemm with its first operand
-transposed (DGEMM 'T','N' and 'T','T', which torch calls for `x @ w.T` and for a linear
-layer's forward and backward) still adds in an order that follows the thread count, by
-~1e-16 per product and ~1e-14 in the weights after 300 steps, while sgemm stays put. So a
-float64 run gives MKL one thread (`serial_blas`): its products are computed as at
-`--threads 1` whatever the count, and torch's own ops keep every thread. float32 and bf16
-are untouched.
+Strict mode does not hold everywhere (MKL 2024.2, AVX-512 EPYC; 436 random shapes and layouts
+at 1-4 threads): 136 dgemm products followed the thread count, among them the transformer's
+`x @ w.T` (DGEMM 'T','N') at 1 and 2 threads (~1e-16 per product, ~1e-14 in the weights
+after 300 steps), but only 12 sgemm products, all with a short side (at most 23 rows or
+columns, e.g. a d_model=16 transformer's [12, 32] @ [32, 16]). A product on one MKL thread is
+the same at any torch thread count, so a float64 run gives MKL one thread (`serial_blas`) and
+torch's own ops keep all of them. float32 keeps its threaded products: on one thread its
+GEMMs, about half of a quiet 2-thread step (RESULTS.md), would run at half speed, and the
+shapes strict mode leaves are those of tiny models. So a float32 run of a tiny model may
+differ in its last bits at another thread count (the exception README states); the same
+count, e.g. `--threads 1`, reproduces it exactly. bf16 products (oneDNN) kept their bits at
+1-4 threads on all 436 shapes.
 """
 
 from __future__ import annotations

@@ -31,6 +31,15 @@ SPEC = RunSpec(
     members=members_from(seed=0, lr=1e-3, weight_decay=1.0, train_fraction=0.5),
 )
 
+# the smallest spec whose float32 products MKL's strict mode left thread-dependent ([12, 32] @
+# [32, 16] at 1 and 2 threads, AVX-512 EPYC): README's one exception
+TINY = RunSpec(
+    data=DataSpec(op="add", p=7),
+    model=ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32),
+    train=TrainSpec(steps=6, eval_every=3, batch_size="full"),
+    members=members_from(seed=0, train_fraction=0.5),
+)
+
 TRAIN_AT = """
 import sys, torch, groklab
 from groklab.config import spec_from_dict
@@ -86,6 +95,27 @@ def test_same_spec_at_1_and_2_threads_and_twice_at_2_trains_the_same_bits(tmp_pa
         torch.set_num_threads(before)
     assert torch.equal(flats[0], flats[1]) and torch.equal(flats[1], flats[2])
     assert flats[0].dtype == (torch.float64 if dtype == "float64" else torch.float32)
+
+
+def test_a_tiny_model_in_float32_differs_at_most_in_its_last_bits_and_in_float64_not_at_all(
+    tmp_path,
+):
+    # float32 keeps its threaded products (perf.py): exact at one count, within rounding across
+    # counts (equal too where this machine's MKL keeps them); float64 is exact across counts
+    tiny64 = replace(TINY, train=replace(TINY.train, dtype="float64"))
+    before, flats = torch.get_num_threads(), {}
+    try:
+        for name, spec, threads in [("a", TINY, 1), ("b", TINY, 1), ("c", TINY, 2)]:
+            torch.set_num_threads(threads)
+            flats[name] = flat_after_training(RunStore(tmp_path / name), spec)
+        for name, threads in [("d", 1), ("e", 2)]:
+            torch.set_num_threads(threads)
+            flats[name] = flat_after_training(RunStore(tmp_path / name), tiny64)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(flats["a"], flats["b"])
+    torch.testing.assert_close(flats["c"], flats["a"], rtol=1e-5, atol=1e-6)
+    assert torch.equal(flats["d"], flats["e"])
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@ equals an uninterrupted one bit for bit: parameters, optimizer moments, batch pe
 dropout streams all live in the checkpoint, and evaluation draws no random numbers. Ctrl-C is
 caught between steps, so the state saved is never half-updated. Nor do the numbers depend
 on the thread count (perf.py, train/reduce.py; a float64 run computes its products on one
-MKL thread, `perf.serial_blas`): the checkpoint records the count anyway,
+MKL thread, `perf.serial_blas`), but for the last bits of a tiny float32 model (perf.py says
+which products): the checkpoint records the count anyway,
 and resuming at another count warns where the BLAS cannot promise the same bits.
 
 `train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
@@ -209,8 +210,9 @@ def _check_threads(run_id: str, saved: int | None, device: torch.device) -> None
     """Warn, in one line, when a resume at another thread count may not continue the same bits.
 
     With MKL in strict reproducible mode (perf.py) and the thread-independent sums of
-    train/reduce.py, a CPU run computes the same numbers at any thread count, so there is
-    nothing to say; without MKL's strict mode a product's rounding may follow the count.
+    train/reduce.py, a CPU run computes the same numbers at any thread count (but for the last
+    bits of a tiny float32 model, perf.py), so there is nothing to say; without MKL's strict
+    mode a product's rounding may follow the count.
     """
     from groklab.perf import blas_is_reproducible
 
