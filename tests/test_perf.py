@@ -15,6 +15,7 @@ from groklab.perf import (
     idle_cores,
     read_proc_stat,
     read_self_jiffies,
+    serial_blas,
     set_threads,
 )
 
@@ -161,3 +162,25 @@ def test_groklab_import_puts_mkl_in_strict_reproducible_mode_in_a_fresh_process(
     assert out.returncode == 0, out.stderr
     env, strict = out.stdout.split()
     assert env == "AUTO,STRICT" and strict in ("True", "None")  # None: a torch without MKL
+
+
+def test_serial_blas_gives_a_float64_product_at_2_threads_the_bits_of_1_and_then_lets_go(
+    restore_threads,
+):
+    # x @ w.T is MKL's dgemm with a transposed first operand: in strict mode it still followed
+    # the thread count (by ~1e-16) with MKL 2024.2 on AVX-512, where sgemm did not
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(50, 128, generator=g).double(), torch.randn(128, 128, generator=g).double()
+    torch.set_num_threads(1)
+    one = x @ w.T
+    torch.set_num_threads(2)
+    two = x @ w.T
+    with serial_blas() as active:
+        inside = x @ w.T
+        assert torch.get_num_threads() == 2  # torch's own ops keep their threads
+    if not active:
+        pytest.skip("torch links no MKL")
+    assert torch.equal(inside, one)
+    assert torch.equal(x @ w.T, two)  # MKL's count from before is back
+    with serial_blas(active=False) as active:
+        assert not active

@@ -9,22 +9,37 @@ never on import.
 MKL (torch's CPU GEMM) picks its kernels and how it splits a product over threads at run time,
 so by default a product's rounding may change with the thread count and, on some CPUs, from
 run to run. Its conditional numerical reproducibility in strict mode (`MKL_CBWR=AUTO,STRICT`)
-fixes the order of additions in ?gemm for any thread count; it must be chosen before MKL's
-first call, so `groklab/__init__.py` sets it as a default of the environment (a user's own
-MKL_CBWR wins), and worker processes inherit it. The cost is in benchmarks/RESULTS.md.
-Together with train/reduce.py (sums that torch splits over threads) a run trains to the same
-bits at any thread count, so `--threads auto` may pick a different count on resume.
+is documented to fix the order of additions in ?gemm for any thread count; it must be chosen
+before MKL's first call, so `groklab/__init__.py` sets it as a default of the environment (a
+user's own MKL_CBWR wins), and worker processes inherit it. The cost is in
+benchmarks/RESULTS.md. Together with train/reduce.py (sums that torch splits over threads) a
+run trains to the same bits at any thread count, so `--threads auto` may pick a different
+count on resume, with the one exception below.
+
+Strict mode does not hold everywhere (MKL 2024.2, AVX-512 EPYC; 436 random shapes and layouts
+at 1-4 threads): 136 dgemm products followed the thread count, among them the transformer's
+`x @ w.T` (DGEMM 'T','N') at 1 and 2 threads (~1e-16 per product, ~1e-14 in the weights
+after 300 steps), but only 12 sgemm products, all with a short side (at most 23 rows or
+columns, e.g. a d_model=16 transformer's [12, 32] @ [32, 16]). A product on one MKL thread is
+the same at any torch thread count, so a float64 run gives MKL one thread (`serial_blas`) and
+torch's own ops keep all of them. float32 keeps its threaded products: on one thread its
+GEMMs, about half of a quiet 2-thread step (RESULTS.md), would run at half speed, and the
+shapes strict mode leaves are those of tiny models. So a float32 run of a tiny model may
+differ in its last bits at another thread count (the exception README states); the same
+count, e.g. `--threads 1`, reproduces it exactly. bf16 products (oneDNN) kept their bits at
+1-4 threads on all 436 shapes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +70,47 @@ def set_reproducible_blas_env(environ: MutableMapping[str, str] | None = None) -
         environ.setdefault(name, value)
 
 
-def _mkl_cbwr() -> tuple[Callable[[int], int], Callable[[int], int]] | None:
-    """MKL's cbwr get and set from the library torch links (None where torch has no MKL)."""
+def _mkl_function(name: str) -> Callable[[int], int] | None:
+    """`int name(int)` of the MKL torch links statically (None where torch has no MKL)."""
     import torch
 
     try:
-        lib = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"))
-        get, put = lib.mkl_serv_cbwr_get, lib.mkl_serv_cbwr_set
+        fn = getattr(
+            ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so")), name
+        )
     except (OSError, AttributeError):
         return None
-    get.argtypes = put.argtypes = [ctypes.c_int]
-    get.restype = put.restype = ctypes.c_int
-    return get, put
+    fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    return fn
+
+
+def _mkl_cbwr() -> tuple[Callable[[int], int], Callable[[int], int]] | None:
+    """MKL's cbwr get and set from the library torch links (None where torch has no MKL)."""
+    get, put = _mkl_function("mkl_serv_cbwr_get"), _mkl_function("mkl_serv_cbwr_set")
+    return None if get is None or put is None else (get, put)
+
+
+SERIAL_BLAS_DTYPES = ("float64",)  # whose products strict mode leaves thread-dependent
+
+
+@contextlib.contextmanager
+def serial_blas(active: bool = True) -> Iterator[bool]:
+    """Inside, MKL runs each product of this thread on one thread; torch's other ops keep
+    theirs. Yields whether it could (False where inactive or torch has no MKL).
+
+    torch.set_num_threads sets MKL's thread-local count too (so a call inside undoes this);
+    on leaving, the count from before comes back. Example: a float64 run at --threads 2
+    trains inside `serial_blas()` to the bits it trains to at --threads 1.
+    """
+    put = _mkl_function("MKL_Set_Num_Threads_Local") if active else None
+    if put is None:
+        yield False
+        return
+    before = put(1)  # the previous thread-local count, 0 where the global one applied
+    try:
+        yield True
+    finally:
+        put(before)
 
 
 def blas_is_reproducible() -> bool | None:

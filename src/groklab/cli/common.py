@@ -110,7 +110,9 @@ def store_root(args: argparse.Namespace) -> Path:
 
 
 def open_store(args: argparse.Namespace, *, create: bool = True):
-    """The store of --store; for reading commands (create=False), None if there is none yet."""
+    """The store of --store; for reading commands (create=False), None if there is none yet,
+    and a store this process cannot write opens read-only; a writing command (create=True)
+    gets a one-line error for it."""
     from groklab.store import RunStore
 
     root = store_root(args)
@@ -118,7 +120,10 @@ def open_store(args: argparse.Namespace, *, create: bool = True):
         raise GroklabError(f"--store {str(root)!r} is a file; a store is a directory")
     if not create and not (root / "runs.sqlite").is_file():
         return None
-    return RunStore(root)
+    store = RunStore(root)
+    if create:  # a writing command: a read-only store is refused before anything runs
+        store.check_writable()
+    return store
 
 
 def open_run(args: argparse.Namespace):

@@ -38,6 +38,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     names = None if args.measures is None else [n.strip() for n in args.measures.split(",")]
     store, run_id = open_run(args)
+    store.check_writable()  # measures are written into the store: refuse before computing
     choose_measures(run_spec(store, run_id), names)  # a bad name fails before the bar shows
     with (
         store,

@@ -10,6 +10,11 @@ Every evaluation is stored in long form, rows of (run, member, step, name, value
 new measure, so recording one needs no schema change. Opening a store of schema 1 or 2
 migrates it once, in one transaction.
 
+A store this process cannot write (read-only media, another user's folder) opens read-only:
+SQLite reads it with `mode=ro`, or, where WAL's shared-memory file is missing and cannot be
+made, as `immutable` (no writer can be running then: a live writer keeps that file). Every
+read works; a write (training, measuring) is one line naming the store (`check_writable`).
+
     with RunStore(tmp_path) as store:
         store.create_run("r-0123456789", spec_json, n_members=2, summary="add", members=[{}, {}])
         store.write_metrics("r-0123456789", 0, {"train_acc": [0.1, 0.2], "gini": [0.3, 0.5]})
@@ -24,6 +29,7 @@ import json
 import os
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -59,6 +65,14 @@ def default_store_root() -> Path:
     return Path(os.environ.get("GROKLAB_STORE") or "groklab-runs")
 
 
+def is_writable(root: Path) -> bool:
+    """Whether this process may write the store at `root`: its folder (where SQLite keeps the
+    WAL beside the database) and its database file. A read-only mount is unwritable even for
+    root; mode bits are not, for root."""
+    db = root / "runs.sqlite"
+    return os.access(root, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of the `runs` table; `step` is the last step the run has completed."""
@@ -85,20 +99,23 @@ class RunStore:
     writes a run's rows holds its lock, the caller's or its own for that write.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, read_only: bool | None = None) -> None:
+        """`read_only`: None opens an existing store read-only where this process cannot
+        write it (`is_writable`), else read-write (creating it if missing)."""
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise GroklabError(f"store {self.root} is a file; --store must be a directory")
+        self.path = self.root / "runs.sqlite"
+        if read_only is None:
+            read_only = self.path.is_file() and not is_writable(self.root)
+        self.read_only = read_only
         try:
-            (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise GroklabError(f"cannot create store {str(self.root)!r}: {e.strerror}") from None
-        self.path = self.root / "runs.sqlite"
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
+            self._conn = _connect_read_only(self.path) if read_only else _connect(self.path)
         except sqlite3.Error as e:
             raise GroklabError(f"cannot open store {self.path} ({e})") from None
         try:
@@ -119,6 +136,13 @@ class RunStore:
                 f"store {self.path} has schema version {version}; this groklab reads versions "
                 f"up to {SCHEMA_VERSION} (upgrade groklab)"
             )
+        if self.read_only:
+            if version < SCHEMA_VERSION:
+                raise GroklabError(
+                    f"store {self.path} has schema version {version} and is read-only; this "
+                    f"groklab reads version {SCHEMA_VERSION}, which it makes in a writable store"
+                )
+            return
         if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: no corruption on crash
@@ -138,6 +162,8 @@ class RunStore:
         writes, a damaged checkpoint or a store that cannot be written is left as it is."""
         from groklab.store.checkpoint import load_run_checkpoint
 
+        if self.read_only:
+            return
         running = self._conn.execute("SELECT run_id FROM runs WHERE status = 'running'")
         for (run_id,) in running.fetchall():
             path, lock = self.checkpoint_path(run_id), self.lock_path(run_id)
@@ -151,6 +177,14 @@ class RunStore:
             except (GroklabError, OSError, sqlite3.Error):
                 continue
 
+    def check_writable(self) -> None:
+        """A one-line GroklabError where the store is open read-only."""
+        if self.read_only:
+            raise GroklabError(
+                f"store {self.root} is read-only (this process cannot write it); runs, curves, "
+                "plot and report read it, but training or measuring needs a writable store"
+            )
+
     def close(self) -> None:
         self._conn.close()
 
@@ -163,6 +197,8 @@ class RunStore:
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """A write (IMMEDIATE) or a consistent read snapshot (DEFERRED)."""
+        if mode != "DEFERRED":
+            self.check_writable()
         self._conn.execute(f"BEGIN {mode}")
         try:
             yield self._conn
@@ -258,6 +294,7 @@ class RunStore:
             with store.run_lock(spec.run_id):
                 ...  # only this process writes the run here
         """
+        self.check_writable()
         with ExitStack() as held:
             for run_id in dict.fromkeys(run_ids):
                 held.enter_context(hold_run_lock(self.lock_path(run_id), run_id))
@@ -268,6 +305,7 @@ class RunStore:
         """Every write of a run's rows holds its lock: the caller's (a trainer, a sweep's
         driver, `groklab measure` hold it for their whole work), else one taken for this write,
         so no writer, whatever its path here, changes a run another process is writing."""
+        self.check_writable()
         if is_held_here(self.lock_path(run_id)):
             yield
             return
@@ -390,6 +428,35 @@ class RunStore:
             | dict(zip(SUMMARY_COLUMNS, summary, strict=True))
             for idx, spec, *summary in rows
         ]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """`path` opened for reading only: `mode=ro` reads the WAL through its shared-memory file
+    (-shm), which it makes if missing; where it cannot (a read-only folder without one, so no
+    writer is live), `immutable=1` reads the database file alone."""
+    uri = "file:" + urllib.parse.quote(str(path.absolute()))
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.OperationalError:
+        pass
+    else:
+        try:
+            conn.execute("PRAGMA schema_version")  # SQLite opens the file at the first statement
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:  # rows immutable mode would not see
+        raise GroklabError(
+            f"store {path.parent} is read-only and {wal.name} holds writes that SQLite reads "
+            f"only through {path.name}-shm, which is missing; copy the store to a writable place"
+        )
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _check_run_id(run_id: str) -> None:

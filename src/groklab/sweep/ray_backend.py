@@ -16,13 +16,20 @@ the sweep ends with one line counting the failures. Restarting an interrupted sw
 only what is missing.
 Ray is an optional extra: `pip install 'groklab[ray]'`. On a cluster, groklab must be
 importable on every node (installed there, or shipped with a Ray runtime_env).
+
+A local instance keeps its session files, sockets included, under `$RAY_TMPDIR/ray`, else
+`$TMPDIR/ray`, else `/tmp/ray`; a socket's path may not pass 107 bytes, so under a deep
+`$TMPDIR` Ray cannot start. There groklab gives Ray a short folder of its own
+(`/tmp/groklab-ray-<uid>`) and says so in one line (`ray_temp_dir`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+import stat
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +52,55 @@ from groklab.train.history import KeepRule
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often the driver drains the event queue while it waits
+
+SOCKET_PATH_MAX = 107  # bytes of an AF_UNIX socket's path (sun_path less its closing NUL)
+# the longest path Ray puts under its temp root: a session folder's socket (pid up to 2**22)
+RAY_SOCKET_TAIL = "/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store.99"
+SHORT_TEMP_BASE = "/tmp"
+
+
+def ray_temp_dir(
+    environ: Mapping[str, str] = os.environ, *, short_base: str = SHORT_TEMP_BASE
+) -> str | None:
+    """The temp root to give a local Ray instance: None where Ray's own default leaves its
+    socket paths within 107 bytes, else `<short_base>/groklab-ray-<uid>` (created if missing;
+    a folder of another user's is refused). An explicit $RAY_TMPDIR that is too long is the
+    user's choice: a one-line error.
+
+    Example: TMPDIR=/home/me/tmp -> None (Ray's /home/me/tmp/ray/session_.../sockets/... fits);
+    TMPDIR of 80 characters -> "/tmp/groklab-ray-1000".
+    """
+    budget = SOCKET_PATH_MAX - len(RAY_SOCKET_TAIL)
+    explicit = environ.get("RAY_TMPDIR")
+    linux_tmp = environ.get("TMPDIR") if sys.platform.startswith("linux") else None
+    root = os.path.join(explicit or linux_tmp or "/tmp", "ray")  # as Ray picks it
+    if len(os.fsencode(root)) <= budget:
+        return None
+    if explicit is not None:
+        raise GroklabError(
+            f"RAY_TMPDIR={explicit} is too long for Ray's socket paths; allowed: a folder of at "
+            f"most {budget - len('/ray')} bytes (Ray adds up to {len('/ray' + RAY_SOCKET_TAIL)},"
+            f" a socket's path takes at most {SOCKET_PATH_MAX})"
+        )
+    return _own_folder(os.path.join(short_base, f"groklab-ray-{os.getuid()}"), root, budget)
+
+
+def _own_folder(path: str, default: str, budget: int) -> str:
+    """`path`, created if missing, as a folder of this user's alone; else a one-line error."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError as e:
+        info, why = None, e.strerror
+    else:
+        why = "it is not a folder of this user's alone"
+    if info is not None and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+        return path
+    raise GroklabError(
+        f"Ray's socket paths under {default} would pass {SOCKET_PATH_MAX} bytes and {path} "
+        f"cannot stand in ({why}); allowed: RAY_TMPDIR set to a folder of at most "
+        f"{budget - len('/ray')} bytes"
+    )
 
 
 def import_ray():
@@ -101,7 +157,15 @@ class RayBackend:
         if self.address:  # an existing cluster
             self.ray.init(address=self.address, log_to_driver=False)
         else:  # a local instance, stopped when this process exits
-            self.ray.init(include_dashboard=False, log_to_driver=False)
+            temp_dir = ray_temp_dir()
+            if temp_dir is not None:
+                log.warning(
+                    "Ray's session files are under %s (under $TMPDIR its socket paths would "
+                    "pass %d bytes)",
+                    temp_dir,
+                    SOCKET_PATH_MAX,
+                )
+            self.ray.init(include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
 
     def run(
         self,

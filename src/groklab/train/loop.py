@@ -4,7 +4,9 @@ Training the same spec again resumes from its checkpoint (or reports it done). A
 equals an uninterrupted one bit for bit: parameters, optimizer moments, batch permutations and
 dropout streams all live in the checkpoint, and evaluation draws no random numbers. Ctrl-C is
 caught between steps, so the state saved is never half-updated. Nor do the numbers depend
-on the thread count (perf.py, train/reduce.py): the checkpoint records the count anyway,
+on the thread count (perf.py, train/reduce.py; a float64 run computes its products on one
+MKL thread, `perf.serial_blas`), but for the last bits of a tiny float32 model (perf.py says
+which products): the checkpoint records the count anyway,
 and resuming at another count warns where the BLAS cannot promise the same bits.
 
 `train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
@@ -27,6 +29,7 @@ from torch import Tensor
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
+from groklab.perf import SERIAL_BLAS_DTYPES, serial_blas
 from groklab.spec import RunSpec
 from groklab.train.events import (
     CallbackSink,
@@ -189,7 +192,8 @@ def train_loop(
     if not state.done:
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
         kept = keep.steps(spec.train.steps, spec.train.eval_every)
-        _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures)
+        with serial_blas(dev.type == "cpu" and spec.train.dtype in SERIAL_BLAS_DTYPES):
+            _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures)
     return state.step, state.done
 
 
@@ -235,8 +239,9 @@ def _check_threads(run_id: str, saved: int | None, device: torch.device) -> None
     """Warn, in one line, when a resume at another thread count may not continue the same bits.
 
     With MKL in strict reproducible mode (perf.py) and the thread-independent sums of
-    train/reduce.py, a CPU run computes the same numbers at any thread count, so there is
-    nothing to say; without MKL's strict mode a product's rounding may follow the count.
+    train/reduce.py, a CPU run computes the same numbers at any thread count (but for the last
+    bits of a tiny float32 model, perf.py), so there is nothing to say; without MKL's strict
+    mode a product's rounding may follow the count.
     """
     from groklab.perf import blas_is_reproducible
 

@@ -58,7 +58,9 @@ def resume_gap(store: RunStore, spec: RunSpec) -> ResumeGap | None:
     if not path.exists():
         return None
     saved = load_run_checkpoint(path, spec.run_id, mmap=True)
-    step, done = int(saved["step"]), bool(saved.get("done"))
+    step, done = saved.get("step"), bool(saved.get("done"))
+    if type(step) is not int or not 0 <= step <= spec.train.steps:
+        return None  # not a resume point of this run at all: the loop refuses it, named
     held = stored_steps(store, spec.run_id)
     every = spec.train.eval_every
     missing = [s for s in evaluated_before(step, every, done=done) if s not in held]
