@@ -84,9 +84,7 @@ class Starts(BaseSink):
         self.starts.append((run.run_id, step))
 
 
-def test_a_killed_worker_is_retried_and_the_sweep_equals_the_in_process_one(
-    tmp_path, monkeypatch
-):
+def test_a_killed_worker_is_retried_and_the_sweep_equals_the_in_process_one(tmp_path, monkeypatch):
     # The worker training population 0 is killed (-9) right after it streams its step-10
     # evaluation, so the kill lands on a worker mid-training whatever the schedule
     # (tests/sweep/dying_worker.py).
