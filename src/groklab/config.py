@@ -63,9 +63,11 @@ def coerce_field(section: str, key: str, value: Any, allowed: tuple[type, ...]) 
     """The value as the field's type (an int where only float is allowed becomes a float, so 1
     and 1.0 give one run id); a value of another type is a one-line SpecError."""
     if any(typing.get_origin(t) is tuple for t in allowed):  # a list of names: the spec checks it
-        if isinstance(value, (list, tuple, str)):
+        if isinstance(value, str) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        ):
             return tuple(value) if isinstance(value, list) else value
-        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected a list")
+        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected a list of names")
     if (
         float in allowed
         and int not in allowed
@@ -172,17 +174,43 @@ def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
     return d
 
 
+MAX_TOML_BYTES = 4 << 20  # a run or sweep file is a few kB; /dev/zero must not fill memory
+_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks
+
+
 def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """A TOML file as a dict; unreadable or malformed files are one-line errors naming it."""
+    """A TOML file as a dict; an unreadable, oversized, non-UTF-8, malformed or too deeply
+    nested file is a one-line error naming it. At most MAX_TOML_BYTES are read, so a device
+    (/dev/zero, /dev/urandom) or a huge file fails at once instead of filling the memory."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            blob = f.read(MAX_TOML_BYTES + 1)
     except OSError as e:
         raise GroklabError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
+    if len(blob) > MAX_TOML_BYTES:
+        raise SpecError(
+            f"{what} {str(path)!r} is larger than {MAX_TOML_BYTES >> 20} MiB; a TOML run file "
+            "is a few kB of text"
+        )
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as e:
+        found = f"byte {blob[e.start]:#04x} at offset {e.start}"
+        if blob[:2] in _BOMS:
+            found = "UTF-16 (it starts with a byte-order mark)"
+        raise SpecError(
+            f"{what} {str(path)!r} is not UTF-8 text: {found}; a TOML file must be UTF-8"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{what} {str(path)!r} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{what} {str(path)!r} nests arrays or tables too deeply to read; a run file "
+            "nests a few levels"
+        ) from None
 
 
 def load_spec(path: str | Path) -> RunSpec:
