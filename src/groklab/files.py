@@ -42,18 +42,55 @@ def write_atomic(
     if path.is_dir():
         raise GroklabError(f"{str(path)!r} is a directory; give a file name")
     tmp, fd = _create_beside(path)
+    recorder = None
     try:
         mode = "wb" if binary else "w"
         text = {} if binary else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **text) as f:
-            write(f)
+            recorder = _WriteErrors(f)
+            write(recorder)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        raise
+        error = e if isinstance(e, OSError) else getattr(recorder, "error", None)
+        if error is None or isinstance(e, KeyboardInterrupt):
+            raise
+        raise _naming(error, path) from None
     fsync_directory(path.parent)  # make the rename itself durable
+
+
+class _WriteErrors:
+    """A file that remembers the first OSError its writes raised. torch.save and savefig turn
+    a full disk into an error of their own (torch: a RuntimeError 'unexpected pos'), which
+    loses what the system said; write_atomic raises the system's error instead."""
+
+    def __init__(self, f: IO[Any]) -> None:
+        self._f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        return self._recorded(self._f.write, data)
+
+    def flush(self) -> None:
+        self._recorded(self._f.flush)
+
+    def _recorded(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """`error` with `path` as its file name when it names none (a write to a full disk)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from pathlib import Path
@@ -48,6 +49,10 @@ def make_out_dir(path: str | Path) -> Path:
     return out
 
 
+# a full disk or quota, a read-only file system, a file too large: what refuses a write
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
 def os_error_text(e: BaseException) -> str:
     """One line for an error of the machine: 'cannot write 'out/a.csv': Permission denied'."""
     if isinstance(e, OSError):
@@ -55,7 +60,8 @@ def os_error_text(e: BaseException) -> str:
         reason = e.strerror or str(e) or type(e).__name__
         if where is None:
             return f"{reason} ({type(e).__name__})"
-        verb = "write" if isinstance(e, (PermissionError, IsADirectoryError)) else "use"
+        writing = isinstance(e, (PermissionError, IsADirectoryError)) or e.errno in _WRITE_ERRNOS
+        verb = "write" if writing else "use"
         return f"cannot {verb} {str(where)!r}: {reason}"
     if isinstance(e, MemoryError):
         return "out of memory (make the population, the model or the batch smaller)"
