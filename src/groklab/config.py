@@ -29,6 +29,7 @@ import tomli_w
 from groklab.errors import GroklabError, SpecError
 from groklab.files import write_text_atomic
 from groklab.spec import (
+    DATA_DEFAULTS,
     MEMBER_FIELDS,
     PRESET_LAYOUTS,
     PRESETS,
@@ -93,7 +94,25 @@ def section_from_dict(section: str, values: dict[str, Any], base: Any | None = N
     if section == "model" and "preset" in values:
         base = preset_model(values.pop("preset"))
     kwargs = {k: coerce_field(section, k, v, types_[k]) for k, v in values.items()}
+    if section == "data":
+        _check_read(kwargs, kwargs.get("dataset", getattr(base, "dataset", "table")))
     return replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _check_read(values: dict[str, Any], dataset: object) -> None:
+    """A [data] field the data set does not read, given a value of its own, is refused: the
+    spec would store its default, and a `--source FILE` on a table would be silently ignored."""
+    from groklab.data.catalog import DATASETS
+
+    info = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    for key, value in values.items():
+        if info is None or key == "dataset" or key in info.fields:
+            continue
+        if value != DATA_DEFAULTS[key]:
+            raise SpecError(
+                f"[data] {key}={value!r} is not read by dataset {dataset!r} (it reads "
+                f"{', '.join(info.fields)}); drop it"
+            )
 
 
 def _preset_layout(data: DataSpec, d: dict[str, Any]) -> DataSpec:
@@ -214,7 +233,24 @@ def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
 
 
 def load_spec(path: str | Path) -> RunSpec:
-    return spec_from_dict(read_toml(path))
+    """The spec of a run file; in it, two equal [[members]] tables are refused."""
+    document = read_toml(path)
+    spec = spec_from_dict(document)
+    if isinstance(document.get("members"), list):
+        _check_distinct_members(document["members"], spec.members)
+    return spec
+
+
+def _check_distinct_members(tables: list[Any], members: tuple[MemberSpec, ...]) -> None:
+    """[[members]] tables may share a seed (a packed sweep population does, at different
+    fractions or rates), but two equal members would train the same model twice."""
+    for j, member in enumerate(members):
+        if member in members[:j]:
+            raise SpecError(
+                f"[[members]] {members.index(member)} and {j} are the same member "
+                f"({tables[j]!r}); give each member a seed or another value of its own, or "
+                "drop one"
+            )
 
 
 def save_spec(spec: RunSpec, path: str | Path) -> None:

@@ -11,11 +11,15 @@ from groklab.cli.common import (
     add_keep_flag,
     add_mirror_flags,
     build_mirrors,
+    check_workers,
     keep_rule,
     make_out_dir,
+    out_dir_made,
+    store_root,
     with_example,
 )
 from groklab.errors import GroklabError
+from groklab.files import remove_stale_temp_files
 
 
 def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
@@ -80,6 +84,11 @@ def check_source(experiment, size: str, source: str) -> None:
     """--source given where the experiment would not read it: refused (exit 2), not ignored,
     so nobody takes a figure of the built-in data for one of their file."""
     if not source or size in experiment.reads_source:
+        if source and not Path(source).exists():  # found now, not after --out is made
+            raise GroklabError(
+                f"--source {source!r} does not exist; give the data file or directory that "
+                f"{experiment.name} reads"
+            )
         return
     if not experiment.reads_source:
         raise GroklabError(f"--source {source!r}: {experiment.name} reads no data file; drop it")
@@ -94,24 +103,26 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
     from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
-    from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
     from groklab.train import pick_device
 
-    if args.list or not args.name:
+    if args.list or args.name is None:
         print("\n".join(listing(load_all().values())))
         return 0
-    experiment = get_experiment(args.name)
+    experiment = get_experiment(args.name)  # '' too: one line listing the names
+    check_workers(args.workers)
     options = (
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
+    root = store_root(args)
+    check_source(experiment, args.size, args.source)
+    make_out_dir(args.out, create=False)  # '' or a file: refused before anything runs
+    out = make_out_dir(Path(args.out) / experiment.name, create=False)
     sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
     keep = keep_rule(args)
     backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    check_source(experiment, args.size, args.source)
-    out = make_out_dir(Path(args.out) / experiment.name)
     tune_allocator()
     print(
         f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
@@ -120,19 +131,23 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
     # before their step budget, so a time remaining counted to it would mislead
     bar = ProgressDisplay(unit="member-step", eta=False)
-    ctx = ExperimentContext(
-        size=args.size,
-        out_dir=out,
-        store_root=Path(args.store or default_store_root()),
-        backend=backend,
-        device=str(device),
-        progress=bar.sweep,
-        source=args.source,
-    )
-    try:
-        result = experiment.run(ctx)
-    finally:
-        bar.close()
+    # what only the experiment can find (a --source of the wrong kind) fails inside: the
+    # directories made for it are removed again while empty
+    with out_dir_made(out):
+        remove_stale_temp_files(out, recursive=False)  # outputs of writers killed mid-write
+        ctx = ExperimentContext(
+            size=args.size,
+            out_dir=out,
+            store_root=root,
+            backend=backend,
+            device=str(device),
+            progress=bar.sweep,
+            source=args.source,
+        )
+        try:
+            result = experiment.run(ctx)
+        finally:
+            bar.close()
     print(result.table)
     if result.shrunk:
         print(f"shrunk from the paper: {result.shrunk}")
