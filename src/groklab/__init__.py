@@ -1,12 +1,13 @@
 """groklab: populations of small models for studying grokking."""
 
-from groklab.perf import set_reproducible_blas_env
+from groklab.perf import remove_torch_cache_folder_at_exit, set_reproducible_blas_env
 
 __version__ = "0.1.0"
 
 # Before anything imports torch: MKL reads its reproducibility mode at its first call, and
 # strict mode makes products the same at any thread count (perf.py says why).
 set_reproducible_blas_env()
+remove_torch_cache_folder_at_exit()  # torch makes it on import of its compiler; before torch
 
 __all__ = ["__version__", "export_member", "load", "load_exported"]
 

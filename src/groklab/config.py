@@ -29,6 +29,7 @@ import tomli_w
 from groklab.errors import GroklabError, SpecError
 from groklab.files import write_text_atomic
 from groklab.spec import (
+    DATA_DEFAULTS,
     MEMBER_FIELDS,
     PRESET_LAYOUTS,
     PRESETS,
@@ -63,9 +64,11 @@ def coerce_field(section: str, key: str, value: Any, allowed: tuple[type, ...]) 
     """The value as the field's type (an int where only float is allowed becomes a float, so 1
     and 1.0 give one run id); a value of another type is a one-line SpecError."""
     if any(typing.get_origin(t) is tuple for t in allowed):  # a list of names: the spec checks it
-        if isinstance(value, (list, tuple, str)):
+        if isinstance(value, str) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        ):
             return tuple(value) if isinstance(value, list) else value
-        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected a list")
+        raise SpecError(f"[{section}] {key}={value!r} has the wrong type; expected a list of names")
     if (
         float in allowed
         and int not in allowed
@@ -91,7 +94,25 @@ def section_from_dict(section: str, values: dict[str, Any], base: Any | None = N
     if section == "model" and "preset" in values:
         base = preset_model(values.pop("preset"))
     kwargs = {k: coerce_field(section, k, v, types_[k]) for k, v in values.items()}
+    if section == "data":
+        _check_read(kwargs, kwargs.get("dataset", getattr(base, "dataset", "table")))
     return replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _check_read(values: dict[str, Any], dataset: object) -> None:
+    """A [data] field the data set does not read, given a value of its own, is refused: the
+    spec would store its default, and a `--source FILE` on a table would be silently ignored."""
+    from groklab.data.catalog import DATASETS
+
+    info = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    for key, value in values.items():
+        if info is None or key == "dataset" or key in info.fields:
+            continue
+        if value != DATA_DEFAULTS[key]:
+            raise SpecError(
+                f"[data] {key}={value!r} is not read by dataset {dataset!r} (it reads "
+                f"{', '.join(info.fields)}); drop it"
+            )
 
 
 def _preset_layout(data: DataSpec, d: dict[str, Any]) -> DataSpec:
@@ -172,21 +193,64 @@ def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
     return d
 
 
+MAX_TOML_BYTES = 4 << 20  # a run or sweep file is a few kB; /dev/zero must not fill memory
+_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16's byte-order marks
+
+
 def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """A TOML file as a dict; unreadable or malformed files are one-line errors naming it."""
+    """A TOML file as a dict; an unreadable, oversized, non-UTF-8, malformed or too deeply
+    nested file is a one-line error naming it. At most MAX_TOML_BYTES are read, so a device
+    (/dev/zero, /dev/urandom) or a huge file fails at once instead of filling the memory."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            blob = f.read(MAX_TOML_BYTES + 1)
     except OSError as e:
         raise GroklabError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
+    if len(blob) > MAX_TOML_BYTES:
+        raise SpecError(
+            f"{what} {str(path)!r} is larger than {MAX_TOML_BYTES >> 20} MiB; a TOML run file "
+            "is a few kB of text"
+        )
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as e:
+        found = f"byte {blob[e.start]:#04x} at offset {e.start}"
+        if blob[:2] in _BOMS:
+            found = "UTF-16 (it starts with a byte-order mark)"
+        raise SpecError(
+            f"{what} {str(path)!r} is not UTF-8 text: {found}; a TOML file must be UTF-8"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{what} {str(path)!r} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{what} {str(path)!r} nests arrays or tables too deeply to read; a run file "
+            "nests a few levels"
+        ) from None
 
 
 def load_spec(path: str | Path) -> RunSpec:
-    return spec_from_dict(read_toml(path))
+    """The spec of a run file; in it, two equal [[members]] tables are refused."""
+    document = read_toml(path)
+    spec = spec_from_dict(document)
+    if isinstance(document.get("members"), list):
+        _check_distinct_members(document["members"], spec.members)
+    return spec
+
+
+def _check_distinct_members(tables: list[Any], members: tuple[MemberSpec, ...]) -> None:
+    """[[members]] tables may share a seed (a packed sweep population does, at different
+    fractions or rates), but two equal members would train the same model twice."""
+    for j, member in enumerate(members):
+        if member in members[:j]:
+            raise SpecError(
+                f"[[members]] {members.index(member)} and {j} are the same member "
+                f"({tables[j]!r}); give each member a seed or another value of its own, or "
+                "drop one"
+            )
 
 
 def save_spec(spec: RunSpec, path: str | Path) -> None:

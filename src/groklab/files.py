@@ -16,8 +16,10 @@ not read the results.)
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -35,25 +37,88 @@ def write_atomic(
 
     Text mode is UTF-8 with no newline translation (what the csv module asks for). If `write`
     raises (KeyboardInterrupt too), the temp file is removed and the old `path` is untouched.
+    A symlink is written through (the file it names is replaced, the link stays); a device or
+    a pipe (/dev/stdout) is written straight into. Temp files of `path` that killed writers
+    left are removed first.
     """
     path = Path(path)
+    if is_stream(path):  # /dev/stdout, /dev/null, a pipe: no file to put a temp file beside
+        _write_straight(path, write, binary=binary)
+        return
+    if path.is_symlink():  # written through: the link stays, the file it names is replaced
+        path = path.resolve()
     if not path.parent.is_dir():
         raise GroklabError(f"directory {path.parent} does not exist (writing {path.name})")
     if path.is_dir():
         raise GroklabError(f"{str(path)!r} is a directory; give a file name")
+    # a writer of this file killed mid-write (kill -9) left its temp file: remove it now
+    remove_stale_temp_files(path.parent, f".{glob.escape(path.name)}.*.tmp", recursive=False)
     tmp, fd = _create_beside(path)
+    recorder = None
     try:
         mode = "wb" if binary else "w"
         text = {} if binary else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **text) as f:
-            write(f)
+            recorder = _WriteErrors(f)
+            write(recorder)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        raise
+        error = e if isinstance(e, OSError) else getattr(recorder, "error", None)
+        if error is None or isinstance(e, KeyboardInterrupt):
+            raise
+        raise _naming(error, path) from None
     fsync_directory(path.parent)  # make the rename itself durable
+
+
+class _WriteErrors:
+    """A file that remembers the first OSError its writes raised. torch.save and savefig turn
+    a full disk into an error of their own (torch: a RuntimeError 'unexpected pos'), which
+    loses what the system said; write_atomic raises the system's error instead."""
+
+    def __init__(self, f: IO[Any]) -> None:
+        self._f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        return self._recorded(self._f.write, data)
+
+    def flush(self) -> None:
+        self._recorded(self._f.flush)
+
+    def _recorded(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """`error` with `path` as its file name when it names none (a write to a full disk)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
+
+
+def is_stream(path: str | Path) -> bool:
+    """Whether `path`, through any links, is something other than a file or a directory: a
+    device (/dev/stdout, /dev/null), a pipe, a socket. Such a path is written straight into."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_straight(path: Path, write: Callable[[IO[Any]], object], *, binary: bool) -> None:
+    text = {} if binary else {"encoding": "utf-8", "newline": ""}
+    with open(path, "wb" if binary else "w", **text) as f:
+        write(f)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -89,6 +154,11 @@ def _create_beside(path: Path) -> tuple[Path, int]:
             continue
 
 
+def _is_token(text: str) -> bool:
+    """Whether `text` is a `secrets.token_hex(4)` as _create_beside names its temp files."""
+    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
+
+
 def pid_is_alive(pid: int) -> bool:
     """Whether a process of that id runs on this machine (another user's counts as alive)."""
     try:
@@ -110,7 +180,9 @@ def remove_stale_temp_files(
     folder = Path(directory)
     for tmp in folder.rglob(pattern) if recursive else folder.glob(pattern):
         parts = tmp.name.split(".")  # ["", name..., pid, hex, "tmp"]
-        if len(parts) < 5 or not parts[-3].isdigit() or pid_is_alive(int(parts[-3])):
+        if len(parts) < 5 or not parts[-3].isdigit() or not _is_token(parts[-2]):
+            continue  # not named by _create_beside: not ours to remove
+        if pid_is_alive(int(parts[-3])):
             continue
         try:
             tmp.unlink()

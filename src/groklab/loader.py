@@ -165,8 +165,20 @@ def export_member(
     "format"} to `out` (torch.save); `load_exported` rebuilds the module from it alone."""
     from groklab.store import save_atomic
 
+    save_atomic(exported_member(run_id, member=member, step=step, store=store), Path(out))
+    return Path(out)
+
+
+def exported_member(
+    run_id: str,
+    *,
+    member: int = 0,
+    step: int | None = None,
+    store: RunStore | str | Path | None = None,
+) -> dict:
+    """What `export_member` writes, not yet written: a bad member or step fails here."""
     model, task = load(run_id, member, step, store)
-    blob = {
+    return {
         "format": EXPORT_FORMAT,
         "state_dict": model.state_dict(),
         "spec_json": canonical_json(task.spec),
@@ -174,8 +186,6 @@ def export_member(
         "member": member,
         "step": task.step,
     }
-    save_atomic(blob, Path(out))
-    return Path(out)
 
 
 def load_exported(path: str | Path) -> tuple[nn.Module, MemberTask]:

@@ -32,12 +32,16 @@ count, e.g. `--threads 1`, reproduces it exactly. bf16 products (oneDNN) kept th
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
+import getpass
 import math
 import os
+import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -57,6 +61,43 @@ def tune_allocator() -> bool:
         return False
     ok = mallopt(M_MMAP_MAX, 0) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
     return bool(ok and mallopt(M_TOP_PAD, 1 << 30))
+
+
+def torch_cache_folder() -> Path | None:
+    """Where torch puts its compile cache by default, `<temp>/torchinductor_<user>` (torch's
+    `cache_dir_utils.default_cache_dir`); None when $TORCHINDUCTOR_CACHE_DIR chooses it."""
+    if "TORCHINDUCTOR_CACHE_DIR" in os.environ:
+        return None
+    try:
+        user = getpass.getuser()
+    except (KeyError, ImportError, OSError):
+        user = f"uid_{os.getuid()}" if hasattr(os, "getuid") else "unknown_user"
+    return Path(tempfile.gettempdir()) / ("torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user))
+
+
+def remove_torch_cache_folder_at_exit() -> None:
+    """torch makes its compile cache folder when it first imports its compiler, which a
+    memory estimate on the meta device does without compiling anything; so every run (and
+    each worker of a sweep) would leave an empty `torchinductor_<user>` in the temp folder.
+    Called before torch is imported: if the folder does not exist yet, it is removed at exit
+    while it holds nothing but empty folders (`--compile` fills it: then it stays)."""
+    folder = torch_cache_folder()
+    if folder is not None and not os.path.lexists(folder):
+        atexit.register(remove_empty_tree, folder)
+
+
+def remove_empty_tree(folder: Path) -> None:
+    """Remove `folder` if it holds nothing but empty folders; otherwise leave it as it is."""
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    walk = list(os.walk(folder, topdown=False))
+    if any(files for _, _, files in walk):
+        return  # something is cached there
+    for directory, _, _ in walk:  # deepest first, the folder itself last
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
 
 
 MKL_ENV = {"MKL_CBWR": "AUTO,STRICT", "MKL_DYNAMIC": "FALSE"}  # read at MKL's first call

@@ -75,15 +75,17 @@ def recorder(monkeypatch):
 
 def test_source_threads_and_size_reach_the_experiment(recorder, tmp_path):
     before = torch.get_num_threads()
+    source = tmp_path / "reviews.csv"
+    source.write_text("review,sentiment\n")
     try:
-        argv = ["reproduce", "recorder", "--micro", "--source", "reviews.csv", "--threads", "1"]
+        argv = ["reproduce", "recorder", "--micro", "--source", str(source), "--threads", "1"]
         status, out, err = run_main([*argv, "--out", str(tmp_path), "--store", str(tmp_path / "s")])
         assert status == 0, err
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
     (ctx,) = recorder
-    assert (ctx.size, ctx.source, ctx.out_dir) == ("micro", "reviews.csv", tmp_path / "recorder")
+    assert (ctx.size, ctx.source, ctx.out_dir) == ("micro", str(source), tmp_path / "recorder")
     assert "| a |" in out
 
 

@@ -21,14 +21,20 @@ from groklab.errors import GroklabError, SpecError
 
 @pytest.mark.parametrize(
     ("n", "fraction", "n_train"),
-    [(100, 0.3, 30), (97 * 96, 0.5, 4656), (10, 0.26, 3), (10, 0.001, 1), (10, 0.999, 9)],
+    [(100, 0.3, 30), (97 * 96, 0.5, 4656), (10, 0.26, 3), (10, 0.06, 1), (10, 0.94, 9)],
 )
-def test_train_mask_has_exactly_round_fraction_true_clamped_to_1_and_n_minus_1(
-    n, fraction, n_train
-):
+def test_train_mask_has_exactly_round_fraction_true(n, fraction, n_train):
     mask = train_mask(n, seed=0, train_fraction=fraction)
     assert mask.shape == (n,) and mask.dtype == torch.bool
     assert int(mask.sum()) == n_train
+
+
+@pytest.mark.parametrize(("fraction", "count"), [(0.001, 0), (0.05, 0), (0.96, 10), (0.999, 10)])
+def test_train_mask_refuses_a_fraction_leaving_no_train_or_no_validation_example(fraction, count):
+    with pytest.raises(SpecError) as e:
+        train_mask(10, seed=0, train_fraction=fraction)
+    assert f"train_fraction={fraction} trains on {count} of 10 examples" in str(e.value)
+    assert "allowed in [1/10, 9/10]" in str(e.value)
 
 
 def test_train_mask_is_identical_in_another_process():

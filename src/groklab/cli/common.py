@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from groklab.errors import GroklabError
+from groklab.files import is_stream
 
 EXIT_USAGE = 2
 
@@ -27,25 +32,85 @@ OUT_DIR_HELP = "output directory (created if missing, parents included)"
 OUT_FILE_HELP = "output file (its parent directories are created if missing)"
 
 
-def check_out_dir(path: str | Path) -> None:
-    """--out as a file: it must not be a directory; its parent directories are made."""
+def check_out_dir(path: str | Path, *, create: bool = True) -> None:
+    """--out as a file: not empty, not a directory, in a directory this process may write (or
+    may make). Its parent directories are made, unless `create` is False: then
+    `make_parents(path)` makes them once every other check has passed."""
     if not str(path).strip():
         raise GroklabError(f"--out {str(path)!r} is empty; give a file name")
     out = Path(path)
     if out.is_dir():
         raise GroklabError(f"--out {str(path)!r} is a directory; give a file name")
-    _make_dir(out.parent)
+    if is_stream(out):  # /dev/stdout, a pipe (through a link too): written straight into
+        return
+    _check_makeable((out.resolve() if out.is_symlink() else out).parent)
+    if create:
+        _make_dir(out.parent)
 
 
-def make_out_dir(path: str | Path) -> Path:
-    """--out as a directory: created with its parents; an existing file there is an error."""
+def make_out_dir(path: str | Path, *, create: bool = True) -> Path:
+    """--out as a directory: not empty, not a file, writable (or makeable: its nearest
+    existing ancestor writable); made with its parents unless `create` is False."""
     if not str(path).strip():
         raise GroklabError(f"--out {str(path)!r} is empty; give a directory")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise GroklabError(f"--out {str(path)!r} is a file; give a directory")
-    _make_dir(out)
+    _check_makeable(out)
+    if create:
+        _make_dir(out)
     return out
+
+
+def make_parents(path: str | Path) -> None:
+    """The parent directories of an --out file checked by `check_out_dir(create=False)`."""
+    _make_dir(Path(path).parent)
+
+
+@contextmanager
+def out_dir_made(path: str | Path) -> Iterator[Path]:
+    """`make_out_dir(path)` for work that may still fail inside: if it does, the directories
+    made here are removed again while they are empty, so a failed command leaves none."""
+    out = Path(path)
+    missing = [d for d in (out, *out.parents) if not d.exists()]
+    make_out_dir(out)
+    try:
+        yield out
+    except BaseException:
+        for directory in missing:  # deepest first
+            try:
+                directory.rmdir()
+            except OSError:
+                break  # not empty: something was written there, keep it
+        raise
+
+
+def _check_makeable(directory: Path) -> None:
+    """`directory` takes new files, or can be made: the nearest existing ancestor is a
+    directory this process may write. Checked before anything is made (os.access also says
+    when the file system is read-only)."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GroklabError(
+            f"cannot create output directory {str(directory)!r}: {str(existing)!r} is a file"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "output directory" if existing == directory else "a directory in"
+        reason = "read-only file system" if _is_read_only(existing) else "permission denied"
+        raise GroklabError(f"cannot write {what} {str(existing)!r}: {reason}")
+
+
+def _is_read_only(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+# a full disk or quota, a read-only file system, a file too large: what refuses a write
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def os_error_text(e: BaseException) -> str:
@@ -55,7 +120,8 @@ def os_error_text(e: BaseException) -> str:
         reason = e.strerror or str(e) or type(e).__name__
         if where is None:
             return f"{reason} ({type(e).__name__})"
-        verb = "write" if isinstance(e, (PermissionError, IsADirectoryError)) else "use"
+        writing = isinstance(e, (PermissionError, IsADirectoryError)) or e.errno in _WRITE_ERRNOS
+        verb = "write" if writing else "use"
         return f"cannot {verb} {str(where)!r}: {reason}"
     if isinstance(e, MemoryError):
         return "out of memory (make the population, the model or the batch smaller)"
@@ -104,9 +170,28 @@ def add_store(parser: argparse.ArgumentParser) -> None:
 
 
 def store_root(args: argparse.Namespace) -> Path:
+    """--store, or the default when it is not given; an empty --store '' is refused, not taken
+    for the default."""
     from groklab.store import default_store_root
 
-    return Path(args.store) if args.store else default_store_root()
+    if args.store is None:
+        return default_store_root()
+    if not args.store.strip():
+        raise GroklabError(
+            f"--store {args.store!r} is empty; give a directory, or leave --store out for "
+            "$GROKLAB_STORE, else ./groklab-runs"
+        )
+    return Path(args.store)
+
+
+def check_workers(workers: int | None) -> None:
+    """--workers N: N >= 1 worker processes (1 trains in this process); 0 is refused, not run
+    in this process without a word."""
+    if workers is not None and workers < 1:
+        raise GroklabError(
+            f"--workers {workers} is not allowed; give a positive integer (1: train in this "
+            "process)"
+        )
 
 
 def open_store(args: argparse.Namespace, *, create: bool = True):

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from groklab.cli.common import OUT_FILE_HELP, add_store, check_out_dir, open_run, with_example
+from groklab.cli.common import (
+    OUT_FILE_HELP,
+    add_store,
+    check_out_dir,
+    make_parents,
+    open_run,
+    with_example,
+)
 
 
 def add_export_command(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +32,15 @@ def add_export_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from groklab.loader import export_member
+    from groklab.loader import exported_member
+    from groklab.store import save_atomic
 
-    check_out_dir(args.out)
+    check_out_dir(args.out, create=False)
     store, run_id = open_run(args)
     with store:
-        export_member(run_id, args.out, member=args.member, step=args.step, store=store)
+        blob = exported_member(run_id, member=args.member, step=args.step, store=store)
+    make_parents(args.out)  # after every check: a bad run, member or step makes no directory
+    save_atomic(blob, Path(args.out))
     step = "latest" if args.step is None else f"step {args.step}"
     print(f"wrote {run_id}/{args.member} ({step}) to {args.out}")
     print("load it with: groklab.load_exported(PATH) -> (model, task)")

@@ -18,6 +18,7 @@ from groklab.cli.common import (
     OUT_FILE_HELP,
     Parser,
     check_out_dir,
+    make_parents,
     os_error_text,
     resume_hint,
     with_example,
@@ -120,7 +121,7 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     from groklab.data import make_table, write_table_csv
 
     table = make_table(args.op, args.p)
-    check_out_dir(args.out)
+    check_out_dir(args.out)  # after every check: a bad op or p makes no directory
     write_table_csv(table, args.out)
     print(f"wrote {table.n_examples} rows of {args.op} (p={table.p}) to {args.out}")
     return 0
@@ -128,14 +129,16 @@ def cmd_data_export(args: argparse.Namespace) -> int:
 
 def cmd_data_table(args: argparse.Namespace) -> int:
     from groklab.data import make_table, train_mask
-    from groklab.plots.style import build_figure, save_figure
+    from groklab.plots.style import build_figure, figure_format, save_figure
     from groklab.plots.table import plot_table
 
     table = make_table(args.op, args.p)
     if not 0 <= args.seed <= MAX_SEED:
         raise GroklabError(f"--seed={args.seed} is out of range; allowed: in [0, {MAX_SEED}]")
     mask = train_mask(table.n_examples, seed=args.seed, train_fraction=args.train_fraction)
-    check_out_dir(args.out)  # after every check: a bad value makes no directory
+    check_out_dir(args.out, create=False)
+    figure_format(args.out)
+    make_parents(args.out)  # after every check: a bad value or suffix makes no directory
     fig = build_figure(1, figsize=(7, 7))
     plot_table(fig.axes[0], table, mask)
     save_figure(fig, args.out)

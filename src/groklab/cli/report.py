@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from groklab.cli.common import OUT_DIR_HELP, add_store, open_store, store_root, with_example
+from groklab.cli.common import (
+    OUT_DIR_HELP,
+    add_store,
+    make_out_dir,
+    open_store,
+    store_root,
+    with_example,
+)
 from groklab.errors import GroklabError
 
 
@@ -26,6 +33,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.all and args.runs:
         raise GroklabError("give run ids or --all, not both")
+    make_out_dir(args.out, create=False)  # not '' (the current directory), not a file
     store = open_store(args, create=False)
     if store is None:
         raise GroklabError(f"no runs to report: no store at {str(store_root(args))!r}")

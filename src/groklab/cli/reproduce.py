@@ -11,11 +11,15 @@ from groklab.cli.common import (
     add_keep_flag,
     add_mirror_flags,
     build_mirrors,
+    check_workers,
     keep_rule,
     make_out_dir,
+    out_dir_made,
+    store_root,
     with_example,
 )
 from groklab.errors import GroklabError
+from groklab.files import remove_stale_temp_files
 
 
 def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
@@ -91,6 +95,11 @@ def check_source(experiment, size: str, source: str) -> None:
     """--source given where the experiment would not read it: refused (exit 2), not ignored,
     so nobody takes a figure of the built-in data for one of their file."""
     if not source or size in experiment.reads_source:
+        if source and not Path(source).exists():  # found now, not after --out is made
+            raise GroklabError(
+                f"--source {source!r} does not exist; give the data file or directory that "
+                f"{experiment.name} reads"
+            )
         return
     if not experiment.reads_source:
         raise GroklabError(f"--source {source!r}: {experiment.name} reads no data file; drop it")
@@ -117,7 +126,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments.scoreboard import score, write_scoreboard
     from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
-    from groklab.store import default_store_root
     from groklab.sweep.backend import get_backend
     from groklab.train import pick_device
 
@@ -133,22 +141,25 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.all:
         experiments = sorted(load_all().values(), key=lambda e: e.name)
     else:
-        experiments = [get_experiment(args.name)]
+        experiments = [get_experiment(args.name)]  # '' too: one line listing the names
     check_claims_asked(experiments, args.size, args.check)
+    check_workers(args.workers)
     options = (
         {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
     )
+    root = store_root(args)
+    for experiment in experiments:
+        check_source(experiment, args.size, args.source)
+    top = make_out_dir(args.out, create=False)  # '' or a file: refused before anything runs
+    outs = [make_out_dir(top / e.name, create=False) for e in experiments]
     sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
     keep = keep_rule(args)
     backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    for experiment in experiments:
-        check_source(experiment, args.size, args.source)
-    root = make_out_dir(Path(args.out))
     tune_allocator()
     scores, failed = [], False
-    for experiment in experiments:
+    for experiment, out in zip(experiments, outs, strict=True):
         print(
             f"{experiment.name} ({experiment.figure}), {args.size} size, on {device}, {threads}",
             flush=True,
@@ -156,23 +167,27 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         # adds up the experiment's successive sweeps; their runs mostly stop at 99 % val long
         # before their step budget, so a time remaining counted to it would mislead
         bar = ProgressDisplay(unit="member-step", eta=False)
-        ctx = ExperimentContext(
-            size=args.size,
-            out_dir=make_out_dir(root / experiment.name),
-            store_root=Path(args.store or default_store_root()),
-            backend=backend,
-            device=str(device),
-            progress=bar.sweep,
-            source=args.source,
-        )
-        try:
-            if args.all:
-                scores.append(score(experiment, ctx))
-                result = scores[-1].result
-            else:
-                result = experiment.reproduce(ctx)
-        finally:
-            bar.close()
+        # what only the experiment can find (a --source of the wrong kind) fails inside: the
+        # directories made for it are removed again while empty
+        with out_dir_made(out):
+            remove_stale_temp_files(out, recursive=False)  # outputs of writers killed mid-write
+            ctx = ExperimentContext(
+                size=args.size,
+                out_dir=out,
+                store_root=root,
+                backend=backend,
+                device=str(device),
+                progress=bar.sweep,
+                source=args.source,
+            )
+            try:
+                if args.all:
+                    scores.append(score(experiment, ctx))
+                    result = scores[-1].result
+                else:
+                    result = experiment.reproduce(ctx)
+            finally:
+                bar.close()
         if result is None:  # --all: it could not run here; its row says why
             print(f"{experiment.name}: {scores[-1].status}")
             failed = True
@@ -180,7 +195,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         _print_result(result, caption, claims_table)
         failed = failed or not all(c.holds for c in result.claims)
     if args.all:
-        for path in write_scoreboard(root, args.size, scores):
+        for path in write_scoreboard(make_out_dir(top), args.size, scores):
             print(f"wrote {path}")
     return 1 if args.check and failed else 0
 

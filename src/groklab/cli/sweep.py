@@ -65,35 +65,41 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-
-    from groklab.cli.common import build_mirrors, check_out_dir, keep_rule, resume_hint
-    from groklab.errors import GroklabError
+    from groklab.cli.common import (
+        build_mirrors,
+        check_out_dir,
+        check_workers,
+        keep_rule,
+        make_parents,
+        resume_hint,
+        store_root,
+    )
     from groklab.perf import apply_threads
     from groklab.progress import ProgressDisplay
-    from groklab.store import RunStore, default_store_root
+    from groklab.store import RunStore
     from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
     from groklab.sweep.run import check_populations
     from groklab.train import TrainingInterrupted, pick_device
 
+    check_workers(args.workers)
+    root = store_root(args)
     sweep = load_sweep(args.file, max_runs=args.max_runs, progress=_planning)
-    name = args.backend or sweep.backend
+    name = args.backend if args.backend is not None else sweep.backend
     sinks = build_mirrors(args)  # a bad mirror fails before anything trains
     keep = keep_rule(args)
     if name == "local":
-        workers = args.workers or sweep.workers
+        workers = args.workers if args.workers is not None else sweep.workers
         backend = get_backend(name, workers=workers, sinks=sinks, keep_checkpoints=keep)
     else:
         address = args.ray_address or sweep.ray_address
         backend = get_backend(name, address=address, sinks=sinks, keep_checkpoints=keep)
     device = pick_device(args.device)
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    out = Path(args.out) if args.out else Path(args.file).with_suffix(".csv")
-    if out.is_dir():
-        raise GroklabError(f"--out {str(out)!r} is a directory; give a file name")
-    root = Path(args.store) if args.store else default_store_root()
+    out = Path(args.file).with_suffix(".csv") if args.out is None else args.out
+    check_out_dir(out, create=False)  # '' and a directory are refused before anything runs
+    out = Path(out)
     populations = pack(expand(sweep), sweep.max_members)
     check_populations(populations)  # every task builds, before any file is made
-    check_out_dir(out)
     reused = set()
     if (root / "runs.sqlite").is_file():  # no store yet: nothing done, and none made here
         with RunStore(root) as store:
@@ -123,6 +129,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             return 130
     for spec in populations:
         print(_population_line(spec, result.where(run_id=spec.run_id).rows, spec.run_id in reused))
+    make_parents(out)
     write_rows_csv(result.rows, out)
     print(f"wrote {len(result.rows)} rows to {out}")
     return 0

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from groklab.cli.common import (
@@ -19,6 +20,7 @@ from groklab.cli.common import (
     check_out_dir,
     keep_rule,
     make_out_dir,
+    make_parents,
     open_run,
     open_store,
     resume_hint,
@@ -27,6 +29,7 @@ from groklab.cli.common import (
 )
 from groklab.cli.spec_flags import add_spec_flags, resolve_auto_dtype, spec_from_args
 from groklab.errors import GroklabError
+from groklab.files import remove_stale_temp_files
 from groklab.spec import PRESETS
 
 
@@ -148,12 +151,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_memory(spec, device)  # a population that cannot fit fails before anything is made
     task = make_task(spec, torch.device("cpu"))  # so does a task it cannot build (n_train)
     check_parameter_groups(spec, task)  # and a parameter group the model does not declare
+    # --out: not '', not a file, writable or makeable; before the store and the mirrors
+    out = None if args.out is None else make_out_dir(args.out, create=False)
+    store_root(args)  # --store '' too
     mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
-    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
-        make_out_dir(args.out)  # the one-line error, before the store is made
     tune_allocator()
     store = open_store(args)  # a garbage store fails here, before --out is made
-    out = make_out_dir(args.out) if args.out else None
+    if out is not None:
+        make_out_dir(out)
+        remove_stale_temp_files(out, recursive=False)  # outputs of writers killed mid-write
     print(f"run {spec.run_id}: {spec.summary()} on {device}, {threads}", flush=True)
     if dtype_note:
         print(dtype_note, flush=True)
@@ -280,15 +286,17 @@ def cmd_curves(args: argparse.Namespace) -> int:
     from groklab.store import METRICS, write_curves_csv, write_layer_norms_csv
 
     store, run_id = open_run(args)
-    check_out_dir(args.out)
+    check_out_dir(args.out, create=False)
     if args.layers:
-        write_layer_norms_csv(store.read_layer_norms(run_id), args.out)
+        write = partial(write_layer_norms_csv, store.read_layer_norms(run_id))
     elif args.measures is not None or args.all:
-        extra = _extra_measures(store, run_id, args.measures)
+        extra = _extra_measures(store, run_id, args.measures)  # an unknown name fails here
         curves = store.read_measures(run_id, [*METRICS, *extra])
-        write_curves_csv(curves, args.out, measures=extra)
+        write = partial(write_curves_csv, curves, measures=extra)
     else:
-        write_curves_csv(store.read_curves(run_id), args.out)
+        write = partial(write_curves_csv, store.read_curves(run_id))
+    make_parents(args.out)  # after every check: a bad measure makes no directory
+    write(args.out)
     print(f"wrote {args.out}")
     return 0
 
@@ -309,14 +317,16 @@ def _extra_measures(store, run_id: str, measures: str | None) -> list[str]:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from groklab.plots.style import save_figure
+    from groklab.plots.style import figure_format, save_figure
 
     store, run_id = open_run(args)
-    check_out_dir(args.out)
+    check_out_dir(args.out, create=False)
+    figure_format(args.out)  # a bad suffix, before anything is drawn or made
     if args.measures is not None:
         fig = _measures_figure(store, run_id, args.measures)
     else:
         fig = _run_figure(store, run_id)
+    make_parents(args.out)  # after every check: a bad measure makes no directory
     save_figure(fig, args.out)
     print(f"wrote {args.out}")
     return 0

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from groklab import rng
 from groklab.data.catalog import DATASETS
+from groklab.data.table import train_count
 from groklab.errors import SpecError
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ def member_train_mask(
     """[N] bool: `n_train` examples (or round(train_fraction * pool)) drawn from the pool (the
     examples outside `holdout`) by a permutation from `rng.generator(seed, SPLIT)`.
 
-    Without a holdout at least one example is left for validation. For an operation table
-    (no holdout, n_train 0) this is exactly `train_mask`.
+    A member needs at least one training example and, without a holdout, one validation
+    example: a fraction that rounds to fewer or more is refused (`train_count`). For an
+    operation table (no holdout, n_train 0) this is exactly `train_mask`.
     """
     pool = torch.arange(n_examples) if holdout is None else (~holdout).nonzero().flatten()
     most = len(pool) - (1 if holdout is None else 0)
@@ -89,7 +91,7 @@ def member_train_mask(
             raise SpecError(f"n_train={n_train} is more than the {most} examples available")
         count = n_train
     else:
-        count = min(max(round(train_fraction * len(pool)), 1), most)
+        count = train_count(train_fraction, len(pool), holdout=holdout is not None)
     order = torch.randperm(len(pool), generator=rng.generator(seed, rng.SPLIT))
     mask = torch.zeros(n_examples, dtype=torch.bool)
     mask[pool[order[:count]]] = True

@@ -78,16 +78,36 @@ def _check_train_fraction(train_fraction: float) -> float:
     return float(train_fraction)
 
 
+def train_count(train_fraction: float, n_examples: int, *, holdout: bool = False) -> int:
+    """round(train_fraction * n_examples), the examples a member trains on; a count that leaves
+    no training example (or, without a holdout, no validation example) is refused.
+
+    Example: train_fraction=0.001 of the 121 pairs of p = 11 rounds to 0: refused, naming
+    the allowed range [1/121, 120/121].
+    """
+    fraction = _check_train_fraction(train_fraction)
+    count = round(fraction * n_examples)
+    most = n_examples if holdout else n_examples - 1
+    if not 1 <= count <= most:
+        allowed = f">= 1/{n_examples}" if holdout else f"in [1/{n_examples}, {most}/{n_examples}]"
+        raise SpecError(
+            f"train_fraction={train_fraction!r} trains on {count} of {n_examples} examples; a "
+            f"member needs at least 1 training and 1 validation example: allowed {allowed}"
+        )
+    return count
+
+
 def train_mask(n_examples: int, *, seed: int, train_fraction: float) -> torch.Tensor:
-    """[N] bool: a random round(train_fraction * N) examples (at least 1, at most N - 1).
+    """[N] bool: a random round(train_fraction * N) examples (`train_count`: at least 1, at
+    most N - 1, or refused).
 
     The examples are the first ones of a permutation drawn from `rng.generator(seed, SPLIT)`,
     so a member's split depends only on its seed and fraction.
     """
-    fraction = _check_train_fraction(train_fraction)
+    _check_train_fraction(train_fraction)
     if n_examples < 2:
         raise SpecError(f"n_examples={n_examples} is too small to split; need at least 2")
-    n_train = min(max(round(fraction * n_examples), 1), n_examples - 1)
+    n_train = train_count(train_fraction, n_examples)
     order = torch.randperm(n_examples, generator=rng.generator(seed, rng.SPLIT))
     mask = torch.zeros(n_examples, dtype=torch.bool)
     mask[order[:n_train]] = True

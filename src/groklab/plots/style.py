@@ -44,7 +44,15 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> None:
     """Save in the format named by the suffix (png, pdf, svg), atomically, with the mode the
     umask gives a normal file (groklab.files.write_atomic)."""
     path = Path(path)
+    fmt = figure_format(path)
+    write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+
+
+def figure_format(path: str | Path) -> str:
+    """The format a figure file's suffix names ('png'); another suffix is a one-line error,
+    so a command can check its --out before it makes anything."""
+    path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise GroklabError(f"figure file {path} has suffix {path.suffix!r}; use one of {FORMATS}")
-    write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    return fmt

@@ -74,8 +74,12 @@ def acquire_run_lock(path: Path, run_id: str) -> None:
                 f"run {run_id} is being written by {owner_text(Path(key))} (lock {key}); "
                 "wait for it to finish or stop it, then run this again"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        except OSError as e:  # a full disk: say where, and let the lock go
+            os.close(fd)
+            raise OSError(e.errno, e.strerror, key) from None
         _HELD[key] = [fd, 1]
 
 

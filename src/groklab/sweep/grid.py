@@ -102,6 +102,7 @@ class SweepSpec:
             raise SpecError(f"max_runs={self.max_runs!r} is not an integer")
         if self.max_runs < 1:
             raise SpecError(f"max_runs={self.max_runs} is out of range; allowed: >= 1")
+        self._check_where()
         items = self.grid.items() if isinstance(self.grid, Mapping) else self.grid
         grid: list[tuple[str, tuple]] = []
         for item in items:
@@ -112,6 +113,24 @@ class SweepSpec:
                 raise SpecError(f"grid field {name!r} is given twice; give it once")
             grid.append((name, _axis_values(name, item[1])))
         object.__setattr__(self, "grid", tuple(grid))
+
+    def _check_where(self) -> None:
+        """backend, workers, ray_address: a name, a positive count, an address (or None)."""
+        if not isinstance(self.backend, str):
+            raise SpecError(
+                f"[sweep] backend={self.backend!r} is not a name; give one as a string, "
+                'e.g. "local"'
+            )
+        workers = self.workers
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise SpecError(
+                f"[sweep] workers={workers!r} is not allowed; give a positive integer "
+                "(1: in this process)"
+            )
+        if self.ray_address is not None and not isinstance(self.ray_address, str):
+            raise SpecError(f"[sweep] ray_address={self.ray_address!r} is not an address")
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -280,7 +299,14 @@ def load_sweep(
     """Read a sweep file and check every point of its grid (nothing has trained yet);
     `max_runs` overrides the file's limit on grid points ([sweep] max_runs, else MAX_RUNS),
     checked before the grid is expanded. `progress` as for `expand`."""
-    sweep = sweep_from_dict(read_toml(path, "sweep file"))
+    document = read_toml(path, "sweep file")
+    if document.get("grid", {}) == {}:  # no axis (an empty file too): one default run
+        raise SpecError(
+            f"sweep file {str(path)!r} has no [grid] fields (it would train one default run); "
+            "give at least one, e.g. [grid] seed = [0, 1], or train one run with "
+            "groklab train --config"
+        )
+    sweep = sweep_from_dict(document)
     if max_runs is not None:
         sweep = replace(sweep, max_runs=max_runs)
     expand(sweep, progress)  # a bad value fails now, with its own one-line message
