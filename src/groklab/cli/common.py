@@ -97,9 +97,13 @@ def _check_makeable(directory: Path) -> None:
             f"cannot create output directory {str(directory)!r}: {str(existing)!r} is a file"
         )
     if not os.access(existing, os.W_OK | os.X_OK):
-        what = "output directory" if existing == directory else "a directory in"
         reason = "read-only file system" if _is_read_only(existing) else "permission denied"
-        raise GroklabError(f"cannot write {what} {str(existing)!r}: {reason}")
+        if existing == directory:
+            raise GroklabError(f"cannot write in output directory {str(existing)!r}: {reason}")
+        raise GroklabError(
+            f"cannot create output directory {str(directory)!r}: cannot write in "
+            f"{str(existing)!r} ({reason})"
+        )
 
 
 def _is_read_only(directory: Path) -> bool:
