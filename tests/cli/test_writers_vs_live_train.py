@@ -79,11 +79,13 @@ def test_every_writer_refuses_a_run_a_live_train_writes_and_changes_nothing(
     pid = trainer.pid
     before = snapshot(store)
     out_csv = tmp_path / "sweep.csv"
+    sweep_file = tmp_path / "sweep.toml"  # a grid of one point: the trainer's run
+    sweep_file.write_text(CONFIG + "[grid]\nseed = [0]\n")
     writers = {
         "train": ["train", "--config", str(config), "--store", str(store)],
-        "sweep": ["sweep", str(config), "--store", str(store), "--out", str(out_csv)],
+        "sweep": ["sweep", str(sweep_file), "--store", str(store), "--out", str(out_csv)],
         "sweep --workers 2": [
-            *("sweep", str(config), "--store", str(store), "--out", str(out_csv)),
+            *("sweep", str(sweep_file), "--store", str(store), "--out", str(out_csv)),
             *("--workers", "2"),
         ],
         "measure": ["measure", run_id, "--store", str(store)],
