@@ -60,3 +60,22 @@ def test_available_cpu_memory_is_what_proc_meminfo_says():
     kb = int(next(line for line in lines if line.startswith("MemAvailable:")).split()[1])
     free = available_memory(torch.device("cpu"))
     assert abs(free - kb * 1024) < 0.2 * kb * 1024  # it moves a little between two reads
+
+
+def test_a_feature_vector_is_one_position_not_one_per_feature():
+    """MNIST's 784 pixels are one example's input, not 784 positions: the activations of a
+    784-200-200-10 MLP are megabytes (they were once estimated at 37 GB, which refused
+    Omnigrok's MNIST runs on a 23 GB machine)."""
+    from groklab.data.datasets import Dataset
+    from groklab.spec import TrainSpec
+
+    pixels = Dataset(torch.rand(1000, 784), torch.randint(0, 10, (1000,)), d_out=10)
+    spec = RunSpec(
+        data=DataSpec(dataset="mnist", n_examples=1000),
+        model=ModelSpec(arch="mlp", n_layers=2, d_model=16, n_heads=2, d_mlp=200),
+        train=TrainSpec(batch_size=200, loss="mse"),
+        members=members_from(seed=[0, 1], n_train=500),
+    )
+    widths = 784 + 200 + 200  # each weight matrix's larger side (the coarse rule), one position
+    rows = max(3 * 2 * 200 // 2, 2 * 1000)  # training batches or one evaluation chunk
+    assert estimate_memory(spec, pixels).activation_bytes == rows * widths * 4

@@ -69,7 +69,9 @@ def estimate_memory(spec: RunSpec, dataset: Dataset | None = None) -> MemoryEsti
     dataset = make_dataset(spec.data) if dataset is None else dataset
     inputs = dataset.inputs
     d_out = 1 if spec.train.loss == "bce" else dataset.d_out
-    n_ctx = inputs.shape[1] if inputs.dim() > 1 else 1
+    # positions: a token sequence has one per token; a feature vector (MNIST's 784 pixels, a
+    # graph's features) is one example at one position, however wide
+    n_ctx = inputs.shape[1] if dataset.is_tokens and inputs.dim() > 1 else 1
     with torch.device("meta"):
         model = build_model(
             spec.model,
