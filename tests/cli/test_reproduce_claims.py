@@ -109,3 +109,22 @@ def test_all_scores_every_experiment_on_the_scoreboard(run_cli, tmp_path, fakes)
     md = (tmp_path / "o" / "SCOREBOARD.md").read_text()
     assert "3 of 5 claims held over 3 experiments" in md and "cores" in md
     assert (tmp_path / "o" / "a-holds" / "claims.csv").exists()
+
+
+def test_ctrl_c_in_all_stops_the_scoreboard_and_says_how_to_resume(
+    run_cli, tmp_path, fakes, monkeypatch
+):
+    import sys
+
+    from groklab.train import TrainingInterrupted
+
+    def interrupted(ctx):
+        raise TrainingInterrupted("r-0123456789", 40)
+
+    fakes["b-fails"] = Experiment("b-fails", "Fig. B", "", interrupted, claims=(claim(">= 1"),))
+    argv = ["reproduce", "--all", "--out", str(tmp_path / "o"), "--store", str(tmp_path / "s")]
+    monkeypatch.setattr(sys, "argv", ["groklab", *argv])
+    status, out, _ = run_cli(argv)
+    assert status == 130
+    assert "a-holds" in out and "c-extra" not in out  # stopped before the third
+    assert not (tmp_path / "o" / "SCOREBOARD.md").exists()

@@ -27,6 +27,7 @@ from groklab.errors import GroklabError
 from groklab.experiments.base import Experiment, ExperimentContext, ExperimentResult
 from groklab.experiments.claims import count_held
 from groklab.files import write_text_atomic
+from groklab.train import TrainingInterrupted
 
 SCOREBOARD_HEADER = ("experiment", "figure", "size", "claims_held", "claims", "wall_s", "cpu_s",
                      "status")  # fmt: skip
@@ -60,11 +61,13 @@ def cpu_seconds() -> float:
 
 def score(experiment: Experiment, ctx: ExperimentContext) -> Score:
     """Reproduce one experiment, timed; a GroklabError (a missing extra, a refused input) is
-    its row's status instead of the end of the scoreboard."""
+    its row's status instead of the end of the scoreboard; Ctrl-C ends the scoreboard."""
     wall, cpu = time.monotonic(), cpu_seconds()
     total = sum(ctx.size in c.sizes for c in experiment.claims)
     try:
         result = experiment.reproduce(ctx)
+    except TrainingInterrupted:  # Ctrl-C stops the scoreboard; the runs are saved
+        raise
     except GroklabError as e:
         took = time.monotonic() - wall, cpu_seconds() - cpu
         return Score(experiment, ctx.size, 0, total, *took, f"did not run: {e}")
