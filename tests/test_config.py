@@ -231,3 +231,29 @@ weight_decay = 1.0
 def test_spec_errors_from_config_are_spec_errors(tmp_path):
     with pytest.raises(SpecError):
         load_spec(write(tmp_path, "[data]\nop = 'pow'\n"))
+
+
+def test_optim_group_tables_are_the_flat_group_fields():
+    tables = {
+        "groups": {"representation": {"lr": 1e-3, "weight_decay": 0}, "decoder": {"lr": 1e-4}}
+    }
+    flat = {
+        "group_lr": ["representation=1e-3", "decoder=1e-4"],
+        "group_weight_decay": "representation=0",
+    }
+    a, b = spec_from_dict({"optim": tables}), spec_from_dict({"optim": flat})
+    assert a.optim.group_lr == ("decoder=0.0001", "representation=0.001")
+    assert a.optim.group_weight_decay == ("representation=0.0",)
+    assert a.run_id == b.run_id
+
+
+@pytest.mark.parametrize(
+    ("groups", "words"),
+    [({"representation": {"momentum": 0.9}}, "unknown key 'momentum' in [optim.groups.repr"),
+     ({"representation": {"lr": "fast"}}, "lr='fast' is not a number"),
+     ({"representation": 3}, "is not tables of groups")],
+)  # fmt: skip
+def test_bad_optim_group_tables_are_one_line(groups, words):
+    with pytest.raises(SpecError) as err:
+        spec_from_dict({"optim": {"groups": groups}})
+    assert words in str(err.value) and "\n" not in str(err.value)

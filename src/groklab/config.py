@@ -85,6 +85,8 @@ def coerce_field(section: str, key: str, value: Any, allowed: tuple[type, ...]) 
 def section_from_dict(section: str, values: dict[str, Any], base: Any | None = None) -> Any:
     cls = SECTIONS[section]
     types_ = field_types(cls)
+    if section == "optim" and "groups" in values:
+        values = _optim_groups(values)
     extra = {"preset"} if section == "model" else set()
     for key in values:
         if key not in types_ and key not in extra:
@@ -97,6 +99,37 @@ def section_from_dict(section: str, values: dict[str, Any], base: Any | None = N
     if section == "data":
         _check_read(kwargs, kwargs.get("dataset", getattr(base, "dataset", "table")))
     return replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+GROUP_KEYS = {"lr": "group_lr", "weight_decay": "group_weight_decay"}
+
+
+def _optim_groups(values: dict[str, Any]) -> dict[str, Any]:
+    """`[optim.groups.representation] lr = 1e-3, weight_decay = 0` as the flat fields
+    `group_lr = ["representation=0.001"]`, `group_weight_decay = ["representation=0.0"]`."""
+    values = dict(values)
+    groups = values.pop("groups")
+    if not isinstance(groups, dict) or not all(isinstance(g, dict) for g in groups.values()):
+        raise SpecError(
+            f"[optim.groups] {groups!r} is not tables of groups, e.g. "
+            "[optim.groups.representation] lr = 1e-3"
+        )
+    for group, settings in groups.items():
+        for key, value in settings.items():
+            if key not in GROUP_KEYS:
+                raise SpecError(
+                    f"unknown key {key!r} in [optim.groups.{group}]; allowed: lr, weight_decay"
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SpecError(f"[optim.groups.{group}] {key}={value!r} is not a number")
+            field = GROUP_KEYS[key]
+            if field in values:
+                raise SpecError(f"[optim] gives {field} and [optim.groups]: give one of them")
+            values.setdefault(f"_{field}", []).append(f"{group}={float(value)!r}")
+    for field in GROUP_KEYS.values():
+        if f"_{field}" in values:
+            values[field] = values.pop(f"_{field}")
+    return values
 
 
 def _check_read(values: dict[str, Any], dataset: object) -> None:

@@ -128,7 +128,8 @@ def test_quick_says_it_shrank_the_baselines_budget(micro):
     from groklab.experiments.grokfast2024 import NOTES
 
     text = shrunk_text(SIZES["quick"], SIZES["paper"], NOTES)
-    assert "baseline 500" in text and "p = 47 (paper 97)" in text
+    assert "baseline 5,000" in text and "grokfast_ema 3,000" in text  # the paper: 300,000
+    assert "p = " not in text and "model" not in text  # the paper's task and model
     assert "Shrunk from the paper:" in micro.path("grokfast.md").read_text()
 
 

@@ -119,12 +119,15 @@ SIZES = {
     # hold 99 % validation accuracy, so only a run that never gets there uses all of it.
     "paper": _size(p=97, train_fraction=0.5, model=GROKFAST_MODEL, lr=1e-3, eval_every=50,
                    batch_size=512, seeds=(0, 1, 2), budgets=_budgets(300_000, 300_000)),
-    # 4 populations of 3 on 2 CPU cores (~26 CPU-ms a member-step at this size, 1 thread; 394
-    # CPU-s in all): a quarter of the width, p = 47, 1,500 steps, and 500 for the baseline,
-    # which the paper needs ~40k steps to generalize (it memorizes here, no more). Measured:
-    # only Grokfast-MA reached 95 % (2 of 3 seeds at 1,500); AdamW wd 1 was at 43-78 %.
-    "quick": _size(p=47, train_fraction=0.5, model=_model(32), lr=1e-3, eval_every=50,
-                   batch_size=512, seeds=(0, 1, 2), budgets=_budgets(500, 1_500)),
+    # The paper's task and model (p = 97, width 128), 4 populations of 3: the filtered runs and
+    # AdamW get 3,000 steps (each stops at 99 %), the baseline 5,000, which the paper needs
+    # ~40k steps to pass (so it shows "never within 5,000"; its claim counts that as 5,000).
+    # Measured (RESULTS.md §14, quiet 2-core AMD EPYC, 15 min 26 s, 1,816 CPU-s: one of the
+    # heavy quick sizes): 95 % at a median of EMA 950, AdamW wd 1 1,200, MA 2,250 (2 of 3
+    # seeds); the baseline never within 5,000. The earlier quick size (p = 47, width 32, 1,500
+    # steps) showed none of the claims.
+    "quick": _size(p=97, train_fraction=0.5, model=GROKFAST_MODEL, lr=1e-3, eval_every=50,
+                   batch_size=512, seeds=(0, 1, 2), budgets=_budgets(5_000, 3_000)),
     "micro": _size(p=7, train_fraction=0.5, model=_model(8, n_layers=1, n_heads=2), lr=1e-2,
                    eval_every=5, batch_size=8, seeds=(0, 1, 2), budgets=_budgets(10, 20)),
 }  # fmt: skip
