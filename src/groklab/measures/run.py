@@ -160,12 +160,15 @@ class _FinalMembers:
 
     def __init__(self, store, spec, task, run_id: str, step: int) -> None:
         self.store, self.spec, self.task, self.run_id, self.step = store, spec, task, run_id, step
-        self.state: dict | None = None
+        self.members: dict[int, object] = {}  # built once, read at every step
 
     def member(self, i: int):
-        if self.state is None:
-            self.state = checkpoint_at(self.store, self.run_id, self.step)[0]
-        return build_member(self.spec, self.task, self.state["flat"][i])
+        if not self.members:
+            flat = checkpoint_at(self.store, self.run_id, self.step)[0]["flat"]
+            self.members = {
+                m: build_member(self.spec, self.task, row) for m, row in enumerate(flat)
+            }
+        return self.members[i]
 
 
 def training_measures(

@@ -38,6 +38,21 @@ def activation(spec: ModelSpec):
     return ACTIVATIONS[spec.act]
 
 
+def uniform_layers(widths: list[int], *, bias: bool, generator: torch.Generator) -> nn.ModuleList:
+    """Linear layers widths[0] -> widths[1] -> ... with PyTorch's default initialization
+    (weight, then bias, uniform in +-1/sqrt(fan_in)), drawn from the member's `generator`."""
+    layers = nn.ModuleList()
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+        layer = nn.Linear(fan_in, fan_out, bias=bias)
+        bound = 1.0 / math.sqrt(fan_in)
+        with torch.no_grad():
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            if layer.bias is not None:
+                layer.bias.uniform_(-bound, bound, generator=generator)
+        layers.append(layer)
+    return layers
+
+
 class TableMLP(nn.Module):
     # named parameter groups for [optim] group_lr / group_weight_decay (models/build.py)
     PARAMETER_GROUPS = {"embed": ("W_E",), "layers": ("layers.",)}
@@ -69,15 +84,7 @@ class TableMLP(nn.Module):
         else:
             d_in = math.prod(input_shape)
         widths = [d_in] + [spec.d_mlp] * spec.n_layers + [d_out]
-        self.layers = nn.ModuleList()
-        for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            layer = nn.Linear(fan_in, fan_out, bias=spec.mlp_bias)
-            bound = 1.0 / math.sqrt(fan_in)
-            with torch.no_grad():
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                if layer.bias is not None:
-                    layer.bias.uniform_(-bound, bound, generator=generator)
-            self.layers.append(layer)
+        self.layers = uniform_layers(widths, bias=spec.mlp_bias, generator=generator)
         self.act = activation(spec)
 
     def io_parameters(self) -> tuple[str, ...]:

@@ -15,13 +15,11 @@ representation lr 1e-3, weight decay 0; a grid over the decoder's).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from groklab.errors import SpecError
-from groklab.models.mlp import activation
+from groklab.models.mlp import activation, uniform_layers
 from groklab.spec import ModelSpec
 
 
@@ -49,14 +47,7 @@ class ToyAddition(nn.Module):
             torch.rand(d_vocab, spec.d_model, generator=generator) * 2 - 1
         )
         widths = [spec.d_model] + [spec.d_mlp] * spec.n_layers + [d_out]
-        self.decoder = nn.ModuleList()
-        for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            layer = nn.Linear(fan_in, fan_out, bias=True)
-            bound = 1.0 / math.sqrt(fan_in)  # PyTorch's default init, from the member's stream
-            with torch.no_grad():
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
-            self.decoder.append(layer)
+        self.decoder = uniform_layers(widths, bias=True, generator=generator)
         self.act = activation(spec)
 
     def forward(self, inputs: Tensor, keep: Tensor | None = None) -> Tensor:
