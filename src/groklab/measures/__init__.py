@@ -28,6 +28,11 @@ from groklab.measures.fourier import (
     restricted_final_measure,
     restricted_measure,
 )
+from groklab.measures.spectral import (
+    effective_rank_measure,
+    participation_ratio_measure,
+    stable_rank_measure,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -81,6 +86,12 @@ def _full_mod_p_table(spec: RunSpec) -> bool:
     from groklab.data.ops import OPS
 
     return _additive_table(spec) and OPS[spec.data.op].defined is None
+
+
+def _any(spec: RunSpec) -> bool:
+    """Every run: a measure of the weight matrices any model has."""
+    del spec
+    return True
 
 
 def _add(spec: RunSpec) -> bool:
@@ -172,6 +183,29 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=False,
             doc="local learning coefficient by SGLD around the member's weights, and its spread "
             "over chains (Lau et al. 2023)",
+        ),
+        MeasureInfo(
+            "eff_rank",
+            effective_rank_measure,
+            _any,
+            cheap=True,
+            doc="eff_rank/<parameter>: exp of the entropy of each weight matrix's normalized "
+            "singular values (Roy & Vetterli 2007); eff_rank2/<parameter>: (sum s)^2 / sum s^2",
+        ),
+        MeasureInfo(
+            "stable_rank",
+            stable_rank_measure,
+            _any,
+            cheap=True,
+            doc="stable_rank/<parameter>: ||W||_F^2 / ||W||_2^2 of each weight matrix",
+        ),
+        MeasureInfo(
+            "participation_ratio",
+            participation_ratio_measure,
+            _any,
+            cheap=True,
+            doc="participation_ratio/<parameter>: (sum s^2)^2 / sum s^4, the participation ratio "
+            "of the eigenvalues of W^T W of each weight matrix",
         ),
     )
 }
