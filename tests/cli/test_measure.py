@@ -152,24 +152,25 @@ def test_measures_during_training_leave_the_training_itself_unchanged(run_cli, t
 TINY_MLP = ["--op", "add", "--p", "11", "--model", "mlp", "--d-model", "8", "--d-mlp", "16",
             "--steps", "4", "--eval-every", "2", "--seeds", "0,1", "--train-fraction", "0.5",
             "--keep-checkpoints", "every:2"]  # fmt: skip
-SPECTRAL = ["eff_rank", "stable_rank", "participation_ratio"]
+SPECTRAL = ["eff_rank", "stable_rank", "participation_ratio", "htsr_alpha", "correlation_traps"]
 
 
 @pytest.mark.parametrize("model", ["transformer", "mlp"])
-def test_measure_stores_the_spectral_ranks_of_every_weight_matrix(run_cli, tmp_path, model):
+def test_measure_stores_the_spectra_of_every_weight_matrix(run_cli, tmp_path, model):
     store = tmp_path / "runs"
     tiny = TINY_MLP if model == "mlp" else [*TINY, "--p", "11", "--keep-checkpoints", "every:2"]
     run_id = train(run_cli, store, *tiny)
     status, out, err = run_cli(["measure", run_id, "--store", str(store), "--measures",
                                 ",".join(SPECTRAL)])  # fmt: skip
     assert status == 0, err
-    assert "3 checkpoints, 9 (step, measure) computed" in out
+    assert "3 checkpoints, 15 (step, measure) computed" in out
     expected = {}
     for name in SPECTRAL:
         expected.update(direct(store, run_id, 1, 4, name))
     matrix = "W_E" if model == "transformer" else "layers.0.weight"
     assert {f"eff_rank/{matrix}", f"eff_rank2/{matrix}", f"stable_rank/{matrix}",
-            f"participation_ratio/{matrix}"} <= set(expected)  # fmt: skip
+            f"participation_ratio/{matrix}", f"htsr_alpha/{matrix}",
+            f"correlation_traps/{matrix}"} <= set(expected)  # fmt: skip
     with RunStore(store) as s:
         stored = s.read_measures(s.resolve(run_id), list(expected))
     assert list(stored["step"]) == [0, 2, 4]

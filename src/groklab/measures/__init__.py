@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from groklab.measures import llc, rqi
+from groklab.measures import htsr, llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
     embed_fourier_measure,
@@ -206,6 +206,23 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="participation_ratio/<parameter>: (sum s^2)^2 / sum s^4, the participation ratio "
             "of the eigenvalues of W^T W of each weight matrix",
+        ),
+        MeasureInfo(
+            "htsr_alpha",
+            htsr.alpha_measure,
+            _any,
+            cheap=True,
+            doc="htsr_alpha/<parameter>: power-law exponent of the eigenvalues of W^T W of each "
+            "weight matrix with >= 8 of them, fitted as weightwatcher does (Martin & Mahoney "
+            "2021); alpha < 2 heralds anti-grokking (Prakash & Martin 2025)",
+        ),
+        MeasureInfo(
+            "correlation_traps",
+            htsr.traps_measure,
+            _any,
+            cheap=True,
+            doc="correlation_traps/<parameter>: eigenvalues of each weight matrix with its "
+            "entries shuffled beyond the Marchenko-Pastur bulk edge (Prakash & Martin 2025)",
         ),
     )
 }
