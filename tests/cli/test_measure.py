@@ -177,3 +177,40 @@ def test_measure_stores_the_spectra_of_every_weight_matrix(run_cli, tmp_path, mo
     for name, value in expected.items():
         assert stored[name][1, -1] == pytest.approx(value, rel=1e-9)
         assert np.isfinite(stored[name]).all()
+
+
+def test_measure_stores_the_attention_head_measures_of_a_transformer(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "attn_head_cos,attn_entropy"]
+    status, out, err = run_cli(args)
+    assert status == 0, err
+    assert "3 checkpoints, 6 (step, measure) computed" in out
+    names = ["attn_head_cos/blocks.0.attn", "attn_entropy_std/blocks.0.attn",
+             "attn_entropy/blocks.0.attn"]  # fmt: skip
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), names)
+    for member in (0, 1):
+        expected = direct(store, run_id, member, 4, "attn_head_cos")
+        expected.update(direct(store, run_id, member, 4, "attn_entropy"))
+        assert set(expected) == set(names)
+        for name in names:
+            assert stored[name][member, -1] == pytest.approx(expected[name], rel=1e-9)
+    assert ((stored[names[0]] > 0) & (stored[names[0]] <= 1 + 1e-12)).all()
+
+
+def test_attention_measures_on_an_mlp_run_are_one_line_exit_2_and_write_nothing(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, *TINY_MLP)
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(run_id))
+    for name in ("attn_head_cos", "eff_rank,attn_entropy"):
+        status, out, err = run_cli(["measure", run_id, "--store", str(store), "--measures", name])
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "does not apply to add p=11" in err and "eff_rank" in err.split("do:")[1]
+    status, _, err = run_cli(["train", "--store", str(store), *TINY_MLP, "--seeds", "5",
+                              "--measures", "attn_entropy"])  # fmt: skip
+    assert status == 2 and err.count("\n") == 1 and "does not apply" in err
+    with RunStore(store) as s:
+        assert [r.run_id for r in s.list_runs()] == [s.resolve(run_id)]  # no second run
+        assert s.measure_names(s.resolve(run_id)) == before

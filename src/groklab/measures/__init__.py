@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from groklab.measures import htsr, llc, rqi
+from groklab.measures import attention, htsr, llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
     embed_fourier_measure,
@@ -223,6 +223,23 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="correlation_traps/<parameter>: eigenvalues of each weight matrix with its "
             "entries shuffled beyond the Marchenko-Pastur bulk edge (Prakash & Martin 2025)",
+        ),
+        MeasureInfo(
+            "attn_head_cos",
+            attention.head_cosine_measure,
+            attention.applies_to_heads,
+            cheap=True,
+            doc="attn_head_cos/blocks.<i>.attn: mean pairwise cosine similarity of the heads' "
+            "attention patterns at the answer position over every input (Verma 2026)",
+        ),
+        MeasureInfo(
+            "attn_entropy",
+            attention.entropy_measure,
+            attention.applies_to,
+            cheap=True,
+            doc="attn_entropy_std/blocks.<i>.attn: std over heads of each head's mean attention "
+            "entropy at the answer position over every input (Verma 2026); attn_entropy/...: "
+            "their mean",
         ),
     )
 }
