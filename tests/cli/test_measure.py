@@ -214,3 +214,20 @@ def test_attention_measures_on_an_mlp_run_are_one_line_exit_2_and_write_nothing(
     with RunStore(store) as s:
         assert [r.run_id for r in s.list_runs()] == [s.resolve(run_id)]  # no second run
         assert s.measure_names(s.resolve(run_id)) == before
+
+
+def test_train_takes_the_new_measures_at_every_evaluation(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    chosen = [*SPECTRAL, "attn_head_cos", "attn_entropy"]
+    run_id = train(run_cli, store, "--p", "11", "--measures", ",".join(chosen))
+    expected = {}
+    for name in chosen:
+        expected.update(direct(store, run_id, 1, 4, name))
+    with RunStore(store) as s:
+        run = s.resolve(run_id)
+        stored = s.read_measures(run, list(expected))
+        evaluated = s.read_curves(run)["step"]
+    assert list(stored["step"]) == list(evaluated) and evaluated[-1] == 4
+    for name, value in expected.items():
+        assert np.isfinite(stored[name]).all(), name
+        assert stored[name][1, -1] == pytest.approx(value, rel=1e-6), name
