@@ -1,5 +1,5 @@
-"""Tests for src/groklab/models/mlp.py: one-hot inputs (the prieto2025 preset), the leaky
-slope, and which parameters Muon leaves to AdamW."""
+"""Tests for src/groklab/models/mlp.py: one-hot inputs (the prieto2025 preset) and their
+gathered first layer, the leaky slope, and which parameters Muon leaves to AdamW."""
 
 import pytest
 import torch
@@ -55,6 +55,47 @@ def test_onehot_population_forward_equals_each_member():
     tokens = make_table("sub", 11).inputs[:20]
     expected = torch.stack([m(tokens) for m in members])  # [M, B, V]
     torch.testing.assert_close(Population.stack(members).forward_shared(tokens), expected)
+
+
+def dense_onehot_population(params: dict[str, torch.Tensor], tokens, p: int) -> torch.Tensor:
+    """The one-hot MLP as plain products, params name -> [M, *shape]: [one_hot(x); one_hot(y)]
+    [B, 2p] times every member's first weight, ReLU, the other layers; logits [M, B, p]."""
+    n_layers = len({name.split(".")[1] for name in params})
+    onehot = F.one_hot(tokens[:, [0, 2]], p).flatten(1).to(params["layers.0.weight"])  # [B, 2p]
+    h = onehot.expand(params["layers.0.weight"].shape[0], -1, -1)  # [M, B, 2p]
+    for i in range(n_layers):
+        h = h @ params[f"layers.{i}.weight"].transpose(1, 2)  # [M, B, out]
+        if f"layers.{i}.bias" in params:
+            h = h + params[f"layers.{i}.bias"][:, None]
+        h = torch.relu(h) if i < n_layers - 1 else h
+    return h
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bias", [False, True])
+def test_gathered_onehot_layer_equals_the_dense_product_in_logits_and_gradients(dtype, bias):
+    p = 23
+    spec = ModelSpec(arch="mlp", n_layers=2, d_mlp=32, inputs="onehot", mlp_bias=bias)
+    population = Population.stack([build(spec, seed=s, p=p) for s in range(3)], dtype=dtype)
+    table = make_table("add", p)
+    tokens, targets = table.inputs, table.targets  # every pair: each column gathered many times
+
+    def loss(logits):  # [M, N, p] -> one summed loss, each member's gradient its own
+        return F.cross_entropy(logits.flatten(0, 1), targets.repeat(3), reduction="sum")
+
+    got = population.forward_shared(tokens)
+    (got_grad,) = torch.autograd.grad(loss(got), population.flat)
+    want = dense_onehot_population(population.params(), tokens, p)
+    (want_grad,) = torch.autograd.grad(loss(want), population.flat)
+    assert got_grad[:, : 32 * 2 * p].abs().max() > 0  # the first layer does get a gradient
+    if dtype == torch.float64:  # equal to the bit in float64 on this BLAS (measured, not promised)
+        assert torch.equal(got, want) and torch.equal(got_grad, want_grad)
+        return
+    if bias:  # the bias may join the sum in another order than the product's
+        torch.testing.assert_close(got, want)
+    else:  # two non-zero terms: their sum rounds the same in any order
+        assert torch.equal(got, want)
+    torch.testing.assert_close(got_grad, want_grad)  # the index-add reorders each column's sum
 
 
 def test_leaky_slope_is_the_negative_slope_of_leaky_relu():

@@ -7,6 +7,15 @@ over the operand values (`inputs="onehot"`: [x; y] of width 2n, n = d_vocab - 2,
 tokens being the last two ids; Prieto et al. 2025); float inputs [B, *shape] are flattened.
 Linear layers use PyTorch's default initialization, weights and biases uniform in
 +-1/sqrt(fan_in).
+
+The one-hot first layer is computed as a gather, not a product: W @ [one_hot(x); one_hot(y)]
+is W[:, x] + W[:, n + y], two columns of `layers.0.weight` [d_mlp, 2n] added (then the bias),
+and autograd makes its backward an index-add of the output's gradient into those columns.
+The parameters, their shapes and their initial draws are the dense layer's, so run ids do not
+change; the forward equals the product exactly without a bias (a sum of two non-zero terms
+rounds the same in any order) and to float32 round-off with one, and the gradient to round-off
+(the index-add sums each column's examples in another order than the product's reduction).
+At the paper's size (p = 113, d_mlp 200, full batch) it removes about a third of a step's FLOPs.
 """
 
 from __future__ import annotations
@@ -98,13 +107,24 @@ class TableMLP(nn.Module):
         """inputs [B, T] tokens or [B, *shape] features -> outputs [B, V]; keep
         [L, B, 1, d_mlp] dropout masks (0 or 1 / (1 - p)) or None."""
         if self.onehot:
-            h = F.one_hot(inputs[:, [0, 2]], self.n_values).flatten(1).to(self.layers[0].weight)
+            h = self.onehot_first_layer(inputs)  # [B, H]
         elif self.tokens:
-            h = F.embedding(inputs[:, [0, 2]], self.W_E).flatten(1)  # [B, 2D]
+            h = self.layers[0](F.embedding(inputs[:, [0, 2]], self.W_E).flatten(1))  # [B, H]
         else:
-            h = inputs.flatten(1)  # [B, F]
-        for i, layer in enumerate(self.layers[:-1]):
-            h = self.act(layer(h))
+            h = self.layers[0](inputs.flatten(1))  # [B, H]
+        for i, layer in enumerate(self.layers[1:]):
+            h = self.act(h)
             if keep is not None:
                 h = h * keep[i, :, 0, : h.shape[-1]]
-        return self.layers[-1](h)
+            h = layer(h)
+        return h
+
+    def onehot_first_layer(self, inputs: Tensor) -> Tensor:
+        """The first layer of one-hot [x; y], inputs [B, T] -> [B, H]: the columns x and n + y
+        of its weight [H, 2n] added, plus its bias; the same as the product with the one-hot
+        vector (see the module's docstring). The transposed weight is made contiguous so each
+        example's gather reads two rows (the embedding kernel, whose backward is an index-add)."""
+        first = self.layers[0]
+        rows = first.weight.t().contiguous()  # [2n, H]
+        h = F.embedding(inputs[:, 0], rows) + F.embedding(inputs[:, 2] + self.n_values, rows)
+        return h if first.bias is None else h + first.bias

@@ -1,0 +1,94 @@
+"""The one-hot MLP's first layer as a gather against the one-hot product it replaces.
+
+prieto2025's model at the paper's size (x+y mod 113, 40 % train: 5,106 examples, full batch;
+one-hot [x; y] -> 200 -> 200 -> 113, no biases) and its float32 AdamW run (eps 1e-25, wd 0),
+M = 1 and M = 4 members: ms per training step and per full evaluation (12,769 examples), with
+`TableMLP.onehot_first_layer` as it is (two weight columns gathered, an index-add backward)
+and replaced on the population's template by the dense product [one_hot(x); one_hot(y)] @ W.T
+(the code before the rewrite; the same numbers, see tests/models/test_mlp.py). Variants are
+timed round-robin in one process (`common.round_robin`, medians of the repeats); the load
+average and the other processes' CPU are printed, since the machine may be shared.
+
+    .venv/bin/python benchmarks/bench_onehot.py [--repeats 7] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+
+from bench_step import load_average
+from common import Variant, machine_info, markdown_table, round_robin
+from groklab.experiments.prieto2025 import RECIPES, SIZES, recipe_spec
+from groklab.perf import set_threads, tune_allocator
+from groklab.spec import RunSpec
+from groklab.train.state import init_state, make_task
+from groklab.train.step import build_loss_fn, evaluate, train_step
+
+
+def dense_first_layer(self, inputs: torch.Tensor) -> torch.Tensor:
+    """The first layer as the product with [one_hot(x); one_hot(y)] [B, 2n] (the old path)."""
+    first = self.layers[0]
+    onehot = F.one_hot(inputs[:, [0, 2]], self.n_values).flatten(1).to(first.weight)
+    return F.linear(onehot, first.weight, first.bias)
+
+
+def collapse_spec(n_members: int) -> RunSpec:
+    """prieto2025's float32 AdamW run at the paper's size, members seeds 0..n_members-1."""
+    recipe = next(r for r in RECIPES if r.name == "collapse")
+    one = recipe_spec(SIZES["paper"], recipe, 0)
+    members = tuple(replace(one.members[0], seed=s) for s in range(n_members))
+    return replace(one, members=members)
+
+
+def closures(spec: RunSpec, *, dense: bool):
+    """(one training step, one full evaluation) of a fresh state of `spec`, on CPU."""
+    device = torch.device("cpu")
+    task = make_task(spec, device)
+    state = init_state(spec, task, device)
+    if dense:
+        template = state.population.template
+        template.onehot_first_layer = types.MethodType(dense_first_layer, template)
+    loss_fn = build_loss_fn(state, task, spec)
+    return (lambda: train_step(state, task, spec, loss_fn)), (lambda: evaluate(state, task, spec))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--block-seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    set_threads(args.threads)
+    tune_allocator()
+    print(machine_info(), f"; load average {load_average()}", flush=True)
+    variants = []
+    for n_members in (1, 4):
+        spec = collapse_spec(n_members)
+        for dense in (True, False):
+            step, ev = closures(spec, dense=dense)
+            path = "one-hot product" if dense else "gather"
+            variants += [Variant(f"step M={n_members}, {path}", step),
+                         Variant(f"evaluation M={n_members}, {path}", ev)]  # fmt: skip
+    round_robin(variants, repeats=args.repeats, block_seconds=args.block_seconds,
+                quiet_timeout=2.0)  # fmt: skip
+    by_name = {v.name: v for v in variants}
+    rows = []
+    for v in variants:
+        before = by_name[v.name.replace("gather", "one-hot product")]
+        rows.append([v.name, f"{v.per_call * 1e3:.1f}",
+                     "-".join(f"{t * 1e3:.1f}" for t in v.spread),
+                     f"{before.per_call / v.per_call:.2f}x", f"{v.n_quiet}/{len(v.samples)}",
+                     f"{v.other_cpu:.2f}"])  # fmt: skip
+    header = ["variant", "ms (median)", "min-max ms", "speed-up over the product",
+              "quiet blocks", "other-tenant cores"]  # fmt: skip
+    print("\n" + markdown_table(header, rows), flush=True)
+    print(f"\nLoad average at the end {load_average()}.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
