@@ -80,6 +80,6 @@ def test_every_task_and_method_builds_at_every_size(size):
 
 def test_a_method_that_does_not_apply_to_a_task_is_refused_by_name():
     only_mlp = Method("mlp-only", "x", "c", "s", archs=("mlp",))
-    with pytest.raises(GroklabError, match="'mlp-only' applies to mlp tasks; task 'nanda-add'"):
+    with pytest.raises(GroklabError, match="'mlp-only' applies to mlp models; task 'nanda-add'"):
         bench_spec(get_task("nanda-add"), only_mlp, "micro", seeds=range(2))
     bench_spec(get_task("prieto-add"), only_mlp, "micro", seeds=range(2))

@@ -55,7 +55,10 @@ def test_a_method_that_does_not_apply_to_a_task_is_refused_before_training(
             "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s")]  # fmt: skip
     status, _, err = run_cli(argv)
     assert status == 2 and len(err.strip().splitlines()) == 1
-    assert "'mlp-only' applies to mlp tasks; task 'nanda-add' is a transformer" in err
+    assert (
+        "'mlp-only' applies to mlp models; task 'nanda-add' at the micro size trains a transformer"
+        in err
+    )
     assert list(tmp_path.iterdir()) == []
 
 

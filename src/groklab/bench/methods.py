@@ -35,14 +35,15 @@ class Method:
     member: dict = field(default_factory=dict)  # MemberSpec fields (weight decay, filters)
     loss: str = "ce"
     lr_scale: float = 1.0
-    archs: tuple[str, ...] = ("transformer", "mlp")  # the task architectures it applies to
+    archs: tuple[str, ...] = ("transformer", "mlp")  # the model architectures it applies to
 
-    def refuses(self, task: Task) -> str | None:
-        """Why this method does not apply to `task`, or None."""
-        if task.arch not in self.archs:
+    def refuses(self, task: Task, size: str) -> str | None:
+        """Why this method does not apply to `task` at `size` (its model there), or None."""
+        arch = task.size(size).model.arch
+        if arch not in self.archs:
             return (
-                f"method {self.name!r} applies to {' and '.join(self.archs)} tasks; task "
-                f"{task.name!r} is a {task.arch}"
+                f"method {self.name!r} applies to {' and '.join(self.archs)} models; task "
+                f"{task.name!r} at the {size} size trains a {arch}"
             )
         return None
 

@@ -41,7 +41,7 @@ def bench_spec(task: Task, method: Method, size: str, seeds: Sequence[int]) -> R
     """The population of `method` on `task` at `size`, one member per seed: the task's data,
     model and optimizer settings with the method's changes, stopping when every seed holds
     99 % validation accuracy."""
-    why = method.refuses(task)
+    why = method.refuses(task, size)
     if why is not None:
         raise GroklabError(why)
     s = task.size(size)
@@ -128,9 +128,11 @@ class BenchResult:
         return next(s for s in self.summaries if (s.task, s.method) == (task, method))
 
 
-def check_selection(tasks: Sequence[str], methods: Sequence[str], seeds: int) -> None:
+def check_selection(
+    tasks: Sequence[str], methods: Sequence[str], seeds: int, size: str = "quick"
+) -> None:
     """Refuse, before anything trains, what cannot run: an unknown name, seeds < 1, a method
-    that does not apply to a task."""
+    that does not apply to a task's model at the size."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise GroklabError(f"seeds={seeds!r} must be an integer >= 1")
     if not tasks or not methods:
@@ -140,8 +142,9 @@ def check_selection(tasks: Sequence[str], methods: Sequence[str], seeds: int) ->
     for name in methods:
         get_method(name)
     for t in tasks:
+        get_task(t).size(size)
         for m in methods:
-            why = get_method(m).refuses(get_task(t))
+            why = get_method(m).refuses(get_task(t), size)
             if why is not None:
                 raise GroklabError(f"{why}; drop it from --methods or --tasks")
 
@@ -166,9 +169,7 @@ def run_bench(
     from groklab.sweep.run import run_points
 
     tasks, methods = list(tasks), list(methods)
-    check_selection(tasks, methods, seeds)
-    for t in tasks:
-        get_task(t).size(size)
+    check_selection(tasks, methods, seeds, size)
     timer = Timer(Path(out_dir) / TIMES_FILE)
     timer.read()  # a damaged timing file fails before training
     options = dict(backend_options or {})

@@ -39,7 +39,6 @@ class Task:
     title: str  # e.g. "x+y mod 113, 30 %, full batch, 1-layer transformer"
     paper: str  # citation of the setup
     op: str
-    arch: str  # "transformer" or "mlp": what a method may require
     sizes: dict[str, TaskSize]
     layout: str = "x_op_y_eq"
     optim: dict = field(default_factory=dict)  # the task's OptimSpec settings (betas, warm-up)
@@ -104,7 +103,7 @@ register_task(Task(
     title="x+y mod 113, 30 % of pairs, full batch, 1-layer transformer",
     paper="Nanda, Chan, Lieberum, Smith, Steinhardt 2023, Progress measures for grokking via "
           "mechanistic interpretability (ICLR)",
-    op="add", arch="transformer", layout="x_y_eq",
+    op="add", layout="x_y_eq",
     optim={"beta1": 0.9, "beta2": 0.98, "warmup_steps": 10},
     compute="10 seeds x 11 methods: about 30 CPU core-hours, 1 GPU-hour",
     sizes={
@@ -118,7 +117,7 @@ register_task(Task(
     title="x/y mod 97, 50 % of pairs, batch 512, 2-layer transformer",
     paper="Power, Burda, Edwards, Babuschkin, Misra 2022, Grokking: generalization beyond "
           "overfitting on small algorithmic datasets",
-    op="div", arch="transformer",
+    op="div",
     optim={"beta1": 0.9, "beta2": 0.98, "warmup_steps": 10},
     compute="10 seeds x 11 methods: about 60 CPU core-hours, 2 GPU-hours",
     sizes={
@@ -131,7 +130,7 @@ register_task(Task(
     name="s5",
     title="the S5 product x*y, 50 % of pairs, batch 512, 2-layer transformer",
     paper="Power et al. 2022 (S5 composition, Fig. 4)",
-    op="s5_mul", arch="transformer",
+    op="s5_mul",
     optim={"beta1": 0.9, "beta2": 0.98, "warmup_steps": 10},
     compute="10 seeds x 11 methods: about 80 CPU core-hours, 3 GPU-hours",
     sizes={
@@ -144,7 +143,7 @@ register_task(Task(
     name="prieto-add",
     title="x+y mod 113, 40 % of pairs, full batch, one-hot MLP 200-200",
     paper="Prieto, Barsbey, Mediano, Birdal 2025, Grokking at the edge of numerical stability",
-    op="add", arch="mlp",
+    op="add",
     optim={"beta1": 0.9, "beta2": 0.99, "warmup_steps": 0},
     compute="10 seeds x 11 methods: about 20 CPU core-hours",
     sizes={

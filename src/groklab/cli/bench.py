@@ -98,7 +98,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks = _names(args.tasks, TASKS, "tasks")
     methods = _names(args.methods, METHODS, "methods")
     seeds = DEFAULT_SEEDS[args.size] if args.seeds is None else args.seeds
-    check_selection(tasks, methods, seeds)  # unknown names, seeds < 1, a method that cannot apply
+    check_selection(
+        tasks, methods, seeds, args.size
+    )  # unknown names, seeds < 1, a method that cannot apply
     check_workers(args.workers)
     if args.backend not in ("local", "ray"):
         raise GroklabError(f"--backend {args.backend!r} is unknown; allowed: local, ray")
