@@ -36,7 +36,7 @@ def test_a_micro_bench_writes_its_table_csv_and_figure(run_cli, tmp_path):
         (["--methods", "adamw,nope"], "method 'nope' is unknown; allowed: adamw"),
         (["--seeds", "0"], "seeds=0 must be an integer >= 1"),
         (["--methods", "adamw,,egd"], "has an empty name"),
-        (["--backend", "slurm"], "--backend 'slurm' is unknown; allowed: local, ray"),
+        (["--backend", "slurm"], "backend 'slurm' is unknown; choose one of local, ray"),
         (["--workers", "0"], "--workers 0 is not allowed"),
     ],
 )

@@ -14,6 +14,7 @@ trained elsewhere (another out folder) has no wall clock here: its cells say so.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import threading
@@ -31,7 +32,7 @@ from groklab.bench.tasks import Task, get_task
 from groklab.errors import GroklabError
 from groklab.files import write_text_atomic
 from groklab.spec import OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep.base import SweepProgress
+from groklab.sweep.base import Backend, SweepProgress
 
 THRESHOLDS = (0.95, 0.99)
 TIMES_FILE = "bench-times.json"
@@ -157,14 +158,13 @@ def run_bench(
     seeds: int = 5,
     store_root: str | Path = "groklab-runs",
     out_dir: str | Path,
-    backend: str = "local",
-    backend_options: dict | None = None,
+    backend: str | Backend = "local",
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> BenchResult:
     """Train (or read back) every (task, method) population and summarize it. `backend` is a
-    name in groklab.sweep.BACKENDS, `backend_options` its options (workers, address, sinks,
-    keep_checkpoints); the timing sink is added to its sinks."""
+    name in groklab.sweep.BACKENDS or a backend object; the timing sink joins its sinks (a
+    backend without sinks trains untimed: its cells say n/a)."""
     from groklab.sweep.backend import get_backend
     from groklab.sweep.run import run_points
 
@@ -172,9 +172,10 @@ def run_bench(
     check_selection(tasks, methods, seeds, size)
     timer = Timer(Path(out_dir) / TIMES_FILE)
     timer.read()  # a damaged timing file fails before training
-    options = dict(backend_options or {})
-    options["sinks"] = (*options.get("sinks", ()), timer)
-    runner = get_backend(backend, **options)
+    runner = get_backend(backend)
+    if hasattr(runner, "sinks"):  # a copy: the caller's backend keeps its own sinks
+        runner = copy.copy(runner)
+        runner.sinks = (*runner.sinks, timer)
     cells = [(get_task(t), get_method(m)) for t in tasks for m in methods]
     points = []
     for task, method in cells:

@@ -8,15 +8,11 @@ import shlex
 
 from groklab.cli.common import (
     OUT_DIR_HELP,
-    STORE_HELP,
-    add_keep_flag,
-    add_mirror_flags,
-    build_mirrors,
-    check_workers,
-    keep_rule,
+    add_size_flags,
+    add_sweep_flags,
     make_out_dir,
     out_dir_made,
-    store_root,
+    preflight,
     with_example,
 )
 from groklab.errors import GroklabError
@@ -31,33 +27,22 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
         **with_example("groklab bench --quick --tasks prieto-add --out bench"),
     )
     p.add_argument("--list", action="store_true", help="list the tasks and methods")
-    size = p.add_mutually_exclusive_group()
-    for name, text in (
-        ("quick", "each task shrunk to run on 2 CPU cores in about 20 minutes in all (default)"),
-        ("paper", "the papers' sizes, 10 seeds (CPU core-hours per task: see --list)"),
-        ("micro", "smoke-test size: seconds, numbers meaningless"),
-    ):
-        size.add_argument(f"--{name}", dest="size", action="store_const", const=name, help=text)
+    add_size_flags(
+        p,
+        {
+            "quick": "each task shrunk to run on 2 CPU cores in about 20 minutes in all (default)",
+            "paper": "the papers' sizes, 10 seeds (CPU core-hours per task: see --list)",
+            "micro": "smoke-test size: seconds, numbers meaningless",
+        },
+    )
     p.add_argument("--tasks", help="comma-separated task names (default: all)")
     p.add_argument("--methods", help="comma-separated method names (default: all)")
     p.add_argument(
         "--seeds", type=int, help="seeds per (task, method) (default 5; --paper 10; --micro 2)"
     )
     p.add_argument("--out", help=f"{OUT_DIR_HELP}: bench.md, bench.csv and bench.png go there")
-    p.add_argument("--store", help=STORE_HELP)
-    p.add_argument("--backend", default="local", help="sweep backend: local (default) or ray")
-    p.add_argument("--workers", type=int, help="local backend: worker processes of one thread")
-    p.add_argument(
-        "--ray-address",
-        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
-    )
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    p.add_argument(
-        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
-    )
-    add_mirror_flags(p)
-    add_keep_flag(p)
-    p.set_defaults(func=cmd_bench, size="quick")
+    add_sweep_flags(p)
+    p.set_defaults(func=cmd_bench)
 
 
 def _names(text: str | None, known: dict, what: str) -> list[str]:
@@ -86,9 +71,7 @@ def listing(size: str) -> str:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from groklab.bench import METHODS, TASKS, check_selection, run_bench, write_bench
-    from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
-    from groklab.train import pick_device
 
     if args.list:
         print(listing(args.size))
@@ -98,21 +81,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks = _names(args.tasks, TASKS, "tasks")
     methods = _names(args.methods, METHODS, "methods")
     seeds = DEFAULT_SEEDS[args.size] if args.seeds is None else args.seeds
-    check_selection(
-        tasks, methods, seeds, args.size
-    )  # unknown names, seeds < 1, a method that cannot apply
-    check_workers(args.workers)
-    if args.backend not in ("local", "ray"):
-        raise GroklabError(f"--backend {args.backend!r} is unknown; allowed: local, ray")
-    options = (
-        {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
-    )
-    root = store_root(args)
+    # unknown names, seeds < 1, a method that does not apply: before anything else
+    check_selection(tasks, methods, seeds, args.size)
     out = make_out_dir(args.out, create=False)
-    options |= {"sinks": tuple(build_mirrors(args)), "keep_checkpoints": keep_rule(args)}
-    device = pick_device(args.device)
-    threads = apply_threads(args.threads)
-    tune_allocator()
+    ready = preflight(args)  # a bad backend, mirror or --workers fails before anything runs
+    device, threads = ready.device, ready.threads
     print(
         f"bench, {args.size} size: {len(tasks)} tasks x {len(methods)} methods x {seeds} seeds, "
         f"on {device}, {threads}",
@@ -126,10 +99,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 methods,
                 size=args.size,
                 seeds=seeds,
-                store_root=root,
+                store_root=ready.root,
                 out_dir=out,
-                backend=args.backend,
-                backend_options=options,
+                backend=ready.backend,
                 device=str(device),
                 progress=bar.sweep,
             )
