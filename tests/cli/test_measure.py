@@ -231,3 +231,53 @@ def test_train_takes_the_new_measures_at_every_evaluation(run_cli, tmp_path):
     for name, value in expected.items():
         assert np.isfinite(stored[name]).all(), name
         assert stored[name][1, -1] == pytest.approx(value, rel=1e-6), name
+
+
+FAST_LLC = ["--llc-chains", "2", "--llc-draws", "6", "--llc-burn-in", "2"]
+LLC_NAMES = ["llc", "llc_std", "llc_rhat", "llc_drift", "llc_epsilon", "llc_gamma", "llc_n_beta",
+             "llc_chains", "llc_draws", "llc_burn_in"]  # fmt: skip
+
+
+def test_measure_stores_the_llc_with_its_diagnostics_and_settings(run_cli, tmp_path):
+    from groklab.measures.llc import SGLDSpec, member_llc
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc", *FAST_LLC]
+    status, out, err = run_cli(args)
+    assert status == 0, err
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), LLC_NAMES)
+    model, task = groklab.load(run_id, 1, 4, store=store)
+    result = member_llc(model, task, SGLDSpec(chains=2, draws=6, burn_in=2))
+    assert stored["llc"][1, -1] == pytest.approx(result.llc.item(), rel=1e-6)
+    assert stored["llc_rhat"][1, -1] == pytest.approx(result.rhat.item(), rel=1e-6)
+    assert stored["llc_drift"][1, -1] == pytest.approx(result.drift.item(), rel=1e-6)
+    assert stored["llc_n_beta"][1, -1] == pytest.approx(result.n_beta, rel=1e-12)
+    assert (stored["llc_draws"] == 6).all() and (stored["llc_epsilon"] == 1e-4).all()
+
+
+def test_measure_recomputes_the_llc_when_its_settings_change(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc"]
+    status, out, _ = run_cli([*args, *FAST_LLC])
+    assert status == 0 and "3 (step, measure) computed, 0 already stored" in out
+    status, out, _ = run_cli([*args, *FAST_LLC])
+    assert status == 0 and "0 (step, measure) computed, 3 already stored" in out
+    status, out, _ = run_cli([*args, *FAST_LLC, "--llc-draws", "8"])  # the last flag wins
+    assert status == 0 and "3 (step, measure) computed, 0 already stored" in out
+    with RunStore(store) as s:
+        assert (s.read_measures(s.resolve(run_id), ["llc_draws"])["llc_draws"] == 8).all()
+
+
+def test_a_bad_llc_setting_is_one_line_naming_its_flag_exit_2(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11")
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(run_id))
+    for flag, value in (("--llc-epsilon", "0"), ("--llc-burn-in", "-1")):
+        status, out, err = run_cli(["measure", run_id, "--store", str(store), flag, value])
+        assert status == 2 and out == "" and err.count("\n") == 1 and f"{flag}=" in err
+    with RunStore(store) as s:
+        assert s.measure_names(s.resolve(run_id)) == before

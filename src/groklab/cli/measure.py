@@ -28,8 +28,50 @@ def add_measure_command(sub: argparse._SubParsersAction) -> None:
         metavar="NAME,...",
         help=f"which ones (default: all that apply to the run); one of {', '.join(MEASURES)}",
     )
+    add_sampler_flags(measure)
     add_store(measure)
     measure.set_defaults(func=cmd_measure)
+
+
+def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
+    """--llc-epsilon, --llc-gamma, --llc-n-beta, --llc-chains, --llc-draws, --llc-burn-in: the
+    llc measure's SGLD sampler, each flag one SGLDSpec field."""
+    from groklab.measures.llc import SGLDSpec
+
+    default = SGLDSpec()
+    helps = {
+        "epsilon": f"SGLD step size (default {default.epsilon:g})",
+        "gamma": f"strength of the pull back to the trained weights (default {default.gamma:g})",
+        "n_beta": "inverse temperature times the number of training examples (default n / log n)",
+        "chains": f"chains per member (default {default.chains})",
+        "draws": f"draws kept per chain (default {default.draws})",
+        "burn_in": f"steps discarded before the draws (default {default.burn_in})",
+    }
+    group = parser.add_argument_group("llc sampler (stored beside each estimate as llc_<field>)")
+    for field, text in helps.items():
+        kind = int if field in ("chains", "draws", "burn_in") else float
+        flag = "--llc-" + field.replace("_", "-")
+        group.add_argument(flag, dest=f"llc_{field}", type=kind, metavar=field.upper(), help=text)
+
+
+def sampler_from_args(args: argparse.Namespace):
+    """The SGLDSpec the --llc-* flags give (None when none is given: SGLDSpec's defaults); a
+    bad value is one line naming its flag."""
+    from groklab.errors import SpecError
+    from groklab.measures.llc import SGLDSpec
+
+    given = {
+        field: getattr(args, f"llc_{field}")
+        for field in ("epsilon", "gamma", "n_beta", "chains", "draws", "burn_in")
+        if getattr(args, f"llc_{field}") is not None
+    }
+    if not given:
+        return None
+    try:
+        return SGLDSpec(**given)
+    except SpecError as e:  # "epsilon=0.0 is ..." -> "--llc-epsilon=0.0 is ..."
+        field, rest = str(e).split("=", 1)
+        raise SpecError(f"--llc-{field.replace('_', '-')}={rest}") from None
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
@@ -38,6 +80,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     from groklab.measures.run import choose_measures, measure_run, run_spec
 
     names = None if args.measures is None else [n.strip() for n in args.measures.split(",")]
+    sampler = sampler_from_args(args)
     store, run_id = open_run(args)
     store.check_writable()  # measures are written into the store: refuse before computing
     choose_measures(run_spec(store, run_id), names)  # a bad name fails before the bar shows
@@ -51,7 +94,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        result = measure_run(store, run_id, names, progress=progress)
+        result = measure_run(store, run_id, names, llc=sampler, progress=progress)
     print(
         f"{run_id}: {len(result.steps)} checkpoints, {result.computed} (step, measure) computed, "
         f"{result.skipped} already stored"

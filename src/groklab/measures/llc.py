@@ -7,9 +7,11 @@ with SGLD steps (full batch: the gradient of the mean training loss L_n, times n
     w <- w + eps/2 * (-n beta grad L_n(w) + gamma (w* - w)) + N(0, eps)
 
 and the estimate is lambda_hat = n beta (E[L_n(w)] - L_n(w*)), the mean over every chain's
-draws after burn-in. The default inverse temperature is beta = 1 / log n (n beta = n / log n),
-as the paper's. For a regular model, whose loss near w* is a positive definite quadratic in d
-parameters, lambda = d / 2; degenerate directions lower it.
+draws after burn-in. Whether the chains have settled is read from the per-draw traces
+n beta (L_n(w_t) - L_n(w*)): split-R-hat over chains and the drift between the halves of the
+draws (`groklab.measures.chains`). The default inverse temperature is beta = 1 / log n
+(n beta = n / log n), as the paper's. For a regular model, whose loss near w* is a positive
+definite quadratic in d parameters, lambda = d / 2; degenerate directions lower it.
 
 Everything runs over flat [M, P] parameters with the member axis first: members are independent
 (a member's loss depends only on its own row, and its noise comes from its own generator), so a
@@ -36,6 +38,7 @@ import torch
 from torch import Tensor
 
 from groklab import rng
+from groklab.measures.chains import relative_drift, split_rhat
 from groklab.spec.checks import check_float, check_int
 
 if TYPE_CHECKING:
@@ -80,6 +83,22 @@ class LLCResult:
     losses: Tensor  # [draws, C, M] L_n at every kept draw
     loss_at_optimum: Tensor  # [M] L_n(w*)
     n_beta: float
+
+    @property
+    def traces(self) -> Tensor:
+        """[draws, C, M] n beta (L_n(w_t) - L_n(w*)): each draw's own estimate."""
+        return self.n_beta * (self.losses - self.loss_at_optimum)
+
+    @property
+    def rhat(self) -> Tensor:
+        """[M] split-R-hat of the traces over chains (about 1 once they have settled)."""
+        return split_rhat(self.traces)
+
+    @property
+    def drift(self) -> Tensor:
+        """[M] relative change of the traces' mean from the first half of the draws to the
+        second (about 0 once they have settled)."""
+        return relative_drift(self.traces)
 
 
 def default_n_beta(n: int) -> float:
@@ -162,6 +181,30 @@ def applies_to(spec: RunSpec) -> bool:
     return True  # any run with a training loss
 
 
-def llc_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
-    result = member_llc(model, task)
-    return {"llc": float(result.llc[0]), "llc_std": float(result.llc_per_chain[:, 0].std())}
+# The value names of the sampler's settings, stored beside each estimate so that a stored `llc`
+# always says how it was made (values stored before these names existed were made with the
+# settings SGLDSpec had then: epsilon 1e-4, gamma 100, n beta = n / log n, 4 chains, 100 draws,
+# 50 burn-in steps).
+SETTINGS = ("llc_epsilon", "llc_gamma", "llc_n_beta", "llc_chains", "llc_draws", "llc_burn_in")
+
+
+def llc_measure(
+    model: nn.Module, task: MemberTask, sampler: SGLDSpec | None = None
+) -> dict[str, float]:
+    """llc (the estimate), llc_std (its spread over chains), llc_rhat and llc_drift (whether
+    the chains settled, groklab.measures.chains), and the sampler's settings (SETTINGS;
+    llc_n_beta is the value used, n / log n unless set)."""
+    sampler = sampler or SGLDSpec()
+    result = member_llc(model, task, sampler)
+    return {
+        "llc": float(result.llc[0]),
+        "llc_std": float(result.llc_per_chain[:, 0].std()),
+        "llc_rhat": float(result.rhat[0]),
+        "llc_drift": float(result.drift[0]),
+        "llc_epsilon": sampler.epsilon,
+        "llc_gamma": sampler.gamma,
+        "llc_n_beta": result.n_beta,
+        "llc_chains": float(sampler.chains),
+        "llc_draws": float(sampler.draws),
+        "llc_burn_in": float(sampler.burn_in),
+    }
