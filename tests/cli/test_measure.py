@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import groklab
 from groklab.measures import MEASURES
@@ -279,5 +280,40 @@ def test_a_bad_llc_setting_is_one_line_naming_its_flag_exit_2(run_cli, tmp_path)
     for flag, value in (("--llc-epsilon", "0"), ("--llc-burn-in", "-1")):
         status, out, err = run_cli(["measure", run_id, "--store", str(store), flag, value])
         assert status == 2 and out == "" and err.count("\n") == 1 and f"{flag}=" in err
+    args = ["measure", run_id, "--store", str(store), "--measures", "gini", "--llc-draws", "9"]
+    status, out, err = run_cli(args)
+    assert status == 2 and err.count("\n") == 1 and "leaves llc out" in err
     with RunStore(store) as s:
         assert s.measure_names(s.resolve(run_id)) == before
+
+
+@pytest.fixture
+def quadratic_llc(monkeypatch):
+    """The llc measure of any member on L(w) = 1/2 ||w - w*||^2 with n = 1000 (lambda = P/2),
+    so that whether its chains settle depends on the sampler alone."""
+    from groklab.measures import llc
+
+    def loss_of(model, task):
+        w_star = torch.cat([p.detach().reshape(-1) for p in model.parameters()])[None]
+        return (lambda w: 0.5 * (w - w_star).pow(2).sum(-1)), w_star, 1000
+
+    monkeypatch.setattr(llc, "member_loss_fn", loss_of)
+
+
+def test_measure_warns_in_one_line_when_llc_chains_have_not_settled(
+    run_cli, tmp_path, quadratic_llc
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc", "--llc-chains", "2"]
+    status, out, err = run_cli([*args, "--llc-epsilon", "1e-7", "--llc-burn-in", "0",
+                                "--llc-draws", "20"])  # fmt: skip
+    assert status == 0 and "3 checkpoints" in out
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("groklab: warning: llc chains have not")
+    assert "step 0 (members 0, 1), step 2 (members 0, 1), step 4 (members 0, 1)" in warnings[0]
+    assert "raise --llc-burn-in (now 0)" in warnings[0]
+    status, out, err = run_cli([*args, "--llc-epsilon", "5e-3", "--llc-gamma", "1",
+                                "--llc-burn-in", "100", "--llc-draws", "200"])  # fmt: skip
+    assert status == 0 and "3 checkpoints, 3 (step, measure) computed" in out
+    assert "warning" not in err

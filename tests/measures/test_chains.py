@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from groklab.measures.chains import relative_drift, split_rhat
+from groklab.measures.chains import relative_drift, split_rhat, unsettled
 
 
 def numpy_split_rhat(traces: np.ndarray) -> np.ndarray:
@@ -66,3 +66,11 @@ def test_a_trending_chain_drifts_and_its_halves_raise_rhat():
 def test_too_few_draws_give_nan():
     assert torch.isnan(split_rhat(torch.ones(3, 2, 1))).all()
     assert torch.isnan(relative_drift(torch.ones(1, 2, 1))).all()
+
+
+def test_unsettled_flags_high_rhat_large_drift_and_diverged_estimates_only():
+    rhat = np.array([[1.0, 1.2, 1.0, 1.0, np.nan, 1.05]])
+    drift = np.array([[0.01, 0.0, -0.08, 0.0, np.nan, 0.049]])
+    estimate = np.array([[5.0, 5.0, 5.0, np.inf, 5.0, 5.0]])
+    flagged = unsettled(rhat, drift, estimate)
+    assert flagged.tolist() == [[False, True, True, True, False, False]]

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from groklab.cli.common import add_store, open_run, with_example
+from groklab.errors import GroklabError
 
 
 def add_measure_command(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +84,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
     sampler = sampler_from_args(args)
     store, run_id = open_run(args)
     store.check_writable()  # measures are written into the store: refuse before computing
-    choose_measures(run_spec(store, run_id), names)  # a bad name fails before the bar shows
+    chosen = choose_measures(run_spec(store, run_id), names)  # fails before the bar shows
+    if sampler is not None and "llc" not in [m.name for m in chosen]:
+        raise GroklabError("--llc-* set the llc measure's sampler, but --measures leaves llc out")
     with (
         store,
         store.run_lock(run_id),  # a run another process writes is refused before the bar
@@ -95,8 +98,49 @@ def cmd_measure(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         result = measure_run(store, run_id, names, llc=sampler, progress=progress)
+        warning = llc_warning(store, run_id, sampler) if "llc" in [m.name for m in chosen] else None
+    if warning is not None:  # after the bar, so that the line stands alone
+        sys.stderr.write(f"groklab: warning: {warning}\n")
     print(
         f"{run_id}: {len(result.steps)} checkpoints, {result.computed} (step, measure) computed, "
         f"{result.skipped} already stored"
     )
     return 0
+
+
+def llc_warning(store, run_id: str, sampler) -> str | None:
+    """One line naming the checkpoints and members whose llc chains have not settled
+    (groklab.measures.chains.unsettled) and the flag to change; None when all have."""
+    import numpy as np
+
+    from groklab.measures.chains import DRIFT_LIMIT, RHAT_LIMIT, unsettled
+    from groklab.measures.llc import SGLDSpec
+
+    sampler = sampler or SGLDSpec()
+    got = store.read_measures(run_id, ["llc", "llc_rhat", "llc_drift", "llc_draws"])
+    measured = np.isfinite(got["llc_draws"])  # [M, S] an estimate was made (settings stored)
+    rhat, drift, llc = got["llc_rhat"], got["llc_drift"], got["llc"]
+    bad = unsettled(rhat, drift, llc) & measured
+    if not bad.any():
+        return None
+    places = []
+    for s in np.flatnonzero(bad.any(0)):
+        members = [str(m) for m in np.flatnonzero(bad[:, s])]
+        label = "member " if len(members) == 1 else "members "
+        places.append(f"step {got['step'][s]} ({label}{', '.join(members)})")
+    where = ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+    advice = []
+    with np.errstate(invalid="ignore"):
+        if (bad & ~np.isfinite(llc)).any():
+            advice.append(f"lower --llc-epsilon (now {sampler.epsilon:g}): chains diverged")
+        if (bad & (np.abs(drift) > DRIFT_LIMIT)).any():
+            advice.append(f"raise --llc-burn-in (now {sampler.burn_in}): chains still trend")
+        if (bad & (rhat > RHAT_LIMIT) & ~(np.abs(drift) > DRIFT_LIMIT)).any():
+            advice.append(f"raise --llc-draws (now {sampler.draws}): chains disagree")
+    worst_rhat = np.max(np.where(bad & np.isfinite(rhat), rhat, -np.inf))
+    worst_drift = np.max(np.where(bad & np.isfinite(drift), np.abs(drift), -np.inf))
+    return (
+        f"llc chains have not settled at {where}: R-hat up to {worst_rhat:.2f}, |drift| up to "
+        f"{worst_drift:.2f} (settled: R-hat <= {RHAT_LIMIT}, |drift| <= {DRIFT_LIMIT}); "
+        + "; ".join(advice)
+    )

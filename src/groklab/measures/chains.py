@@ -21,6 +21,7 @@ Example, two chains at different levels:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -58,3 +59,11 @@ def relative_drift(traces: Tensor) -> Tensor:
     first = traces[:half].mean((0, 1))
     second = traces[draws - half :].mean((0, 1))
     return (second - first) / traces.mean((0, 1)).abs()
+
+
+def unsettled(rhat: np.ndarray, drift: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """Where chains have not settled (same shape as the inputs): R-hat above RHAT_LIMIT,
+    |drift| above DRIFT_LIMIT, or an estimate that is not finite (the chains diverged). An
+    R-hat or drift that could not be computed (nan: too few draws) alone flags nothing."""
+    with np.errstate(invalid="ignore"):
+        return (rhat > RHAT_LIMIT) | (np.abs(drift) > DRIFT_LIMIT) | ~np.isfinite(estimate)
