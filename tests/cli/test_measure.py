@@ -317,3 +317,80 @@ def test_measure_warns_in_one_line_when_llc_chains_have_not_settled(
                                 "--llc-burn-in", "100", "--llc-draws", "200"])  # fmt: skip
     assert status == 0 and "3 checkpoints, 3 (step, measure) computed" in out
     assert "warning" not in err
+
+
+CALIBRATE = ["--calibrate-llc", "--epsilons", "1e-4,1e-3,10", "--n-betas", "10,100",
+             "--llc-chains", "2", "--llc-draws", "8", "--llc-burn-in", "2"]  # fmt: skip
+
+
+def test_calibrate_llc_writes_the_grid_as_csv_png_and_traces(run_cli, tmp_path):
+    from dataclasses import replace
+
+    from groklab.measures.llc import SGLDSpec, member_llc
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    out = tmp_path / "cal" / "deep"
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE, "--member", "1", "--step", "2"]
+    status, stdout, err = run_cli([*args, "--out", str(out)])
+    assert status == 0, err
+    assert "step 2: 6 cells" in stdout and "2 diverged" in stdout  # eps = 10 blows up
+    rows = [line.split(",") for line in (out / "llc_calibration.csv").read_text().splitlines()]
+    assert rows[0] == ["epsilon", "n_beta", "llc", "llc_std", "llc_rhat", "llc_drift", "diverged"]
+    assert [(float(r[0]), float(r[1]), r[-1]) for r in rows[1:]] == [
+        (1e-4, 10.0, "0"), (1e-4, 100.0, "0"), (1e-3, 10.0, "0"), (1e-3, 100.0, "0"),
+        (10.0, 10.0, "1"), (10.0, 100.0, "1"),
+    ]  # fmt: skip
+    model, task = groklab.load(run_id, 1, 2, store=store)
+    cell = replace(SGLDSpec(chains=2, draws=8, burn_in=2), epsilon=1e-3, n_beta=100.0)
+    expected = member_llc(model, task, cell)
+    assert float(rows[4][2]) == pytest.approx(expected.llc.item(), rel=1e-5)
+    assert float(rows[4][4]) == pytest.approx(expected.rhat.item(), rel=1e-5)
+    traces = np.load(out / "llc_traces.npz")
+    assert traces["traces"].shape == (3, 2, 8, 2)
+    np.testing.assert_allclose(traces["traces"][1, 1], expected.traces[:, :, 0], rtol=1e-5)
+    assert (out / "llc_calibration.png").read_bytes()[:4] == b"\x89PNG"
+    with RunStore(store) as s:
+        assert not any(n.startswith("llc") for n in s.measure_names(s.resolve(run_id)))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--epsilons", "1e-4,0"], "--epsilons: 0 is not allowed; values must be > 0"),
+        (["--epsilons=-1e-3"], "--epsilons: -0.001 is not allowed"),
+        (["--n-betas", ","], "--n-betas is empty"),
+        (["--n-betas", "ten"], "--n-betas 'ten' is not a list of numbers"),
+        (["--step", "3"], "step=3 is not a kept step"),
+        (["--member", "5"], "member"),
+        (["--measures", "llc"], "leave out --measures"),
+        (["--llc-epsilon", "1e-3"], "leave out --measures, --llc-epsilon"),
+        (["--llc-draws", "0"], "--llc-draws=0"),
+    ],
+)
+def test_bad_calibration_input_is_one_line_exit_2_and_writes_nothing(
+    run_cli, tmp_path, extra, message
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    out = tmp_path / "cal"
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE, "--out", str(out), *extra]
+    status, stdout, err = run_cli(args)
+    assert status == 2 and stdout == "" and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_calibration_needs_out_and_a_run_llc_applies_to(run_cli, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11")
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE]
+    status, _, err = run_cli(args)
+    assert status == 2 and err.count("\n") == 1 and "needs --out DIR" in err
+    status, _, err = run_cli(["measure", run_id, "--store", str(store), "--out", "x"])
+    assert status == 2 and "--out is a flag of --calibrate-llc" in err
+    monkeypatch.setitem(MEASURES, "llc", replace(MEASURES["llc"], applies=lambda spec: False))
+    status, _, err = run_cli([*args, "--out", str(tmp_path / "cal")])
+    assert status == 2 and err.count("\n") == 1 and "'llc' does not apply" in err
+    assert not (tmp_path / "cal").exists()
