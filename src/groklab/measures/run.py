@@ -91,7 +91,7 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
     steps = _steps(store, run_id)
     stored = _stored(store, run_id)
     task = make_task(spec, torch.device("cpu"))
-    known: dict[str, dict[str, float]] = {}  # measure -> the values it writes (member 0)
+    known: dict[str, dict[str, float]] = {}  # measure -> member 0's values at the first step
     computed = skipped = 0
     finals = _FinalMembers(store, spec, task, run_id, steps[-1])
     for done, step in enumerate(steps, 1):
@@ -109,7 +109,8 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
                 todo.append(info)
         if todo:
             state = state or checkpoint_at(store, run_id, step)[0]
-            values = _values(spec, task, run_id, step, state, todo, finals)
+            reuse = known if step == steps[0] else {}  # measures are deterministic: once
+            values = _values(spec, task, run_id, step, state, todo, finals, reuse)
             store.write_metrics(run_id, step, values)
             computed += len(todo)
         if progress is not None:
@@ -160,14 +161,17 @@ def _stored(store: RunStore, run_id: str) -> dict[tuple[int, str], tuple[bool, f
     return out
 
 
-def _values(spec, task, run_id, step: int, state: dict, todo: list[MeasureInfo], finals) -> dict:
-    """{value name: [M]} of the measures `todo` for every member at `step`."""
+def _values(spec, task, run_id, step, state, todo, finals, reuse) -> dict:
+    """{value name: [M]} of the measures `todo` for every member at `step`; `reuse` holds
+    member 0's values of some of them, computed already."""
     rows: dict[str, list[float]] = {}
     for member in range(spec.n_members):
         model = build_member(spec, task, state["flat"][member])
         view = member_task(task, spec, run_id, member, step)
         for info in todo:
-            for name, value in _call(info, model, view, finals, member).items():
+            done = reuse.get(info.name) if member == 0 else None
+            values = done if done is not None else _call(info, model, view, finals, member)
+            for name, value in values.items():
                 rows.setdefault(name, []).append(float(value))
     return {name: np.asarray(v) for name, v in rows.items()}
 
