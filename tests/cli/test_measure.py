@@ -11,6 +11,7 @@ from groklab.store import RunStore
 TINY = ["--op", "add", "--p", "7", "--model", "nanda2023", "--d-model", "16", "--n-heads", "2",
         "--d-mlp", "16", "--steps", "4", "--eval-every", "2", "--seeds", "0,1",
         "--train-fraction", "0.5"]  # fmt: skip
+QUICK_LLC = ["--llc-chains", "2", "--llc-draws", "4", "--llc-burn-in", "2"]  # every measure, fast
 
 
 def train(run_cli, store, *extra: str) -> str:
@@ -29,7 +30,7 @@ def test_measure_stores_each_measure_at_every_kept_step_equal_to_computing_it_di
 ):
     store = tmp_path / "runs"
     run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
-    status, out, err = run_cli(["measure", run_id, "--store", str(store)])
+    status, out, err = run_cli(["measure", run_id, "--store", str(store), *QUICK_LLC])
     assert status == 0, err
     assert "3 checkpoints" in out
     names = [n for n, m in MEASURES.items() if m.applies(groklab_spec(store, run_id))]
@@ -54,7 +55,7 @@ def test_measure_stores_the_papers_restricted_loss_with_the_final_keys_at_every_
 ):
     store = tmp_path / "runs"
     run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
-    status, _, err = run_cli(["measure", run_id, "--store", str(store)])  # every measure
+    status, _, err = run_cli(["measure", run_id, "--store", str(store), *QUICK_LLC])  # all
     assert status == 0, err
     names = ["restricted_loss_final_keys", "excluded_loss_final_keys"]
     with RunStore(store) as s:

@@ -27,7 +27,7 @@ def add_measure_command(sub: argparse._SubParsersAction) -> None:
         + "; ".join(f"{m.name}: {m.doc}" for m in MEASURES.values()),
         **with_example(
             "groklab measure r-1a2b3c --measures fourier_embed,restricted_loss\n"
-            "  groklab measure r-1a2b3c --measures llc --llc-draws 400 --llc-burn-in 400\n"
+            "  groklab measure r-1a2b3c --measures llc --llc-draws 1000\n"
             "  groklab measure r-1a2b3c --calibrate-llc --epsilons 1e-5,1e-4,1e-3 "
             "--n-betas 10,100,1000 --out llc-cal"
         ),
@@ -160,7 +160,7 @@ def llc_warning(store, run_id: str, sampler) -> str | None:
     from groklab.measures.llc import SGLDSpec
 
     sampler = sampler or SGLDSpec()
-    got = store.read_measures(run_id, ["llc", "llc_rhat", "llc_drift", "llc_draws"])
+    got = store.read_measures(run_id, ["llc", "llc_std", "llc_rhat", "llc_drift", "llc_draws"])
     measured = np.isfinite(got["llc_draws"])  # [M, S] an estimate was made (settings stored)
     rhat, drift, llc = got["llc_rhat"], got["llc_drift"], got["llc"]
     bad = unsettled(rhat, drift, llc) & measured
@@ -182,10 +182,13 @@ def llc_warning(store, run_id: str, sampler) -> str | None:
             advice.append(f"raise --llc-draws (now {sampler.draws}): chains disagree")
     worst_rhat = np.max(np.where(bad & np.isfinite(rhat), rhat, -np.inf))
     worst_drift = np.max(np.where(bad & np.isfinite(drift), np.abs(drift), -np.inf))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = got["llc_std"] / np.abs(llc)  # the chains' disagreement, relative
+    worst_spread = np.max(np.where(bad & np.isfinite(spread), spread, -np.inf))
     return (
         f"llc chains have not settled at {where}: R-hat up to {worst_rhat:.2f}, |drift| up to "
-        f"{worst_drift:.2f} (settled: R-hat <= {RHAT_LIMIT}, |drift| <= {DRIFT_LIMIT}); "
-        + "; ".join(advice)
+        f"{worst_drift:.2f} (settled: R-hat <= {RHAT_LIMIT}, |drift| <= {DRIFT_LIMIT}; chains' "
+        f"spread up to {worst_spread:.0%} of the estimate); " + "; ".join(advice)
     )
 
 
