@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import groklab
 from groklab.measures import MEASURES
@@ -10,6 +11,7 @@ from groklab.store import RunStore
 TINY = ["--op", "add", "--p", "7", "--model", "nanda2023", "--d-model", "16", "--n-heads", "2",
         "--d-mlp", "16", "--steps", "4", "--eval-every", "2", "--seeds", "0,1",
         "--train-fraction", "0.5"]  # fmt: skip
+QUICK_LLC = ["--llc-chains", "2", "--llc-draws", "4", "--llc-burn-in", "2"]  # every measure, fast
 
 
 def train(run_cli, store, *extra: str) -> str:
@@ -28,7 +30,7 @@ def test_measure_stores_each_measure_at_every_kept_step_equal_to_computing_it_di
 ):
     store = tmp_path / "runs"
     run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
-    status, out, err = run_cli(["measure", run_id, "--store", str(store)])
+    status, out, err = run_cli(["measure", run_id, "--store", str(store), *QUICK_LLC])
     assert status == 0, err
     assert "3 checkpoints" in out
     names = [n for n, m in MEASURES.items() if m.applies(groklab_spec(store, run_id))]
@@ -53,7 +55,7 @@ def test_measure_stores_the_papers_restricted_loss_with_the_final_keys_at_every_
 ):
     store = tmp_path / "runs"
     run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
-    status, _, err = run_cli(["measure", run_id, "--store", str(store)])  # every measure
+    status, _, err = run_cli(["measure", run_id, "--store", str(store), *QUICK_LLC])  # all
     assert status == 0, err
     names = ["restricted_loss_final_keys", "excluded_loss_final_keys"]
     with RunStore(store) as s:
@@ -231,3 +233,165 @@ def test_train_takes_the_new_measures_at_every_evaluation(run_cli, tmp_path):
     for name, value in expected.items():
         assert np.isfinite(stored[name]).all(), name
         assert stored[name][1, -1] == pytest.approx(value, rel=1e-6), name
+
+
+FAST_LLC = ["--llc-chains", "2", "--llc-draws", "6", "--llc-burn-in", "2"]
+LLC_NAMES = ["llc", "llc_std", "llc_rhat", "llc_drift", "llc_epsilon", "llc_gamma", "llc_n_beta",
+             "llc_chains", "llc_draws", "llc_burn_in"]  # fmt: skip
+
+
+def test_measure_stores_the_llc_with_its_diagnostics_and_settings(run_cli, tmp_path):
+    from groklab.measures.llc import SGLDSpec, member_llc
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc", *FAST_LLC]
+    status, out, err = run_cli(args)
+    assert status == 0, err
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), LLC_NAMES)
+    model, task = groklab.load(run_id, 1, 4, store=store)
+    result = member_llc(model, task, SGLDSpec(chains=2, draws=6, burn_in=2))
+    assert stored["llc"][1, -1] == pytest.approx(result.llc.item(), rel=1e-6)
+    assert stored["llc_rhat"][1, -1] == pytest.approx(result.rhat.item(), rel=1e-6)
+    assert stored["llc_drift"][1, -1] == pytest.approx(result.drift.item(), rel=1e-6)
+    assert stored["llc_n_beta"][1, -1] == pytest.approx(result.n_beta, rel=1e-12)
+    assert (stored["llc_draws"] == 6).all() and (stored["llc_epsilon"] == 1e-4).all()
+
+
+def test_measure_recomputes_the_llc_when_its_settings_change(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc"]
+    status, out, _ = run_cli([*args, *FAST_LLC])
+    assert status == 0 and "3 (step, measure) computed, 0 already stored" in out
+    status, out, _ = run_cli([*args, *FAST_LLC])
+    assert status == 0 and "0 (step, measure) computed, 3 already stored" in out
+    status, out, _ = run_cli([*args, *FAST_LLC, "--llc-draws", "8"])  # the last flag wins
+    assert status == 0 and "3 (step, measure) computed, 0 already stored" in out
+    with RunStore(store) as s:
+        assert (s.read_measures(s.resolve(run_id), ["llc_draws"])["llc_draws"] == 8).all()
+
+
+def test_a_bad_llc_setting_is_one_line_naming_its_flag_exit_2(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11")
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(run_id))
+    for flag, value in (("--llc-epsilon", "0"), ("--llc-burn-in", "-1")):
+        status, out, err = run_cli(["measure", run_id, "--store", str(store), flag, value])
+        assert status == 2 and out == "" and err.count("\n") == 1 and f"{flag}=" in err
+    args = ["measure", run_id, "--store", str(store), "--measures", "gini", "--llc-draws", "9"]
+    status, out, err = run_cli(args)
+    assert status == 2 and err.count("\n") == 1 and "leaves llc out" in err
+    with RunStore(store) as s:
+        assert s.measure_names(s.resolve(run_id)) == before
+
+
+@pytest.fixture
+def quadratic_llc(monkeypatch):
+    """The llc measure of any member on L(w) = 1/2 ||w - w*||^2 with n = 1000 (lambda = P/2),
+    so that whether its chains settle depends on the sampler alone."""
+    from groklab.measures import llc
+
+    def loss_of(model, task):
+        w_star = torch.cat([p.detach().reshape(-1) for p in model.parameters()])[None]
+        return (lambda w: 0.5 * (w - w_star).pow(2).sum(-1)), w_star, 1000
+
+    monkeypatch.setattr(llc, "member_loss_fn", loss_of)
+
+
+def test_measure_warns_in_one_line_when_llc_chains_have_not_settled(
+    run_cli, tmp_path, quadratic_llc
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "llc", "--llc-chains", "2"]
+    status, out, err = run_cli([*args, "--llc-epsilon", "1e-7", "--llc-burn-in", "0",
+                                "--llc-draws", "20"])  # fmt: skip
+    assert status == 0 and "3 checkpoints" in out
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("groklab: warning: llc chains have not")
+    assert "step 0 (members 0, 1), step 2 (members 0, 1), step 4 (members 0, 1)" in warnings[0]
+    assert "raise --llc-burn-in (now 0)" in warnings[0]
+    status, out, err = run_cli([*args, "--llc-epsilon", "5e-3", "--llc-gamma", "1",
+                                "--llc-burn-in", "100", "--llc-draws", "200"])  # fmt: skip
+    assert status == 0 and "3 checkpoints, 3 (step, measure) computed" in out
+    assert "warning" not in err
+
+
+CALIBRATE = ["--calibrate-llc", "--epsilons", "1e-4,1e-3,10", "--n-betas", "10,100",
+             "--llc-chains", "2", "--llc-draws", "8", "--llc-burn-in", "2"]  # fmt: skip
+
+
+def test_calibrate_llc_writes_the_grid_as_csv_png_and_traces(run_cli, tmp_path):
+    from dataclasses import replace
+
+    from groklab.measures.llc import SGLDSpec, member_llc
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    out = tmp_path / "cal" / "deep"
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE, "--member", "1", "--step", "2"]
+    status, stdout, err = run_cli([*args, "--out", str(out)])
+    assert status == 0, err
+    assert "step 2: 6 cells" in stdout and "2 diverged" in stdout  # eps = 10 blows up
+    rows = [line.split(",") for line in (out / "llc_calibration.csv").read_text().splitlines()]
+    assert rows[0] == ["epsilon", "n_beta", "llc", "llc_std", "llc_rhat", "llc_drift", "diverged"]
+    assert [(float(r[0]), float(r[1]), r[-1]) for r in rows[1:]] == [
+        (1e-4, 10.0, "0"), (1e-4, 100.0, "0"), (1e-3, 10.0, "0"), (1e-3, 100.0, "0"),
+        (10.0, 10.0, "1"), (10.0, 100.0, "1"),
+    ]  # fmt: skip
+    model, task = groklab.load(run_id, 1, 2, store=store)
+    cell = replace(SGLDSpec(chains=2, draws=8, burn_in=2), epsilon=1e-3, n_beta=100.0)
+    expected = member_llc(model, task, cell)
+    assert float(rows[4][2]) == pytest.approx(expected.llc.item(), rel=1e-5)
+    assert float(rows[4][4]) == pytest.approx(expected.rhat.item(), rel=1e-5)
+    traces = np.load(out / "llc_traces.npz")
+    assert traces["traces"].shape == (3, 2, 8, 2)
+    np.testing.assert_allclose(traces["traces"][1, 1], expected.traces[:, :, 0], rtol=1e-5)
+    assert (out / "llc_calibration.png").read_bytes()[:4] == b"\x89PNG"
+    with RunStore(store) as s:
+        assert not any(n.startswith("llc") for n in s.measure_names(s.resolve(run_id)))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--epsilons", "1e-4,0"], "--epsilons: 0 is not allowed; values must be > 0"),
+        (["--epsilons=-1e-3"], "--epsilons: -0.001 is not allowed"),
+        (["--n-betas", ","], "--n-betas is empty"),
+        (["--n-betas", "ten"], "--n-betas 'ten' is not a list of numbers"),
+        (["--step", "3"], "step=3 is not a kept step"),
+        (["--member", "5"], "member"),
+        (["--measures", "llc"], "leave out --measures"),
+        (["--llc-epsilon", "1e-3"], "leave out --measures, --llc-epsilon"),
+        (["--llc-draws", "0"], "--llc-draws=0"),
+    ],
+)
+def test_bad_calibration_input_is_one_line_exit_2_and_writes_nothing(
+    run_cli, tmp_path, extra, message
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    out = tmp_path / "cal"
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE, "--out", str(out), *extra]
+    status, stdout, err = run_cli(args)
+    assert status == 2 and stdout == "" and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_calibration_needs_out_and_a_run_llc_applies_to(run_cli, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11")
+    args = ["measure", run_id, "--store", str(store), *CALIBRATE]
+    status, _, err = run_cli(args)
+    assert status == 2 and err.count("\n") == 1 and "needs --out DIR" in err
+    status, _, err = run_cli(["measure", run_id, "--store", str(store), "--out", "x"])
+    assert status == 2 and "--out is a flag of --calibrate-llc" in err
+    monkeypatch.setitem(MEASURES, "llc", replace(MEASURES["llc"], applies=lambda spec: False))
+    status, _, err = run_cli([*args, "--out", str(tmp_path / "cal")])
+    assert status == 2 and err.count("\n") == 1 and "'llc' does not apply" in err
+    assert not (tmp_path / "cal").exists()

@@ -104,6 +104,7 @@ def test_measure_runs_once_the_trainer_is_gone(run_cli, live_train):
     store, run_id, _, trainer = live_train
     trainer.kill()
     trainer.wait()  # reaped: every thread gone, so the kernel has freed its lock
-    status, out, err = run_cli(["measure", run_id, "--store", str(store)])
+    quick_llc = ["--llc-chains", "2", "--llc-draws", "4", "--llc-burn-in", "2"]
+    status, out, err = run_cli(["measure", run_id, "--store", str(store), *quick_llc])
     assert status == 0, err
     assert " 0 (step, measure) computed" not in out  # it measured the kept checkpoints

@@ -7,7 +7,8 @@ from torch import nn
 from groklab.errors import SpecError
 from groklab.loader import MemberTask
 from groklab.measures import MEASURES
-from groklab.measures.llc import SGLDSpec, default_n_beta, member_llc, sgld_llc
+from groklab.measures.chains import DRIFT_LIMIT, RHAT_LIMIT, relative_drift, split_rhat
+from groklab.measures.llc import SETTINGS, SGLDSpec, default_n_beta, member_llc, sgld_llc
 from groklab.spec import RunSpec, TrainSpec
 
 SPEC = SGLDSpec(epsilon=1e-3, gamma=1.0, chains=4, draws=1000, burn_in=200)
@@ -116,8 +117,47 @@ def test_registered_llc_is_member_llc_at_the_default_sampler():
     task = MemberTask("r-0", 0, 0, spec, x, targets, mask, ~mask, None)
     got = MEASURES["llc"].fn(model, task)
     direct = member_llc(model, task)  # SGLDSpec() defaults, the member's own noise stream
+    sampler = SGLDSpec()
     assert got == {
         "llc": float(direct.llc[0]),
         "llc_std": float(direct.llc_per_chain[:, 0].std()),
+        "llc_rhat": float(split_rhat(direct.traces)[0]),
+        "llc_drift": float(relative_drift(direct.traces)[0]),
+        "llc_epsilon": sampler.epsilon,
+        "llc_gamma": sampler.gamma,
+        "llc_n_beta": 50 / math.log(50),
+        "llc_chains": sampler.chains,
+        "llc_draws": sampler.draws,
+        "llc_burn_in": sampler.burn_in,
     }
+    assert set(got) == {"llc", "llc_std", "llc_rhat", "llc_drift", *SETTINGS}
     assert direct.llc_per_chain.shape == (SGLDSpec().chains, 1)
+
+
+def test_traces_are_each_draws_estimate_and_average_to_the_llc():
+    gen = torch.Generator().manual_seed(2)
+    h = torch.rand(2, 3, generator=gen, dtype=torch.float64) + 0.5
+    w_star = torch.randn(2, 3, generator=gen, dtype=torch.float64)
+    spec = SGLDSpec(epsilon=1e-3, gamma=1.0, chains=3, draws=40, burn_in=10)
+    loss = quadratic(h, w_star, torch.tensor([0.5, 1.0], dtype=torch.float64))
+    result = sgld_llc(loss, w_star, n=300, spec=spec, generators=generators([4, 5]))
+    expected = result.n_beta * (result.losses - torch.tensor([0.5, 1.0], dtype=torch.float64))
+    assert torch.allclose(result.traces, expected)
+    assert torch.allclose(result.traces.mean((0, 1)), result.llc)
+    assert torch.equal(result.rhat, split_rhat(result.traces))
+    assert torch.equal(result.drift, relative_drift(result.traces))
+
+
+def test_diagnostics_pass_settled_chains_and_flag_chains_still_leaving_w_star():
+    # a quadratic in 200 dimensions: the estimate is d/2 = 100 at every draw, give or take 7 %
+    d = 200
+    h, w_star = torch.ones(1, d, dtype=torch.float64), torch.zeros(1, d, dtype=torch.float64)
+    loss = quadratic(h, w_star, torch.zeros(1, dtype=torch.float64))
+    settled = SGLDSpec(epsilon=1e-3, gamma=1.0, chains=4, draws=400, burn_in=100)
+    result = sgld_llc(loss, w_star, n=1000, spec=settled, generators=generators([1]))
+    assert result.rhat.item() < RHAT_LIMIT and abs(result.drift.item()) < DRIFT_LIMIT
+    assert result.llc.item() == pytest.approx(d / 2, rel=0.1)
+    # a step size 1000 times smaller: after 100 steps the chains are still spreading out
+    unsettled = SGLDSpec(epsilon=1e-6, gamma=1.0, chains=4, draws=100, burn_in=0)
+    result = sgld_llc(loss, w_star, n=1000, spec=unsettled, generators=generators([1]))
+    assert result.drift.item() > 0.5 and result.rhat.item() > RHAT_LIMIT

@@ -51,6 +51,7 @@ class MeasureInfo:
     cheap: bool  # cheap enough to take at every evaluation during training
     doc: str  # one line for `--help`
     final: bool = False  # fn(model, task, final): also reads the member's last measured state
+    settings: tuple[str, ...] = ()  # value names that record how the others were made
 
 
 def _classification(spec: RunSpec) -> bool:
@@ -181,8 +182,12 @@ MEASURES: dict[str, MeasureInfo] = {
             llc.llc_measure,
             llc.applies_to,
             cheap=False,
-            doc="local learning coefficient by SGLD around the member's weights, and its spread "
-            "over chains (Lau et al. 2023)",
+            settings=llc.SETTINGS,
+            doc="llc: local learning coefficient by SGLD around the member's weights (Lau et al. "
+            "2023); llc_std: its spread over chains; llc_rhat, llc_drift: split-R-hat over "
+            "chains and the relative drift between the halves of the draws (settled: about 1 "
+            "and 0); llc_epsilon, llc_gamma, llc_n_beta, llc_chains, llc_draws, llc_burn_in: "
+            "the sampler's settings",
         ),
         MeasureInfo(
             "eff_rank",

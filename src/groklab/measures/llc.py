@@ -7,9 +7,11 @@ with SGLD steps (full batch: the gradient of the mean training loss L_n, times n
     w <- w + eps/2 * (-n beta grad L_n(w) + gamma (w* - w)) + N(0, eps)
 
 and the estimate is lambda_hat = n beta (E[L_n(w)] - L_n(w*)), the mean over every chain's
-draws after burn-in. The default inverse temperature is beta = 1 / log n (n beta = n / log n),
-as the paper's. For a regular model, whose loss near w* is a positive definite quadratic in d
-parameters, lambda = d / 2; degenerate directions lower it.
+draws after burn-in. Whether the chains have settled is read from the per-draw traces
+n beta (L_n(w_t) - L_n(w*)): split-R-hat over chains and the drift between the halves of the
+draws (`groklab.measures.chains`). The default inverse temperature is beta = 1 / log n
+(n beta = n / log n), as the paper's. For a regular model, whose loss near w* is a positive
+definite quadratic in d parameters, lambda = d / 2; degenerate directions lower it.
 
 Everything runs over flat [M, P] parameters with the member axis first: members are independent
 (a member's loss depends only on its own row, and its noise comes from its own generator), so a
@@ -36,6 +38,7 @@ import torch
 from torch import Tensor
 
 from groklab import rng
+from groklab.measures.chains import relative_drift, split_rhat
 from groklab.spec.checks import check_float, check_int
 
 if TYPE_CHECKING:
@@ -54,14 +57,21 @@ LossFn = Callable[[Tensor], Tensor]  # w [C, M, P] -> L_n(w) [C, M], each row it
 @dataclass(frozen=True)
 class SGLDSpec:
     """The sampler: step size eps, localization gamma, inverse temperature n beta (None: n / log
-    n), chains per member, draws kept per chain after `burn_in` discarded steps."""
+    n), chains per member, draws kept per chain after `burn_in` discarded steps.
+
+    Far from w*'s stiff directions a chain spreads out at the rate eps gamma / 2 per step, its
+    loss settling over about 3 / (eps gamma) = 300 steps at these defaults: hence 400 burn-in
+    steps. Until 2026-12 the defaults were 100 draws after 50 burn-in steps, on chains still
+    climbing (drift 0.25 to 0.48, the estimate 27 to 41 % low on nanda2023 runs at p = 31
+    and 59; README, "The local learning coefficient"). A larger eps settles sooner but is
+    biased upward once eps n beta nears 0.05 (groklab measure --calibrate-llc shows it)."""
 
     epsilon: float = 1e-4
     gamma: float = 100.0
     n_beta: float | None = None
     chains: int = 4
-    draws: int = 100
-    burn_in: int = 50
+    draws: int = 200
+    burn_in: int = 400
 
     def __post_init__(self) -> None:
         check_float("epsilon", self.epsilon, 0.0, open_lo=True)
@@ -80,6 +90,22 @@ class LLCResult:
     losses: Tensor  # [draws, C, M] L_n at every kept draw
     loss_at_optimum: Tensor  # [M] L_n(w*)
     n_beta: float
+
+    @property
+    def traces(self) -> Tensor:
+        """[draws, C, M] n beta (L_n(w_t) - L_n(w*)): each draw's own estimate."""
+        return self.n_beta * (self.losses - self.loss_at_optimum)
+
+    @property
+    def rhat(self) -> Tensor:
+        """[M] split-R-hat of the traces over chains (about 1 once they have settled)."""
+        return split_rhat(self.traces)
+
+    @property
+    def drift(self) -> Tensor:
+        """[M] relative change of the traces' mean from the first half of the draws to the
+        second (about 0 once they have settled)."""
+        return relative_drift(self.traces)
 
 
 def default_n_beta(n: int) -> float:
@@ -162,6 +188,30 @@ def applies_to(spec: RunSpec) -> bool:
     return True  # any run with a training loss
 
 
-def llc_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
-    result = member_llc(model, task)
-    return {"llc": float(result.llc[0]), "llc_std": float(result.llc_per_chain[:, 0].std())}
+# The value names of the sampler's settings, stored beside each estimate so that a stored `llc`
+# always says how it was made. Values stored before these names existed were made with the
+# defaults SGLDSpec had then: epsilon 1e-4, gamma 100, n beta = n / log n, 4 chains, 100 draws
+# after 50 burn-in steps (groklab measure recomputes them, now with their settings stored).
+SETTINGS = ("llc_epsilon", "llc_gamma", "llc_n_beta", "llc_chains", "llc_draws", "llc_burn_in")
+
+
+def llc_measure(
+    model: nn.Module, task: MemberTask, sampler: SGLDSpec | None = None
+) -> dict[str, float]:
+    """llc (the estimate), llc_std (its spread over chains), llc_rhat and llc_drift (whether
+    the chains settled, groklab.measures.chains), and the sampler's settings (SETTINGS;
+    llc_n_beta is the value used, n / log n unless set)."""
+    sampler = sampler or SGLDSpec()
+    result = member_llc(model, task, sampler)
+    return {
+        "llc": float(result.llc[0]),
+        "llc_std": float(result.llc_per_chain[:, 0].std()),
+        "llc_rhat": float(result.rhat[0]),
+        "llc_drift": float(result.drift[0]),
+        "llc_epsilon": sampler.epsilon,
+        "llc_gamma": sampler.gamma,
+        "llc_n_beta": result.n_beta,
+        "llc_chains": float(sampler.chains),
+        "llc_draws": float(sampler.draws),
+        "llc_burn_in": float(sampler.burn_in),
+    }

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from groklab.config import spec_from_dict
 from groklab.errors import GroklabError
 from groklab.loader import build_member, checkpoint_at, member_task
 from groklab.measures import MEASURES, MeasureInfo
+from groklab.measures.llc import SGLDSpec
 from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.train.state import make_task
@@ -68,15 +70,19 @@ def measure_run(
     run_id: str,
     names: Sequence[str] | None = None,
     *,
+    llc: SGLDSpec | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MeasureRunResult:
     """Compute `names` (None: all that apply) for every member at every kept checkpoint of
-    `run_id` (and at the resume point, if it is not kept), writing them to `store`.
-    `progress(done, total)` is called after each step. It holds the run's lock throughout, so
-    it never runs beside a trainer of the run (RunLockedError, one line, nothing written)."""
+    `run_id` (and at the resume point, if it is not kept), writing them to `store`; `llc` is
+    the sampler of the llc measure (None: SGLDSpec's defaults). A stored step is skipped only
+    if it was made with the same settings (a measure's `settings` values), so a second call
+    with more draws recomputes. `progress(done, total)` is called after each step. It holds the
+    run's lock throughout, so it never runs beside a trainer of the run (RunLockedError, one
+    line, nothing written)."""
     run_id = store.resolve(run_id)
     spec = run_spec(store, run_id)
-    chosen = choose_measures(spec, names)
+    chosen = [with_sampler(info, llc) for info in choose_measures(spec, names)]
     with store.run_lock(run_id):  # a run another process trains (or measures) is refused
         return _measure(store, spec, run_id, chosen, progress)
 
@@ -85,7 +91,7 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
     steps = _steps(store, run_id)
     stored = _stored(store, run_id)
     task = make_task(spec, torch.device("cpu"))
-    known: dict[str, list[str]] = {}  # measure -> the value names it writes
+    known: dict[str, dict[str, float]] = {}  # measure -> member 0's values at the first step
     computed = skipped = 0
     finals = _FinalMembers(store, spec, task, run_id, steps[-1])
     for done, step in enumerate(steps, 1):
@@ -96,19 +102,36 @@ def _measure(store, spec, run_id, chosen, progress) -> MeasureRunResult:
                 state = state or checkpoint_at(store, run_id, step)[0]
                 model = build_member(spec, task, state["flat"][0])
                 view = member_task(task, spec, run_id, 0, step)
-                known[info.name] = list(_call(info, model, view, finals, 0))
-            if all(stored.get((step, n), False) for n in known[info.name]):
+                known[info.name] = _call(info, model, view, finals, 0)
+            if _is_stored(stored, step, info, known[info.name]):
                 skipped += 1
             else:
                 todo.append(info)
         if todo:
             state = state or checkpoint_at(store, run_id, step)[0]
-            values = _values(spec, task, run_id, step, state, todo, finals)
+            reuse = known if step == steps[0] else {}  # measures are deterministic: once
+            values = _values(spec, task, run_id, step, state, todo, finals, reuse)
             store.write_metrics(run_id, step, values)
             computed += len(todo)
         if progress is not None:
             progress(done, len(steps))
     return MeasureRunResult(run_id, steps, computed, skipped)
+
+
+def with_sampler(info: MeasureInfo, sampler: SGLDSpec | None) -> MeasureInfo:
+    """`info`, or the llc measure at `sampler`'s settings."""
+    if info.name != "llc" or sampler is None:
+        return info
+    return replace(info, fn=partial(info.fn, sampler=sampler))
+
+
+def _is_stored(stored: dict, step: int, info: MeasureInfo, probe: dict[str, float]) -> bool:
+    """Every value of `info` is stored at `step` for every member, made with the settings
+    `probe` (member 0's values now) names: member 0's stored settings equal them."""
+    rows = [stored.get((step, name)) for name in probe]
+    if any(row is None or not row[0] for row in rows):
+        return False
+    return all(stored[(step, name)][1] == probe[name] for name in info.settings)
 
 
 def run_spec(store: RunStore, run_id: str) -> RunSpec:
@@ -125,27 +148,30 @@ def _steps(store: RunStore, run_id: str) -> list[int]:
     return steps
 
 
-def _stored(store: RunStore, run_id: str) -> dict[tuple[int, str], bool]:
-    """(step, name) -> True where every member has a value."""
+def _stored(store: RunStore, run_id: str) -> dict[tuple[int, str], tuple[bool, float]]:
+    """(step, name) -> (whether every member has a value, member 0's value)."""
     curves = store.read_measures(run_id)
-    out: dict[tuple[int, str], bool] = {}
+    out: dict[tuple[int, str], tuple[bool, float]] = {}
     for name, values in curves.items():
         if name == "step":
             continue
         full = np.isfinite(values).all(0)  # [S]
-        for step, ok in zip(curves["step"].tolist(), full.tolist(), strict=True):
-            out[(int(step), name)] = bool(ok)
+        for step, ok, first in zip(curves["step"].tolist(), full, values[0], strict=True):
+            out[(int(step), name)] = (bool(ok), float(first))
     return out
 
 
-def _values(spec, task, run_id, step: int, state: dict, todo: list[MeasureInfo], finals) -> dict:
-    """{value name: [M]} of the measures `todo` for every member at `step`."""
+def _values(spec, task, run_id, step, state, todo, finals, reuse) -> dict:
+    """{value name: [M]} of the measures `todo` for every member at `step`; `reuse` holds
+    member 0's values of some of them, computed already."""
     rows: dict[str, list[float]] = {}
     for member in range(spec.n_members):
         model = build_member(spec, task, state["flat"][member])
         view = member_task(task, spec, run_id, member, step)
         for info in todo:
-            for name, value in _call(info, model, view, finals, member).items():
+            done = reuse.get(info.name) if member == 0 else None
+            values = done if done is not None else _call(info, model, view, finals, member)
+            for name, value in values.items():
                 rows.setdefault(name, []).append(float(value))
     return {name: np.asarray(v) for name, v in rows.items()}
 
