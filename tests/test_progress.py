@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from groklab.events import EvalEvent, RunInfo
 from groklab.progress import ProgressDisplay
 from groklab.spec import MemberSpec, RunSpec, TrainSpec
 from groklab.sweep.base import SweepProgress
-from groklab.train.events import EvalEvent, RunInfo
 
 
 def sweep_event(done, total, step, steps):

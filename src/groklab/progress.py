@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from groklab.events import BaseSink, EvalEvent, RunInfo
 from groklab.sweep.base import SweepProgress
-from groklab.train.events import BaseSink, EvalEvent, RunInfo
 
 # tqdm's default bar without "<remaining": the step budget is only an upper bound
 NO_ETA_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}{postfix}]"

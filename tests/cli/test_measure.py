@@ -147,3 +147,87 @@ def test_measures_during_training_leave_the_training_itself_unchanged(run_cli, t
         ca, cb = a.read_curves(a.resolve(plain)), b.read_curves(b.resolve(plain))
     for name in ("train_loss", "val_loss", "weight_norm"):
         assert np.array_equal(ca[name], cb[name])
+
+
+TINY_MLP = ["--op", "add", "--p", "11", "--model", "mlp", "--d-model", "8", "--d-mlp", "16",
+            "--steps", "4", "--eval-every", "2", "--seeds", "0,1", "--train-fraction", "0.5",
+            "--keep-checkpoints", "every:2"]  # fmt: skip
+SPECTRAL = ["eff_rank", "stable_rank", "participation_ratio", "htsr_alpha", "correlation_traps"]
+
+
+@pytest.mark.parametrize("model", ["transformer", "mlp"])
+def test_measure_stores_the_spectra_of_every_weight_matrix(run_cli, tmp_path, model):
+    store = tmp_path / "runs"
+    tiny = TINY_MLP if model == "mlp" else [*TINY, "--p", "11", "--keep-checkpoints", "every:2"]
+    run_id = train(run_cli, store, *tiny)
+    status, out, err = run_cli(["measure", run_id, "--store", str(store), "--measures",
+                                ",".join(SPECTRAL)])  # fmt: skip
+    assert status == 0, err
+    assert "3 checkpoints, 15 (step, measure) computed" in out
+    expected = {}
+    for name in SPECTRAL:
+        expected.update(direct(store, run_id, 1, 4, name))
+    matrix = "W_E" if model == "transformer" else "layers.0.weight"
+    assert {f"eff_rank/{matrix}", f"eff_rank2/{matrix}", f"stable_rank/{matrix}",
+            f"participation_ratio/{matrix}", f"htsr_alpha/{matrix}",
+            f"correlation_traps/{matrix}"} <= set(expected)  # fmt: skip
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), list(expected))
+    assert list(stored["step"]) == [0, 2, 4]
+    for name, value in expected.items():
+        assert stored[name][1, -1] == pytest.approx(value, rel=1e-9)
+        assert np.isfinite(stored[name]).all()
+
+
+def test_measure_stores_the_attention_head_measures_of_a_transformer(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--p", "11", "--keep-checkpoints", "every:2")
+    args = ["measure", run_id, "--store", str(store), "--measures", "attn_head_cos,attn_entropy"]
+    status, out, err = run_cli(args)
+    assert status == 0, err
+    assert "3 checkpoints, 6 (step, measure) computed" in out
+    names = ["attn_head_cos/blocks.0.attn", "attn_entropy_std/blocks.0.attn",
+             "attn_entropy/blocks.0.attn"]  # fmt: skip
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), names)
+    for member in (0, 1):
+        expected = direct(store, run_id, member, 4, "attn_head_cos")
+        expected.update(direct(store, run_id, member, 4, "attn_entropy"))
+        assert set(expected) == set(names)
+        for name in names:
+            assert stored[name][member, -1] == pytest.approx(expected[name], rel=1e-9)
+    assert ((stored[names[0]] > 0) & (stored[names[0]] <= 1 + 1e-12)).all()
+
+
+def test_attention_measures_on_an_mlp_run_are_one_line_exit_2_and_write_nothing(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, *TINY_MLP)
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(run_id))
+    for name in ("attn_head_cos", "eff_rank,attn_entropy"):
+        status, out, err = run_cli(["measure", run_id, "--store", str(store), "--measures", name])
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "does not apply to add p=11" in err and "eff_rank" in err.split("do:")[1]
+    status, _, err = run_cli(["train", "--store", str(store), *TINY_MLP, "--seeds", "5",
+                              "--measures", "attn_entropy"])  # fmt: skip
+    assert status == 2 and err.count("\n") == 1 and "does not apply" in err
+    with RunStore(store) as s:
+        assert [r.run_id for r in s.list_runs()] == [s.resolve(run_id)]  # no second run
+        assert s.measure_names(s.resolve(run_id)) == before
+
+
+def test_train_takes_the_new_measures_at_every_evaluation(run_cli, tmp_path):
+    store = tmp_path / "runs"
+    chosen = [*SPECTRAL, "attn_head_cos", "attn_entropy"]
+    run_id = train(run_cli, store, "--p", "11", "--measures", ",".join(chosen))
+    expected = {}
+    for name in chosen:
+        expected.update(direct(store, run_id, 1, 4, name))
+    with RunStore(store) as s:
+        run = s.resolve(run_id)
+        stored = s.read_measures(run, list(expected))
+        evaluated = s.read_curves(run)["step"]
+    assert list(stored["step"]) == list(evaluated) and evaluated[-1] == 4
+    for name, value in expected.items():
+        assert np.isfinite(stored[name]).all(), name
+        assert stored[name][1, -1] == pytest.approx(value, rel=1e-6), name

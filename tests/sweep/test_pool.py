@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from groklab.errors import GroklabError
+from groklab.events import BaseSink
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
 from groklab.sweep import SweepSpec, expand, pack, run_sweep
 from groklab.sweep.backend import LocalBackend
 from groklab.sweep.remote import SCRATCH_PREFIX, remove_stale_scratch
-from groklab.train.events import BaseSink
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -137,7 +137,7 @@ DRIVER = textwrap.dedent(
     from groklab.sweep import SweepSpec, expand, pack, run_sweep
     from groklab.sweep.backend import LocalBackend
     from groklab.train import TrainingInterrupted
-    from groklab.train.events import BaseSink
+    from groklab.events import BaseSink
 
     class Started(BaseSink):
         seen, said = set(), False

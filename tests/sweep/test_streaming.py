@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
+from groklab.events import BaseSink, EvalEvent
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.sweep import SweepSpec, run_sweep
 from groklab.sweep.backend import LocalBackend
 from groklab.sweep.remote import train_payload
 from groklab.sweep.stream import EventRouter
-from groklab.train.events import BaseSink, EvalEvent
 
 BASE = RunSpec(
     data=DataSpec(op="add", p=7),

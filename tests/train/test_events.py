@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from groklab.events import BaseSink, emit_end
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.store.sink import StoreSink
 from groklab.train import TrainingInterrupted, train
-from groklab.train.events import BaseSink, emit_end
 
 
 def spec(steps=20):

@@ -2,6 +2,7 @@
 implementation, the chain's order, resume with every transform on, and the spec's checks."""
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
@@ -225,3 +226,77 @@ def test_checkpoint_from_before_named_optimizer_state_still_resumes(train_until,
     torch.save({**saved, "format": 1}, path)
     resumed = train(spec, store)
     assert np.array_equal(straight.curves["train_loss"], resumed.curves["train_loss"])
+
+
+def plain_egd(matrix):
+    """Pasand & Dohmatob's (G G^T)^(-1/2) G for one model's gradient matrix, with the singular
+    values clamped at 1e-9 as in their code: U diag(1 / max(s, eps)) U^T G."""
+    u, s, _ = torch.linalg.svd(matrix, full_matrices=False)
+    return (u / s.clamp(min=1e-9)) @ (u.T @ matrix)
+
+
+def weight_map(name, shape, flat):
+    """A parameter's flat values as the matrix of its linear map (per-head [H, D, dh] W_Q is the
+    [D, H dh] map; W_O [H, dh, D] is [H dh, D])."""
+    if len(shape) == 3 and name.endswith(("W_Q", "W_K", "W_V")):
+        h, d, dh = shape
+        return flat.view(h, d, dh).permute(1, 0, 2).reshape(d, h * dh)
+    if len(shape) == 3:
+        return flat.view(-1, shape[-1])
+    return flat.view(*shape)
+
+
+def test_egd_whitens_every_weight_matrix_per_member_as_a_plain_svd_does():
+    model = ModelSpec(
+        n_layers=1, d_model=8, n_heads=2, d_mlp=12, mlp_bias=True, positions="learned"
+    )
+    spec = RunSpec(
+        data=DataSpec(op="add", p=7),
+        model=model,
+        optim=OptimSpec(transforms=("egd",)),
+        members=members_from(seed=[0, 1, 2]),
+    )
+    from groklab.train.state import init_state, make_task
+
+    device = torch.device("cpu")
+    population = init_state(spec, make_task(spec, device), device).population
+    sizes, shapes = population.sizes, population.shapes
+    chain = build_chain(spec, sizes=sizes, streams=Streams(spec), device=device,
+                        names=population.names, shapes=shapes)  # fmt: skip
+    gen = torch.Generator().manual_seed(0)
+    grad = torch.randn(3, sum(sizes), generator=gen, dtype=torch.float64)
+    grad[2, : sizes[0]] = 0.0  # a zero gradient stays zero (every singular value below eps)
+    out = chain(grad, grad, chain.init_state(grad))
+    seen = set()
+    for m in range(3):
+        for name, shape, g, o in zip(population.names, shapes, grad[m].split(sizes),
+                                     out[m].split(sizes), strict=True):  # fmt: skip
+            if len(shape) == 1:  # biases and gains pass unchanged
+                assert torch.equal(g, o), name
+                continue
+            as_map = partial(weight_map, name, shape)
+            torch.testing.assert_close(as_map(o), plain_egd(as_map(g)), rtol=1e-10, atol=1e-12)
+            seen.add(name)
+    assert {"W_E", "W_pos", "W_U", "blocks.0.attn.W_Q", "blocks.0.attn.W_O",
+            "blocks.0.mlp.W_in", "blocks.0.mlp.W_out"} <= seen  # fmt: skip
+    # the result has every singular value 1: U V^T
+    w_in = out[0].split(sizes)[population.names.index("blocks.0.mlp.W_in")].view(8, 12)
+    torch.testing.assert_close(torch.linalg.svdvals(w_in), torch.ones(8, dtype=torch.float64))
+    assert torch.equal(out[2].split(sizes)[0], torch.zeros(sizes[0], dtype=torch.float64))
+
+
+def test_a_run_with_egd_resumes_bit_for_bit(train_until, tmp_path):
+    spec = RunSpec(
+        data=DataSpec(op="add", p=11),
+        model=ModelSpec(arch="mlp", n_layers=2, d_model=8, d_mlp=16, mlp_bias=True),
+        optim=OptimSpec(optimizer="adam_l2", transforms=("egd",)),
+        train=TrainSpec(steps=30, eval_every=10),
+        members=members_from(seed=[0, 1], weight_decay=0.005),
+    )
+    straight = train(spec, RunStore(tmp_path / "a"))
+    store = RunStore(tmp_path / "b")
+    train_until(spec, store, 20)
+    resumed = train(spec, store)
+    for name, values in straight.curves.items():
+        assert np.array_equal(values, resumed.curves[name], equal_nan=True), name
+    assert straight.curves["train_acc"][:, -1].min() > straight.curves["train_acc"][:, 0].max()

@@ -9,6 +9,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from groklab.errors import GroklabError
@@ -274,3 +275,80 @@ def build_mirrors(args: argparse.Namespace) -> list:
 
         mirrors.append(WandbSink(args.wandb, directory=args.wandb_dir))
     return mirrors
+
+
+def add_sweep_flags(parser: argparse.ArgumentParser, *, backend_help: str | None = None) -> None:
+    """The flags of every command that trains populations through a backend: --store,
+    --backend, --workers, --ray-address, --device, --threads, the mirrors and the kept
+    checkpoints (sweep, reproduce, bench)."""
+    parser.add_argument("--store", help=STORE_HELP)
+    parser.add_argument(
+        "--backend",
+        default=None if backend_help else "local",
+        help=backend_help or "sweep backend: local (default) or ray",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="local backend: worker processes of one thread each (default 1: in this process)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
+    )
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    parser.add_argument(
+        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
+    )
+    add_mirror_flags(parser)
+    add_keep_flag(parser)
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What a command that trains through a backend settles before anything runs."""
+
+    root: Path  # the store
+    backend: object  # a groklab.sweep Backend with the mirrors and kept checkpoints
+    device: object  # torch.device
+    threads: object  # perf.ThreadChoice: prints as 'threads 2 (auto: 1.9 of 2 cores idle)'
+
+
+def preflight(
+    args: argparse.Namespace,
+    *,
+    default_backend: str = "local",
+    default_workers: int | None = None,
+    default_address: str | None = None,
+) -> Preflight:
+    """The checks and settings sweep, reproduce and bench share, in one order: --workers, the
+    store's path, the mirrors (a bad one fails here), --keep-checkpoints, the backend (an
+    unknown name fails here), the device, the threads, the allocator. Nothing is written.
+    The defaults stand where a flag is not given (a sweep file's [sweep] settings)."""
+    from groklab.perf import apply_threads, tune_allocator
+    from groklab.sweep import get_backend
+    from groklab.train import pick_device
+
+    check_workers(args.workers)
+    root = store_root(args)
+    sinks = build_mirrors(args)
+    keep = keep_rule(args)
+    name = args.backend or default_backend
+    workers = default_workers if args.workers is None else args.workers
+    address = args.ray_address or default_address
+    options = {"workers": workers} if name == "local" else {"address": address}
+    runner = get_backend(name, **options, sinks=sinks, keep_checkpoints=keep)
+    device = pick_device(args.device)
+    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
+    tune_allocator()
+    return Preflight(root, runner, device, threads)
+
+
+def add_size_flags(parser: argparse.ArgumentParser, helps: dict[str, str]) -> None:
+    """--quick (the default), --paper, --micro as one choice `args.size`; `helps` per size."""
+    size = parser.add_mutually_exclusive_group()
+    for name in ("quick", "paper", "micro"):
+        size.add_argument(
+            f"--{name}", dest="size", action="store_const", const=name, help=helps[name]
+        )
+    parser.set_defaults(size="quick")

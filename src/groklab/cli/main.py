@@ -41,6 +41,7 @@ choose another). `groklab COMMAND --help` explains each command's flags."""
 
 def build_parser() -> Parser:
     from groklab import __version__
+    from groklab.cli.bench import add_bench_command
     from groklab.cli.export import add_export_command
     from groklab.cli.measure import add_measure_command
     from groklab.cli.report import add_report_command
@@ -94,6 +95,7 @@ def build_parser() -> Parser:
     add_train_commands(sub)
     add_sweep_command(sub)
     add_reproduce_command(sub)
+    add_bench_command(sub)
     add_export_command(sub)
     add_report_command(sub)
     add_measure_command(sub)

@@ -13,7 +13,8 @@ def add_measure_command(sub: argparse._SubParsersAction) -> None:
 
     measure = sub.add_parser(
         "measure",
-        help="compute measures (Fourier, restricted loss, ...) at every kept checkpoint",
+        help="compute measures (Fourier, restricted loss, weight spectra, attention heads, ...) at "
+        "every kept checkpoint",
         description="Compute measures of every member at every kept checkpoint of a run "
         "(--keep-checkpoints when training) and at its latest state, and store them; a second "
         "call resumes, skipping what is stored. Read them with groklab curves RUN --all or "

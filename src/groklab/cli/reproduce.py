@@ -7,15 +7,11 @@ from pathlib import Path
 
 from groklab.cli.common import (
     OUT_DIR_HELP,
-    STORE_HELP,
-    add_keep_flag,
-    add_mirror_flags,
-    build_mirrors,
-    check_workers,
-    keep_rule,
+    add_size_flags,
+    add_sweep_flags,
     make_out_dir,
     out_dir_made,
-    store_root,
+    preflight,
     with_example,
 )
 from groklab.errors import GroklabError
@@ -41,27 +37,13 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exit 1 when a claim of the paper does not hold (the claims table says which)",
     )
-    size = p.add_mutually_exclusive_group()
-    size.add_argument(
-        "--quick",
-        dest="size",
-        action="store_const",
-        const="quick",
-        help="shrunk to run on 2 CPU cores in minutes (default)",
-    )
-    size.add_argument(
-        "--paper",
-        dest="size",
-        action="store_const",
-        const="paper",
-        help="the paper's exact numbers (hours to days on a CPU)",
-    )
-    size.add_argument(
-        "--micro",
-        dest="size",
-        action="store_const",
-        const="micro",
-        help="smoke-test size: seconds, numbers meaningless",
+    add_size_flags(
+        p,
+        {
+            "quick": "shrunk to run on 2 CPU cores in minutes (default)",
+            "paper": "the paper's exact numbers (hours to days on a CPU)",
+            "micro": "smoke-test size: seconds, numbers meaningless",
+        },
     )
     p.add_argument(
         "--out",
@@ -69,26 +51,14 @@ def add_reproduce_command(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help=f"{OUT_DIR_HELP}: the figure and table go to DIR/NAME/ (default results)",
     )
-    p.add_argument("--store", help=STORE_HELP)
-    p.add_argument("--backend", default="local", help="sweep backend: local (default) or ray")
-    p.add_argument("--workers", type=int, help="local backend: worker processes of one thread")
-    p.add_argument(
-        "--ray-address",
-        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
-    )
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    p.add_argument(
-        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
-    )
     p.add_argument(
         "--source",
         default="",
         help="a user data file or directory for experiments that read one (omnigrok-imdb: "
         "'IMDB Dataset.csv'; omnigrok-mnist: a directory of MNIST idx files; omnigrok-qm9: a CSV)",
     )
-    add_mirror_flags(p)
-    add_keep_flag(p)
-    p.set_defaults(func=cmd_reproduce, size="quick")
+    add_sweep_flags(p)
+    p.set_defaults(func=cmd_reproduce)
 
 
 def check_source(experiment, size: str, source: str) -> None:
@@ -124,10 +94,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from groklab.experiments import ExperimentContext, get_experiment, listing, load_all
     from groklab.experiments.claims import caption, claims_table
     from groklab.experiments.scoreboard import score, write_scoreboard
-    from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
-    from groklab.sweep.backend import get_backend
-    from groklab.train import pick_device
 
     if args.all and args.name is not None:
         raise GroklabError(
@@ -143,21 +110,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     else:
         experiments = [get_experiment(args.name)]  # '' too: one line listing the names
     check_claims_asked(experiments, args.size, args.check)
-    check_workers(args.workers)
-    options = (
-        {"workers": args.workers} if args.backend == "local" else {"address": args.ray_address}
-    )
-    root = store_root(args)
     for experiment in experiments:
         check_source(experiment, args.size, args.source)
     top = make_out_dir(args.out, create=False)  # '' or a file: refused before anything runs
     outs = [make_out_dir(top / e.name, create=False) for e in experiments]
-    sinks = build_mirrors(args)  # like a bad backend, a bad mirror fails before anything runs
-    keep = keep_rule(args)
-    backend = get_backend(args.backend, **options, sinks=sinks, keep_checkpoints=keep)
-    device = pick_device(args.device)
-    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    tune_allocator()
+    ready = preflight(args)  # a bad backend, mirror or --workers fails before anything runs
+    root, backend, device, threads = ready.root, ready.backend, ready.device, ready.threads
     scores, failed = [], False
     for experiment, out in zip(experiments, outs, strict=True):
         print(

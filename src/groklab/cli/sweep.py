@@ -13,10 +13,8 @@ from pathlib import Path
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
     from groklab.cli.common import (
         OUT_FILE_HELP,
-        STORE_HELP,
-        add_keep_flag,
-        add_mirror_flags,
         add_rewind_flag,
+        add_sweep_flags,
         with_example,
     )
     from groklab.sweep import BACKENDS
@@ -29,24 +27,6 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("file", help="sweep file: a run file plus [grid] (and optional [sweep])")
     sweep.add_argument(
-        "--backend",
-        help=f"one of: {', '.join(BACKENDS)} (default: the file's [sweep] backend, else local)",
-    )
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        help="local backend: worker processes of one thread each (default 1: in this process)",
-    )
-    sweep.add_argument(
-        "--ray-address",
-        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
-    )
-    sweep.add_argument("--store", help=STORE_HELP)
-    sweep.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    sweep.add_argument(
-        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
-    )
-    sweep.add_argument(
         "--out",
         metavar="FILE",
         help=f"CSV {OUT_FILE_HELP}; one row per point (default: FILE with .csv for .toml)",
@@ -58,43 +38,40 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         help=f"allow a grid of up to N points (default: the file's [sweep] max_runs, else "
         f"{MAX_RUNS:,}); a larger grid is refused, counted before it is expanded",
     )
-    add_mirror_flags(sweep)
-    add_keep_flag(sweep)
+    add_sweep_flags(
+        sweep,
+        backend_help=f"one of: {', '.join(BACKENDS)} (default: the file's [sweep] backend, "
+        "else local)",
+    )
     add_rewind_flag(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.cli.common import (
-        build_mirrors,
         check_out_dir,
         check_workers,
-        keep_rule,
         make_parents,
+        preflight,
         resume_hint,
         store_root,
     )
-    from groklab.perf import apply_threads
     from groklab.progress import ProgressDisplay
     from groklab.store import RunStore
-    from groklab.sweep import expand, get_backend, load_sweep, pack, run_sweep, write_rows_csv
+    from groklab.sweep import expand, load_sweep, pack, run_sweep, write_rows_csv
     from groklab.sweep.run import check_populations
-    from groklab.train import TrainingInterrupted, pick_device
+    from groklab.train import TrainingInterrupted
 
     check_workers(args.workers)
-    root = store_root(args)
+    store_root(args)  # --store '' too, before the file is read
     sweep = load_sweep(args.file, max_runs=args.max_runs, progress=_planning)
-    name = args.backend if args.backend is not None else sweep.backend
-    sinks = build_mirrors(args)  # a bad mirror fails before anything trains
-    keep = keep_rule(args)
-    if name == "local":
-        workers = args.workers if args.workers is not None else sweep.workers
-        backend = get_backend(name, workers=workers, sinks=sinks, keep_checkpoints=keep)
-    else:
-        address = args.ray_address or sweep.ray_address
-        backend = get_backend(name, address=address, sinks=sinks, keep_checkpoints=keep)
-    device = pick_device(args.device)
-    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
+    ready = preflight(  # a bad mirror or backend fails before anything trains
+        args,
+        default_backend=sweep.backend,
+        default_workers=sweep.workers,
+        default_address=sweep.ray_address,
+    )
+    root, backend, device, threads = ready.root, ready.backend, ready.device, ready.threads
     out = Path(args.file).with_suffix(".csv") if args.out is None else args.out
     check_out_dir(out, create=False)  # '' and a directory are refused before anything runs
     out = Path(out)

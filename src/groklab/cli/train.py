@@ -136,7 +136,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
-    from groklab.train import TrainingInterrupted, pick_device, train
+    from groklab.run import train
+    from groklab.train import TrainingInterrupted, pick_device
     from groklab.train.memory import check_memory
     from groklab.train.state import check_parameter_groups, make_task
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from groklab.measures import llc, rqi
+from groklab.measures import attention, htsr, llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
     embed_fourier_measure,
@@ -27,6 +27,11 @@ from groklab.measures.fourier import (
     key_frequency_measure,
     restricted_final_measure,
     restricted_measure,
+)
+from groklab.measures.spectral import (
+    effective_rank_measure,
+    participation_ratio_measure,
+    stable_rank_measure,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +86,12 @@ def _full_mod_p_table(spec: RunSpec) -> bool:
     from groklab.data.ops import OPS
 
     return _additive_table(spec) and OPS[spec.data.op].defined is None
+
+
+def _any(spec: RunSpec) -> bool:
+    """Every run: a measure of the weight matrices any model has."""
+    del spec
+    return True
 
 
 def _add(spec: RunSpec) -> bool:
@@ -172,6 +183,63 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=False,
             doc="local learning coefficient by SGLD around the member's weights, and its spread "
             "over chains (Lau et al. 2023)",
+        ),
+        MeasureInfo(
+            "eff_rank",
+            effective_rank_measure,
+            _any,
+            cheap=True,
+            doc="eff_rank/<parameter>: exp of the entropy of each weight matrix's normalized "
+            "singular values (Roy & Vetterli 2007); eff_rank2/<parameter>: (sum s)^2 / sum s^2",
+        ),
+        MeasureInfo(
+            "stable_rank",
+            stable_rank_measure,
+            _any,
+            cheap=True,
+            doc="stable_rank/<parameter>: ||W||_F^2 / ||W||_2^2 of each weight matrix",
+        ),
+        MeasureInfo(
+            "participation_ratio",
+            participation_ratio_measure,
+            _any,
+            cheap=True,
+            doc="participation_ratio/<parameter>: (sum s^2)^2 / sum s^4, the participation ratio "
+            "of the eigenvalues of W^T W of each weight matrix",
+        ),
+        MeasureInfo(
+            "htsr_alpha",
+            htsr.alpha_measure,
+            _any,
+            cheap=True,
+            doc="htsr_alpha/<parameter>: power-law exponent of the eigenvalues of W^T W of each "
+            "weight matrix with >= 8 of them, fitted as weightwatcher does (Martin & Mahoney "
+            "2021); alpha < 2 heralds anti-grokking (Prakash & Martin 2025)",
+        ),
+        MeasureInfo(
+            "correlation_traps",
+            htsr.traps_measure,
+            _any,
+            cheap=True,
+            doc="correlation_traps/<parameter>: eigenvalues of each weight matrix with its "
+            "entries shuffled beyond the Marchenko-Pastur bulk edge (Prakash & Martin 2025)",
+        ),
+        MeasureInfo(
+            "attn_head_cos",
+            attention.head_cosine_measure,
+            attention.applies_to_heads,
+            cheap=True,
+            doc="attn_head_cos/blocks.<i>.attn: mean pairwise cosine similarity of the heads' "
+            "attention patterns at the answer position over every input (Verma 2026)",
+        ),
+        MeasureInfo(
+            "attn_entropy",
+            attention.entropy_measure,
+            attention.applies_to,
+            cheap=True,
+            doc="attn_entropy_std/blocks.<i>.attn: std over heads of each head's mean attention "
+            "entropy at the answer position over every input (Verma 2026); attn_entropy/...: "
+            "their mean",
         ),
     )
 }

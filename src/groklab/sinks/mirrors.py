@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from groklab.errors import GroklabError
-from groklab.train.events import BaseSink, EvalEvent, RunInfo
+from groklab.events import BaseSink, EvalEvent, RunInfo
 
 
 def member_scalars(event: EvalEvent) -> dict[str, float]:

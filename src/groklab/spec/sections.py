@@ -37,7 +37,7 @@ LOSSES = ("ce", "mse", "bce", "stablemax")
 # 4 positions) or Nanda et al.'s `x y =` (vocabulary n + 1, 3 positions); n answer logits.
 LAYOUTS = ("x_op_y_eq", "x_y_eq")
 # The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORMS builds them)
-TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd")
+TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd", "egd")
 
 
 @dataclass(frozen=True)

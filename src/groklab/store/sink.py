@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
+from groklab.events import BaseSink, EvalEvent, RunInfo
 from groklab.store.checkpoint import bind, load_run_checkpoint, save_atomic
 from groklab.store.db import RunStore
-from groklab.train.events import BaseSink, EvalEvent, RunInfo
 
 
 class StoreSink(BaseSink):

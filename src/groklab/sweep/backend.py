@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from groklab.errors import GroklabError
+from groklab.events import Sink
+from groklab.run import train
 from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
-from groklab.train import Progress, TrainResult, train
-from groklab.train.events import Sink
+from groklab.train import Progress, TrainResult
 from groklab.train.history import KeepRule
 
 

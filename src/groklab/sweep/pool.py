@@ -34,6 +34,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from groklab.errors import GroklabError
+from groklab.events import Sink
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.sweep.base import SweepProgress
@@ -47,7 +48,6 @@ from groklab.sweep.remote import (
 )
 from groklab.sweep.stream import EventRouter, failures_error
 from groklab.train import TrainingInterrupted, TrainResult
-from groklab.train.events import Sink
 
 log = logging.getLogger(__name__)
 

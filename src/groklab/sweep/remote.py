@@ -30,15 +30,16 @@ import torch
 
 from groklab.config import spec_from_dict
 from groklab.errors import GroklabError
+from groklab.events import RunInfo
 from groklab.files import pid_is_alive, remove_stale_temp_files, write_bytes_atomic
+from groklab.run import summarize_run
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.store.db import METRICS
 from groklab.store.sink import StoreCheckpoints, StoreSink, create_run
 from groklab.sweep.stream import QueueSink, StreamedCheckpoints
 from groklab.train import TrainingInterrupted, TrainResult
-from groklab.train.events import RunInfo
-from groklab.train.loop import summarize_run, train_loop
+from groklab.train.loop import train_loop
 
 SCRATCH_PREFIX = "groklab-worker-"
 _SCRATCH = re.compile(rf"{SCRATCH_PREFIX}(\d+)-")

@@ -123,7 +123,7 @@ def run_sweep(
     rewind: bool = False,
 ) -> SweepResult:
     """Train every population of the sweep not already done in the store; one row per point.
-    `rewind`: a resume point ahead of the store's rows restarts where they end (train/resume.py)
+    `rewind`: a resume point ahead of the store's rows restarts where they end (resume.py)
     instead of failing its run."""
     points = grid_points(sweep)
     result = run_points(
@@ -269,9 +269,9 @@ def check_resume_point(store: RunStore, run_id: str) -> None:
 
 def resume_point_error(store: RunStore, spec: RunSpec, *, rewind: bool = False) -> str | None:
     """Why `spec`'s resume point cannot be used (one line naming the file), or None: not the
-    run's own, or ahead of the store's rows (moved back first with `rewind`, train/resume.py).
+    run's own, or ahead of the store's rows (moved back first with `rewind`, resume.py).
     The caller holds the run's lock."""
-    from groklab.train.loop import check_resume_point as check_rows
+    from groklab.run import check_resume_point as check_rows
 
     try:
         check_resume_point(store, spec.run_id)

@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from groklab.errors import GroklabError
+from groklab.events import BaseSink, EvalEvent, RunInfo, Sink, emit_end, emit_eval, emit_start
 from groklab.files import write_bytes_atomic
 from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.store.sink import StoreSink
 from groklab.sweep.base import ProgressCounter, SweepProgress
-from groklab.train.events import BaseSink, EvalEvent, RunInfo, Sink, emit_end, emit_eval, emit_start
 
 
 class QueueSink(BaseSink):

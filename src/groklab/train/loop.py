@@ -10,7 +10,7 @@ which products): the checkpoint records the count anyway,
 and resuming at another count warns where the BLAS cannot promise the same bits.
 
 `train_loop` knows no store: it emits one EvalEvent per evaluation to the sinks it is handed
-(train/events.py) and saves its resume point through a `Checkpoints`. `train(spec, store)` is
+(events.py) and saves its resume point through a `Checkpoints`. `train(spec, store)` is
 the convenient form: the store's sink first, then the caller's sinks, then `progress`.
 """
 
@@ -21,18 +21,13 @@ import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
-from groklab.perf import SERIAL_BLAS_DTYPES, serial_blas
-from groklab.spec import RunSpec
-from groklab.train.events import (
-    CallbackSink,
+from groklab.events import (
     Checkpoints,
     EvalEvent,
     RunInfo,
@@ -41,13 +36,12 @@ from groklab.train.events import (
     emit_eval,
     emit_start,
 )
+from groklab.perf import SERIAL_BLAS_DTYPES, serial_blas
+from groklab.spec import RunSpec
 from groklab.train.history import KeepRule
 from groklab.train.schedule import is_eval_step
 from groklab.train.state import TrainState, init_state, make_task
 from groklab.train.step import build_loss_fn, evaluate, train_step
-
-if TYPE_CHECKING:  # the loop never touches the store; train() hands it to the sinks
-    from groklab.store import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -92,71 +86,6 @@ def pick_device(device: str | None = None) -> torch.device:
     return chosen
 
 
-def train(
-    spec: RunSpec,
-    store: RunStore,
-    *,
-    device: str | None = None,
-    checkpoint_every: int = 1000,
-    progress: Callable[[Progress], None] | None = None,
-    sinks: Sequence[Sink] = (),
-    compile: bool = False,
-    keep_checkpoints: KeepRule | str = "none",
-    measures: MeasureHook | None = None,
-    rewind: bool = False,
-) -> TrainResult:
-    """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
-
-    The store's sink runs first, then `sinks` (mirrors such as TensorBoard), then `progress`
-    (called with each EvalEvent). `compile` runs each step's forward, loss and backward
-    through torch.compile. Like `device`, it is not part of the spec (nor of the run id): it
-    changes results only by float reassociation, and a run may resume with or without it.
-    `keep_checkpoints` ("none", "every:N", "log:N") keeps the full state at those evaluation
-    steps besides the resume point (store.kept_checkpoints; groklab.load reads them).
-    `measures(flat [M, P], step) -> {name: [M]}` adds its values to each evaluation's metrics
-    (groklab.measures.run.training_measures makes one; the loop knows no measure).
-    A resume point ahead of the store's rows is refused (train/resume.py); `rewind` moves it
-    back to the last step both hold first, so training records the missing rows again.
-    """
-    from groklab.store.sink import StoreCheckpoints, StoreSink, create_run  # loop is store-free
-
-    listeners = [StoreSink(store), *sinks]
-    if progress is not None:
-        listeners.append(CallbackSink(progress))
-    with store.run_lock(spec.run_id):  # one writer per run: a second one fails here, at once
-        store.remove_stale_temp_files(spec.run_id)  # left by a writer killed mid-save
-        check_resume_point(store, spec, rewind=rewind)
-        step, done = train_loop(
-            spec,
-            listeners,
-            StoreCheckpoints(store, spec.run_id),
-            device=device,
-            checkpoint_every=checkpoint_every,
-            compile=compile,
-            keep=keep_checkpoints,
-            measures=measures,
-        )
-        create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
-        if done and store.get_run(spec.run_id).status != "done":  # its last status write lost
-            store.set_status(spec.run_id, "done", step)
-        return summarize_run(spec, store, step, "done" if done else "interrupted")
-
-
-def check_resume_point(store: RunStore, spec: RunSpec, *, rewind: bool = False) -> None:
-    """Refuse a resume point the store's rows do not cover (one line and the fix), or, with
-    `rewind`, move it back to where they do (train/resume.py). The caller holds the lock."""
-    from groklab.train.resume import resume_gap
-    from groklab.train.resume import rewind as rewind_run
-
-    if rewind:
-        back = rewind_run(store, spec)
-        if back is not None:
-            log.warning("run %s: rewound to step %d to record the missing rows", spec.run_id, back)
-    gap = resume_gap(store, spec)
-    if gap is not None:
-        raise GroklabError(gap.text(spec.run_id, store.checkpoint_path(spec.run_id)))
-
-
 def train_loop(
     spec: RunSpec,
     sinks: Sequence[Sink],
@@ -168,7 +97,7 @@ def train_loop(
     keep: KeepRule | str = "none",
     measures: MeasureHook | None = None,
 ) -> tuple[int, bool]:
-    """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (train/events.py says
+    """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (events.py says
     which calls come when); returns (step reached, whether the run is done)."""
     if checkpoint_every < 1:
         raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
@@ -273,22 +202,6 @@ def _evaluate(spec, sinks, state: TrainState, task, measures: MeasureHook | None
 
 def _should_stop(spec: RunSpec, state: TrainState) -> bool:
     return spec.train.stop_at_val_acc > 0 and bool((state.hits >= spec.train.stop_patience).all())
-
-
-def summarize_run(spec: RunSpec, store: RunStore, step: int, status: str) -> TrainResult:
-    """The run's result from its stored curves; records each member's steps to 99 %."""
-    curves = store.read_curves(spec.run_id)
-    to_train = np.atleast_1d(steps_to_threshold(curves["step"], curves["train_acc"]))
-    to_val = np.atleast_1d(steps_to_threshold(curves["step"], curves["val_acc"]))
-    for i in range(spec.n_members):
-        store.set_member_summary(
-            spec.run_id, i, steps_to_train_99=_num(to_train[i]), steps_to_val_99=_num(to_val[i])
-        )
-    return TrainResult(spec.run_id, step, status, curves, to_train, to_val)
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
 
 
 class _StopFlag:

@@ -86,8 +86,9 @@ class Matrix:
         return (o.mT if self.in_out else o).flatten(1)
 
 
-def _matrix(name: str, start: int, shape: tuple[int, ...], io: Sequence[str]) -> Matrix | None:
-    """The Muon view of one parameter, or None where AdamW updates it."""
+def matrix_view(name: str, start: int, shape: tuple[int, ...], io: Sequence[str]) -> Matrix | None:
+    """The matrix of one parameter's linear map (Muon's view, also the `egd` transform's), or
+    None for a vector and for a name in `io` (where Muon leaves it to AdamW)."""
     if name in io:
         return None
     if TRANSFORMER_WEIGHT.search(name) and len(shape) in (2, 3):
@@ -121,7 +122,7 @@ def build_muon_layout(
     matrices, adamw, start = [], [], 0
     for name, shape in zip(names, shapes, strict=True):
         size = math.prod(shape)
-        matrix = _matrix(name, start, tuple(int(n) for n in shape), io)
+        matrix = matrix_view(name, start, tuple(int(n) for n in shape), io)
         if matrix is None:
             adamw.append(torch.arange(start, start + size))
         else:

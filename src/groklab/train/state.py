@@ -201,7 +201,14 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
     share_input_structure(population.template, task.inputs)  # every batch is rows of these
     keep_init = spec.optim.decay_to == "init" or spec.interventions.norm_constraint
     streams = Streams(spec)
-    chain = build_chain(spec, sizes=population.sizes, streams=streams, device=device)
+    chain = build_chain(
+        spec,
+        sizes=population.sizes,
+        streams=streams,
+        device=device,
+        names=population.names,
+        shapes=population.shapes,
+    )
     layout = None
     if spec.optim.optimizer == "muon":  # a model without hidden 2-D weights fails here
         layout = build_muon_layout(population.template, population.names, population.shapes, device)

@@ -14,6 +14,12 @@ is a dict of tensors that the checkpoint saves as it is.
 - `orthograd` (Prieto et al. 2025): per member and parameter tensor, the gradient's component
   along the weights is removed, g_perp = g - (w.g / (w.w + 1e-30)) w, and the result rescaled
   to the original norm: g_perp ||g|| / (||g_perp|| + 1e-30).
+- `egd` (Pasand & Dohmatob 2026, "Egalitarian gradient descent"): per member and weight matrix
+  (every parameter that is the matrix of a linear map, W_E and W_U included; a per-head W_Q
+  [n_heads, d_model, d_head] is its [d_model, n_heads * d_head] map, as Muon sees it), the
+  gradient G = U S V^T becomes U min(1, S / eps) V^T with eps 1e-9: U V^T, every singular
+  direction at the same speed, where the authors' (G G^T)^(-1/2) G with S clamped at eps is
+  exactly this. Vectors (biases, gains) pass unchanged. One batched SVD per matrix, [M, a, b].
 
 Example, a chain on 2 members of 3 parameters:
     >>> chain = build_chain(spec, sizes=[3], streams=Streams(spec), device=torch.device("cpu"))
@@ -23,16 +29,21 @@ Example, a chain on 2 members of 3 parameters:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from groklab.errors import SpecError
 from groklab.spec import RunSpec
+from groklab.train.muon import Matrix, matrix_view
 from groklab.train.noise import Streams
 from groklab.train.reduce import fixed_sum
 
 State = dict[str, Tensor]
+EGD_EPS = 1e-9  # singular values below it are scaled by 1/eps, not inverted (the authors' clamp)
 
 
 class GrokfastEMA:
@@ -91,6 +102,37 @@ class OrthoGrad:
         return torch.cat(out, 1)
 
 
+class Egalitarian:
+    name = "egd"
+
+    def __init__(self, matrices: Sequence[Matrix]) -> None:
+        self.matrices = list(matrices)  # the weight matrices, in flat order
+
+    def init_state(self, flat: Tensor) -> State:
+        return {}
+
+    def __call__(self, grad: Tensor, flat: Tensor, state: State) -> Tensor:
+        out = grad.clone()
+        for mat in self.matrices:
+            g = mat.as_matrix(grad[:, mat.start : mat.start + mat.size])  # [M, a, b]
+            u, s, vh = torch.linalg.svd(g, full_matrices=False)
+            gain = s / s.clamp(min=EGD_EPS)  # 1, or s / eps below eps (the clamped inverse)
+            out[:, mat.start : mat.start + mat.size] = mat.as_flat((u * gain[:, None, :]) @ vh)
+        return out
+
+
+def weight_matrices(names: Sequence[str], shapes: Sequence[Sequence[int]]) -> list[Matrix]:
+    """Every parameter that is a weight matrix (train/muon.py's view of its linear map)."""
+    matrices, start = [], 0
+    for name, shape in zip(names, shapes, strict=True):
+        shape = tuple(int(n) for n in shape)
+        matrix = matrix_view(name, start, shape, io=())
+        if matrix is not None:
+            matrices.append(matrix)
+        start += math.prod(shape)
+    return matrices
+
+
 class GradNoise:
     name = "grad_noise"
 
@@ -123,8 +165,22 @@ def clip_grad(grad: Tensor, max_norm: float) -> Tensor:
     return grad * (max_norm / (norm + 1e-6)).clamp(max=1.0)
 
 
-Transform = GrokfastEMA | GrokfastMA | OrthoGrad | GradNoise | Clip
-Builder = Callable[[RunSpec, Sequence[int], torch.device], Transform]
+Transform = GrokfastEMA | GrokfastMA | OrthoGrad | Egalitarian | GradNoise | Clip
+
+
+@dataclass(frozen=True)
+class Params:
+    """What a transform may need of the population's parameters: names, shapes, sizes."""
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [math.prod(shape) for shape in self.shapes]
+
+
+Builder = Callable[[RunSpec, Params, torch.device], Transform]
 
 
 def _per_member(spec: RunSpec, name: str, device: torch.device) -> Tensor:
@@ -133,15 +189,26 @@ def _per_member(spec: RunSpec, name: str, device: torch.device) -> Tensor:
 
 # The transforms a spec may list, by name; TRANSFORM_NAMES is what `[optim] transforms` accepts.
 TRANSFORMS: dict[str, Builder] = {
-    "grokfast_ema": lambda spec, sizes, device: GrokfastEMA(
+    "grokfast_ema": lambda spec, params, device: GrokfastEMA(
         _per_member(spec, "grokfast_ema_alpha", device),
         _per_member(spec, "grokfast_ema_lamb", device),
     ),
-    "grokfast_ma": lambda spec, sizes, device: GrokfastMA(
+    "grokfast_ma": lambda spec, params, device: GrokfastMA(
         spec.optim.grokfast_ma_window, _per_member(spec, "grokfast_ma_lamb", device)
     ),
-    "orthograd": lambda spec, sizes, device: OrthoGrad(sizes),
+    "orthograd": lambda spec, params, device: OrthoGrad(params.sizes),
+    "egd": lambda spec, params, device: _egalitarian(params),
 }
+
+
+def _egalitarian(params: Params) -> Egalitarian:
+    matrices = weight_matrices(params.names, params.shapes)
+    if not matrices:
+        raise SpecError(
+            f"transform 'egd' whitens weight matrices; this model has none (parameters: "
+            f"{', '.join(params.names)}); allowed: a model with a 2-D weight"
+        )
+    return Egalitarian(matrices)
 
 
 class Chain:
@@ -161,10 +228,23 @@ class Chain:
 
 
 def build_chain(
-    spec: RunSpec, *, sizes: Sequence[int], streams: Streams, device: torch.device
+    spec: RunSpec,
+    *,
+    sizes: Sequence[int],
+    streams: Streams,
+    device: torch.device,
+    names: Sequence[str] = (),
+    shapes: Sequence[Sequence[int]] = (),
 ) -> Chain:
-    """The spec's transforms, then gradient noise and clipping where the spec asks for them."""
-    chain = [TRANSFORMS[name](spec, sizes, device) for name in spec.optim.transforms]
+    """The spec's transforms, then gradient noise and clipping where the spec asks for them.
+    `names` and `shapes` are the parameters' (without them: unnamed vectors of `sizes`)."""
+    params = Params(
+        tuple(names) or tuple(f"p{i}" for i in range(len(sizes))),
+        tuple(tuple(int(n) for n in s) for s in shapes) or tuple((int(n),) for n in sizes),
+    )
+    if params.sizes != list(sizes):
+        raise ValueError(f"shapes {params.shapes} do not hold sizes {list(sizes)}")
+    chain = [TRANSFORMS[name](spec, params, device) for name in spec.optim.transforms]
     if streams.active("grad_noise"):
         chain.append(GradNoise(streams, device))
     if spec.optim.grad_clip:
