@@ -1,6 +1,6 @@
 """The one-hot MLP's first layer as a gather against the one-hot product it replaces.
 
-prieto2025's model at the paper's size (x+y mod 113, 40 % train: 5,106 examples, full batch;
+prieto2025's model at the paper's size (x+y mod 113, 40 % train: 5,108 examples, full batch;
 one-hot [x; y] -> 200 -> 200 -> 113, no biases) and its float32 AdamW run (eps 1e-25, wd 0),
 M = 1 and M = 4 members: ms per training step and per full evaluation (12,769 examples), with
 `TableMLP.onehot_first_layer` as it is (two weight columns gathered, an index-add backward)

@@ -9,7 +9,7 @@ import torch
 
 import groklab
 from groklab.cli.main import main
-from groklab.experiments.prieto2025 import COLLAPSE, RECIPES, SIZES, recipe_spec
+from groklab.experiments.prieto2025 import COLLAPSE, RECIPES, SIZES, keep_rule, recipe_spec
 from groklab.spec import PRESETS
 from groklab.store import RunStore
 
@@ -105,6 +105,14 @@ def test_paper_runs_are_the_papers_settings():
     assert stable.train.loss == "stablemax" and stable.members[0].weight_decay == 0.0
     assert stable.optim.beta2 == 0.999 and stable.train.steps == 80_000
     assert wd8.members[0].weight_decay == 8.0 and wd8.optim.transforms == ()
+
+
+def test_the_collapse_run_keeps_a_checkpoint_every_fiftieth_of_its_budget_the_others_log():
+    rules = {r.name: keep_rule(SIZES["paper"], r) for r in RECIPES}
+    assert rules == {"orthograd": "log:24", "collapse": "every:1600", "stablemax": "log:24",
+                     "wd8": "log:24"}  # fmt: skip
+    collapse = next(r for r in RECIPES if r.name == "collapse")
+    assert keep_rule(SIZES["micro"], collapse) == "every:5"  # at least one evaluation
 
 
 def test_a_backend_that_keeps_nothing_leaves_collapse_unmeasured_and_says_so(tmp_path):

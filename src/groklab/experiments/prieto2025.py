@@ -12,10 +12,25 @@ the table, full batch, AdamW betas (0.9, 0.99), no warm-up. Four runs:
   with lr 1e-2, beta2 0.999 for 80,000 full-batch steps (Fig. 1) to generalize;
 - AdamW lr 1e-2 with weight decay 8: weight decay keeps the logits small, so it groks.
 
+At the quick size (the paper's settings, seed 0, 5,000 steps for the two runs without weight
+decay; measured 2026-12-07 with one thread) the float32 run's collapse fraction reaches
+0.51-0.52 at steps 1,900-1,940, falls to 0.15 when the loss spikes near step 2,040 (with eps
+1e-25 Adam rescales the vanishing gradient of the few examples not yet collapsed into full-size
+steps; training accuracy drops to 0.71 and recovers), and is 0.52-0.75 again at steps
+4,200-4,600 (0.75 at 4,400); its validation accuracy stays below 0.003 after step 0. StableMax
+never collapses, but at 40 % it generalizes much later than the quick size can afford:
+validation accuracy 0.0014 at step 5,000 and 0.0043 at 12,000, creeping up, so the quick size's
+StableMax claim fails; the paper's code gives it 80,000 steps. With 70 % of the table StableMax
+reaches 0.91 by step 1,500, but there the float32 softmax run generalizes too (0.19 at step
+1,500 and rising) and the paper's contrast is gone, so the quick size keeps the paper's 40 %.
+
 The softmax-collapse fraction (the share of training examples whose float32 softmax is exactly
-1 at the answer, `groklab.measures`' `softmax_collapse`) is measured on kept checkpoints (about
-`KEEP` steps spread on a log axis, plus the first and last) and written to the store as the
-measure `softmax_collapse`, so `groklab curves RUN --measures softmax_collapse` shows it. For
+1 at the answer, `groklab.measures`' `softmax_collapse`) is measured on kept checkpoints and
+written to the store as the measure `softmax_collapse`, so `groklab curves RUN --measures
+softmax_collapse` shows it. The float32 AdamW run keeps one every budget / `KEEP_EVERY` steps
+(every 100 of the quick size's 5,000): its collapse rises late and falls back within a few
+dozen steps when the loss spikes, which the few late checkpoints of a log axis can miss; the
+other runs keep about `KEEP` spread on a log axis (plus the first and last). For
 the StableMax run it reads the float32 *softmax* of the logits, which that run's loss never
 uses: a value near 1 there says its logits grew past where softmax would round to 1, not that
 its own gradient vanished.
@@ -66,6 +81,10 @@ TITLE = "Prieto et al. 2025, Fig. 1-2"
 THRESHOLD = 0.99
 COLLAPSE = "softmax_collapse"  # the measure's name in groklab.measures and in the store
 KEEP = 24  # kept checkpoints per run, spread on a log axis (plus step 0 and the last)
+# ...or evenly, for the run whose collapse is claimed: it rises late and falls back at once
+# when the loss spikes, so a log axis's few late checkpoints can miss it (a kept step is
+# about budget / KEEP_EVERY after the last, rounded to evaluations)
+KEEP_EVERY = 50
 PAPER_EPS = 1e-25  # the Adam epsilon of the paper's code
 
 
@@ -80,11 +99,13 @@ class Recipe:
     loss: str = "ce"
     transforms: tuple[str, ...] = ()
     optim: dict = field(default_factory=dict)  # further OptimSpec fields
+    keep: str = "log"  # kept checkpoints: "log" (KEEP on a log axis) or "every" (KEEP_EVERY)
 
 
 RECIPES = (
     Recipe("orthograd", "⊥AdamW, wd 0", 0.0, transforms=("orthograd",)),
-    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim={"eps": PAPER_EPS}),
+    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim={"eps": PAPER_EPS},
+           keep="every"),
     Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 0.0, loss="stablemax",
            optim={"eps": PAPER_EPS, "beta2": 0.999}),
     Recipe("wd8", "AdamW, wd 8", 8.0, optim={"eps": PAPER_EPS}),
@@ -110,11 +131,15 @@ SIZES = {
                    eval_every=10, seeds=(0, 1, 2),
                    budgets={"orthograd": 300, "collapse": 80_000, "stablemax": 80_000,
                             "wd8": 2_000}),
-    # The paper's task and model; StableMax and the collapse run get a small share of their
-    # 80,000 steps, which cost about 0.1 CPU-s each (one thread).
+    # The paper's task, model and settings, one seed; the collapse run and StableMax get 5,000
+    # of their 80,000 steps (about 27 ms each on one thread). Seed 0's float32 run collapses
+    # twice within them: 0.51-0.52 of its training examples at steps 1,900-1,940, then the
+    # loss spikes and the fraction falls to 0.15; 0.52-0.75 at 4,200-4,600 (a kept checkpoint
+    # every 100 steps sees both); validation accuracy stays below 0.003 after step 0. StableMax
+    # needs more than the quick size can give at 40 % (see the module's docstring).
     "quick": _size(p=113, train_fraction=0.4, model=PRESETS["prieto2025"], lr=1e-2,
                    eval_every=10, seeds=(0,),
-                   budgets={"orthograd": 300, "collapse": 1_000, "stablemax": 1_000,
+                   budgets={"orthograd": 300, "collapse": 5_000, "stablemax": 5_000,
                             "wd8": 600}),
     "micro": _size(p=11, train_fraction=0.4, model=ModelSpec(arch="mlp", n_layers=2, d_mlp=16,
                                                              inputs="onehot"),
@@ -191,28 +216,47 @@ def measure_collapse(store: RunStore, run_id: str, n_members: int) -> dict[str, 
     return {"step": stored["step"][at], COLLAPSE: stored[COLLAPSE][:, at]}
 
 
+def keep_rule(size: PrietoSize, recipe: Recipe) -> str:
+    """The checkpoints a run keeps for the collapse measure: 'log:24', or 'every:N' with N
+    about the budget / KEEP_EVERY in whole evaluations ('every:100' for 5,000 steps)."""
+    if recipe.keep == "log":
+        return f"log:{KEEP}"
+    evaluations = max(1, round(size.budgets[recipe.name] / KEEP_EVERY / size.eval_every))
+    return f"every:{evaluations * size.eval_every}"
+
+
+def describe_keep(size: PrietoSize) -> str:
+    """'collapse every 100 steps, the others about 24 on a log axis'."""
+    rules = {r.name: keep_rule(size, r) for r in RECIPES}
+    every = [f"{name} every {rule.split(':')[1]} steps" for name, rule in rules.items()
+             if rule.startswith("every")]  # fmt: skip
+    return ", ".join([*every, f"the others about {KEEP} on a log axis"])
+
+
 def run_recipes(size: PrietoSize, ctx: ExperimentContext):
-    """One row per (run, seed), each member's curves, and each run's collapse by member."""
-    keys = [(r, s) for r in RECIPES for s in size.seeds]
-    specs = [recipe_spec(size, r, s) for r, s in keys]
-    result = run_points(specs, keeping_checkpoints(ctx, f"log:{KEEP}"), max_members=len(size.seeds))
-    collapse: dict[str, dict[str, np.ndarray]] = {}
-    with RunStore(ctx.store_root) as store:
-        for population in result.results:
-            n_members = population.curves["val_acc"].shape[0]
-            collapse[population.run_id] = measure_collapse(store, population.run_id, n_members)
+    """One row per (run, seed), each member's curves, and each run's collapse by member; the
+    runs train one after another, each keeping checkpoints by its own rule."""
     rows, curves, collapses = [], [], []
-    for (recipe, seed), row in zip(keys, result.rows, strict=True):
-        member = member_curves(result, row, evaluated_only=True)
-        measured = collapse[row["run_id"]]
-        mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
-        curves.append(member)
-        collapses.append(mine)
-        rows.append({"run": recipe.name, "seed": seed, "loss": recipe.loss, "lr": size.lr,
-                     "weight_decay": recipe.weight_decay,
-                     "transforms": "+".join(recipe.transforms) or "none",
-                     "budget": size.budgets[recipe.name], "run_id": row["run_id"],
-                     "member": row["member"], **run_numbers(member, mine)})  # fmt: skip
+    for recipe in RECIPES:
+        specs = [recipe_spec(size, recipe, seed) for seed in size.seeds]
+        kept = keeping_checkpoints(ctx, keep_rule(size, recipe))
+        result = run_points(specs, kept, max_members=len(size.seeds))
+        collapse: dict[str, dict[str, np.ndarray]] = {}
+        with RunStore(ctx.store_root) as store:
+            for population in result.results:
+                n_members = population.curves["val_acc"].shape[0]
+                collapse[population.run_id] = measure_collapse(store, population.run_id, n_members)
+        for seed, row in zip(size.seeds, result.rows, strict=True):
+            member = member_curves(result, row, evaluated_only=True)
+            measured = collapse[row["run_id"]]
+            mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
+            curves.append(member)
+            collapses.append(mine)
+            rows.append({"run": recipe.name, "seed": seed, "loss": recipe.loss, "lr": size.lr,
+                         "weight_decay": recipe.weight_decay,
+                         "transforms": "+".join(recipe.transforms) or "none",
+                         "budget": size.budgets[recipe.name], "run_id": row["run_id"],
+                         "member": row["member"], **run_numbers(member, mine)})  # fmt: skip
     return rows, curves, collapses
 
 
@@ -290,9 +334,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"{setting}; AdamW betas (0.9, 0.99) (StableMax: 0.999, as the paper's code), no "
         f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} "
         f"steps, evaluated every {size.eval_every} steps; a run stops once all its members hold "
-        "99 % validation accuracy. Softmax collapse is measured on about "
-        f"{KEEP} kept checkpoints per run, spread on a log axis; for StableMax it is the "
-        "float32 softmax of its logits, which its loss does not use."
+        "99 % validation accuracy. Softmax collapse is measured on kept checkpoints: "
+        f"{describe_keep(size)}; for StableMax it is the float32 softmax of its logits, which "
+        "its loss does not use."
     )
     if unmeasured:
         notes += (
@@ -349,7 +393,8 @@ CLAIMS = (
         quantity="final validation accuracy, StableMax wd 0",
         value=value_at("stablemax.final_val_acc"),
         rule=">= 0.9",
-        note="the paper's StableMax run trains 80,000 steps",
+        note="the paper's StableMax run trains 80,000 steps; at 40 % groklab's is still at "
+        "0.004 after 12,000",
     ),
     Claim(
         "Weight decay keeps the logits small enough to avoid collapse, so the model groks "
