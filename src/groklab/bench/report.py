@@ -36,17 +36,25 @@ def steps_text(e: Estimate, budget: int) -> str:
     return f"{one(e.value)} [{one(e.low)}, {one(e.high)}]"
 
 
-def speedup_text(e: Estimate | None) -> str:
+def speedup_text(e: Estimate | None, bound: float = math.nan) -> str:
+    """'2.50x [1.80x, 3.10x]'. A speed-up of 0 means the method's median was past the budget
+    (in the data, or in a bootstrap resample for an interval end): all we know is that it is
+    below `bound`, the baseline's median over the budget, so it reads '< bound'. A speed-up of
+    inf (only the baseline past the budget) reads 'inf'."""
     if e is None:
         return "(baseline)"
 
     def one(x: float) -> str:
         if math.isnan(x):
             return "n/a"
+        if x == 0:
+            return f"< {bound:.2f}x" if math.isfinite(bound) else "< 1x"
         return "inf" if math.isinf(x) else f"{x:.2f}x"
 
     if math.isnan(e.value):
         return "n/a (both > budget)"
+    if e.value == 0:
+        return f"{one(0.0)} (past the budget)"
     return f"{one(e.value)} [{one(e.low)}, {one(e.high)}]"
 
 
@@ -61,6 +69,8 @@ def _cost(x: float, digits: int) -> str:
 
 def task_table(summaries: Sequence[Summary]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    base = next((s for s in summaries if s.method == MATCHED), None)
+    bound = math.nan if base is None else base.steps[0.99].value / base.budget
     for s in sorted(summaries, key=_order):
         method = get_method(s.method)
         name = f"**{method.name}** (baseline)" if s.method in BASELINES else method.name
@@ -70,7 +80,7 @@ def task_table(summaries: Sequence[Summary]) -> str:
             f"{s.reached[0.99]}/{s.seeds}",
             steps_text(s.steps[0.95], s.budget),
             steps_text(s.steps[0.99], s.budget),
-            speedup_text(s.speedup) if s.method != MATCHED else "(baseline)",
+            speedup_text(s.speedup, bound) if s.method != MATCHED else "(baseline)",
             "never" if math.isnan(s.train_99) else f"{s.train_99:,.0f}",
             _cost(s.wall_s, 1),
             _cost(s.member_steps_per_s, 0),

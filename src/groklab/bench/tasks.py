@@ -115,7 +115,7 @@ register_task(Task(
             "member-step (one thread, full batch of 3,831); methods that grok stop near 10,000",
     sizes={
         "paper": TaskSize(113, 0.3, NANDA, "full", 40_000, 50, 1e-3),
-        "quick": TaskSize(59, 0.5, SMALL_NANDA, "full", 2_000, 25, 3e-3),
+        "quick": TaskSize(59, 0.5, SMALL_NANDA, "full", 1_500, 25, 3e-3),
         "micro": TaskSize(11, 0.5, MICRO_TRANSFORMER, "full", 30, 10, 1e-2),
     },
 ))  # fmt: skip
@@ -144,7 +144,7 @@ register_task(Task(
             "member-step (batch 512)",
     sizes={
         "paper": TaskSize(97, 0.5, POWER, 512, 100_000, 100, 1e-3),
-        "quick": TaskSize(97, 0.5, QUICK_MLP, 512, 2_000, 25, 1e-2),
+        "quick": TaskSize(97, 0.5, QUICK_MLP, 512, 1_500, 25, 1e-2),
         "micro": TaskSize(97, 0.1, MICRO_TRANSFORMER, 64, 30, 10, 1e-2),
     },
 ))  # fmt: skip
@@ -158,7 +158,7 @@ register_task(Task(
             "member-step (full batch of 5,107); ⊥AdamW stops near 150",
     sizes={
         "paper": TaskSize(113, 0.4, PRIETO, "full", 20_000, 10, 1e-2),
-        "quick": TaskSize(113, 0.4, NARROW_PRIETO, "full", 1_000, 10, 1e-2),
+        "quick": TaskSize(113, 0.4, NARROW_PRIETO, "full", 800, 10, 1e-2),
         "micro": TaskSize(11, 0.5, MICRO_MLP, "full", 40, 10, 0.1),  # memorizes by step 30
     },
 ))  # fmt: skip
