@@ -83,3 +83,12 @@ def test_a_method_that_does_not_apply_to_a_task_is_refused_by_name():
     with pytest.raises(GroklabError, match="'mlp-only' applies to mlp models; task 'nanda-add'"):
         bench_spec(get_task("nanda-add"), only_mlp, "micro", seeds=range(2))
     bench_spec(get_task("prieto-add"), only_mlp, "micro", seeds=range(2))
+
+
+def test_a_selection_naming_a_task_or_method_twice_is_refused():
+    from groklab.bench import check_selection
+
+    with pytest.raises(GroklabError, match="method 'adamw' is named twice"):
+        check_selection(["nanda-add"], ["adamw", "egd", "adamw"], seeds=2)
+    with pytest.raises(GroklabError, match="task 's5' is named twice"):
+        check_selection(["s5", "s5"], ["adamw"], seeds=2)

@@ -138,6 +138,10 @@ def check_selection(
         raise GroklabError(f"seeds={seeds!r} must be an integer >= 1")
     if not tasks or not methods:
         raise GroklabError("the benchmark needs at least one task and one method")
+    for names, what in ((tasks, "task"), (methods, "method")):
+        twice = sorted({n for n in names if list(names).count(n) > 1})
+        if twice:
+            raise GroklabError(f"{what} {twice[0]!r} is named twice; name each once")
     for name in tasks:
         get_task(name)
     for name in methods:
@@ -170,6 +174,7 @@ def run_bench(
 
     tasks, methods = list(tasks), list(methods)
     check_selection(tasks, methods, seeds, size)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     timer = Timer(Path(out_dir) / TIMES_FILE)
     timer.read()  # a damaged timing file fails before training
     runner = get_backend(backend)
