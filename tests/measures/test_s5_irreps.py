@@ -4,9 +4,14 @@ coefficients are an orthonormal, complete basis of the functions on S5."""
 
 import numpy as np
 import pytest
+import torch
 
 from groklab.data.s5 import COMPOSE, INVERSE, ORDER, PERMS
+from groklab.measures import MEASURES
 from groklab.measures.s5_irreps import BLOCKS, IRREP_NAMES, IRREPS, irrep_energies, s5_basis
+from groklab.spec import DataSpec, ModelSpec, RunSpec
+
+from .test_fourier import tiny_member
 
 
 def characters() -> np.ndarray:
@@ -65,3 +70,42 @@ def test_irrep_energies_split_the_embeddings_energy_and_a_planted_irrep_holds_al
         energies = irrep_energies(planted)
         assert energies[k] == pytest.approx((planted**2).sum(), rel=1e-12)
         assert np.delete(energies, k).max() < 1e-20
+
+
+def test_the_s5_basis_applies_to_s5_operations_on_a_transformer_only():
+    info = MEASURES["fourier_embed_s5"]
+    for op in ("s5_mul", "s5_conj", "s5_xyx"):
+        assert info.applies(RunSpec(data=DataSpec(op=op)))
+        assert not info.applies(RunSpec(data=DataSpec(op=op), model=ModelSpec(arch="mlp")))
+    for op in ("add", "mul", "div"):
+        assert not info.applies(RunSpec(data=DataSpec(op=op, p=7)))
+    s5 = RunSpec(data=DataSpec(op="s5_mul"))
+    assert not any(MEASURES[n].applies(s5) for n in ("fourier_embed", "fourier_embed_mul", "gini"))
+
+
+@pytest.mark.parametrize("planted", ["standard", "five_sign", "wedge2"])
+def test_an_embedding_made_of_one_irreps_coefficients_puts_all_its_energy_there(planted):
+    model, task = tiny_member(op="s5_conj")
+    rho = torch.tensor(IRREPS[planted], dtype=torch.float32)  # [120, d, d]
+    d = rho.shape[1]
+    with torch.no_grad():
+        model.W_E.zero_()
+        model.W_E[:ORDER, :d] = rho[:, :, 1]  # column j of W_E: rho_j1(g), a function on S5
+        model.W_E[ORDER:] = 5.0  # the op and = tokens are not group elements: not read
+    out = MEASURES["fourier_embed_s5"].fn(model, task)
+    names = [f"fourier_s5/embed/{name}" for name in IRREP_NAMES]
+    assert set(names) | {"gini_s5/W_E", "gini_s5/W_L", "sum_sq_weights"} == set(out)
+    total = float(model.W_E.detach()[:ORDER].double().pow(2).sum())  # = 120 (orthogonal rows)
+    assert out[f"fourier_s5/embed/{planted}"] == pytest.approx(total, rel=1e-6)
+    assert sum(out[n] for n in names if not n.endswith(planted)) < 1e-9
+    assert out["gini_s5/W_E"] == pytest.approx(5 / 6, rel=1e-6)  # one of six non-trivial irreps
+    assert 0.0 <= out["gini_s5/W_L"] < 5 / 6
+
+
+def test_a_random_embeddings_energy_splits_by_the_irreps_sizes_and_its_gini_is_small():
+    model, task = tiny_member(op="s5_mul")
+    out = MEASURES["fourier_embed_s5"].fn(model, task)
+    energies = np.array([out[f"fourier_s5/embed/{name}"] for name in IRREP_NAMES])
+    total = float(model.W_E.detach()[:ORDER].double().pow(2).sum())
+    assert energies.sum() == pytest.approx(total, rel=1e-9)  # Parseval
+    assert out["gini_s5/W_E"] < 0.25

@@ -30,10 +30,18 @@ its coefficients on that irrep's d^2 rows, and the seven energies add up to its 
 from __future__ import annotations
 
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from groklab.data.s5 import ORDER, PERMS
+from groklab.measures.fourier import gini, sum_sq_weights
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from groklab.loader import MemberTask
 
 IRREP_NAMES = ("trivial", "sign", "standard", "standard_sign", "five", "five_sign", "wedge2")
 _PAIRS = tuple(combinations(range(5), 2))  # the 10 two-element subsets, as sorted pairs
@@ -128,3 +136,33 @@ def irrep_energies(w: np.ndarray) -> np.ndarray:
     they add up to ||w||_F^2."""
     power = (s5_basis() @ np.asarray(w, dtype=np.float64)) ** 2  # [120, D]
     return np.array([power[BLOCKS[name]].sum() for name in IRREP_NAMES])
+
+
+# -- the registered measure: fn(model, task) -> {name: value} ---------------------------------
+
+
+def irrep_gini(energies: np.ndarray) -> float:
+    """The Gini coefficient of the six non-trivial irreps' coefficient RMS, sqrt(energy / d^2)
+    (each energy divided by its number of coefficients, so that blocks of different sizes
+    compare): 0 when the energy is spread evenly over the 119 non-trivial coefficients (as a
+    random embedding's is, on average), 5/6 when one irrep holds it all."""
+    dims = np.array(_DIMS[1:], dtype=np.float64)
+    rms = torch.from_numpy(np.sqrt(energies[1:] / dims**2))
+    return float(gini(rms))
+
+
+def embed_irrep_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
+    """S5 operations: `fourier_s5/embed/<irrep>`, the energy (sum of squares) of W_E's 120
+    element rows in each irrep's block of `s5_basis()`, which add up to ||W_E[:120]||_F^2;
+    `gini_s5/W_E`, `gini_s5/W_L` (W_L = W_out W_U over the 120 answers): `irrep_gini` of those
+    energies; `sum_sq_weights`, which needs no basis (Chughtai, Chan, Nanda 2023)."""
+    w_e = model.W_E.detach().double()[:ORDER].numpy()  # [120, D]
+    w_l = (model.blocks[-1].mlp.W_out @ model.W_U).detach().double()[:, :ORDER]  # [H, 120]
+    energies = irrep_energies(w_e)
+    out = {
+        f"fourier_s5/embed/{name}": float(e) for name, e in zip(IRREP_NAMES, energies, strict=True)
+    }
+    out["gini_s5/W_E"] = irrep_gini(energies)
+    out["gini_s5/W_L"] = irrep_gini(irrep_energies(w_l.T.numpy()))
+    out["sum_sq_weights"] = sum_sq_weights(model)
+    return out
