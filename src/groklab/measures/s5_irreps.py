@@ -156,8 +156,8 @@ def embed_irrep_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
     element rows in each irrep's block of `s5_basis()`, which add up to ||W_E[:120]||_F^2;
     `gini_s5/W_E`, `gini_s5/W_L` (W_L = W_out W_U over the 120 answers): `irrep_gini` of those
     energies; `sum_sq_weights`, which needs no basis (Chughtai, Chan, Nanda 2023)."""
-    w_e = model.W_E.detach().double()[:ORDER].numpy()  # [120, D]
-    w_l = (model.blocks[-1].mlp.W_out @ model.W_U).detach().double()[:, :ORDER]  # [H, 120]
+    w_e = model.W_E.detach().cpu().double()[:ORDER].numpy()  # [120, D]
+    w_l = (model.blocks[-1].mlp.W_out @ model.W_U).detach().cpu().double()[:, :ORDER]  # [H, 120]
     energies = irrep_energies(w_e)
     out = {
         f"fourier_s5/embed/{name}": float(e) for name, e in zip(IRREP_NAMES, energies, strict=True)
