@@ -395,3 +395,31 @@ def test_calibration_needs_out_and_a_run_llc_applies_to(run_cli, tmp_path, monke
     status, _, err = run_cli([*args, "--out", str(tmp_path / "cal")])
     assert status == 2 and err.count("\n") == 1 and "'llc' does not apply" in err
     assert not (tmp_path / "cal").exists()
+
+
+def test_measure_reads_an_s5_run_in_s5s_irreps_and_refuses_that_basis_on_a_mod_p_run(
+    run_cli, tmp_path
+):
+    store = tmp_path / "runs"
+    run_id = train(run_cli, store, "--op", "s5_mul", "--seeds", "0", "--train-fraction", "0.3",
+                   "--keep-checkpoints", "every:2")  # fmt: skip
+    status, out, err = run_cli(["measure", run_id, "--store", str(store), "--measures",
+                                "fourier_embed_s5"])  # fmt: skip
+    assert status == 0, err
+    assert "3 checkpoints, 3 (step, measure) computed" in out
+    expected = direct(store, run_id, 0, 4, "fourier_embed_s5")
+    assert {"fourier_s5/embed/standard", "fourier_s5/embed/wedge2", "gini_s5/W_E"} <= set(expected)
+    with RunStore(store) as s:
+        stored = s.read_measures(s.resolve(run_id), list(expected))
+    assert list(stored["step"]) == [0, 2, 4]
+    for name, value in expected.items():
+        assert stored[name][0, -1] == pytest.approx(value, rel=1e-9)
+    mod_p = train(run_cli, store)  # add p=7
+    with RunStore(store) as s:
+        before = s.measure_names(s.resolve(mod_p))
+    status, out, err = run_cli(["measure", mod_p, "--store", str(store), "--measures",
+                                "fourier_embed_s5"])  # fmt: skip
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "'fourier_embed_s5' does not apply to add p=7" in err
+    with RunStore(store) as s:
+        assert s.measure_names(s.resolve(mod_p)) == before

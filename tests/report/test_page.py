@@ -11,10 +11,13 @@ from matplotlib.image import imread
 
 import groklab
 from groklab.errors import GroklabError
+from groklab.measures import MEASURES
+from groklab.measures.s5_irreps import IRREP_NAMES
 from groklab.report import build_run_page, write_report
 from groklab.report.page import member_fourier_norms
-from groklab.spec import DataSpec, RunSpec, canonical_json
+from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, canonical_json
 from groklab.store import RunStore
+from groklab.train import train
 
 from .conftest import MEASURE, SPEC
 
@@ -122,6 +125,27 @@ def test_a_run_not_yet_trained_says_so_instead_of_figures(tmp_path):
         )
         page = build_run_page(store, spec.run_id)
     assert "no evaluation recorded yet" in page
-    assert "s5_mul is an operation of S5" in page
+    assert "the run has no checkpoint yet" in page
     assert images(page) == {}
     assert json.loads(canonical_json(spec))["data"]["op"] == "s5_mul"
+
+
+def test_an_s5_runs_heat_map_is_drawn_in_s5s_irreps_and_says_so(tmp_path):
+    spec = RunSpec(
+        data=DataSpec(op="s5_conj"),
+        model=ModelSpec(n_layers=1, d_model=8, n_heads=2, d_mlp=16),
+        train=TrainSpec(steps=2, eval_every=2),
+        members=SPEC.members,
+    )
+    with RunStore(tmp_path) as store:
+        train(spec, store)
+        norms, step = member_fourier_norms(store, spec.run_id, [0, 1])
+        page = build_run_page(store, spec.run_id)
+    assert step == 2 and norms.shape == (2, 7)
+    for member in (0, 1):
+        model, task = groklab.load(spec.run_id, member, store=tmp_path)
+        energies = MEASURES["fourier_embed_s5"].fn(model, task)
+        expected = [energies[f"fourier_s5/embed/{name}"] for name in IRREP_NAMES]
+        np.testing.assert_allclose(norms[member] ** 2, expected, rtol=1e-10)
+    assert "basis of S5&#x27;s irreducible representations" in page
+    assert "Fourier" in images(page)

@@ -28,6 +28,7 @@ from groklab.measures.fourier import (
     restricted_final_measure,
     restricted_measure,
 )
+from groklab.measures.s5_irreps import embed_irrep_measure
 from groklab.measures.spectral import (
     effective_rank_measure,
     participation_ratio_measure,
@@ -74,6 +75,15 @@ def _multiplicative_table(spec: RunSpec) -> bool:
 
     data = spec.data
     return _mod_p_table(spec) and group_of(data.op, data.p).name == "multiplicative"
+
+
+def _s5_table(spec: RunSpec) -> bool:
+    """A table of an S5 operation on a transformer: S5's irreducible representations apply
+    (s5_irreps.py)."""
+    from groklab.data.ops import OPS
+
+    data = spec.data
+    return data.dataset == "table" and OPS[data.op].is_group and spec.model.arch == "transformer"
 
 
 def _additive_table(spec: RunSpec) -> bool:
@@ -133,6 +143,16 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="x*y, x/y mod a prime p: fourier_mul/embed/k, the norm of W_E along frequency k "
             "of the multiplicative group Z_p^* (residues by discrete log), and gini_mul/W_E, "
             "gini_mul/W_L (Chughtai, Chan, Nanda 2023)",
+        ),
+        MeasureInfo(
+            "fourier_embed_s5",
+            embed_irrep_measure,
+            _s5_table,
+            cheap=True,
+            doc="S5 operations: fourier_s5/embed/<irrep>, the energy of W_E's element rows in "
+            "each irreducible representation of S5 (trivial, sign, standard, standard_sign, "
+            "five, five_sign, wedge2), and gini_s5/W_E, gini_s5/W_L: the Gini coefficient of "
+            "the non-trivial irreps' RMS coefficients (Chughtai, Chan, Nanda 2023)",
         ),
         MeasureInfo(
             "gini",

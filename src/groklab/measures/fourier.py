@@ -21,7 +21,8 @@ circuit form:
 
 These read Z_p's additive basis, the right one for x + y and x - y. A model of x * y or x / y
 (p prime) is read in the multiplicative group's basis instead (`embed_fourier_mul_measure`,
-measures/groups.py): its nonzero residues ordered by discrete logarithm.
+measures/groups.py): its nonzero residues ordered by discrete logarithm. A model of an S5
+operation is read in S5's irreducible representations (measures/s5_irreps.py).
 
 Example, an embedding that is one pure frequency has all its norm at that frequency:
 

@@ -82,14 +82,22 @@ def measures_figure(measures: Mapping[str, np.ndarray]) -> Figure:
     return fig
 
 
-def fourier_figure(norms: np.ndarray, members: Sequence[int]) -> Figure:
-    """Heat map: rows the members, columns the frequencies k = 0..p // 2 of Z_p."""
+def fourier_figure(
+    norms: np.ndarray, members: Sequence[int], *, labels: Sequence[str] | None = None
+) -> Figure:
+    """Heat map: rows the members, columns the frequencies k = 0..p // 2 of Z_p, or the basis's
+    blocks named by `labels` (S5's irreps)."""
     n_freqs = norms.shape[1]
     fig = Figure(figsize=(max(6.0, 0.12 * n_freqs + 2), 1.2 + 0.3 * len(members)))
     fig.set_layout_engine("constrained")
     ax = fig.subplots()
     image = ax.imshow(norms, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(len(members)), [f"member {m}" for m in members], fontsize=7)
+    if labels is not None:
+        ax.set_xticks(range(n_freqs), list(labels), fontsize=7)
+        ax.set_xlabel("irreducible representation (dimension)")
+        fig.colorbar(image, ax=ax, label="norm of W_E")
+        return fig
     ticks = np.unique(np.linspace(0, n_freqs - 1, min(n_freqs, 12)).round().astype(int))
     ax.set_xticks(ticks, [str(k) for k in ticks], fontsize=7)
     ax.set_xlabel("frequency k (0 = constant)")

@@ -2,9 +2,10 @@
 
 A run's page holds its spec, each member's hyper-parameters and summary, the accuracy and
 loss curves (log step axis) with the weight norm, each parameter's norm (`norm/<name>`), every
-other stored measure, and for an operation table mod p the embedding's Fourier norms of each
-member's latest weights. Figures are inline PNGs (`figures.py` says why), so a page is one
-file that opens offline; it has no script.
+other stored measure, and for an operation table the embedding's Fourier norms of each
+member's latest weights in its group's basis (Z_p, Z_p^* for x*y and x/y, or S5's irreducible
+representations for the S5 operations). Figures are inline PNGs (`figures.py` says why), so
+a page is one file that opens offline; it has no script.
 
     >>> write_report(["r-0123456789"], "report/", store="groklab-runs")
     [PosixPath('report/r-0123456789.html'), PosixPath('report/index.html')]
@@ -23,10 +24,11 @@ import numpy as np
 
 from groklab.analysis.settings import shared_settings, task_text
 from groklab.config import spec_from_dict
+from groklab.data import s5
 from groklab.errors import GroklabError
 from groklab.files import write_atomic
 from groklab.report import figures
-from groklab.report.fourier import embedding_fourier_norms
+from groklab.report.fourier import basis_text, embedding_fourier_norms
 from groklab.spec import MemberSpec, RunSpec
 from groklab.store import RunStore
 from groklab.store.db import METRICS, NORM_PREFIX
@@ -107,10 +109,14 @@ def member_fourier_norms(
 ) -> tuple[np.ndarray | None, int]:
     """[len(members), n // 2 + 1] Fourier norms of each member's W_E rows at the latest state,
     in the basis of the operation's group (measures/groups.py: the values 0..p-1 of Z_p, or
-    for x * y and x / y the n = p - 1 nonzero ones by discrete log), and that step; None if
+    for x * y and x / y the n = p - 1 nonzero ones by discrete log), and that step; for an S5
+    operation [len(members), 7], the norm of W_E's 120 element rows on each irreducible
+    representation of S5 (measures/s5_irreps.py, sqrt of `fourier_s5/embed/<irrep>`); None if
     the model has no W_E."""
     from groklab import loader
+    from groklab.data.ops import OPS
     from groklab.measures.groups import group_of
+    from groklab.measures.s5_irreps import irrep_energies
 
     rows, step = [], -1
     for member in members:
@@ -118,48 +124,38 @@ def member_fourier_norms(
         w_e = getattr(model, "W_E", None)
         if w_e is None:
             return None, task.step
-        values = group_of(task.spec.data.op, task.spec.data.p).values
-        rows.append(embedding_fourier_norms(w_e.detach()[values].double().numpy()))
+        data = task.spec.data
+        if OPS[data.op].is_group:
+            rows.append(np.sqrt(irrep_energies(w_e.detach()[: s5.ORDER].double().numpy())))
+        else:
+            values = group_of(data.op, data.p).values
+            rows.append(embedding_fourier_norms(w_e.detach()[values].double().numpy()))
         step = task.step
     return np.stack(rows), step
 
 
 def _fourier_section(store: RunStore, run_id: str, spec: RunSpec) -> str:
     from groklab.data.ops import OPS
-    from groklab.measures.groups import group_of
+    from groklab.measures.s5_irreps import IRREP_NAMES, IRREPS
 
     if spec.data.dataset != "table":
         return ""
     head = "<h2>Embedding Fourier norms</h2>"
-    op, n_members = spec.data.op, spec.n_members
-    if OPS[op].is_group:
-        return head + _note(f"{op} is an operation of S5, not of Z_p: no Fourier basis of Z_p.")
+    n_members = spec.n_members
     if not store.checkpoint_path(run_id).exists():
         return head + _note("the run has no checkpoint yet: nothing to read W_E from.")
     shown = list(range(min(n_members, MAX_FOURIER_MEMBERS)))
     norms, step = member_fourier_norms(store, run_id, shown)
     if norms is None:
         return head + _note("this model has no learned embedding W_E to read.")
-    basis = group_of(op, spec.data.p)
-    if basis.name == "multiplicative":
-        rows = (
-            f"W_E of the nonzero values at step {step} (the latest state) in the Fourier basis "
-            f"of the multiplicative group {basis.text}, the group x*y and x/y live in (Chughtai, "
-            f"Chan, Nanda 2023): value g^j is row j, and frequency k is cos/sin(2 pi k j / "
-            f"{spec.data.p - 1})"
-        )
-    else:
-        rows = (
-            f"W_E of the values 0..p-1 at step {step} (the latest state) in the Fourier basis "
-            "of the additive group Z_p: frequency k is cos/sin(2 pi k x / p)"
-        )
-    text = (
-        f"{rows}; the norm of its constant (k = 0) and of its cos and sin components together, "
-        "per frequency k (Nanda et al. 2023, Fig. 3)."
-    )
+    text = basis_text(spec, step)
     if n_members > len(shown):
         text += f" The first {len(shown)} of {n_members} members."
-    return head + _note(text) + _figure(figures.fourier_figure(norms, shown), "Fourier")
+    labels = None
+    if OPS[spec.data.op].is_group:
+        labels = [f"{name}\n({IRREPS[name].shape[1]})" for name in IRREP_NAMES]
+    figure = figures.fourier_figure(norms, shown, labels=labels)
+    return head + _note(text) + _figure(figure, "Fourier")
 
 
 def build_run_page(store: RunStore, run_id: str) -> str:
