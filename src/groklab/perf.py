@@ -39,6 +39,7 @@ import ctypes.util
 import getpass
 import math
 import os
+import platform
 import re
 import sys
 import tempfile
@@ -298,3 +299,23 @@ def apply_threads(threads: int | str | None) -> ThreadChoice:
 def set_threads(threads: int | str | None) -> int:
     """`apply_threads`, returning the count."""
     return apply_threads(threads).count
+
+
+def machine_text() -> str:
+    """The CPU model, its core count and features torch uses, and the load average."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{model}, {os.cpu_count()} cores ({torch.backends.cpu.get_cpu_capability()}), {cuda}; "
+        f"torch {torch.__version__}; load average {load} at the end"
+    )

@@ -156,7 +156,7 @@ def draw_bench(result: BenchResult, path: Path) -> None:
 
 def write_bench(result: BenchResult, out_dir: str | Path, *, command: str = "") -> list[Path]:
     """bench.md, bench.csv and bench.png in `out_dir`."""
-    from groklab.experiments.scoreboard import machine_text
+    from groklab.perf import machine_text
     from groklab.sweep import write_rows_csv
 
     out = Path(out_dir)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import platform
 import resource
 import time
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from groklab.errors import GroklabError
 from groklab.experiments.base import Experiment, ExperimentContext, ExperimentResult
 from groklab.experiments.claims import count_held
 from groklab.files import write_text_atomic
+from groklab.perf import machine_text
 from groklab.train import TrainingInterrupted
 
 SCOREBOARD_HEADER = ("experiment", "figure", "size", "claims_held", "claims", "wall_s", "cpu_s",
@@ -74,26 +73,6 @@ def score(experiment: Experiment, ctx: ExperimentContext) -> Score:
     held, total = count_held(result.claims)
     took = time.monotonic() - wall, cpu_seconds() - cpu
     return Score(experiment, ctx.size, held, total, *took, "ran", result)
-
-
-def machine_text() -> str:
-    """The CPU model, its core count and features torch uses, and the load average."""
-    import torch
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (
-        f"{model}, {os.cpu_count()} cores ({torch.backends.cpu.get_cpu_capability()}), {cuda}; "
-        f"torch {torch.__version__}; load average {load} at the end"
-    )
 
 
 def write_scoreboard(out_dir: Path, size: str, scores: Sequence[Score]) -> list[Path]:
