@@ -6,16 +6,18 @@
 The parameter count is exact: each member's model is built on PyTorch's "meta" device, which
 records shapes and allocates nothing. From it, the training state: weights, gradients and the
 optimizer's moments (Adam and Muon: 2 per weight, SGD with momentum: 1, plain SGD: 0), the
-copy of the initial weights where decay or a norm constraint needs it, and one buffer per
-gradient transform, all [M, P]. Activations are coarser: per example and position, the output
-width of every weight matrix (plus the attention scores of a transformer), times 1.5 (kept for
-the backward pass, and its gradient), for the largest batch a member trains on, or for one
-chunk of the evaluation (no autograd), whichever is larger. Measured once (power2022's
-transformer, 4 members, full batch of add mod 97, 1 thread): the estimate and the growth of
-peak RSS are in benchmarks/RESULTS.md's "memory estimate" section (1.4x over there); one
-measurement is no bound, so read it as right within a small factor. It is a guard against
-runs that cannot fit (a
-d_model 65,536 x 64-layer transformer, 65,536 members), not a promise that all below fits.
+copy of the initial weights where decay or a norm constraint needs it, and what each gradient
+transform keeps (`transforms.STATE_COPIES`: Grokfast-EMA 1, Grokfast-MA its window, the
+others 0; plus one working gradient for a chain), all [M, P]. Activations are coarser: per
+example and position, the output width of every weight matrix (plus the attention scores of
+a transformer), times 1.5 (kept for the backward pass, and its gradient), for the largest
+batch a member trains on, or for one chunk of the evaluation (no autograd), whichever is
+larger. Measured twice: power2022's transformer, 4 members, full batch of add mod 97, 1
+thread (benchmarks/RESULTS.md's "memory estimate" section: 1.4x over), and an MLP whose 100
+Grokfast-MA gradients dominate (tests/train/test_memory.py: the peak grew 1.09x the
+estimate). Two measurements are no bound, so read it as right within a small factor. It is a
+guard against runs that cannot fit (a d_model 65,536 x 64-layer transformer, 65,536 members),
+not a promise that all below fits.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def estimate_memory(spec: RunSpec, dataset: Dataset | None = None) -> MemoryEsti
     from groklab.models import build_model
     from groklab.train.batches import batch_size_for
     from groklab.train.step import EVAL_ROWS
+    from groklab.train.transforms import state_copies
 
     dataset = make_dataset(spec.data) if dataset is None else dataset
     inputs = dataset.inputs
@@ -83,7 +86,7 @@ def estimate_memory(spec: RunSpec, dataset: Dataset | None = None) -> MemoryEsti
         )
     n_params = sum(p.numel() for p in model.parameters())
     m, size = spec.n_members, _BYTES[spec.train.dtype]
-    copies = 2 + _moments(spec) + len(getattr(spec.optim, "transforms", ()) or ())
+    copies = 2 + _moments(spec) + state_copies(spec)
     copies += spec.optim.decay_to == "init" or bool(spec.interventions.norm_constraint)
     n = dataset.n_examples
     n_train = max(_n_train(member, n) for member in spec.members)

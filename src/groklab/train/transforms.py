@@ -201,6 +201,23 @@ TRANSFORMS: dict[str, Builder] = {
 }
 
 
+# How many [M, P] tensors each transform keeps between steps (train/memory.py's estimate):
+# the EMA one, the moving average its window; the others keep none.
+STATE_COPIES: dict[str, Callable[[RunSpec], int]] = {
+    "grokfast_ema": lambda spec: 1,
+    "grokfast_ma": lambda spec: spec.optim.grokfast_ma_window,
+    "orthograd": lambda spec: 0,
+    "egd": lambda spec: 0,
+}
+
+
+def state_copies(spec: RunSpec) -> int:
+    """The [M, P] tensors the spec's transforms keep, together, plus one for the gradient a
+    chain works on (a transform returns a new tensor) when there is any transform."""
+    names = spec.optim.transforms
+    return sum(STATE_COPIES[name](spec) for name in names) + bool(names)
+
+
 def _egalitarian(params: Params) -> Egalitarian:
     matrices = weight_matrices(params.names, params.shapes)
     if not matrices:
