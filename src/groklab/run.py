@@ -71,7 +71,7 @@ def train(
             device=device,
             checkpoint_every=checkpoint_every,
             compile=compile,
-            keep=keep_checkpoints,
+            keep_rule=keep_checkpoints,
             measures=measures,
         )
         create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started

@@ -88,7 +88,7 @@ class PipeEvents:
         self.conn.send(item)
 
 
-def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep, source) -> None:
+def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep_rule, source) -> None:
     """A worker process: train one population, streaming to `conn`; end with its payload or
     one line saying why it failed (GroklabError: bad input, not worth a retry)."""
     die_with_parent(parent)
@@ -101,7 +101,7 @@ def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep, sou
             1,
             events=PipeEvents(conn),
             tag=tag,
-            keep_checkpoints=keep,
+            keep_checkpoints=keep_rule,
             checkpoint_source=source,
         )
         conn.send(("payload", tag, None, payload))
@@ -154,9 +154,11 @@ class Worker:
 class WorkerPool:
     """The driver's side: at most `workers` worker processes, one population each."""
 
-    def __init__(self, specs, workers: int, store: RunStore, router: EventRouter, device, keep):
+    def __init__(
+        self, specs, workers: int, store: RunStore, router: EventRouter, device, keep_rule
+    ):
         self.specs, self.workers, self.store, self.router = list(specs), workers, store, router
-        self.device, self.keep = device, keep
+        self.device, self.keep_rule = device, keep_rule
         self.context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
         self.pending = deque(range(len(self.specs)))
         self.running: dict[int, Worker] = {}
@@ -198,7 +200,7 @@ class WorkerPool:
                 self.device,
                 checkpoint_bytes(self.store, spec),
                 i,
-                self.keep,
+                self.keep_rule,
                 checkpoint_source(self.store, spec),
             ),
             name=f"groklab-worker-{spec.run_id}",

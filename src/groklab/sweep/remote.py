@@ -107,7 +107,7 @@ def _train(spec, store, device, events, tag, keep_checkpoints) -> tuple[int, str
             [StoreSink(store), *([] if sink is None else [sink])],
             checkpoints,
             device=device,
-            keep=keep_checkpoints,
+            keep_rule=keep_checkpoints,
         )
     except TrainingInterrupted as stop:
         return stop.step, "interrupted"

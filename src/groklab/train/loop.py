@@ -94,14 +94,14 @@ def train_loop(
     device: str | None = None,
     checkpoint_every: int = 1000,
     compile: bool = False,
-    keep: KeepRule | str = "none",
+    keep_rule: KeepRule | str = "none",
     measures: MeasureHook | None = None,
 ) -> tuple[int, bool]:
     """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (events.py says
     which calls come when); returns (step reached, whether the run is done)."""
     if checkpoint_every < 1:
         raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
-    keep = keep if isinstance(keep, KeepRule) else KeepRule.parse(keep)
+    keep_rule = keep_rule if isinstance(keep_rule, KeepRule) else KeepRule.parse(keep_rule)
     dev = pick_device(device)
     task = make_task(spec, dev)  # bad input fails here, before any sink hears of the run
     state = init_state(spec, task, dev)
@@ -120,7 +120,7 @@ def train_loop(
         _check_threads(spec.run_id, saved.get("threads"), dev)
     if not state.done:
         loss_fn = build_loss_fn(state, task, spec, compile=compile)
-        kept = keep.steps(spec.train.steps, spec.train.eval_every)
+        kept = keep_rule.steps(spec.train.steps, spec.train.eval_every)
         with serial_blas(dev.type == "cpu" and spec.train.dtype in SERIAL_BLAS_DTYPES):
             _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures)
     return state.step, state.done
