@@ -89,7 +89,7 @@ def test_every_transform_declares_what_it_keeps():
 
 
 PEAK_SCRIPT = """
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.run import train
@@ -101,18 +101,24 @@ spec = RunSpec(
     train=TrainSpec(steps=101, eval_every=101, batch_size="full"),
     members=members_from(seed=[0, 1]),
 )
+def peak():  # this process's own high-water mark; ru_maxrss also counts the parent's before exec
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 estimate = estimate_memory(spec)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak()
 with tempfile.TemporaryDirectory() as root:
     train(spec, RunStore(root))
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak()
 print(json.dumps({"estimate": estimate.total, "grew": (after - before) * 1024}))
 """
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
 def test_grokfast_ma_with_window_100_is_estimated_within_a_quarter_of_its_measured_peak():
     """The window's 100 [M, P] gradients dominate this run (about 320 MB of 340); the peak's
-    growth over the process's size before training is what the run needed."""
+    growth over the process's size before training is what the run needed. The peak is the
+    process's VmHWM: `ru_maxrss` keeps the parent's peak across exec, so under a large pytest
+    process it showed no growth at all."""
     import json
     import subprocess
     import sys
