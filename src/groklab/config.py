@@ -17,6 +17,7 @@ architecture; member fields take a scalar or a list, lists of equal length):
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 import typing
@@ -161,6 +162,11 @@ def preset_model(name: object) -> ModelSpec:
     if name not in PRESETS:
         raise SpecError(f"model preset {name!r} is unknown; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def spec_from_json(text: str) -> RunSpec:
+    """The spec of a stored or sent `canonical_json` text (a run's row, a checkpoint, a task)."""
+    return spec_from_dict(json.loads(text))
 
 
 def spec_from_dict(d: dict[str, Any]) -> RunSpec:

@@ -13,7 +13,6 @@ built from the stored spec exactly as training built them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from groklab import rng
-from groklab.config import spec_from_dict
+from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.models import build_model
 from groklab.spec import RunSpec, canonical_json
@@ -83,7 +82,7 @@ def load(
 
 def _load(store: RunStore, run_id: str, member: int, step: int | None):
     run_id = store.resolve(run_id)
-    spec = spec_from_dict(json.loads(store.get_run(run_id).spec_json))
+    spec = spec_from_json(store.get_run(run_id).spec_json)
     _check_member(run_id, member, spec.n_members)
     state, at = checkpoint_at(store, run_id, step)
     task = make_task(spec, torch.device("cpu"))
@@ -193,7 +192,7 @@ def load_exported(path: str | Path) -> tuple[nn.Module, MemberTask]:
     blob = load_checkpoint(Path(path))
     if not isinstance(blob, dict) or blob.get("format") != EXPORT_FORMAT:
         raise GroklabError(f"{path} is not a groklab export (format {EXPORT_FORMAT})")
-    spec = spec_from_dict(json.loads(blob["spec_json"]))
+    spec = spec_from_json(blob["spec_json"])
     task = make_task(spec, torch.device("cpu"))
     model = build_template(spec, task)
     model.load_state_dict(blob["state_dict"])

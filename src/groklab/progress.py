@@ -14,7 +14,6 @@ val_acc against the threshold. At the end one line says which rule stopped the r
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 
@@ -43,9 +42,9 @@ class StopRule:
 
     @classmethod
     def of(cls, run: RunInfo) -> StopRule | None:
-        from groklab.config import spec_from_dict
+        from groklab.config import spec_from_json
 
-        train = spec_from_dict(json.loads(run.spec_json)).train
+        train = spec_from_json(run.spec_json).train
         if train.stop_at_val_acc <= 0:
             return None
         return cls(train.stop_at_val_acc, train.stop_patience)

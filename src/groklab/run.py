@@ -26,8 +26,8 @@ from groklab.resume import rewind as rewind_run
 from groklab.spec import RunSpec
 from groklab.store import RunStore
 from groklab.store.sink import StoreCheckpoints, StoreSink, create_run
-from groklab.train.history import KeepRule
-from groklab.train.loop import MeasureHook, Progress, TrainResult, train_loop
+from groklab.train.loop import Progress, TrainResult, train_loop
+from groklab.train.options import TrainOptions
 
 log = logging.getLogger(__name__)
 
@@ -35,45 +35,33 @@ log = logging.getLogger(__name__)
 def train(
     spec: RunSpec,
     store: RunStore,
+    options: TrainOptions | None = None,
     *,
-    device: str | None = None,
-    checkpoint_every: int = 1000,
     progress: Callable[[Progress], None] | None = None,
     sinks: Sequence[Sink] = (),
-    compile: bool = False,
-    keep_checkpoints: KeepRule | str = "none",
-    measures: MeasureHook | None = None,
     rewind: bool = False,
+    **fields: object,
 ) -> TrainResult:
     """Train (or resume, or report) the run of `spec`; metrics and checkpoints go to `store`.
 
+    `options` say how it trains (train/options.py: device, checkpoint_every, compile,
+    keep_checkpoints, measures), or their fields as keywords: `train(spec, store,
+    device="cpu")`. None of them is part of the run id, and a run may resume under others.
     The store's sink runs first, then `sinks` (mirrors such as TensorBoard), then `progress`
-    (called with each EvalEvent). `compile` runs each step's forward, loss and backward
-    through torch.compile. Like `device`, it is not part of the spec (nor of the run id): it
-    changes results only by float reassociation, and a run may resume with or without it.
-    `keep_checkpoints` ("none", "every:N", "log:N") keeps the full state at those evaluation
-    steps besides the resume point (store.kept_checkpoints; groklab.load reads them).
-    `measures(flat [M, P], step) -> {name: [M]}` adds its values to each evaluation's metrics
-    (groklab.measures.run.training_measures makes one; the loop knows no measure).
+    (called with each EvalEvent). Kept checkpoints ("every:N", "log:N") are full states at
+    those evaluation steps besides the resume point (groklab.load reads them); `measures`
+    add their values to each evaluation's metrics (the loop knows no measure).
     A resume point ahead of the store's rows is refused (resume.py); `rewind` moves it
     back to the last step both hold first, so training records the missing rows again.
     """
+    options = (options or TrainOptions()).with_fields(**fields)
     listeners = [StoreSink(store), *sinks]
     if progress is not None:
         listeners.append(CallbackSink(progress))
     with store.run_lock(spec.run_id):  # one writer per run: a second one fails here, at once
         store.remove_stale_temp_files(spec.run_id)  # left by a writer killed mid-save
         check_resume_point(store, spec, rewind=rewind)
-        step, done = train_loop(
-            spec,
-            listeners,
-            StoreCheckpoints(store, spec.run_id),
-            device=device,
-            checkpoint_every=checkpoint_every,
-            compile=compile,
-            keep_rule=keep_checkpoints,
-            measures=measures,
-        )
+        step, done = train_loop(spec, listeners, StoreCheckpoints(store, spec.run_id), options)
         create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint, never started
         if done and store.get_run(spec.run_id).status != "done":  # its last status write lost
             store.set_status(spec.run_id, "done", step)

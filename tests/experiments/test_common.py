@@ -127,24 +127,12 @@ def test_pow10_is_correctly_rounded_on_every_machine():
 
 def test_keeping_checkpoints_fills_in_a_rule_where_none_was_given(tmp_path):
     from groklab.experiments.common import keeping_checkpoints
-    from groklab.sweep import LocalBackend
+    from groklab.train import TrainOptions
 
-    user = LocalBackend(workers=2)  # keeps none, as `groklab reproduce` makes it by default
-    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=user)
-    kept = keeping_checkpoints(ctx, "log:24").backend
-    assert kept is not user and kept.keep_checkpoints == "log:24" and kept.workers == 2
-    assert user.keep_checkpoints == "none"  # the caller's backend is unchanged
-    told = LocalBackend(keep_checkpoints="every:50")  # a rule the user gave is kept
-    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store", backend=told)
-    assert keeping_checkpoints(ctx, "log:24").backend.keep_checkpoints == "every:50"
-    by_name = keeping_checkpoints(ExperimentContext("micro", tmp_path, tmp_path), "every:5")
-    assert (
-        isinstance(by_name.backend, LocalBackend) and by_name.backend.keep_checkpoints == "every:5"
-    )
-
-    class Plain:  # a backend with no keep setting is used as it is
-        def run(self, specs, **kwargs):
-            return []
-
-    plain = Plain()
-    assert keeping_checkpoints(replace(ctx, backend=plain), "log:3").backend is plain
+    user = ExperimentContext("micro", tmp_path, tmp_path / "store", backend="local")
+    kept = keeping_checkpoints(user, "log:24")
+    assert kept.options.keep_checkpoints.text == "log:24" and kept.backend == "local"
+    assert user.options.keep_checkpoints.text == "none"  # the caller's context is unchanged
+    told = replace(user, options=TrainOptions(device="cpu", keep_checkpoints="every:50"))
+    again = keeping_checkpoints(told, "log:24")  # a rule the user gave is kept
+    assert again.options.keep_checkpoints.text == "every:50" and again.device == "cpu"

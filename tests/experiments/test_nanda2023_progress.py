@@ -16,7 +16,7 @@ from groklab.sweep import LocalBackend
 
 class CountingBackend(LocalBackend):
     def __init__(self) -> None:
-        super().__init__(keep_checkpoints=SIZES["micro"].keep)
+        super().__init__()
         self.trained: list[str] = []
 
     def run(self, specs, **kwargs):

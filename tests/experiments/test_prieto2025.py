@@ -119,9 +119,10 @@ def test_a_backend_that_keeps_nothing_leaves_collapse_unmeasured_and_says_so(tmp
     from groklab.experiments import ExperimentContext, get_experiment
     from groklab.sweep import LocalBackend
 
-    class NoKeep:  # trains like the local backend but has no keep setting
-        def run(self, specs, **kwargs):
-            return LocalBackend().run(specs, **kwargs)
+    class NoKeep:  # trains like the local backend but keeps no checkpoint, whatever it is asked
+        def run(self, specs, *, options, **kwargs):
+            kept_none = options.with_fields(keep_checkpoints="none")
+            return LocalBackend().run(specs, options=kept_none, **kwargs)
 
     (tmp_path / "out").mkdir()
     ctx = ExperimentContext("micro", tmp_path / "out", tmp_path / "store", backend=NoKeep())

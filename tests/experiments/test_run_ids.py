@@ -43,7 +43,7 @@ class RecordingBackend:
     def __init__(self) -> None:
         self.run_ids: list[str] = []
 
-    def run(self, specs, *, store_root, device, progress):
+    def run(self, specs, *, store_root, options, progress):
         results = []
         for spec in specs:
             self.run_ids.append(spec.run_id)

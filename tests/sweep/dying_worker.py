@@ -27,7 +27,7 @@ class DyingEvents(pool.PipeEvents):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main(conn, parent, spec_json, device, checkpoint, tag, keep_rule, source) -> None:
+def main(conn, parent, spec_json, options, checkpoint, tag, source) -> None:
     if tag == 0 and not Path(os.environ[MARK]).exists():
         pool.PipeEvents = DyingEvents  # this process only: it trains one population
-    pool.worker_main(conn, parent, spec_json, device, checkpoint, tag, keep_rule, source)
+    pool.worker_main(conn, parent, spec_json, options, checkpoint, tag, source)

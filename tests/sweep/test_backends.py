@@ -3,12 +3,14 @@ import sys
 import numpy as np
 import pytest
 
+from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, canonical_json, members_from
 from groklab.store import RunStore
 from groklab.sweep import SweepSpec, run_sweep
 from groklab.sweep.backend import LocalBackend, get_backend
-from groklab.sweep.remote import record_payload, spec_from_json, train_payload
+from groklab.sweep.remote import record_payload, train_payload
+from groklab.train import TrainOptions
 
 BASE = RunSpec(
     data=DataSpec(op="add", p=7),
@@ -33,7 +35,7 @@ def test_spec_survives_the_trip_to_a_worker_with_the_same_id():
 
 
 def test_recording_a_payload_twice_never_duplicates_metrics(tmp_path):
-    payload = train_payload(canonical_json(BASE), "cpu", None)
+    payload = train_payload(canonical_json(BASE), TrainOptions(device="cpu"), None)
     store = RunStore(tmp_path)
     first = record_payload(store, BASE, payload)
     second = record_payload(store, BASE, payload)
@@ -64,12 +66,12 @@ def flaky_task(marker_dir):
     """Fails on its first attempt for each spec (a marker file remembers), then trains."""
     from pathlib import Path
 
-    def task(spec_json, device, checkpoint, threads, **stream):
+    def task(spec_json, how, checkpoint, threads, **stream):
         marker = Path(marker_dir) / (spec_from_json(spec_json).run_id + ".failed")
         if not marker.exists():
             marker.write_text("x")
             raise RuntimeError("worker lost")
-        return train_payload(spec_json, device, checkpoint, threads, **stream)
+        return train_payload(spec_json, how, checkpoint, threads, **stream)
 
     return task
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.sweep import SweepSpec, expand, pack, run_sweep
-from groklab.sweep.remote import SCRATCH_PREFIX, spec_from_json, train_payload
+from groklab.sweep.remote import SCRATCH_PREFIX, train_payload
 
 BASE = RunSpec(
     data=DataSpec(op="add", p=7),
@@ -25,13 +26,13 @@ def counting(marker_dir: str, fail_with: type[Exception] | None = None):
     """train_payload that leaves a file per attempt; with `fail_with`, population 0's
     attempts all raise it."""
 
-    def task(spec_json, device, checkpoint, threads, **options):
+    def task(spec_json, how, checkpoint, threads, **options):
         run_id = spec_from_json(spec_json).run_id
         attempts = len(list(Path(marker_dir).glob(f"{run_id}-*")))
         (Path(marker_dir) / f"{run_id}-{attempts}").write_text("x")
         if fail_with is not None and options["tag"] == 0:
             raise fail_with("the same every time\nsecond line")
-        return train_payload(spec_json, device, checkpoint, threads, **options)
+        return train_payload(spec_json, how, checkpoint, threads, **options)
 
     return task
 

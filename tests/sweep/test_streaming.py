@@ -83,11 +83,11 @@ class FailingQueue:
 
 
 def failing_mid_run(marker_dir):
-    def task(spec_json, device, checkpoint, threads, *, events, tag, **options):
+    def task(spec_json, how, checkpoint, threads, *, events, tag, **options):
         marker = Path(marker_dir) / f"{tag}-{len(spec_json)}.failed"
         return train_payload(
             spec_json,
-            device,
+            how,
             checkpoint,
             threads,
             events=FailingQueue(events, marker),
@@ -101,11 +101,11 @@ def failing_mid_run(marker_dir):
 def waiting_for_the_driver(flag):
     """Returns only once the driver has seen an evaluation: proves events arrive mid-run."""
 
-    def task(spec_json, device, checkpoint, threads, *, events, tag, **options):
+    def task(spec_json, how, checkpoint, threads, *, events, tag, **options):
         import time
 
         payload = train_payload(
-            spec_json, device, checkpoint, threads, events=events, tag=tag, **options
+            spec_json, how, checkpoint, threads, events=events, tag=tag, **options
         )
         deadline = time.monotonic() + 30
         while not Path(flag).exists():

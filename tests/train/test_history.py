@@ -13,7 +13,7 @@ from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
 from groklab.sweep import SweepSpec, run_sweep
 from groklab.sweep.backend import LocalBackend
-from groklab.train import train
+from groklab.train import TrainOptions, train
 from groklab.train.history import KeepRule
 from groklab.train.schedule import is_eval_step
 
@@ -99,10 +99,9 @@ def test_a_run_that_stops_early_keeps_the_step_it_stopped_at(tmp_path):
 
 def test_worker_processes_bring_their_kept_checkpoints_to_the_driver(tmp_path):
     sweep = SweepSpec(SPEC, grid={"seed": [0, 1], "optim.optimizer": ["adamw", "adam"]})
-    local = run_sweep(sweep, tmp_path / "local", backend=LocalBackend(keep_checkpoints="every:20"))
-    pooled = run_sweep(
-        sweep, tmp_path / "pool", backend=LocalBackend(workers=2, keep_checkpoints="every:20")
-    )
+    keep = TrainOptions(keep_checkpoints="every:20")
+    local = run_sweep(sweep, tmp_path / "local", options=keep)
+    pooled = run_sweep(sweep, tmp_path / "pool", backend=LocalBackend(workers=2), options=keep)
     with RunStore(tmp_path / "local") as a, RunStore(tmp_path / "pool") as b:
         assert [r.run_id for r in local.results] == [r.run_id for r in pooled.results]
         for run_id in (r.run_id for r in local.results):

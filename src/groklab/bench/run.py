@@ -33,6 +33,7 @@ from groklab.errors import GroklabError
 from groklab.files import write_text_atomic
 from groklab.spec import OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep.base import Backend, SweepProgress
+from groklab.train.options import TrainOptions
 
 THRESHOLDS = (0.95, 0.99)
 TIMES_FILE = "bench-times.json"
@@ -163,12 +164,14 @@ def run_bench(
     store_root: str | Path = "groklab-runs",
     out_dir: str | Path,
     backend: str | Backend = "local",
+    options: TrainOptions | None = None,
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> BenchResult:
     """Train (or read back) every (task, method) population and summarize it. `backend` is a
     name in groklab.sweep.BACKENDS or a backend object; the timing sink joins its sinks (a
-    backend without sinks trains untimed: its cells say n/a)."""
+    backend without sinks trains untimed: its cells say n/a). `options` say how each
+    population trains (train/options.py; `device` is a shorthand for its field)."""
     from groklab.sweep.backend import get_backend
     from groklab.sweep.run import run_points
 
@@ -186,8 +189,15 @@ def run_bench(
     for task, method in cells:
         population = bench_spec(task, method, size, range(seeds))
         points += [replace(population, members=(m,)) for m in population.members]
-    result = run_points(points, store_root, max_members=seeds, backend=runner, device=device,
-                        progress=progress)  # fmt: skip
+    result = run_points(
+        points,
+        store_root,
+        max_members=seeds,
+        backend=runner,
+        options=options,
+        device=device,
+        progress=progress,
+    )
     times = timer.read()
     rows, summaries, curves = [], [], {}
     by_id = {r.run_id: r for r in result.results}

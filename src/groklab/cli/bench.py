@@ -102,7 +102,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 store_root=ready.root,
                 out_dir=out,
                 backend=ready.backend,
-                device=str(device),
+                options=ready.options,
                 progress=bar.sweep,
             )
         finally:

@@ -7,7 +7,7 @@ import errno
 import os
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,16 +189,6 @@ def store_root(args: argparse.Namespace) -> Path:
     return Path(args.store)
 
 
-def check_workers(workers: int | None) -> None:
-    """--workers N: N >= 1 worker processes (1 trains in this process); 0 is refused, not run
-    in this process without a word."""
-    if workers is not None and workers < 1:
-        raise GroklabError(
-            f"--workers {workers} is not allowed; give a positive integer (1: train in this "
-            "process)"
-        )
-
-
 def open_store(args: argparse.Namespace, *, create: bool = True):
     """The store of --store; for reading commands (create=False), None if there is none yet,
     and a store this process cannot write opens read-only; a writing command (create=True)
@@ -279,69 +269,97 @@ def build_mirrors(args: argparse.Namespace) -> list:
 
 def add_sweep_flags(parser: argparse.ArgumentParser, *, backend_help: str | None = None) -> None:
     """The flags of every command that trains populations through a backend: --store,
-    --backend, --workers, --ray-address, --device, --threads, the mirrors and the kept
-    checkpoints (sweep, reproduce, bench)."""
+    --backend and each registered backend's own options (sweep/backend.py: --workers,
+    --ray-address), --device, --threads, the mirrors and the kept checkpoints (sweep,
+    reproduce, bench)."""
+    from groklab.sweep.backend import BACKENDS
+
     parser.add_argument("--store", help=STORE_HELP)
     parser.add_argument(
         "--backend",
         default=None if backend_help else "local",
-        help=backend_help or "sweep backend: local (default) or ray",
+        help=backend_help or f"sweep backend: {', '.join(BACKENDS)} (default local)",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="local backend: worker processes of one thread each (default 1: in this process)",
-    )
-    parser.add_argument(
-        "--ray-address",
-        help="ray backend: cluster address (default $RAY_ADDRESS, else a local Ray instance)",
-    )
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
-    parser.add_argument(
-        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
-    )
+    for entry in BACKENDS.values():
+        for option in entry.options:
+            parser.add_argument(option.flag, type=option.kind, help=f"{entry.name}: {option.help}")
+    add_device_flags(parser)
     add_mirror_flags(parser)
     add_keep_flag(parser)
 
 
+def add_device_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    parser.add_argument(
+        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
+    )
+
+
 @dataclass(frozen=True)
 class Preflight:
-    """What a command that trains through a backend settles before anything runs."""
+    """What a command that trains settles before anything runs."""
 
     root: Path  # the store
-    backend: object  # a groklab.sweep Backend with the mirrors and kept checkpoints
-    device: object  # torch.device
+    options: object  # TrainOptions: the device, the kept checkpoints, and train's own
     threads: object  # perf.ThreadChoice: prints as 'threads 2 (auto: 1.9 of 2 cores idle)'
+    mirrors: tuple  # the sinks fed after the store (TensorBoard, W&B)
+    backend: object = None  # a groklab.sweep Backend with the mirrors (commands that sweep)
+
+    @property
+    def device(self):  # torch.device
+        return self.options.device
+
+
+def backend_flags(args: argparse.Namespace) -> dict[str, object]:
+    """Every backend option's flag as given ({key: value or None}), each checked whichever
+    backend runs: `--workers 0` is one line even with --backend ray."""
+    from groklab.sweep.backend import BACKENDS
+
+    return {
+        option.key: option.checked(getattr(args, option.dest), option.flag)
+        for entry in BACKENDS.values()
+        for option in entry.options
+    }
 
 
 def preflight(
     args: argparse.Namespace,
     *,
+    sweeps: bool = True,
     default_backend: str = "local",
-    default_workers: int | None = None,
-    default_address: str | None = None,
+    backend_defaults: Callable[[str], dict] | None = None,
+    **train_fields: object,
 ) -> Preflight:
-    """The checks and settings sweep, reproduce and bench share, in one order: --workers, the
-    store's path, the mirrors (a bad one fails here), --keep-checkpoints, the backend (an
-    unknown name fails here), the device, the threads, the allocator. Nothing is written.
-    The defaults stand where a flag is not given (a sweep file's [sweep] settings)."""
+    """The checks and settings train, sweep, reproduce and bench share, in one order: the
+    backend's own options (a bad --workers fails here), the store's path, the mirrors (a bad
+    one fails here), --keep-checkpoints, the backend (an unknown name fails here), the device,
+    the threads, the allocator. Nothing is written. `sweeps=False` (train): no backend.
+    The defaults stand where a flag is not given: `default_backend` and `backend_defaults(name)`
+    (a sweep file's [sweep] settings). `train_fields` join the TrainOptions (checkpoint_every,
+    compile, measures)."""
     from groklab.perf import apply_threads, tune_allocator
-    from groklab.sweep import get_backend
-    from groklab.train import pick_device
+    from groklab.train import TrainOptions, pick_device
 
-    check_workers(args.workers)
+    runner = None
+    if sweeps:
+        from groklab.sweep.backend import backend_entry
+
+        given = backend_flags(args)
+        entry = backend_entry(args.backend or default_backend)
+        defaults = backend_defaults(entry.name) if backend_defaults else {}
+        chosen = {
+            o.key: defaults.get(o.key) if given[o.key] is None else given[o.key]
+            for o in entry.options
+        }
     root = store_root(args)
-    sinks = build_mirrors(args)
-    keep = keep_rule(args)
-    name = args.backend or default_backend
-    workers = default_workers if args.workers is None else args.workers
-    address = args.ray_address or default_address
-    options = {"workers": workers} if name == "local" else {"address": address}
-    runner = get_backend(name, **options, sinks=sinks, keep_checkpoints=keep)
-    device = pick_device(args.device)
+    mirrors = tuple(build_mirrors(args))
+    options = TrainOptions(keep_checkpoints=keep_rule(args), **train_fields)
+    if sweeps:
+        runner = entry.build(mirrors, **{k: v for k, v in chosen.items() if v is not None})
+    options = options.with_fields(device=pick_device(args.device))
     threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
     tune_allocator()
-    return Preflight(root, runner, device, threads)
+    return Preflight(root, options, threads, mirrors, runner)
 
 
 def add_size_flags(parser: argparse.ArgumentParser, helps: dict[str, str]) -> None:

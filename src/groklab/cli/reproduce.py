@@ -134,7 +134,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                 out_dir=out,
                 store_root=root,
                 backend=backend,
-                device=str(device),
+                options=ready.options,
                 progress=bar.sweep,
                 source=args.source,
             )

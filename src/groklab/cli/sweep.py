@@ -49,8 +49,8 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.cli.common import (
+        backend_flags,
         check_out_dir,
-        check_workers,
         make_parents,
         preflight,
         resume_hint,
@@ -62,14 +62,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.sweep.run import check_populations
     from groklab.train import TrainingInterrupted
 
-    check_workers(args.workers)
+    backend_flags(args)  # --workers 0 too, before the file is read
     store_root(args)  # --store '' too, before the file is read
     sweep = load_sweep(args.file, max_runs=args.max_runs, progress=_planning)
     ready = preflight(  # a bad mirror or backend fails before anything trains
         args,
         default_backend=sweep.backend,
-        default_workers=sweep.workers,
-        default_address=sweep.ray_address,
+        backend_defaults=sweep.options_of,
     )
     root, backend, device, threads = ready.root, ready.backend, ready.device, ready.threads
     out = Path(args.file).with_suffix(".csv") if args.out is None else args.out
@@ -93,7 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 sweep,
                 root,
                 backend=backend,
-                device=str(device),
+                options=ready.options,
                 progress=bar.sweep,
                 rewind=args.rewind,
             )

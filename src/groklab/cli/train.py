@@ -12,17 +12,18 @@ from pathlib import Path
 from groklab.cli.common import (
     OUT_DIR_HELP,
     OUT_FILE_HELP,
+    add_device_flags,
     add_keep_flag,
     add_mirror_flags,
     add_rewind_flag,
     add_store,
-    build_mirrors,
     check_out_dir,
     keep_rule,
     make_out_dir,
     make_parents,
     open_run,
     open_store,
+    preflight,
     resume_hint,
     store_root,
     with_example,
@@ -49,7 +50,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="architecture preset (default power2022); model flags override it",
     )
     add_store(train)
-    train.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:N")
+    add_device_flags(train)
     train.add_argument(
         "--checkpoint-every",
         type=int,
@@ -57,9 +58,6 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="save the resume point every N steps (and on Ctrl-C and at the end); not part of "
         "the run id (default 1000)",
-    )
-    train.add_argument(
-        "--threads", default="auto", help="torch CPU threads (default auto: the idle cores)"
     )
     train.add_argument(
         "--compile",
@@ -134,7 +132,6 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from groklab.perf import apply_threads, tune_allocator
     from groklab.progress import ProgressDisplay
     from groklab.run import train
     from groklab.train import TrainingInterrupted, pick_device
@@ -146,17 +143,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if args.checkpoint_every < 1:
         raise GroklabError(f"--checkpoint-every={args.checkpoint_every} must be a positive integer")
-    threads = apply_threads(args.threads)  # e.g. threads 2 (auto: 1.9 of 2 cores idle)
-    keep = keep_rule(args)
+    keep_rule(args)  # a bad rule is named before the measures are built
     measures = _training_measures(spec, args.measures)
     check_memory(spec, device)  # a population that cannot fit fails before anything is made
     task = make_task(spec, torch.device("cpu"))  # so does a task it cannot build (n_train)
     check_parameter_groups(spec, task)  # and a parameter group the model does not declare
     # --out: not '', not a file, writable or makeable; before the store and the mirrors
     out = None if args.out is None else make_out_dir(args.out, create=False)
-    store_root(args)  # --store '' too
-    mirrors = build_mirrors(args)  # before the store: a bad mirror writes nothing
-    tune_allocator()
+    # the store's path, the mirrors (before the store: a bad mirror writes nothing), the kept
+    # checkpoints, the device, the threads and the allocator: as sweep, reproduce and bench
+    ready = preflight(
+        args,
+        sweeps=False,
+        checkpoint_every=args.checkpoint_every,
+        compile=args.compile,
+        measures=measures,
+    )
+    threads = ready.threads
     store = open_store(args)  # a garbage store fails here, before --out is made
     if out is not None:
         make_out_dir(out)
@@ -170,15 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with ProgressDisplay() as bar:
         try:
             result = train(
-                spec,
-                store,
-                device=str(device),
-                checkpoint_every=args.checkpoint_every,
-                sinks=[*mirrors, bar],
-                compile=args.compile,
-                keep_checkpoints=keep,
-                measures=measures,
-                rewind=args.rewind,
+                spec, store, ready.options, sinks=[*ready.mirrors, bar], rewind=args.rewind
             )
         except TrainingInterrupted as e:
             bar.close()

@@ -23,6 +23,7 @@ from groklab.errors import GroklabError
 from groklab.experiments.claims import Claim, ClaimResult, caption, check_claims, write_claims
 from groklab.files import write_text_atomic
 from groklab.sweep.base import Backend, SweepProgress
+from groklab.train.options import TrainOptions
 
 SIZES = ("paper", "quick", "micro")
 
@@ -33,9 +34,14 @@ class ExperimentContext:
     out_dir: Path  # where figures, CSV and Markdown go (exists)
     store_root: Path  # the run store (reused across experiments)
     backend: str | Backend = "local"  # a name in sweep.BACKENDS or a backend object
-    device: str | None = None
+    options: TrainOptions = TrainOptions()  # how each run trains: device, kept checkpoints
     progress: Callable[[SweepProgress], None] | None = None
     source: str = ""  # a user data file or directory, for experiments that read one
+
+    @property
+    def device(self) -> str | None:
+        device = self.options.device
+        return None if device is None else str(device)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ phrases`; `shrunk_text` joins the phrases of the notes whose value the size chan
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
@@ -34,10 +33,8 @@ from groklab.experiments.base import ExperimentContext
 from groklab.spec import ModelSpec, RunSpec
 from groklab.sweep import SweepResult, SweepSpec, expand
 from groklab.sweep import run as sweep_run
-from groklab.sweep.backend import get_backend
 from groklab.sweep.grid import grid_points
 from groklab.train import TrainResult
-from groklab.train.history import KeepRule
 
 THRESHOLD = 0.99  # validation accuracy that counts as generalized, as in the paper
 
@@ -153,7 +150,7 @@ def run_points(
         ctx.store_root,
         max_members=max_members,
         backend=ctx.backend,
-        device=ctx.device,
+        options=ctx.options,
         progress=ctx.progress,
     )
 
@@ -191,12 +188,9 @@ def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResu
 
 
 def keeping_checkpoints(ctx: ExperimentContext, rule: str) -> ExperimentContext:
-    """The context with its backend keeping checkpoints by `rule` ('every:N', 'log:N'), for an
-    experiment that measures kept members after training. A rule the user gave
-    (`--keep-checkpoints`, anything but 'none') is kept; a backend with no such setting is
-    used as it is, and keeps none."""
-    backend = get_backend(ctx.backend)
-    if getattr(backend, "keep_checkpoints", None) == "none":
-        backend = copy.copy(backend)
-        backend.keep_checkpoints = KeepRule.parse(rule).text
-    return replace(ctx, backend=backend)
+    """The context keeping checkpoints by `rule` ('every:N', 'log:N'), for an experiment that
+    measures kept members after training. A rule the user gave (`--keep-checkpoints`,
+    anything but 'none') is kept."""
+    if ctx.options.keep_checkpoints.keeps_any:
+        return ctx
+    return replace(ctx, options=ctx.options.with_fields(keep_checkpoints=rule))

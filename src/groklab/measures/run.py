@@ -11,7 +11,6 @@ values are written in one transaction, so an interrupted call loses at most the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from groklab.config import spec_from_dict
+from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.loader import build_member, checkpoint_at, member_task
 from groklab.measures import MEASURES, MeasureInfo
@@ -135,7 +134,7 @@ def _is_stored(stored: dict, step: int, info: MeasureInfo, probe: dict[str, floa
 
 
 def run_spec(store: RunStore, run_id: str) -> RunSpec:
-    return spec_from_dict(json.loads(store.get_run(store.resolve(run_id)).spec_json))
+    return spec_from_json(store.get_run(store.resolve(run_id)).spec_json)
 
 
 def _steps(store: RunStore, run_id: str) -> list[int]:

@@ -2,8 +2,10 @@
 
 A backend takes populations (RunSpecs) and returns one TrainResult per population, in order,
 with the metrics in the store at `store_root`. `local` trains them one after another in this
-process; a cluster backend (Ray) registers itself in BACKENDS with the same signature (the
-`Backend` protocol and sweep-wide progress live in sweep/base.py, below every backend).
+process; a cluster backend (Ray, sweep/ray_backend.py) has the same signature. Each backend
+declares its entry (its options, their flags and [sweep] keys) in its own module, and BACKENDS
+lists the entries (the `Backend` protocol, the entry and sweep-wide progress live in
+sweep/base.py, below every backend).
 """
 
 from __future__ import annotations
@@ -11,14 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from groklab.errors import GroklabError
+from groklab.errors import GroklabError, SpecError
 from groklab.events import Sink
 from groklab.run import train
 from groklab.spec import RunSpec
 from groklab.store import RunStore
-from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
+from groklab.sweep.base import (
+    Backend,
+    BackendEntry,
+    BackendOption,
+    ProgressCounter,
+    SweepProgress,
+    positive_int,
+)
+from groklab.sweep.ray_backend import RAY
 from groklab.train import Progress, TrainResult
-from groklab.train.history import KeepRule
+from groklab.train.options import TrainOptions
 
 
 class LocalBackend:
@@ -26,21 +36,18 @@ class LocalBackend:
     default), or spread over `workers` processes of one thread each (on a 2-core CPU two 1-thread
     processes gave 1.3-1.5x the throughput of one 2-thread process, measured on the Power step)."""
 
-    def __init__(
-        self, workers: int = 1, sinks: Sequence[Sink] = (), keep_checkpoints: str = "none"
-    ) -> None:
+    def __init__(self, workers: int = 1, sinks: Sequence[Sink] = ()) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise GroklabError(f"workers={workers!r} must be a positive integer")
         self.workers = workers
         self.sinks = tuple(sinks)  # mirrors (TensorBoard, W&B), fed after the store
-        self.keep_checkpoints = KeepRule.parse(keep_checkpoints).text  # checked before any run
 
     def run(
         self,
         specs: Sequence[RunSpec],
         *,
         store_root: Path,
-        device: str | None = None,
+        options: TrainOptions,
         progress: Callable[[SweepProgress], None] | None = None,
     ) -> list[TrainResult]:
         if self.workers > 1 and len(specs) > 1:
@@ -50,10 +57,9 @@ class LocalBackend:
                 specs,
                 self.workers,
                 store_root=store_root,
-                device=device,
+                options=options,
                 progress=progress,
                 sinks=self.sinks,
-                keep_checkpoints=self.keep_checkpoints,
             )
         counter = ProgressCounter(specs)
         results = []
@@ -65,36 +71,51 @@ class LocalBackend:
                     def on_step(event: Progress, i: int = i) -> None:
                         progress(counter.at(i, event.step))
 
-                results.append(
-                    train(
-                        spec,
-                        store,
-                        device=device,
-                        progress=on_step,
-                        sinks=self.sinks,
-                        keep_checkpoints=self.keep_checkpoints,
-                    )
-                )
+                results.append(train(spec, store, options, progress=on_step, sinks=self.sinks))
                 if progress is not None:
                     progress(counter.finish(i))
         return results
 
 
-def _ray_backend(**options: object) -> Backend:
-    from groklab.sweep.ray_backend import RayBackend  # Ray itself is imported only when used
+def _workers(value: object, where: str) -> int:
+    try:
+        return positive_int(value, where)
+    except SpecError as e:
+        raise SpecError(f"{e} (1: train in this process)") from None
 
-    return RayBackend(**options)
+
+LOCAL = BackendEntry(
+    "local",
+    LocalBackend,
+    (
+        BackendOption(
+            "workers",
+            "--workers",
+            "worker processes of one thread each (default 1: in this process)",
+            _workers,
+            int,
+        ),
+    ),
+)
+
+# one line per backend: its entry, declared in its own module
+BACKENDS: dict[str, BackendEntry] = {entry.name: entry for entry in (LOCAL, RAY)}
 
 
-BACKENDS: dict[str, Callable[..., Backend]] = {"local": LocalBackend, "ray": _ray_backend}
+def backend_entry(name: str) -> BackendEntry:
+    """The registry's entry for `name`; an unknown name is one line listing the choices."""
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise GroklabError(f"backend {name!r} is unknown; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]
 
 
 def get_backend(backend: str | Backend, **options: object) -> Backend:
-    """A backend by name from BACKENDS (or the object itself); unknown names list the choices.
-    `options` go to the backend (`workers` for local, `address` for ray, `sinks` for both:
-    mirrors fed after the store); None values are dropped."""
+    """A backend by name from BACKENDS (or the object itself, as it is). `options`: the
+    backend's own (its entry's, e.g. `workers` for local, `address` for ray) and `sinks`
+    (mirrors fed after the store); None values are dropped, others checked."""
     if not isinstance(backend, str):
         return backend
-    if backend not in BACKENDS:
-        raise GroklabError(f"backend {backend!r} is unknown; choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[backend](**{k: v for k, v in options.items() if v is not None})
+    sinks = options.pop("sinks", None) or ()
+    return backend_entry(backend).build(
+        sinks, **{k: v for k, v in options.items() if v is not None}
+    )

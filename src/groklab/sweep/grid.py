@@ -39,7 +39,7 @@ from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
-SWEEP_OPTIONS = ("max_members", "max_runs", "backend", "workers", "ray_address")
+SWEEP_FIELDS = ("max_members", "max_runs", "backend")  # and each backend's own keys
 PLAN_EVERY = 500  # expand's progress period, in points
 MAX_RUNS = 10_000  # grid points a sweep may have unless told more (`--max-runs`, [sweep])
 
@@ -86,10 +86,10 @@ class SweepSpec:
     grid: tuple[tuple[str, tuple], ...] = ()
     max_members: int = 64
     max_runs: int = MAX_RUNS  # more grid points than this are refused before expanding
-    # where it runs (not part of any run id): backend name and its options
+    # where it runs (not part of any run id): the backend's name and its options by their
+    # [sweep] keys (each backend declares its own: local's `workers`, ray's `ray_address`)
     backend: str = "local"
-    workers: int | None = None
-    ray_address: str | None = None
+    backend_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, RunSpec):
@@ -115,22 +115,30 @@ class SweepSpec:
         object.__setattr__(self, "grid", tuple(grid))
 
     def _check_where(self) -> None:
-        """backend, workers, ray_address: a name, a positive count, an address (or None)."""
+        """The backend's name, and each backend option by its backend's own check."""
         if not isinstance(self.backend, str):
             raise SpecError(
                 f"[sweep] backend={self.backend!r} is not a name; give one as a string, "
                 'e.g. "local"'
             )
-        workers = self.workers
-        if workers is not None and (
-            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-        ):
-            raise SpecError(
-                f"[sweep] workers={workers!r} is not allowed; give a positive integer "
-                "(1: in this process)"
-            )
-        if self.ray_address is not None and not isinstance(self.ray_address, str):
-            raise SpecError(f"[sweep] ray_address={self.ray_address!r} is not an address")
+        items = self.backend_options
+        items = tuple(items.items() if isinstance(items, Mapping) else items)
+        known = sweep_backend_options()
+        for key, value in items:
+            if key not in known:
+                allowed = ", ".join((*SWEEP_FIELDS, *known))
+                raise SpecError(f"unknown key {key!r} in [sweep]; allowed: {allowed}")
+            known[key].checked(value, f"[sweep] {key}")
+        object.__setattr__(self, "backend_options", items)
+
+    def options_of(self, backend: str) -> dict[str, object]:
+        """This file's options for `backend` by its constructor's keywords (others left out),
+        e.g. {"workers": 2} for local."""
+        from groklab.sweep.backend import BACKENDS
+
+        entry = BACKENDS.get(backend)
+        given = dict(self.backend_options)
+        return {} if entry is None else {o.key: given.get(o.sweep_key) for o in entry.options}
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -267,16 +275,26 @@ def sweep_from_dict(d: Mapping[str, Any]) -> SweepSpec:
     for key, table in (("grid", grid), ("sweep", options)):
         if not isinstance(table, dict):
             raise SpecError(f"{key!r} must be a table like [{key}], not {table!r}")
+    known = (*SWEEP_FIELDS, *sweep_backend_options())
     for key in options:
-        if key not in SWEEP_OPTIONS:
-            raise SpecError(f"unknown key {key!r} in [sweep]; allowed: {', '.join(SWEEP_OPTIONS)}")
+        if key not in known:
+            raise SpecError(f"unknown key {key!r} in [sweep]; allowed: {', '.join(known)}")
+    fields = {k: v for k, v in options.items() if k in SWEEP_FIELDS}
+    backend_options = tuple((k, v) for k, v in options.items() if k not in SWEEP_FIELDS)
     base = spec_from_dict({k: v for k, v in d.items() if k in TOP_KEYS})
     if base.n_members > 1:
         raise SpecError(
             f"[members] gives {base.n_members} members; a sweep takes one value per member "
             "field there: put the values to sweep (e.g. seed) in [grid]"
         )
-    return SweepSpec(base, grid=_flatten(grid), **options)
+    return SweepSpec(base, grid=_flatten(grid), backend_options=backend_options, **fields)
+
+
+def sweep_backend_options() -> dict:
+    """{[sweep] key: BackendOption} over every registered backend (sweep/backend.py)."""
+    from groklab.sweep.backend import BACKENDS
+
+    return {o.sweep_key: o for entry in BACKENDS.values() for o in entry.options}
 
 
 def _flatten(grid: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.events import Sink
+from groklab.interrupt import SigintFlag, sigint_ignored
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
 from groklab.sweep.base import SweepProgress
@@ -47,7 +48,7 @@ from groklab.sweep.remote import (
     train_payload,
 )
 from groklab.sweep.stream import EventRouter, failures_error
-from groklab.train import TrainingInterrupted, TrainResult
+from groklab.train import TrainingInterrupted, TrainOptions, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,15 @@ def run_in_processes(
     workers: int,
     *,
     store_root: Path,
-    device: str | None,
+    options: TrainOptions,
     progress: Callable[[SweepProgress], None] | None,
     sinks: Sequence[Sink] = (),
-    keep_checkpoints: str = "none",
 ) -> list[TrainResult]:
     remove_stale_scratch(store_root)
     try:
         with RunStore(store_root) as store:
             router = EventRouter(specs, store, sinks, progress)
-            pool = WorkerPool(specs, workers, store, router, device, keep_checkpoints)
+            pool = WorkerPool(specs, workers, store, router, options.portable())
             return pool.run()
     finally:
         remove_stale_scratch(store_root)
@@ -88,7 +88,7 @@ class PipeEvents:
         self.conn.send(item)
 
 
-def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep_rule, source) -> None:
+def worker_main(conn, parent: int, spec_json, options, checkpoint, tag, source) -> None:
     """A worker process: train one population, streaming to `conn`; end with its payload or
     one line saying why it failed (GroklabError: bad input, not worth a retry)."""
     die_with_parent(parent)
@@ -96,12 +96,11 @@ def worker_main(conn, parent: int, spec_json, device, checkpoint, tag, keep_rule
     try:
         payload = train_payload(
             spec_json,
-            device,
+            options,
             checkpoint,
             1,
             events=PipeEvents(conn),
             tag=tag,
-            keep_checkpoints=keep_rule,
             checkpoint_source=source,
         )
         conn.send(("payload", tag, None, payload))
@@ -155,10 +154,10 @@ class WorkerPool:
     """The driver's side: at most `workers` worker processes, one population each."""
 
     def __init__(
-        self, specs, workers: int, store: RunStore, router: EventRouter, device, keep_rule
+        self, specs, workers: int, store: RunStore, router: EventRouter, options: TrainOptions
     ):
         self.specs, self.workers, self.store, self.router = list(specs), workers, store, router
-        self.device, self.keep_rule = device, keep_rule
+        self.options = options  # portable: plain data for the spawned workers
         self.context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
         self.pending = deque(range(len(self.specs)))
         self.running: dict[int, Worker] = {}
@@ -168,7 +167,7 @@ class WorkerPool:
         self.interrupted: list[int] = []
 
     def run(self) -> list[TrainResult]:
-        stop = _Interrupt()
+        stop = SigintFlag()
         try:
             with stop:
                 while (self.pending or self.running) and not stop.requested:
@@ -197,16 +196,15 @@ class WorkerPool:
                 send,
                 os.getpid(),
                 canonical_json(spec),
-                self.device,
+                self.options,
                 checkpoint_bytes(self.store, spec),
                 i,
-                self.keep_rule,
                 checkpoint_source(self.store, spec),
             ),
             name=f"groklab-worker-{spec.run_id}",
             daemon=True,
         )
-        with _sigint_ignored():  # inherited: a Ctrl-C while it boots must not kill it
+        with sigint_ignored():  # inherited: a Ctrl-C while it boots must not kill it
             process.start()
         send.close()  # the worker holds the only writing end: EOF when it exits
         self.running[i] = Worker(i, process, receive)
@@ -261,7 +259,7 @@ class WorkerPool:
         log.warning("run %s failed: %s", self.specs[i].run_id, why)
         self.router.failed(i, self.store)
 
-    def _save_in_flight(self, stop: _Interrupt) -> None:
+    def _save_in_flight(self, stop: SigintFlag) -> None:
         """Ctrl-C: ask every worker to save (a terminal has already told them), and record
         what they send back; a second Ctrl-C stops waiting."""
         self.pending.clear()
@@ -286,20 +284,6 @@ class WorkerPool:
         self.running.clear()
 
 
-@contextlib.contextmanager
-def _sigint_ignored():
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _signal(process, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, TypeError):  # gone, or never started
         os.kill(process.pid, signum)
@@ -309,25 +293,3 @@ def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         return f"process was killed by {signal.Signals(-exitcode).name}"
     return f"process exited with status {exitcode} before sending its result"
-
-
-class _Interrupt:
-    """Ctrl-C in the driver: a flag checked between polls, so no store write is cut."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self) -> _Interrupt:
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)

@@ -30,14 +30,14 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.events import Sink
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
-from groklab.sweep.base import SweepProgress
+from groklab.sweep.base import BackendEntry, BackendOption, SweepProgress, address
 from groklab.sweep.remote import (
     checkpoint_bytes,
     checkpoint_source,
@@ -47,7 +47,7 @@ from groklab.sweep.remote import (
 )
 from groklab.sweep.stream import EventRouter, failures_error
 from groklab.train import TrainResult
-from groklab.train.history import KeepRule
+from groklab.train.options import TrainOptions
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +141,12 @@ class RayBackend:
         cpus_per_task: float = 1.0,
         task: Callable[..., object] = train_payload,
         sinks: Sequence[Sink] = (),
-        keep_checkpoints: str = "none",
     ) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS")
         self.max_retries = max_retries
         self.cpus_per_task = cpus_per_task
         self.task = task  # what a worker runs; the default trains and returns a Payload
         self.sinks = tuple(sinks)  # mirrors fed, after the store, with the streamed events
-        self.keep_checkpoints = KeepRule.parse(keep_checkpoints).text
         self.ray = import_ray()
 
     def _init(self) -> None:
@@ -172,13 +170,14 @@ class RayBackend:
         specs: Sequence[RunSpec],
         *,
         store_root: Path,
-        device: str | None = None,
+        options: TrainOptions,
         progress: Callable[[SweepProgress], None] | None = None,
     ) -> list[TrainResult]:
         self._init()
         from ray.util.queue import Queue
 
-        gpu = device is not None and device.startswith("cuda")
+        gpu = options.device is not None and str(options.device).startswith("cuda")
+        on_node = replace(options.portable(), device="cuda" if gpu else "cpu")
         task = self.ray.remote(errors_as_values(self.task)).options(
             max_retries=self.max_retries,
             retry_exceptions=True,  # a GroklabError never reaches Ray: it is a TaskFailed
@@ -194,12 +193,11 @@ class RayBackend:
             refs = {
                 task.remote(
                     canonical_json(spec),
-                    "cuda" if gpu else "cpu",
+                    on_node,
                     checkpoint_bytes(store, spec),
                     max(1, int(self.cpus_per_task)),
                     events=events,
                     tag=i,
-                    keep_checkpoints=self.keep_checkpoints,
                     checkpoint_source=checkpoint_source(store, spec),
                 ): i
                 for i, spec in enumerate(specs)
@@ -230,6 +228,21 @@ class RayBackend:
             return
         results[i] = record_payload(store, specs[i], payload)
         router.finish(i, payload.status, payload.step)
+
+
+RAY = BackendEntry(
+    "ray",
+    RayBackend,
+    (
+        BackendOption(
+            "address",
+            "--ray-address",
+            "cluster address (default $RAY_ADDRESS, else a local Ray instance)",
+            address,
+            toml="ray_address",
+        ),
+    ),
+)
 
 
 def _one_line(error: Exception) -> str:

@@ -17,7 +17,6 @@ when it starts and when it ends (`remove_stale_scratch`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from groklab.config import spec_from_dict
+from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.events import RunInfo
 from groklab.files import pid_is_alive, remove_stale_temp_files, write_bytes_atomic
@@ -40,6 +39,7 @@ from groklab.store.sink import StoreCheckpoints, StoreSink, create_run
 from groklab.sweep.stream import QueueSink, StreamedCheckpoints
 from groklab.train import TrainingInterrupted, TrainResult
 from groklab.train.loop import train_loop
+from groklab.train.options import TrainOptions
 
 SCRATCH_PREFIX = "groklab-worker-"
 _SCRATCH = re.compile(rf"{SCRATCH_PREFIX}(\d+)-")
@@ -58,16 +58,16 @@ class Payload:
 
 def train_payload(
     spec_json: str,
-    device: str | None,
+    options: TrainOptions,
     checkpoint: bytes | None,
     threads: int | None = None,
     *,
     events=None,
     tag: int = 0,
-    keep_checkpoints: str = "none",
     checkpoint_source: str | None = None,
 ) -> Payload:
-    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store;
+    """Worker side: train the spec (resuming from `checkpoint` if given) in a scratch store,
+    as `options` say (TrainOptions.portable: no measures hook travels);
     with an `events` queue, stream each evaluation and each saved checkpoint to the driver
     while training (tagged with the population's index `tag`, sweep/stream.py).
     `checkpoint_source`: where the driver read `checkpoint`, named instead of the scratch copy
@@ -83,7 +83,7 @@ def train_payload(
         if checkpoint is not None:
             copy.write_bytes(checkpoint)
         try:
-            step, status = _train(spec, store, device, events, tag, keep_checkpoints)
+            step, status = _train(spec, store, options, events, tag)
         except GroklabError as e:  # name the user's file, not the scratch copy
             if checkpoint_source is None or str(copy) not in str(e):
                 raise
@@ -95,7 +95,7 @@ def train_payload(
     return Payload(spec_json, result.step, status, result.curves, blob, norms, kept)
 
 
-def _train(spec, store, device, events, tag, keep_checkpoints) -> tuple[int, str]:
+def _train(spec, store, options, events, tag) -> tuple[int, str]:
     """train() in the scratch store, its checkpoints streamed; Ctrl-C gives "interrupted"."""
     sink = None if events is None else QueueSink(events, tag)
     checkpoints = StoreCheckpoints(store, spec.run_id)
@@ -106,17 +106,12 @@ def _train(spec, store, device, events, tag, keep_checkpoints) -> tuple[int, str
             spec,
             [StoreSink(store), *([] if sink is None else [sink])],
             checkpoints,
-            device=device,
-            keep_rule=keep_checkpoints,
+            options,
         )
     except TrainingInterrupted as stop:
         return stop.step, "interrupted"
     create_run(store, RunInfo.of(spec))  # a run found done in its checkpoint
     return step, "done" if done else "interrupted"
-
-
-def spec_from_json(text: str) -> RunSpec:
-    return spec_from_dict(json.loads(text))
 
 
 def checkpoint_source(store: RunStore, spec: RunSpec) -> str:

@@ -30,7 +30,7 @@ from groklab.sweep.backend import LocalBackend, get_backend
 from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
 from groklab.sweep.grid import SweepSpec, apply_point, axis_name, grid_points, pack_members
 from groklab.sweep.stream import failures_error
-from groklab.train import TrainResult
+from groklab.train import TrainOptions, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +118,22 @@ def run_sweep(
     store_root: str | Path,
     *,
     backend: str | Backend = "local",
+    options: TrainOptions | None = None,
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     rewind: bool = False,
 ) -> SweepResult:
     """Train every population of the sweep not already done in the store; one row per point.
-    `rewind`: a resume point ahead of the store's rows restarts where they end (resume.py)
-    instead of failing its run."""
+    `options` say how each population trains (train/options.py; `device` is a shorthand for
+    its field). `rewind`: a resume point ahead of the store's rows restarts where they end
+    (resume.py) instead of failing its run."""
     points = grid_points(sweep)
     result = run_points(
         [apply_point(sweep.base, p) for p in points],
         store_root,
         max_members=sweep.max_members,
         backend=backend,
+        options=options,
         device=device,
         progress=progress,
         rewind=rewind,
@@ -145,6 +148,7 @@ def run_points(
     *,
     max_members: int = 64,
     backend: str | Backend = "local",
+    options: TrainOptions | None = None,
     device: str | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     rewind: bool = False,
@@ -155,6 +159,7 @@ def run_points(
 
     Example: run_points([spec_a, spec_b], root, max_members=1) trains each in its own population.
     """
+    options = (options or TrainOptions()).with_fields(device=device)
     runner = get_backend(backend)
     populations, locations = pack_members(list(points), max_members)
     if isinstance(runner, LocalBackend):  # tasks are built here (a Ray node builds its own)
@@ -187,7 +192,7 @@ def run_points(
                 log.warning("run %s failed: %s", populations[i].run_id, why)
             try:
                 trained = _train(
-                    runner, populations, runnable, store_root, device, progress, counter
+                    runner, populations, runnable, store_root, options, progress, counter
                 )
             except GroklabError as error:
                 if not refused:
@@ -202,16 +207,16 @@ def run_points(
     return SweepResult([summary_row(done[j], k) for [(j, k)] in locations], done)
 
 
-def _train(runner, populations, runnable, store_root, device, progress, counter) -> list:
+def _train(runner, populations, runnable, store_root, options, progress, counter) -> list:
     """The backend's results for the populations at `runnable` (none to train: no call)."""
     if not runnable:
         return []
     if isinstance(runner, LocalBackend):  # this machine's memory (Ray's is elsewhere)
-        check_populations_fit([populations[i] for i in runnable], device)
+        check_populations_fit([populations[i] for i in runnable], options.device)
     return runner.run(
         [populations[i] for i in runnable],
         store_root=Path(store_root),
-        device=device,
+        options=options,
         progress=None if progress is None else _offset(progress, counter, runnable),
     )
 

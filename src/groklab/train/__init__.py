@@ -8,6 +8,7 @@ from groklab.train.loop import (
     pick_device,
     train_loop,
 )
+from groklab.train.options import TrainOptions
 from groklab.train.population import Population
 
 
@@ -29,6 +30,7 @@ __all__ = [
     "Progress",
     "RunInfo",
     "Sink",
+    "TrainOptions",
     "TrainResult",
     "TrainingInterrupted",
     "pick_device",

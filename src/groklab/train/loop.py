@@ -17,14 +17,11 @@ the convenient form: the store's sink first, then the caller's sinks, then `prog
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from groklab.errors import GroklabError
 from groklab.events import (
@@ -36,9 +33,10 @@ from groklab.events import (
     emit_eval,
     emit_start,
 )
+from groklab.interrupt import SigintFlag
 from groklab.perf import SERIAL_BLAS_DTYPES, serial_blas
 from groklab.spec import RunSpec
-from groklab.train.history import KeepRule
+from groklab.train.options import MeasureHook, TrainOptions
 from groklab.train.schedule import is_eval_step
 from groklab.train.state import TrainState, init_state, make_task
 from groklab.train.step import build_loss_fn, evaluate, train_step
@@ -47,8 +45,6 @@ log = logging.getLogger(__name__)
 
 
 Progress = EvalEvent  # what `progress=` callbacks receive: .step, .steps, .metrics
-# measures taken at each evaluation: (flat [M, P], step) -> {name: [M] values}
-MeasureHook = Callable[[Tensor, int], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -90,19 +86,16 @@ def train_loop(
     spec: RunSpec,
     sinks: Sequence[Sink],
     checkpoints: Checkpoints,
-    *,
-    device: str | None = None,
-    checkpoint_every: int = 1000,
-    compile: bool = False,
-    keep_rule: KeepRule | str = "none",
-    measures: MeasureHook | None = None,
+    options: TrainOptions | None = None,
+    **fields: object,
 ) -> tuple[int, bool]:
     """Train `spec` from `checkpoints`' resume point, emitting to `sinks` (events.py says
-    which calls come when); returns (step reached, whether the run is done)."""
-    if checkpoint_every < 1:
-        raise GroklabError(f"checkpoint_every={checkpoint_every} must be a positive integer")
-    keep_rule = keep_rule if isinstance(keep_rule, KeepRule) else KeepRule.parse(keep_rule)
-    dev = pick_device(device)
+    which calls come when); returns (step reached, whether the run is done). `options` (or
+    its fields as keywords: device=, compile=, ...) say how (train/options.py)."""
+    options = (options or TrainOptions()).with_fields(**fields)
+    keep_rule, measures = options.keep_checkpoints, options.measures
+    checkpoint_every = options.checkpoint_every
+    dev = pick_device(options.device)
     task = make_task(spec, dev)  # bad input fails here, before any sink hears of the run
     state = init_state(spec, task, dev)
     saved = checkpoints.load()
@@ -119,7 +112,7 @@ def train_loop(
         log.info("resuming %s at step %d", spec.run_id, state.step)
         _check_threads(spec.run_id, saved.get("threads"), dev)
     if not state.done:
-        loss_fn = build_loss_fn(state, task, spec, compile=compile)
+        loss_fn = build_loss_fn(state, task, spec, compile=options.compile)
         kept = keep_rule.steps(spec.train.steps, spec.train.eval_every)
         with serial_blas(dev.type == "cpu" and spec.train.dtype in SERIAL_BLAS_DTYPES):
             _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures)
@@ -127,7 +120,7 @@ def train_loop(
 
 
 def _run(spec, sinks, checkpoints, state, task, checkpoint_every, loss_fn, kept, measures) -> None:
-    stop = _StopFlag()
+    stop = SigintFlag()  # the loop saves and stops before the next update
     emit_start(sinks, RunInfo.of(spec), state.step)
     try:
         with stop:
@@ -202,23 +195,3 @@ def _evaluate(spec, sinks, state: TrainState, task, measures: MeasureHook | None
 
 def _should_stop(spec: RunSpec, state: TrainState) -> bool:
     return spec.train.stop_at_val_acc > 0 and bool((state.hits >= spec.train.stop_patience).all())
-
-
-class _StopFlag:
-    """Turns SIGINT into a flag checked between steps (only in the main thread)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True  # the loop saves and stops before the next update
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
