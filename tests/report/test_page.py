@@ -303,3 +303,24 @@ def test_the_comparison_page_draws_every_member_of_every_run_named_by_run(traine
     assert "lr 0.003" in page and "lr 0.01" in page  # what differs between the runs
     index = (out / "index.html").read_text()
     assert '<a href="compare.html">' in index
+
+
+def test_the_llcs_sampler_settings_are_a_line_of_text_not_plots(trained_store, tmp_path):
+    copy = tmp_path / "store"
+    shutil.copytree(trained_store, copy)
+    settings = {"llc_epsilon": 1e-4, "llc_gamma": 100.0, "llc_draws": 200.0}
+    with RunStore(copy) as store:
+        for step, llc in ((10, [3.0, 4.0]), (20, [5.0, 6.0])):
+            values = {"llc": llc, "llc_rhat": [1.01, 1.2]}
+            store.write_metrics(
+                SPEC.run_id, step, values | {k: [v, v] for k, v in settings.items()}
+            )
+        page = build_run_page(store, SPEC.run_id)
+    drawn = figures(page)
+    assert [t["y"] for t in drawn["llc"]["data"]] == [[3.0, 5.0], [4.0, 6.0]]
+    assert "llc_rhat" in drawn and not any(t in drawn for t in settings)
+    assert (
+        f"Made with {SPEC.run_id} at step 20: llc_draws 200, llc_epsilon 0.0001, llc_gamma 100."
+        in page
+    )
+    assert "--measures llc<" not in page  # stored: no command offered

@@ -30,6 +30,7 @@ from groklab.store.db import METRICS, NORM_PREFIX
 
 NORMS, OTHER = "norms", "other"  # the report's own families: parameter norms, unregistered names
 MAX_HEATMAP_MEMBERS = 16
+SETTINGS = {name for info in MEASURES.values() for name in info.settings}  # how, not what
 AddFigure = Callable[[dict], str]  # a figure -> the <div> it is drawn into
 
 
@@ -167,16 +168,34 @@ def missing_note(views: Sequence[RunView], family: str) -> str:
     )
 
 
+def settings_note(views: Sequence[RunView], family: str) -> str:
+    """The settings a family's measures were made with (the llc's sampler), as each run stored
+    them with its latest value; they are text, not plots."""
+    parts = []
+    for view in views:
+        names = [n for n in view.names if n in SETTINGS and family_of(n) == family]
+        if names:
+            latest = view.store.read_measures(view.run_id, names)
+            values = [f"{n} {_last(latest[n][0]):g}" for n in names]  # member 0's
+            parts.append(f"{view.run_id} at step {int(latest['step'][-1])}: {', '.join(values)}")
+    return note("Made with " + "; ".join(parts) + ".") if parts else ""
+
+
+def _last(values: np.ndarray) -> float:
+    seen = values[np.isfinite(values)]
+    return float(seen[-1]) if seen.size else float("nan")
+
+
 def family_sections(views: Sequence[RunView], add: AddFigure) -> tuple[str, str]:
     """(the per-parameter norms' panels, the measures' sections by family)."""
-    grouped = panels(sorted({n for v in views for n in v.names}))
+    grouped = panels(sorted({n for v in views for n in v.names if n not in SETTINGS}))
     norms = _panels_html(views, grouped.get(NORMS, {}), add)
     parts = []
     for family, heading in [*FAMILIES.items(), (OTHER, "Other stored measures")]:
         body = missing_note(views, family) if family != OTHER else ""
         if family == "fourier":
             body += "".join(heatmap(view, add) for view in views)
-        body += _panels_html(views, grouped.get(family, {}), add)
+        body += _panels_html(views, grouped.get(family, {}), add) + settings_note(views, family)
         if body:
             parts.append(f"<h3>{html.escape(heading)}</h3>{body}")
     return norms, "\n".join(parts)
