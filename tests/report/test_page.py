@@ -324,3 +324,14 @@ def test_the_llcs_sampler_settings_are_a_line_of_text_not_plots(trained_store, t
         in page
     )
     assert "--measures llc<" not in page  # stored: no command offered
+
+
+def test_a_stored_name_that_looks_like_markup_stays_data(trained_store, tmp_path):
+    copy = tmp_path / "store"
+    shutil.copytree(trained_store, copy)
+    name = "probe</script><script>alert(1)</script>"
+    with RunStore(copy) as store:
+        store.write_metrics(SPEC.run_id, 20, {name: [1.0, 2.0]})
+        page = build_run_page(store, SPEC.run_id)
+    assert "<script>alert" not in page and page.count("</script>") == 3  # the page's own three
+    assert [t["y"] for t in figures(page)[name]["data"]] == [[1.0], [2.0]]

@@ -107,7 +107,7 @@ def curves_figures(curves: Sequence[dict[str, Series]], *, compare: bool) -> lis
                 )
                 data[-1]["name"] = group  # the legend toggles a run's (or a metric's) members
                 shown.add(group)
-        out.append((title, {"data": data, "layout": layout(title, y_title=title, log_y=log_y)}))
+        out.append({"data": data, "layout": layout(title, y_title=title, log_y=log_y)})
     return out
 
 

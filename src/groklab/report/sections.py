@@ -112,8 +112,7 @@ def curves_section(views: Sequence[RunView], add: AddFigure) -> str:
         steps = view.curves["step"]
         for m in range(view.record.n_members):
             members.append({k: view.series(m, steps, view.curves[k][m]) for k in METRICS})
-    figs = figures.curves_figures(members, compare=len(views) > 1)
-    return grid(add(fig) for _, fig in figs)
+    return grid(add(fig) for fig in figures.curves_figures(members, compare=len(views) > 1))
 
 
 def panel_figure(views: Sequence[RunView], title: str, names: Sequence[str]) -> tuple[dict, str]:
