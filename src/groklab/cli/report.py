@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from groklab.cli.common import (
     OUT_DIR_HELP,
@@ -21,12 +22,15 @@ def add_report_command(sub: argparse._SubParsersAction) -> None:
         "report",
         help="write an interactive HTML page per run (curves, norms, stored measures by "
         "family) and an index; --compare draws the runs on one page",
-        description="Write DIR/<run id>.html for each run: its spec, members, and interactive "
-        "plots (zoom on the log step axis, values on hover) of its curves, parameter norms and "
-        "every stored measure, grouped by family; a measure that applies but is not stored is "
-        "named with the groklab measure command that adds it. With --compare, also "
-        "DIR/compare.html, a trace per member of every run. DIR/index.html links the pages, "
-        "and DIR/plotly.min.js, which they share, lets the folder open offline.",
+        description=textwrap.fill(
+            "Write DIR/<run id>.html for each run: its spec, members, and interactive "
+            "plots (zoom on the log step axis, values on hover) of its curves, parameter norms and "
+            "every stored measure, grouped by family; a measure that applies but is not stored is "
+            "named with the groklab measure command that adds it. With --compare, also "
+            "DIR/compare.html, a trace per member of every run. DIR/index.html links the pages, "
+            "and DIR/plotly.min.js, which they share, lets the folder open offline.",
+            width=88,
+        ),
         **with_example(
             "groklab report r-1a2b3c r-4d5e6f --out report\n"
             "  groklab report r-1a2b3c r-4d5e6f --compare --out report"

@@ -75,8 +75,8 @@ def run_color(run: int) -> str:
     return GROUP_COLORS[run % len(GROUP_COLORS)]
 
 
-def curves_figures(curves: Sequence[dict[str, Series]], *, compare: bool) -> list[tuple[str, dict]]:
-    """[(title, figure)] of accuracy, loss and weight norm; `curves` holds each member's
+def curves_figures(curves: Sequence[dict[str, Series]], *, compare: bool) -> list[dict]:
+    """The figures of accuracy, loss and weight norm; `curves` holds each member's
     {metric: Series}. One run: train blue, validation red, as `groklab plot`; several: each
     run its own colour, train dashed and validation solid."""
     panels = [
