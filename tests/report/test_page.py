@@ -335,3 +335,13 @@ def test_a_stored_name_that_looks_like_markup_stays_data(trained_store, tmp_path
         page = build_run_page(store, SPEC.run_id)
     assert "<script>alert" not in page and page.count("</script>") == 3  # the page's own three
     assert [t["y"] for t in figures(page)[name]["data"]] == [[1.0], [2.0]]
+
+
+def test_fourier_norms_stored_as_nan_only_draw_no_heat_map(tmp_path):
+    with RunStore(tmp_path) as store:
+        train(SPEC, store)
+        nan = {f"fourier/embed/{k}": [float("nan")] * 2 for k in range(4)}
+        store.write_metrics(SPEC.run_id, 20, nan)
+        page = build_run_page(store, SPEC.run_id)
+    assert not any(title.startswith(f"{SPEC.run_id}: W_E") for title in figures(page))
+    assert "--measures fourier_embed" not in page  # stored, though not a number

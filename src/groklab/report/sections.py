@@ -225,7 +225,10 @@ def stored_embedding_norms(view: RunView) -> tuple[MeasureInfo, np.ndarray, list
         return None
     values = view.store.read_measures(view.run_id, [prefix + k for k in keys])
     stacked = np.stack([values[prefix + k] for k in keys], axis=-1)  # [M, S, K]
-    last = int(np.flatnonzero(np.isfinite(stacked).any(axis=(0, 2)))[-1])
+    seen = np.flatnonzero(np.isfinite(stacked).any(axis=(0, 2)))  # steps with a value
+    if not seen.size:
+        return None
+    last = int(seen[-1])
     norms, step = stacked[:, last], int(values["step"][last])  # [M, K]
     if info.name == "fourier_embed_s5":  # stored: each irrep's energy; drawn: its norm
         return info, np.sqrt(norms), [f"{k} ({IRREPS[k].shape[1]})" for k in keys], step
