@@ -1,5 +1,6 @@
 """Open a page in headless Chromium over the DevTools protocol (on a pipe, no network port):
-collect what the page logs as errors and take a screenshot. For the report's browser test."""
+collect what the page logs as errors and take a screenshot, or hold it open in a tab to run
+script in it and move the mouse over it. For the report's browser test."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,3 +175,84 @@ def _error_text(event: dict) -> str:
     if event["method"] == "Runtime.consoleAPICalled":
         return " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
     return params["entry"].get("text", "error")
+
+
+class Tab:
+    """One loaded page: evaluate script in it, and press, move and release the mouse on it."""
+
+    def __init__(self, tools: DevTools, session: str) -> None:
+        self.tools, self.session = tools, session
+
+    def evaluate(self, expression: str):
+        """The JSON value of `expression` (a promise is awaited)."""
+        reply = self.tools.send(
+            "Runtime.evaluate",
+            self.session,
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+        )
+        if "exceptionDetails" in reply:
+            raise RuntimeError(reply["exceptionDetails"].get("text", "exception"))
+        return reply["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 20.0):
+        """Poll `expression` until it is truthy; -> its value."""
+        deadline = time.monotonic() + timeout
+        while (value := self.evaluate(expression)) in (None, False, 0, [], ""):
+            if time.monotonic() > deadline:
+                raise TimeoutError(expression)
+            time.sleep(0.05)
+        return value
+
+    def mouse(self, kind: str, x: float, y: float, *, pressed: bool = False) -> None:
+        """A mouse event at viewport pixel (x, y): kind mousePressed, mouseMoved or
+        mouseReleased, with the left button (held while moving if `pressed`)."""
+        self.tools.send(
+            "Input.dispatchMouseEvent",
+            self.session,
+            type=kind,
+            x=x,
+            y=y,
+            button="left" if pressed or kind != "mouseMoved" else "none",
+            buttons=1 if pressed or kind == "mousePressed" else 0,
+            clickCount=1,
+        )
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+        self.mouse("mousePressed", *start)
+        for i in range(1, steps + 1):
+            x = start[0] + (end[0] - start[0]) * i / steps
+            y = start[1] + (end[1] - start[1]) * i / steps
+            self.mouse("mouseMoved", x, y, pressed=True)
+        self.mouse("mouseReleased", *end)
+
+    @property
+    def errors(self) -> list[str]:
+        return [_error_text(e) for e in self.tools.events if _is_error(e)]
+
+
+@contextlib.contextmanager
+def open_tab(binary: str, page: Path) -> Iterator[Tab]:
+    """`page` loaded in a fresh headless browser's tab (1280 x 900), held open meanwhile."""
+    with tempfile.TemporaryDirectory() as profile:
+        tools = DevTools(binary, profile)
+        try:
+            target = tools.send("Target.createTarget", url="about:blank")["targetId"]
+            attached = tools.send("Target.attachToTarget", targetId=target, flatten=True)
+            session = attached["sessionId"]
+            for domain in ("Page", "Runtime", "Log"):
+                tools.send(f"{domain}.enable", session)
+            tools.send(
+                "Emulation.setDeviceMetricsOverride",
+                session,
+                width=1280,
+                height=900,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            tools.send("Page.navigate", session, url=page.resolve().as_uri())
+            tools.wait_for("Page.loadEventFired")
+            yield Tab(tools, session)
+        finally:
+            tools.close()

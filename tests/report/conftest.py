@@ -1,5 +1,6 @@
 import pytest
 
+from groklab.measures.run import measure_run
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.train import train
@@ -14,14 +15,19 @@ SPEC = RunSpec(
 MEASURE = "probe/answer_margin"  # a measure of the kind `groklab measure` stores later
 
 
+STORED = ["fourier_embed", "eff_rank"]  # what `groklab measure` has added to SPEC's run
+
+
 @pytest.fixture(scope="session")
 def trained_store(tmp_path_factory):
-    """A store holding SPEC trained, plus MEASURE written at two steps (values per member)."""
+    """A store holding SPEC trained, MEASURE written at two steps (values per member), and the
+    measures STORED at its latest state."""
     root = tmp_path_factory.mktemp("report-store")
     with RunStore(root) as store:
         train(SPEC, store)
         store.write_metrics(SPEC.run_id, 10, {MEASURE: [0.25, 0.5]})
         store.write_metrics(SPEC.run_id, 20, {MEASURE: [0.75, 1.5]})
+        measure_run(store, SPEC.run_id, STORED)
     return root
 
 

@@ -1,45 +1,38 @@
-import numpy as np
+"""Tests for src/groklab/report/fourier.py: the heat map says which basis it is drawn in."""
+
 import pytest
 
-from groklab.errors import GroklabError
-from groklab.report import embedding_fourier_norms
+from groklab.measures import MEASURES
+from groklab.report.fourier import HEATMAP_MEASURES, basis_text
+from groklab.spec import DataSpec, ModelSpec, RunSpec
+
+TINY = ModelSpec(n_layers=1, d_model=8, n_heads=2, d_mlp=16)
 
 
-def fourier_basis(p: int) -> tuple[np.ndarray, list[list[int]]]:
-    """Orthonormal rows: the constant, then cos and sin of each frequency k = 1..p // 2 (the
-    sine of k = p / 2 vanishes for even p and is left out); and each frequency's rows."""
-    x = np.arange(p)
-    rows, owners = [np.ones(p)], [[0]]
-    for k in range(1, p // 2 + 1):
-        owners.append([len(rows)])
-        rows.append(np.cos(2 * np.pi * k * x / p))
-        if 2 * k != p:
-            owners[-1].append(len(rows))
-            rows.append(np.sin(2 * np.pi * k * x / p))
-    basis = np.stack(rows)
-    return basis / np.linalg.norm(basis, axis=1, keepdims=True), owners
+@pytest.mark.parametrize(
+    ("op", "p", "measure", "says"),
+    [
+        ("add", 7, "fourier_embed", "the additive group Z_p"),
+        ("sub", 11, "fourier_embed", "the additive group Z_p"),
+        (
+            "div",
+            7,
+            "fourier_embed_mul",
+            "multiplicative group Z_7^* indexed by discrete log base 3",
+        ),
+        ("mul", 11, "fourier_embed_mul", "multiplicative group Z_11^*"),
+        ("s5_mul", 7, "fourier_embed_s5", "S5's irreducible representations"),
+    ],
+)
+def test_the_heat_map_reads_the_one_measure_of_the_operations_group_and_names_its_basis(
+    op, p, measure, says
+):
+    spec = RunSpec(data=DataSpec(op=op, p=p), model=TINY)
+    assert [m for m in HEATMAP_MEASURES if MEASURES[m].applies(spec)] == [measure]
+    text = basis_text(spec, 40)
+    assert says in text and "at step 40" in text
 
 
-@pytest.mark.parametrize("p", [7, 8, 13])
-def test_norms_equal_projections_on_an_orthonormal_cos_sin_basis(p):
-    w = np.random.default_rng(p).normal(size=(p, 5))
-    basis, owners = fourier_basis(p)
-    assert np.allclose(basis @ basis.T, np.eye(p))  # the test's basis is a basis
-    coeffs = basis @ w  # [p, D]
-    expected = [np.linalg.norm(coeffs[rows]) for rows in owners]
-    np.testing.assert_allclose(embedding_fourier_norms(w), expected, rtol=1e-12)
-
-
-def test_an_embedding_at_one_frequency_has_norm_there_only():
-    p, k = 11, 4
-    x = np.arange(p)
-    w = np.stack([3 * np.cos(2 * np.pi * k * x / p + 0.3), np.sin(2 * np.pi * k * x / p)], 1)
-    norms = embedding_fourier_norms(w)
-    assert norms.shape == (p // 2 + 1,)
-    assert norms.argmax() == k and np.allclose(np.delete(norms, k), 0, atol=1e-12)
-    assert norms[k] == pytest.approx(np.linalg.norm(w))  # Parseval: nothing lost
-
-
-def test_a_bad_embedding_shape_is_one_line():
-    with pytest.raises(GroklabError, match=r"shape \(5,\) given; allowed: \[p >= 2, D\]"):
-        embedding_fourier_norms(np.ones(5))
+def test_an_mlp_run_has_no_heat_map_measure():
+    spec = RunSpec(data=DataSpec(op="add", p=7), model=ModelSpec(arch="mlp", n_layers=1))
+    assert not any(MEASURES[m].applies(spec) for m in HEATMAP_MEASURES)

@@ -3,9 +3,11 @@
 A measure is a function `fn(model, task) -> {name: value}` of one loaded member (a plain
 `nn.Module` for one member and its `MemberTask`, as `groklab.load` returns them). It may
 return several named values (a per-frequency measure returns one per frequency). Each is
-registered once in `MEASURES` with the runs it applies to, and whether it is cheap enough to
-take at every evaluation during training. The values go to the store as ordinary measures
-(`RunStore.write_metrics`), under the names the function returns.
+registered once in `MEASURES` with the runs it applies to, whether it is cheap enough to
+take at every evaluation during training, its family (`FAMILIES`: the report draws a family's
+measures together) and the value names it stores. The values go to the store as ordinary
+measures (`RunStore.write_metrics`), under the names the function returns; `measure_of` finds
+the measure behind a stored name.
 
     >>> from groklab.measures import MEASURES
     >>> MEASURES["softmax_collapse"].fn(model, task)
@@ -51,8 +53,14 @@ class MeasureInfo:
     applies: Callable[[RunSpec], bool]  # the runs this measure is defined for
     cheap: bool  # cheap enough to take at every evaluation during training
     doc: str  # one line for `--help`
+    family: str  # the kind of quantity, one of FAMILIES: the report draws a family together
+    stores: tuple[str, ...]  # the value names fn returns: a name, or a prefix ending in "/"
     final: bool = False  # fn(model, task, final): also reads the member's last measured state
     settings: tuple[str, ...] = ()  # value names that record how the others were made
+
+    def has_value(self, name: str) -> bool:
+        """Whether `name` (a stored value name) is one of the values this measure stores."""
+        return any(name.startswith(s) if s.endswith("/") else name == s for s in self.stores)
 
 
 def _classification(spec: RunSpec) -> bool:
@@ -119,6 +127,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="fraction of training examples whose float32 softmax is exactly 1 at the "
             "correct class (Prieto et al. 2025)",
+            family="collapse",
+            stores=("softmax_collapse",),
         ),
         MeasureInfo(
             "zero_loss",
@@ -126,6 +136,8 @@ MEASURES: dict[str, MeasureInfo] = {
             _classification,
             cheap=True,
             doc="fraction of training examples whose float32 cross-entropy is exactly 0",
+            family="collapse",
+            stores=("zero_loss",),
         ),
         MeasureInfo(
             "fourier_embed",
@@ -134,6 +146,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="fourier/embed/k: the norm of W_E along frequency k of Z_p, the additive "
             "group's basis (Nanda et al. 2023); not for x*y, x/y (see fourier_embed_mul)",
+            family="fourier",
+            stores=("fourier/embed/",),
         ),
         MeasureInfo(
             "fourier_embed_mul",
@@ -143,6 +157,8 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="x*y, x/y mod a prime p: fourier_mul/embed/k, the norm of W_E along frequency k "
             "of the multiplicative group Z_p^* (residues by discrete log), and gini_mul/W_E, "
             "gini_mul/W_L (Chughtai, Chan, Nanda 2023)",
+            family="fourier",
+            stores=("fourier_mul/embed/", "gini_mul/", "sum_sq_weights"),
         ),
         MeasureInfo(
             "fourier_embed_s5",
@@ -153,6 +169,8 @@ MEASURES: dict[str, MeasureInfo] = {
             "each irreducible representation of S5 (trivial, sign, standard, standard_sign, "
             "five, five_sign, wedge2), and gini_s5/W_E, gini_s5/W_L: the Gini coefficient of "
             "the non-trivial irreps' RMS coefficients (Chughtai, Chan, Nanda 2023)",
+            family="fourier",
+            stores=("fourier_s5/embed/", "gini_s5/", "sum_sq_weights"),
         ),
         MeasureInfo(
             "gini",
@@ -161,6 +179,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="gini/W_E, gini/W_L: Gini coefficient of the Fourier norms of W_E and of "
             "W_out W_U; sum_sq_weights (Nanda et al. 2023)",
+            family="fourier",
+            stores=("gini/", "sum_sq_weights"),
         ),
         MeasureInfo(
             "key_frequencies",
@@ -169,6 +189,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="fourier/neurons/k: share of MLP neurons whose activations are mostly "
             "frequency k; fourier/n_key: the number of key frequencies (Nanda et al. 2023)",
+            family="fourier",
+            stores=("fourier/neurons/", "fourier/n_key"),
         ),
         MeasureInfo(
             "restricted_loss",
@@ -178,6 +200,8 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="restricted_loss (test set, logits along the key frequencies' cos/sin(w(x+y)) "
             "only) and excluded_loss (train set, those removed), with each step's own key "
             "frequencies; x+y only",
+            family="circuit",
+            stores=("restricted_loss", "excluded_loss"),
         ),
         MeasureInfo(
             "restricted_loss_final_keys",
@@ -188,6 +212,8 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="Nanda et al. 2023's definition: restricted_loss_final_keys (test set) and "
             "excluded_loss_final_keys (train set, all key frequencies removed together) with "
             "the key frequencies of the final model (the last measured state) at every step",
+            family="circuit",
+            stores=("restricted_loss_final_keys", "excluded_loss_final_keys"),
         ),
         MeasureInfo(
             "rqi",
@@ -196,6 +222,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="toy_add: fraction of ideal parallelograms i+n=j+m the representation satisfies "
             "(Liu et al. 2022)",
+            family="representation",
+            stores=("rqi",),
         ),
         MeasureInfo(
             "llc",
@@ -208,6 +236,8 @@ MEASURES: dict[str, MeasureInfo] = {
             "chains and the relative drift between the halves of the draws (settled: about 1 "
             "and 0); llc_epsilon, llc_gamma, llc_n_beta, llc_chains, llc_draws, llc_burn_in: "
             "the sampler's settings",
+            family="llc",
+            stores=("llc", "llc_std", "llc_rhat", "llc_drift", *llc.SETTINGS),
         ),
         MeasureInfo(
             "eff_rank",
@@ -216,6 +246,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="eff_rank/<parameter>: exp of the entropy of each weight matrix's normalized "
             "singular values (Roy & Vetterli 2007); eff_rank2/<parameter>: (sum s)^2 / sum s^2",
+            family="spectra",
+            stores=("eff_rank/", "eff_rank2/"),
         ),
         MeasureInfo(
             "stable_rank",
@@ -223,6 +255,8 @@ MEASURES: dict[str, MeasureInfo] = {
             _any,
             cheap=True,
             doc="stable_rank/<parameter>: ||W||_F^2 / ||W||_2^2 of each weight matrix",
+            family="spectra",
+            stores=("stable_rank/",),
         ),
         MeasureInfo(
             "participation_ratio",
@@ -231,6 +265,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="participation_ratio/<parameter>: (sum s^2)^2 / sum s^4, the participation ratio "
             "of the eigenvalues of W^T W of each weight matrix",
+            family="spectra",
+            stores=("participation_ratio/",),
         ),
         MeasureInfo(
             "htsr_alpha",
@@ -240,6 +276,8 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="htsr_alpha/<parameter>: power-law exponent of the eigenvalues of W^T W of each "
             "weight matrix with >= 8 of them, fitted as weightwatcher does (Martin & Mahoney "
             "2021); alpha < 2 heralds anti-grokking (Prakash & Martin 2025)",
+            family="spectra",
+            stores=("htsr_alpha/",),
         ),
         MeasureInfo(
             "correlation_traps",
@@ -248,6 +286,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="correlation_traps/<parameter>: eigenvalues of each weight matrix with its "
             "entries shuffled beyond the Marchenko-Pastur bulk edge (Prakash & Martin 2025)",
+            family="spectra",
+            stores=("correlation_traps/",),
         ),
         MeasureInfo(
             "attn_head_cos",
@@ -256,6 +296,8 @@ MEASURES: dict[str, MeasureInfo] = {
             cheap=True,
             doc="attn_head_cos/blocks.<i>.attn: mean pairwise cosine similarity of the heads' "
             "attention patterns at the answer position over every input (Verma 2026)",
+            family="attention",
+            stores=("attn_head_cos/",),
         ),
         MeasureInfo(
             "attn_entropy",
@@ -265,6 +307,30 @@ MEASURES: dict[str, MeasureInfo] = {
             doc="attn_entropy_std/blocks.<i>.attn: std over heads of each head's mean attention "
             "entropy at the answer position over every input (Verma 2026); attn_entropy/...: "
             "their mean",
+            family="attention",
+            stores=("attn_entropy_std/", "attn_entropy/"),
         ),
     )
 }
+
+# The families, in the order the report draws them, with the heading of each one's section.
+FAMILIES: dict[str, str] = {
+    "fourier": "Fourier view in the group's basis (Nanda et al. 2023; Chughtai, Chan, Nanda 2023)",
+    "circuit": "Restricted and excluded loss (Nanda et al. 2023)",
+    "collapse": "Softmax collapse (Prieto et al. 2025)",
+    "representation": "Representation quality (Liu et al. 2022)",
+    "llc": "Local learning coefficient (Lau et al. 2023)",
+    "spectra": "Weight spectra: ranks, participation ratio, HTSR (Martin & Mahoney 2021)",
+    "attention": "Attention heads (Verma 2026)",
+}
+
+
+def measure_of(name: str) -> MeasureInfo | None:
+    """The registered measure that stores the value `name` (the first, for `sum_sq_weights`,
+    which three Fourier measures store alike), or None for a name no measure stores (a metric,
+    `norm/<parameter>`, a user's own).
+
+        >>> measure_of("eff_rank/W_E").name, measure_of("eff_rank/W_E").family
+        ('eff_rank', 'spectra')
+    """
+    return next((info for info in MEASURES.values() if info.has_value(name)), None)

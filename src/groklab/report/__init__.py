@@ -1,6 +1,10 @@
-"""Run reports: one self-contained HTML page per run (`groklab report`)."""
+"""Run reports: interactive HTML pages of what the store holds (`groklab report`)."""
 
-from groklab.report.fourier import embedding_fourier_norms
-from groklab.report.page import build_index_page, build_run_page, write_report
+from groklab.report.page import (
+    build_compare_page,
+    build_index_page,
+    build_run_page,
+    write_report,
+)
 
-__all__ = ["build_index_page", "build_run_page", "embedding_fourier_norms", "write_report"]
+__all__ = ["build_compare_page", "build_index_page", "build_run_page", "write_report"]

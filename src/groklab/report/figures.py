@@ -1,105 +1,170 @@
-"""The report's figures, each a matplotlib Figure turned into an inline PNG.
+"""The report's figures as plotly figures: plain dicts of traces and a layout, which the page
+hands to plotly.js (shipped once beside the pages, `script.py`), so every plot zooms (drag; a
+double click resets) and shows each point's values on hover.
 
-PNG rather than an interactive library: matplotlib is already a dependency, a page stays
-self-contained and small (tens of kB a figure, where inlining plotly.js adds about 4 MB to
-every page of a sweep) and opens offline in any browser, with no script to fail.
+Steps are drawn at step + 1 on a log axis (step 0 has no place on a log axis), and each point's
+hover says its real step. One trace is one member's series (one member of one run under
+`--compare`), named by the member (`member 0`, or `r-0123456789/0` across runs).
+
+    >>> series = Series("member 0", 0, np.array([0, 10, 100]), np.array([0.1, 0.5, 1.0]))
+    >>> fig = lines_figure("val_acc", [series])
+    >>> fig["data"][0]["x"], fig["layout"]["xaxis"]["type"]
+    ([1, 11, 101], 'log')
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from groklab.analysis.settings import member_groups
-from groklab.plots.curves import STEP_LABEL, plot_run
-from groklab.plots.style import MEMBER_LINEWIDTH
+from groklab.plots.curves import GROUP_COLORS
+from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, WEIGHT_NORM_COLOR
 
-MAX_MEMBER_PANELS = 8  # per-layer norms: one panel per member, the first ones
-PANEL_SIZE = (3.6, 2.8)
-COLUMNS = 3
-
-
-def png_data_uri(fig: Figure, *, dpi: int = 100) -> str:
-    """The figure as a `data:image/png;base64,...` URI for an <img> (nothing on disk)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+MAX_SERIES = len(DASHES)  # members (of all runs) drawn in a panel of several values each
+DIGITS = 6  # significant digits a value keeps on the page (the page stays small)
+STEP_AXIS = "step + 1 (log scale)"
 
 
-def curves_figure(curves: Mapping[str, np.ndarray], member_specs: Sequence[Mapping]) -> Figure:
-    """Accuracy (weight norm on a twin axis) and loss against step + 1 on a log axis."""
-    return plot_run(dict(curves), groups=member_groups(member_specs))
+@dataclass(frozen=True)
+class Series:
+    """One member's values of one quantity against step."""
+
+    label: str  # "member 0", or "r-0123456789/0" when several runs share a page
+    run: int  # the position of its run on the page (its colour under --compare)
+    steps: np.ndarray  # [S] int
+    values: np.ndarray  # [S] float, nan where not recorded
 
 
-def _grid(n_panels: int, *, sharex: bool = True) -> tuple[Figure, list]:
-    rows = -(-n_panels // COLUMNS)
-    cols = min(n_panels, COLUMNS)
-    fig = Figure(figsize=(PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=sharex).ravel()
-    for ax in axes[n_panels:]:
-        ax.set_visible(False)
-    return fig, list(axes[:n_panels])
+def numbers(values: np.ndarray) -> list[float | None]:
+    """Values rounded to DIGITS significant digits; None (JSON null) where not finite."""
+    return [float(f"{v:.{DIGITS}g}") if np.isfinite(v) else None for v in values.tolist()]
 
 
-def _log_step_axis(ax, steps: np.ndarray) -> np.ndarray:
-    ax.set_xscale("log")
-    ax.set_xlabel(STEP_LABEL, fontsize=7)
-    return np.asarray(steps, dtype=np.float64) + 1  # step 0 sits at 1 on a log axis
+def _trace(series: Series, quantity: str, **style) -> dict:
+    seen = np.isfinite(series.values)  # a measure may be taken at fewer steps than others
+    steps = np.asarray(series.steps)[seen].astype(np.int64)
+    return {
+        "type": "scatter",
+        "x": (steps + 1).tolist(),
+        "y": numbers(series.values[seen]),
+        "customdata": steps.tolist(),
+        "name": series.label,
+        "hovertemplate": f"{series.label}<br>step %{{customdata}}<br>{quantity} %{{y:.4g}}"
+        "<extra></extra>",
+        **style,
+    }
 
 
-def layer_norms_figure(norms: Mapping[str, np.ndarray]) -> Figure:
-    """One panel per member (the first MAX_MEMBER_PANELS): each parameter's L2 norm vs step."""
-    names = [n for n in norms if n != "step"]
-    n_members = min(norms[names[0]].shape[0], MAX_MEMBER_PANELS)
-    fig, axes = _grid(n_members)
-    for member, ax in enumerate(axes):
-        x = _log_step_axis(ax, norms["step"])
-        for name in names:
-            ax.plot(x, norms[name][member], lw=1.2, label=name)
-        ax.set_yscale("log")
-        ax.set_title(f"member {member}: per-parameter norm", fontsize=9)
-    axes[0].legend(fontsize=6, ncol=2, loc="best")
-    return fig
+def layout(title: str, *, y_title: str = "", log_y: bool = False, height: int = 320) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+        "height": height,
+        "margin": {"l": 55, "r": 10, "t": 36, "b": 42},
+        "xaxis": {"type": "log", "title": {"text": STEP_AXIS, "font": {"size": 11}}},
+        "yaxis": {"type": "log" if log_y else "linear", "title": {"text": y_title}},
+        "hovermode": "closest",
+        "legend": {"font": {"size": 10}},
+        "showlegend": True,
+    }
 
 
-def measures_figure(measures: Mapping[str, np.ndarray]) -> Figure:
-    """One panel per measure, one line per member, against step + 1 (log axis)."""
-    names = [n for n in measures if n != "step"]
-    fig, axes = _grid(len(names))
-    for name, ax in zip(names, axes, strict=True):
-        x = _log_step_axis(ax, measures["step"])
-        values = measures[name]  # [M, S]
-        for member, row in enumerate(values):
-            seen = np.isfinite(row)  # a measure may be taken at fewer steps than the metrics
-            ax.plot(x[seen], row[seen], lw=MEMBER_LINEWIDTH * 1.5, marker=".", label=f"{member}")
-        ax.set_title(name, fontsize=9)
-    if len(measures[names[0]]) > 1:
-        axes[0].legend(title="member", fontsize=6, title_fontsize=6)
-    return fig
+def run_color(run: int) -> str:
+    return GROUP_COLORS[run % len(GROUP_COLORS)]
 
 
-def fourier_figure(
-    norms: np.ndarray, members: Sequence[int], *, labels: Sequence[str] | None = None
-) -> Figure:
-    """Heat map: rows the members, columns the frequencies k = 0..p // 2 of Z_p, or the basis's
-    blocks named by `labels` (S5's irreps)."""
-    n_freqs = norms.shape[1]
-    fig = Figure(figsize=(max(6.0, 0.12 * n_freqs + 2), 1.2 + 0.3 * len(members)))
-    fig.set_layout_engine("constrained")
-    ax = fig.subplots()
-    image = ax.imshow(norms, aspect="auto", cmap="viridis", interpolation="nearest")
-    ax.set_yticks(range(len(members)), [f"member {m}" for m in members], fontsize=7)
-    if labels is not None:
-        ax.set_xticks(range(n_freqs), list(labels), fontsize=7)
-        ax.set_xlabel("irreducible representation (dimension)")
-        fig.colorbar(image, ax=ax, label="norm of W_E")
-        return fig
-    ticks = np.unique(np.linspace(0, n_freqs - 1, min(n_freqs, 12)).round().astype(int))
-    ax.set_xticks(ticks, [str(k) for k in ticks], fontsize=7)
-    ax.set_xlabel("frequency k (0 = constant)")
-    fig.colorbar(image, ax=ax, label="norm of W_E at k")
-    return fig
+def curves_figures(curves: Sequence[dict[str, Series]], *, compare: bool) -> list[dict]:
+    """The figures of accuracy, loss and weight norm; `curves` holds each member's
+    {metric: Series}. One run: train blue, validation red, as `groklab plot`; several: each
+    run its own colour, train dashed and validation solid."""
+    panels = [
+        ("accuracy", ("train_acc", "val_acc"), False),
+        ("loss", ("train_loss", "val_loss"), True),
+        ("weight norm", ("weight_norm",), False),
+    ]
+    colors = {"train_acc": TRAIN_COLOR, "val_acc": VAL_COLOR, "weight_norm": WEIGHT_NORM_COLOR}
+    colors |= {"train_loss": TRAIN_COLOR, "val_loss": VAL_COLOR}
+    out = []
+    for title, metrics, log_y in panels:
+        data, shown = [], set()
+        for member in curves:
+            for metric in metrics:
+                series = member[metric]
+                group = f"{series.label.split('/')[0]} {metric}" if compare else metric
+                color = run_color(series.run) if compare else colors[metric]
+                dash = "dash" if metric.startswith("train") else "solid"
+                data.append(
+                    _trace(
+                        series,
+                        metric,
+                        mode="lines",
+                        line={"color": color, "dash": dash, "width": 1.4},
+                        legendgroup=group,
+                        showlegend=group not in shown,
+                    )
+                )
+                data[-1]["name"] = group  # the legend toggles a run's (or a metric's) members
+                shown.add(group)
+        out.append({"data": data, "layout": layout(title, y_title=title, log_y=log_y)})
+    return out
+
+
+def lines_figure(title: str, series: Sequence[Series], *, keys: Sequence[str] = ()) -> dict:
+    """One panel: a trace per series. With `keys` (one per series: the parameter, frequency or
+    irrep of a value named `<title>/<key>`), each key has a colour and each member a dash."""
+    data = []
+    if not keys:
+        for s in series:
+            data.append(_trace(s, title, mode="lines+markers", marker={"size": 4}))
+        return {"data": data, "layout": layout(title)}
+    colors = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    members = {label: i for i, label in enumerate(dict.fromkeys(s.label for s in series))}
+    for s, key in zip(series, keys, strict=True):
+        labelled = Series(f"{s.label} {key}", s.run, s.steps, s.values)
+        color = GROUP_COLORS[colors[key] % len(GROUP_COLORS)]
+        dash = DASHES[members[s.label] % len(DASHES)]  # members apart by dash, on hover by name
+        trace = _trace(
+            labelled,
+            f"{title}/{key}",
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": color, "dash": dash},
+            legendgroup=key,
+            showlegend=members[s.label] == 0,
+        )
+        data.append({**trace, "name": key})  # the legend: one entry per key, for all members
+    return {"data": data, "layout": layout(title)}
+
+
+def heatmap_figure(
+    title: str,
+    z: np.ndarray,
+    *,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    x_title: str,
+    value: str,
+) -> dict:
+    """A heat map of z [rows, columns] (members x frequencies or irreps), its values on hover."""
+    trace = {
+        "type": "heatmap",
+        "z": [numbers(row) for row in np.asarray(z, dtype=np.float64)],
+        "x": list(columns),
+        "y": list(rows),
+        "colorscale": "Viridis",
+        "colorbar": {"title": {"text": value}},
+        "hovertemplate": f"%{{y}}<br>%{{x}}<br>{value} %{{z:.4g}}<extra></extra>",
+    }
+    height = 140 + 22 * len(rows)
+    return {
+        "data": [trace],
+        "layout": {
+            "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+            "height": height,
+            "margin": {"l": 110, "r": 10, "t": 36, "b": 50},
+            "xaxis": {"type": "category", "title": {"text": x_title}},
+            "yaxis": {"type": "category", "autorange": "reversed"},
+        },
+    }
