@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from groklab.errors import SpecError
-from groklab.spec import OptimSpec, RunSpec
+from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 from groklab.train.optim import init_optim_state, lr_factor, optimizer_step
+from groklab.train.state import init_state, make_task
 
 LR = [1e-3, 3e-3, 1e-2]
 WD = [0.0, 0.5, 1.0]
@@ -136,3 +137,25 @@ def test_bad_schedule_settings_are_one_line_errors():
 def test_step_schedule_fields_at_their_defaults_keep_run_ids():
     assert RunSpec(optim=OptimSpec(step_every=5000, step_factor=0.2)).run_id == RunSpec().run_id
     assert RunSpec(optim=OptimSpec(schedule="step")).run_id != RunSpec().run_id
+
+
+def test_every_optimizer_the_spec_allows_has_one_entry_and_its_state_is_what_it_declares():
+    """OPTIMIZER_ENTRIES and spec.OPTIMIZERS name the same optimizers; each entry's state keeps
+    at most `state_copies` [M, P] tensors (what the memory estimate counts)."""
+    from groklab.spec import OPTIMIZERS
+    from groklab.train.optim import OPTIMIZER_ENTRIES
+
+    assert list(OPTIMIZER_ENTRIES) == list(OPTIMIZERS)
+    for name, entry in OPTIMIZER_ENTRIES.items():
+        spec = RunSpec(
+            data=DataSpec(op="add", p=7),
+            model=ModelSpec(arch="mlp", n_layers=2, d_model=16, d_mlp=32),
+            optim=OptimSpec(optimizer=name),
+            members=members_from(seed=[0, 1]),
+        )
+        task = make_task(spec, torch.device("cpu"))
+        state = init_state(spec, task, torch.device("cpu"))
+        flat = state.population.flat
+        tensors = [v for k, v in state.opt.items() if k != "step"]
+        assert sum(t.numel() for t in tensors) <= entry.state_copies * flat.numel(), name
+        assert all(t.shape[0] == flat.shape[0] for t in tensors), name  # per member

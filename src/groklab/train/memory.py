@@ -5,7 +5,7 @@
 
 The parameter count is exact: each member's model is built on PyTorch's "meta" device, which
 records shapes and allocates nothing. From it, the training state: weights, gradients and the
-optimizer's moments (Adam and Muon: 2 per weight, SGD with momentum: 1, plain SGD: 0), the
+optimizer's state (each `OptimizerEntry.state_copies`: Adam and Muon 2 per weight, SGD 1), the
 copy of the initial weights where decay or a norm constraint needs it, and what each gradient
 transform keeps (`transforms.STATE_COPIES`: Grokfast-EMA 1, Grokfast-MA its window, the
 others 0; plus one working gradient for a chain), all [M, P]. Activations are coarser: per
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 # the parameters' bytes per value (bf16 trains fp32 weights under autocast)
 _BYTES = {"float32": 4, "bf16": 4, "float64": 8}
-_MOMENTS = {"adam": 2, "adamw": 2, "adam_l2": 2, "muon": 2}  # per weight; sgd: momentum or 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,7 @@ def estimate_memory(spec: RunSpec, dataset: Dataset | None = None) -> MemoryEsti
     from groklab.data.datasets import make_dataset
     from groklab.models import build_model
     from groklab.train.batches import batch_size_for
+    from groklab.train.optim import optimizer_entry
     from groklab.train.step import EVAL_ROWS
     from groklab.train.transforms import state_copies
 
@@ -86,7 +86,7 @@ def estimate_memory(spec: RunSpec, dataset: Dataset | None = None) -> MemoryEsti
         )
     n_params = sum(p.numel() for p in model.parameters())
     m, size = spec.n_members, _BYTES[spec.train.dtype]
-    copies = 2 + _moments(spec) + state_copies(spec)
+    copies = 2 + optimizer_entry(spec.optim.optimizer).state_copies + state_copies(spec)
     copies += spec.optim.decay_to == "init" or bool(spec.interventions.norm_constraint)
     n = dataset.n_examples
     n_train = max(_n_train(member, n) for member in spec.members)
@@ -136,12 +136,6 @@ def check_memory(
             "available: make the population, the model or the batch smaller"
         )
     return estimate
-
-
-def _moments(spec: RunSpec) -> int:
-    if spec.optim.optimizer == "sgd":
-        return int(spec.optim.momentum > 0)
-    return _MOMENTS.get(spec.optim.optimizer, 2)
 
 
 def _n_train(member, n: int) -> int:

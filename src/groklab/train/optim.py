@@ -11,6 +11,11 @@ initialization (Power et al. 2022, Fig. 2 center):
            on every other tensor with its `lr`; both decay decoupled, as adamw (checked against
            torch.optim.Muon and torch.optim.AdamW member by member).
 
+Each optimizer is one `OptimizerEntry` in OPTIMIZER_ENTRIES: its state's layout (`init`), its
+update, and how many [M, P] tensors its state keeps (read by the memory estimate). A new
+optimizer is its update function here (or in its own module, as Muon) and one entry line, plus
+its name in spec.OPTIMIZERS (a test keeps the two lists equal).
+
 The lr schedule (`lr_factor`) multiplies every lr: linear warm-up, then constant, cosine, or
 "step" (times `step_factor` every `step_every` updates, as torch's StepLR; Omnigrok's toy model
 decays by 0.2 every 5,000 steps).
@@ -19,6 +24,8 @@ decays by 0.2 every 5,000 steps).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -30,22 +37,51 @@ from groklab.train.muon import MuonLayout, muon_update
 OptimState = dict[str, Tensor | int]
 
 
-def init_optim_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None = None) -> OptimState:
-    """Adam's two moments, or SGD's momentum buffer, all [M, P] zeros; for Muon its momentum
-    buffer [M, P_muon] and AdamW's moments of the other columns [M, P_adamw]."""
-    if spec.optimizer == "sgd":
-        return {"step": 0, "momentum_buffer": torch.zeros_like(flat)}
-    if spec.optimizer == "muon":
-        if layout is None:
-            raise ValueError("optimizer='muon' needs the population's MuonLayout")
-        m, n_muon, n_adamw = flat.shape[0], layout.n_muon, len(layout.adamw_index)
-        return {
-            "step": 0,
-            "momentum_buffer": flat.new_zeros(m, n_muon),
-            "exp_avg": flat.new_zeros(m, n_adamw),
-            "exp_avg_sq": flat.new_zeros(m, n_adamw),
-        }
+@dataclass(frozen=True)
+class OptimizerEntry:
+    name: str  # as spec.OPTIMIZERS and `[optim] optimizer` name it
+    # (flat [M, P], spec, layout) -> the state's tensors, all zeros, and "step": 0
+    init: Callable[[Tensor, OptimSpec, MuonLayout | None], OptimState]
+    # (flat, grad, state, spec, lr, weight_decay, decay, update_noise, layout, muon_lr): in place
+    update: Callable[..., None]
+    state_copies: int  # [M, P] tensors its state keeps at most, for the memory estimate
+    needs_layout: bool = False  # it reads the population's MuonLayout
+    # a saved state from an older layout, in today's (None: saved as it is today)
+    upgrade: Callable[[dict], dict] | None = None
+
+
+def _adam_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None) -> OptimState:
     return {"step": 0, "exp_avg": torch.zeros_like(flat), "exp_avg_sq": torch.zeros_like(flat)}
+
+
+def _sgd_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None) -> OptimState:
+    return {"step": 0, "momentum_buffer": torch.zeros_like(flat)}
+
+
+def _muon_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None) -> OptimState:
+    """Muon's momentum buffer [M, P_muon] and AdamW's moments of the other columns."""
+    if layout is None:
+        raise ValueError("optimizer='muon' needs the population's MuonLayout")
+    m, n_muon, n_adamw = flat.shape[0], layout.n_muon, len(layout.adamw_index)
+    return {
+        "step": 0,
+        "momentum_buffer": flat.new_zeros(m, n_muon),
+        "exp_avg": flat.new_zeros(m, n_adamw),
+        "exp_avg_sq": flat.new_zeros(m, n_adamw),
+    }
+
+
+def _sgd_upgrade(d: dict) -> dict:
+    """SGD's buffer saved as `exp_avg` beside an empty `exp_avg_sq`, from before named state."""
+    if "momentum_buffer" not in d and "exp_avg" in d:
+        return {"step": d.get("step"), "momentum_buffer": d["exp_avg"]}
+    return d
+
+
+def init_optim_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None = None) -> OptimState:
+    """The optimizer's state for `flat` [M, P]: Adam's two moments, SGD's momentum buffer, or
+    Muon's buffer and AdamW's moments of the columns Muon does not update."""
+    return optimizer_entry(spec.optimizer).init(flat, spec, layout)
 
 
 def optim_state_from_dict(d: dict, spec: OptimSpec, device: torch.device) -> OptimState:
@@ -57,9 +93,8 @@ def optim_state_from_dict(d: dict, spec: OptimSpec, device: torch.device) -> Opt
 
 def upgrade_optim_dict(d: dict, spec: OptimSpec) -> dict:
     """A saved optimizer state in today's layout (SGD's buffer from before named state)."""
-    if spec.optimizer == "sgd" and "momentum_buffer" not in d and "exp_avg" in d:
-        return {"step": d.get("step"), "momentum_buffer": d["exp_avg"]}
-    return dict(d)
+    upgrade = optimizer_entry(spec.optimizer).upgrade
+    return dict(d) if upgrade is None else dict(upgrade(dict(d)))
 
 
 def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:
@@ -98,19 +133,30 @@ def optimizer_step(
     Muon also takes the population's `layout` and the Muon matrices' lr `muon_lr` [M, 1]."""
     state["step"] += 1
     decay = flat if target is None else flat - target  # [M, P]
-    if spec.optimizer == "muon":
-        _muon_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, layout, muon_lr)
-        return
-    if spec.optimizer == "sgd":
-        g = grad + weight_decay * decay
-        buf = state["momentum_buffer"]
-        update = buf.mul_(spec.momentum).add_(g) if spec.momentum else g
-    else:
-        if spec.optimizer == "adamw":
-            flat.sub_(lr * weight_decay * decay)
-        elif spec.optimizer == "adam_l2":
-            grad = grad + weight_decay * decay
-        update = _adam_direction(grad, state, spec)
+    update = optimizer_entry(spec.optimizer).update
+    update(flat, grad, state, spec, lr, weight_decay, decay, update_noise, layout, muon_lr)
+
+
+def _adamw_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, *_) -> None:
+    flat.sub_(lr * weight_decay * decay)  # decoupled: before the Adam step
+    _apply(flat, _adam_direction(grad, state, spec), update_noise, lr)
+
+
+def _adam_l2_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, *_) -> None:
+    _apply(flat, _adam_direction(grad + weight_decay * decay, state, spec), update_noise, lr)
+
+
+def _adam_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, *_) -> None:
+    _apply(flat, _adam_direction(grad, state, spec), update_noise, lr)
+
+
+def _sgd_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, *_) -> None:
+    g = grad + weight_decay * decay
+    buf = state["momentum_buffer"]
+    _apply(flat, buf.mul_(spec.momentum).add_(g) if spec.momentum else g, update_noise, lr)
+
+
+def _apply(flat: Tensor, update: Tensor, update_noise: Tensor | None, lr: Tensor) -> None:
     if update_noise is not None:
         update = update + update_noise
     flat.sub_(update * lr)  # update may be the momentum buffer itself: never scale it in place
@@ -148,3 +194,23 @@ def _muon_step(flat, grad, state, spec, lr, weight_decay, decay, update_noise, l
         if update_noise is not None:
             direction = direction + update_noise[:, index]
         flat.index_add_(1, index, direction * -part_lr)
+
+
+# one line per optimizer (Muon's moments: at most 2 per weight, fewer where Muon's one buffer
+# covers the hidden matrices)
+OPTIMIZER_ENTRIES: dict[str, OptimizerEntry] = {
+    entry.name: entry
+    for entry in (
+        OptimizerEntry("adamw", _adam_state, _adamw_step, 2),
+        OptimizerEntry("adam", _adam_state, _adam_step, 2),
+        OptimizerEntry("adam_l2", _adam_state, _adam_l2_step, 2),
+        OptimizerEntry("sgd", _sgd_state, _sgd_step, 1, upgrade=_sgd_upgrade),
+        OptimizerEntry("muon", _muon_state, _muon_step, 2, needs_layout=True),
+    )
+}
+
+
+def optimizer_entry(name: str) -> OptimizerEntry:
+    if name not in OPTIMIZER_ENTRIES:
+        raise ValueError(f"optimizer {name!r} has no entry; known: {', '.join(OPTIMIZER_ENTRIES)}")
+    return OPTIMIZER_ENTRIES[name]

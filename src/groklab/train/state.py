@@ -22,6 +22,7 @@ from groklab.train.optim import (
     OptimState,
     init_optim_state,
     optim_state_from_dict,
+    optimizer_entry,
     upgrade_optim_dict,
 )
 from groklab.train.population import Population
@@ -210,7 +211,7 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
         shapes=population.shapes,
     )
     layout = None
-    if spec.optim.optimizer == "muon":  # a model without hidden 2-D weights fails here
+    if optimizer_entry(spec.optim.optimizer).needs_layout:  # Muon: without hidden matrices, fails
         layout = build_muon_layout(population.template, population.names, population.shapes, device)
     lr = torch.tensor([[m.lr] for m in spec.members], device=device)
     weight_decay = torch.tensor([[m.weight_decay] for m in spec.members], device=device)
