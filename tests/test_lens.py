@@ -3,7 +3,7 @@ import torch
 
 from groklab import rng
 from groklab.errors import GroklabError
-from groklab.inspect import run_with_cache
+from groklab.lens import run_with_cache
 from groklab.models import build_model
 from groklab.spec import PRESETS, ModelSpec
 
@@ -176,7 +176,7 @@ def transformer_lens():
 @pytest.mark.parametrize("name", TL_SPECS)
 def test_exported_hooked_transformer_gives_equal_logits_and_activations(name):
     transformer_lens()
-    from groklab.inspect import to_hooked_transformer
+    from groklab.lens import to_hooked_transformer
 
     model, toks = build(name), tokens(16)
     hooked = to_hooked_transformer(model)
@@ -198,7 +198,7 @@ def test_exported_hooked_transformer_gives_equal_logits_and_activations(name):
     ],
 )
 def test_export_refuses_what_transformerlens_cannot_compute_in_one_line(name, says):
-    from groklab.inspect import to_hooked_transformer
+    from groklab.lens import to_hooked_transformer
 
     with pytest.raises(GroklabError, match=says) as e:
         to_hooked_transformer(build(name))
@@ -208,7 +208,7 @@ def test_export_refuses_what_transformerlens_cannot_compute_in_one_line(name, sa
 def test_export_without_the_extra_names_the_extra(monkeypatch):
     import sys
 
-    from groklab.inspect import to_hooked_transformer
+    from groklab.lens import to_hooked_transformer
 
     monkeypatch.setitem(sys.modules, "transformer_lens", None)  # import now raises ImportError
     with pytest.raises(GroklabError, match=r"needs the transformerlens extra: pip install .*"):
@@ -217,9 +217,25 @@ def test_export_without_the_extra_names_the_extra(monkeypatch):
 
 def test_export_leaves_the_global_torch_generator_alone():
     transformer_lens()
-    from groklab.inspect import to_hooked_transformer
+    from groklab.lens import to_hooked_transformer
 
     model = build("nanda2023")
     state = torch.get_rng_state()
     to_hooked_transformer(model)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_the_old_module_name_still_imports_the_same_functions_and_says_it_moved():
+    import importlib
+    import sys
+    import warnings
+
+    import groklab.lens
+
+    sys.modules.pop("groklab.inspect", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("groklab.inspect")
+    assert old.run_with_cache is groklab.lens.run_with_cache
+    assert old.to_hooked_transformer is groklab.lens.to_hooked_transformer
+    assert any("groklab.lens" in str(w.message) for w in caught)
