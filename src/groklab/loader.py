@@ -19,15 +19,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from groklab import rng
 from groklab.config import spec_from_json
 from groklab.errors import GroklabError
-from groklab.models import build_model
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore, default_store_root, load_checkpoint, load_run_checkpoint
 from groklab.train.losses import example_correct, example_loss
 from groklab.train.population import Population
-from groklab.train.state import DTYPES, Task, make_task
+from groklab.train.state import Task, build_template, make_task
 from groklab.train.step import autocast, loss_dtype
 
 EXPORT_FORMAT = 1
@@ -112,18 +110,6 @@ def checkpoint_at(store: RunStore, run_id: str, step: int | None) -> tuple[dict,
         f"step={step} is not a kept step of run {run_id}; allowed: {shown or 'none'}"
         " (keep more with --keep-checkpoints)"
     )
-
-
-def build_template(spec: RunSpec, task: Task) -> nn.Module:
-    """An untrained module of the spec's shape and dtype (its weights are to be overwritten)."""
-    return build_model(
-        spec.model,
-        d_vocab=task.d_vocab,
-        n_ctx=task.n_ctx,
-        d_out=task.d_out,
-        input_shape=task.input_shape,
-        generator=rng.generator(0, rng.INIT),
-    ).to(DTYPES[spec.train.dtype])
 
 
 def build_member(spec: RunSpec, task: Task, flat_row: Tensor) -> nn.Module:

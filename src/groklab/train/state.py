@@ -237,19 +237,24 @@ def init_state(spec: RunSpec, task: Task, device: torch.device) -> TrainState:
     )
 
 
-def check_parameter_groups(spec: RunSpec, task: Task) -> None:
-    """Refuse, before anything is written, a group_lr / group_weight_decay group the spec's
-    model does not declare (one line naming the ones it does)."""
-    if not (spec.optim.group_lr or spec.optim.group_weight_decay):
-        return
-    model = build_model(
+def build_template(spec: RunSpec, task: Task) -> torch.nn.Module:
+    """An untrained module of the spec's shape and dtype (its weights are to be overwritten)."""
+    return build_model(
         spec.model,
         d_vocab=task.d_vocab,
         n_ctx=task.n_ctx,
         d_out=task.d_out,
         input_shape=task.input_shape,
         generator=rng.generator(0, rng.INIT),
-    )
+    ).to(DTYPES[spec.train.dtype])
+
+
+def check_parameter_groups(spec: RunSpec, task: Task) -> None:
+    """Refuse, before anything is written, a group_lr / group_weight_decay group the spec's
+    model does not declare (one line naming the ones it does)."""
+    if not (spec.optim.group_lr or spec.optim.group_weight_decay):
+        return
+    model = build_template(spec, task)
     for name in ("group_lr", "group_weight_decay"):
         _check_groups(parameter_groups(model), getattr(spec.optim, name), name)
 
