@@ -2,7 +2,7 @@
 
 import re
 
-from groklab.cli.flag_help import FIELD_HELP, field_choices
+from groklab.cli.flag_help import FIELD_HELP, field_choices, plug_in_help
 from groklab.cli.main import build_parser
 from groklab.config import field_types
 from groklab.spec import MEMBER_FIELDS, SECTIONS, MemberSpec
@@ -23,8 +23,18 @@ def flag_text(help_text: str, flag: str) -> str:
 def test_every_spec_field_and_member_field_has_help_text_and_no_entry_is_stale():
     fields = {(section, name) for section, cls in SECTIONS.items() for name in field_types(cls)}
     fields |= {("members", name) for name in MEMBER_FIELDS}
-    assert set(FIELD_HELP) == fields
-    assert all(len(text) > 10 for text in FIELD_HELP.values())
+    plug_ins = plug_in_help()  # the fields a transform or optimizer declares it reads
+    assert not set(FIELD_HELP) & set(plug_ins)  # each field's help is in one place
+    assert set(FIELD_HELP) | set(plug_ins) == fields
+    assert all(len(text) > 10 for text in [*FIELD_HELP.values(), *plug_ins.values()])
+
+
+def test_a_plug_ins_fields_are_named_after_it_in_train_help():
+    text = train_help()
+    assert flag_text(text, "--grokfast-ema-alpha").startswith("grokfast_ema: EMA decay")
+    assert flag_text(text, "--grokfast-ma-window").startswith("grokfast_ma: average the last")
+    assert flag_text(text, "--muon-lr").startswith("optimizer=muon: lr of the 2-D hidden")
+    assert flag_text(text, "--momentum").startswith("optimizer=sgd: momentum")
 
 
 def test_every_choice_field_lists_each_of_its_choices_in_train_help():

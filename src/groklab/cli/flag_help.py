@@ -40,19 +40,14 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     ("optim", "beta1"): "Adam's first-moment decay",
     ("optim", "beta2"): "Adam's second-moment decay",
     ("optim", "eps"): "Adam's epsilon",
-    ("optim", "momentum"): "SGD momentum (0: none)",
     ("optim", "warmup_steps"): "linear lr warm-up over this many steps",
     ("optim", "schedule"): "lr schedule after the warm-up",
     ("optim", "decay_to"): "weight decay pulls toward the origin or the initial weights",
     ("optim", "grad_clip"): "clip each member's gradient to this L2 norm (0: off)",
     ("optim", "transforms"): "gradient transforms between backward and the optimizer, in "
     "order, comma-separated",
-    ("optim", "grokfast_ma_window"): "grokfast_ma: average the last this many gradients",
     ("optim", "step_every"): "schedule=step: multiply lr by step_factor every this many steps",
     ("optim", "step_factor"): "schedule=step: the factor",
-    ("optim", "muon_momentum"): "optimizer=muon: momentum",
-    ("optim", "muon_nesterov"): "optimizer=muon: Nesterov momentum (true/false)",
-    ("optim", "muon_ns_steps"): "optimizer=muon: Newton-Schulz iterations",
     ("optim", "group_lr"): "the lr of a parameter group the model declares, instead of the "
     "member's: group=value, comma-separated (e.g. representation=1e-3)",
     ("optim", "group_weight_decay"): "the weight decay of a parameter group the model "
@@ -83,11 +78,21 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     ("members", "update_noise"): "std of Gaussian noise added to each update",
     ("members", "weight_noise"): "std of Gaussian noise added to the weights each step",
     ("members", "n_train"): "exactly this many training examples (0: use train_fraction)",
-    ("members", "grokfast_ema_alpha"): "grokfast_ema: EMA decay of the gradient filter",
-    ("members", "grokfast_ema_lamb"): "grokfast_ema: gain of the filtered gradient",
-    ("members", "grokfast_ma_lamb"): "grokfast_ma: gain of the filtered gradient",
-    ("members", "muon_lr"): "optimizer=muon: lr of the 2-D hidden weights",
 }
+
+
+def plug_in_help() -> dict[tuple[str, str], str]:
+    """The help of the fields a plug-in reads, declared by the plug-in itself (its registry
+    entry's `knobs`): 'grokfast_ema: EMA decay ...', 'optimizer=muon: momentum'."""
+    from groklab.train.optim import OPTIMIZER_ENTRIES
+    from groklab.train.transforms import TRANSFORM_ENTRIES
+
+    helps = {}
+    for entry in TRANSFORM_ENTRIES.values():
+        helps.update({key: f"{entry.name}: {text}" for key, text in entry.knobs.items()})
+    for entry in OPTIMIZER_ENTRIES.values():
+        helps.update({key: f"optimizer={entry.name}: {text}" for key, text in entry.knobs.items()})
+    return helps
 
 
 def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:
@@ -121,7 +126,7 @@ CLI_DEFAULTS: dict[tuple[str, str], object] = {("train", "dtype"): "auto"}
 
 def flag_help(section: str, name: str, default: object) -> str:
     """'the optimizer ...; one of: adamw, adam, ... (default: adamw)'."""
-    text = FIELD_HELP[(section, name)]
+    text = FIELD_HELP.get((section, name)) or plug_in_help()[(section, name)]
     choices = field_choices().get((section, name))
     allowed = f"; one of: {', '.join(choices)}" if choices else ""
     default = CLI_DEFAULTS.get((section, name), default)

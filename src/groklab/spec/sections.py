@@ -36,7 +36,7 @@ LOSSES = ("ce", "mse", "bce", "stablemax")
 # How a table's example is written as tokens: Power et al.'s `x op y =` (vocabulary n + 2,
 # 4 positions) or Nanda et al.'s `x y =` (vocabulary n + 1, 3 positions); n answer logits.
 LAYOUTS = ("x_op_y_eq", "x_y_eq")
-# The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORMS builds them)
+# The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORM_ENTRIES)
 TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd", "egd")
 
 

@@ -7,7 +7,7 @@ The parameter count is exact: each member's model is built on PyTorch's "meta" d
 records shapes and allocates nothing. From it, the training state: weights, gradients and the
 optimizer's state (each `OptimizerEntry.state_copies`: Adam and Muon 2 per weight, SGD 1), the
 copy of the initial weights where decay or a norm constraint needs it, and what each gradient
-transform keeps (`transforms.STATE_COPIES`: Grokfast-EMA 1, Grokfast-MA its window, the
+transform keeps (`TransformEntry.state_copies`: Grokfast-EMA 1, Grokfast-MA its window, the
 others 0; plus one working gradient for a chain), all [M, P]. Activations are coarser: per
 example and position, the output width of every weight matrix (plus the attention scores of
 a transformer), times 1.5 (kept for the backward pass, and its gradient), for the largest

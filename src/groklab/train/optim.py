@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -48,6 +48,8 @@ class OptimizerEntry:
     needs_layout: bool = False  # it reads the population's MuonLayout
     # a saved state from an older layout, in today's (None: saved as it is today)
     upgrade: Callable[[dict], dict] | None = None
+    # the spec fields only it reads, (section, field) -> what the field does (the flags' help)
+    knobs: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _adam_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None) -> OptimState:
@@ -204,8 +206,27 @@ OPTIMIZER_ENTRIES: dict[str, OptimizerEntry] = {
         OptimizerEntry("adamw", _adam_state, _adamw_step, 2),
         OptimizerEntry("adam", _adam_state, _adam_step, 2),
         OptimizerEntry("adam_l2", _adam_state, _adam_l2_step, 2),
-        OptimizerEntry("sgd", _sgd_state, _sgd_step, 1, upgrade=_sgd_upgrade),
-        OptimizerEntry("muon", _muon_state, _muon_step, 2, needs_layout=True),
+        OptimizerEntry(
+            "sgd",
+            _sgd_state,
+            _sgd_step,
+            1,
+            upgrade=_sgd_upgrade,
+            knobs={("optim", "momentum"): "momentum (0: none)"},
+        ),
+        OptimizerEntry(
+            "muon",
+            _muon_state,
+            _muon_step,
+            2,
+            needs_layout=True,
+            knobs={
+                ("optim", "muon_momentum"): "momentum",
+                ("optim", "muon_nesterov"): "Nesterov momentum (true/false)",
+                ("optim", "muon_ns_steps"): "Newton-Schulz iterations",
+                ("members", "muon_lr"): "lr of the 2-D hidden weights",
+            },
+        ),
     )
 }
 

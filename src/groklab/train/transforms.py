@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -187,27 +187,55 @@ def _per_member(spec: RunSpec, name: str, device: torch.device) -> Tensor:
     return torch.tensor([[float(getattr(m, name))] for m in spec.members], device=device)
 
 
-# The transforms a spec may list, by name; TRANSFORM_NAMES is what `[optim] transforms` accepts.
-TRANSFORMS: dict[str, Builder] = {
-    "grokfast_ema": lambda spec, params, device: GrokfastEMA(
-        _per_member(spec, "grokfast_ema_alpha", device),
-        _per_member(spec, "grokfast_ema_lamb", device),
-    ),
-    "grokfast_ma": lambda spec, params, device: GrokfastMA(
-        spec.optim.grokfast_ma_window, _per_member(spec, "grokfast_ma_lamb", device)
-    ),
-    "orthograd": lambda spec, params, device: OrthoGrad(params.sizes),
-    "egd": lambda spec, params, device: _egalitarian(params),
+@dataclass(frozen=True)
+class TransformEntry:
+    """One gradient transform: how it is built, what it keeps, the spec fields it reads."""
+
+    name: str  # as `[optim] transforms` lists it (spec.TRANSFORM_NAMES)
+    build: Builder
+    # [M, P] tensors it keeps between steps (train/memory.py's estimate)
+    state_copies: Callable[[RunSpec], int]
+    # the spec fields it reads, (section, field) -> what the field does (the flags' help)
+    knobs: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+# one line per transform
+TRANSFORM_ENTRIES: dict[str, TransformEntry] = {
+    entry.name: entry
+    for entry in (
+        TransformEntry(
+            "grokfast_ema",
+            lambda spec, params, device: GrokfastEMA(
+                _per_member(spec, "grokfast_ema_alpha", device),
+                _per_member(spec, "grokfast_ema_lamb", device),
+            ),
+            lambda spec: 1,
+            {
+                ("members", "grokfast_ema_alpha"): "EMA decay of the gradient filter",
+                ("members", "grokfast_ema_lamb"): "gain of the filtered gradient",
+            },
+        ),
+        TransformEntry(
+            "grokfast_ma",
+            lambda spec, params, device: GrokfastMA(
+                spec.optim.grokfast_ma_window, _per_member(spec, "grokfast_ma_lamb", device)
+            ),
+            lambda spec: spec.optim.grokfast_ma_window,  # its window of past gradients
+            {
+                ("optim", "grokfast_ma_window"): "average the last this many gradients",
+                ("members", "grokfast_ma_lamb"): "gain of the filtered gradient",
+            },
+        ),
+        TransformEntry(
+            "orthograd", lambda spec, params, device: OrthoGrad(params.sizes), lambda spec: 0
+        ),
+        TransformEntry("egd", lambda spec, params, device: _egalitarian(params), lambda spec: 0),
+    )
 }
-
-
-# How many [M, P] tensors each transform keeps between steps (train/memory.py's estimate):
-# the EMA one, the moving average its window; the others keep none.
+# the builders and state sizes by name, as they were exported before the entries
+TRANSFORMS: dict[str, Builder] = {name: e.build for name, e in TRANSFORM_ENTRIES.items()}
 STATE_COPIES: dict[str, Callable[[RunSpec], int]] = {
-    "grokfast_ema": lambda spec: 1,
-    "grokfast_ma": lambda spec: spec.optim.grokfast_ma_window,
-    "orthograd": lambda spec: 0,
-    "egd": lambda spec: 0,
+    name: e.state_copies for name, e in TRANSFORM_ENTRIES.items()
 }
 
 
@@ -215,7 +243,7 @@ def state_copies(spec: RunSpec) -> int:
     """The [M, P] tensors the spec's transforms keep, together, plus one for the gradient a
     chain works on (a transform returns a new tensor) when there is any transform."""
     names = spec.optim.transforms
-    return sum(STATE_COPIES[name](spec) for name in names) + bool(names)
+    return sum(TRANSFORM_ENTRIES[name].state_copies(spec) for name in names) + bool(names)
 
 
 def _egalitarian(params: Params) -> Egalitarian:
@@ -261,7 +289,7 @@ def build_chain(
     )
     if params.sizes != list(sizes):
         raise ValueError(f"shapes {params.shapes} do not hold sizes {list(sizes)}")
-    chain = [TRANSFORMS[name](spec, params, device) for name in spec.optim.transforms]
+    chain = [TRANSFORM_ENTRIES[name].build(spec, params, device) for name in spec.optim.transforms]
     if streams.active("grad_noise"):
         chain.append(GradNoise(streams, device))
     if spec.optim.grad_clip:
