@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from groklab.experiments import ExperimentContext
-from groklab.experiments.common import run_points
+from groklab.experiments.common import train_points
 from groklab.experiments.omnigrok_common import (
     METRICS,
     Landscape,
@@ -104,12 +104,12 @@ def test_landscape_has_one_cell_per_value_and_alpha_with_every_best_metric(lands
 
 def test_constrained_norm_is_alpha_times_the_initial_norm_and_holds_through_training(tmp_path):
     points = landscape_points(BASE, alphas=ALPHAS, axis="n_train", values=(10,))
-    result = run_points(points, ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    result = train_points(points, ExperimentContext("micro", tmp_path, tmp_path / "store"))
     norms = np.stack([member_curves(result, row)["weight_norm"][0] for row in result.rows])
     unit = norms[1, 0]  # alpha = 1 at step 0: ||theta_0||
     np.testing.assert_allclose(norms, np.array(ALPHAS)[:, None] * unit * np.ones_like(norms),
                                rtol=1e-4)  # fmt: skip
-    free = run_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    free = train_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
     free_norm = member_curves(free, free.rows[0])["weight_norm"][0]
     assert free_norm[0] == pytest.approx(unit, rel=1e-5) and free_norm[-1] < unit  # decays
 
@@ -148,7 +148,7 @@ def test_constrained_sets_the_norm_constraint_and_zero_weight_decay_for_every_me
 
 
 def test_plot_grokking_runs_draws_one_panel_per_run_with_a_twin_norm_axis(tmp_path):
-    result = run_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    result = train_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
     curves = member_curves(result, result.rows[0])
     assert curves["train_acc"].shape == (1, len(curves["step"]))
     fig = plot_grokking_runs([("a", curves), ("b", curves)], title="t", shrunk="s")

@@ -5,11 +5,8 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import summarize
 from groklab.plots.curves import plot_accuracy
-from groklab.plots.power2022 import (
-    mark_threshold_steps,
-    plot_steps_by_fraction,
-    title_with_shrunk,
-)
+from groklab.plots.power2022 import mark_threshold_steps, plot_steps_by_fraction
+from groklab.plots.style import title_with_shrunk
 
 
 def steps_by_fraction():

@@ -143,7 +143,7 @@ def shrunk_text(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> st
     return "; ".join(shrunk_notes(size, paper, notes))
 
 
-def run_points(
+def train_points(
     points: Sequence[RunSpec], ctx: ExperimentContext, *, max_members: int = 64
 ) -> SweepResult:
     """`groklab.sweep.run.run_points` on the context's store, backend, device and progress:
@@ -186,7 +186,7 @@ def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResu
         raise SpecError(f"sweeps run together pack alike; got max_members {sizes}")
     grid = [point for sweep in sweeps for point in grid_points(sweep)]
     specs = [spec for sweep in sweeps for spec in expand(sweep)]
-    result = run_points(specs, ctx, max_members=sizes[0])
+    result = train_points(specs, ctx, max_members=sizes[0])
     return replace(result, rows=[{**g, **row} for g, row in zip(grid, result.rows, strict=True)])
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
+from groklab.analysis.curves import median_never_last
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -47,12 +48,16 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     member_curves,
-    run_points,
     shrunk_text,
+    train_points,
 )
-from groklab.plots.by_fraction import median_never_last
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure, save_figure
+from groklab.plots.style import (
+    MEDIAN_LINEWIDTH,
+    MEMBER_ALPHA,
+    build_figure,
+    save_figure,
+    title_with_shrunk,
+)
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
@@ -188,7 +193,7 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     """One row per (recipe, seed) and each member's curves, recipes in RECIPES order."""
     keys = [(r, s) for r in RECIPES for s in size.seeds]
     specs = [recipe_spec(size, r, s) for r, s in keys]
-    result = run_points(specs, ctx, max_members=len(size.seeds))
+    result = train_points(specs, ctx, max_members=len(size.seeds))
     rows, curves = [], []
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
         member = member_curves(result, row, evaluated_only=True)

@@ -63,13 +63,12 @@ from groklab.experiments.common import (
     describe_model,
     describe_values,
     population_of,
-    run_points,
     shrunk_text,
+    train_points,
 )
 from groklab.experiments.omnigrok_common import describe_mlp
 from groklab.plots.phases import plot_phase_diagram
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import write_rows_csv
 
@@ -303,7 +302,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     toy, transformer = toy_points(size), transformer_points(size)
-    result = run_points([*toy, *transformer], ctx, max_members=64)
+    result = train_points([*toy, *transformer], ctx, max_members=64)
     diagrams = [
         diagram("toy", size.toy, result, result.rows[: len(toy)]),
         diagram("transformer", size.transformer, result, result.rows[len(toy) :]),

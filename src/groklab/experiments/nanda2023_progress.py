@@ -45,12 +45,11 @@ from groklab.experiments.common import (
     RunSize,
     describe_model,
     keeping_checkpoints,
-    run_points,
     shown,
     shrunk_text,
+    train_points,
 )
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import write_rows_csv
 
@@ -197,7 +196,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     spec = run_spec(size)
-    run_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
+    train_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
     with RunStore(ctx.store_root) as store:
         history = measure_history(store, spec.run_id)
         curves = store.read_measures(spec.run_id)

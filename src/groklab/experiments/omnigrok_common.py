@@ -31,11 +31,10 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import member_curves, population_of, pow10, run_points
+from groklab.experiments.common import member_curves, population_of, pow10, train_points
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
@@ -133,7 +132,7 @@ def run_landscape(
 ) -> Landscape:
     """Train (or read back) every cell of the grid and keep each cell's best values."""
     points = landscape_points(base, alphas=alphas, axis=axis, values=values)
-    result = run_points(points, ctx, max_members=max_members)
+    result = train_points(points, ctx, max_members=max_members)
     best = {m: np.full((len(values), len(alphas)), np.nan) for m in METRICS}
     norms = np.full((len(values), len(alphas)), np.nan)
     for i, row in enumerate(result.rows):
@@ -289,7 +288,7 @@ def run_panels(
     name, the panel's `columns` (its weight decay: `weight_decay` unless its own), "budget",
     "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S], metric:
     [1, S]})."""
-    result = run_points(specs, ctx, max_members=max_members)
+    result = train_points(specs, ctx, max_members=max_members)
     all_curves = [member_curves(result, row) for row in result.rows]
     rows = []
     for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):

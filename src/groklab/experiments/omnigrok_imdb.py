@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at
+from groklab.analysis.curves import acc_at, late_median, smoothed
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -196,25 +196,6 @@ def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     members = members_from(seed=size.seed, n_train=size.n_trains[-1],
                            lr=size.landscape_lr)  # fmt: skip
     return RunSpec(data, spec.model, spec.optim, spec.interventions, train, members)
-
-
-def late_median(steps: np.ndarray, acc: np.ndarray, share: float) -> float:
-    """Median of `acc` over the evaluations in the last `share` of the steps."""
-    late = acc[steps >= steps[-1] * (1 - share)]
-    return float(np.nanmedian(late)) if np.isfinite(late).any() else float("nan")
-
-
-def smoothed(acc: np.ndarray) -> np.ndarray:
-    """Running median of 3 evaluations (the ends kept): one lucky evaluation of 250 texts
-    (1 s.d. ~ 3 points) does not make a peak.
-
-    Example: smoothed([0.5, 0.9, 0.5, 0.6, 0.7]) == [0.5, 0.5, 0.6, 0.6, 0.7].
-    """
-    acc = np.asarray(acc, dtype=np.float64)
-    if acc.size < 3:
-        return acc.copy()
-    middle = np.median(np.stack([acc[:-2], acc[1:-1], acc[2:]]), axis=0)
-    return np.concatenate([acc[:1], middle, acc[-1:]])
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:

@@ -45,8 +45,7 @@ from groklab.experiments.omnigrok_common import (
     write_grokking_runs,
 )
 from groklab.plots.landscape import plot_lu
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure
+from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import write_rows_csv
 

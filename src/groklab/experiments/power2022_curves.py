@@ -32,12 +32,12 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     member_curves,
-    run_points,
     shrunk_text,
+    train_points,
 )
 from groklab.plots.curves import plot_accuracy
-from groklab.plots.power2022 import mark_threshold_steps, title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.power2022 import mark_threshold_steps
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
@@ -152,7 +152,7 @@ def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) 
 def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    result = run_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
+    result = train_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
     fig = build_figure(len(size.runs), figsize=(max(8.0, 5.5 * len(size.runs) + 1), 4.8))
     paths, rows = [ctx.out_dir / "curves.png"], []
     for ax, run_, row in zip(fig.axes, size.runs, result.rows, strict=True):

@@ -42,14 +42,13 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     population_of,
-    run_points,
     shown,
     shrunk_text,
+    train_points,
 )
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import write_curves_csv
 from groklab.sweep import write_rows_csv
@@ -191,7 +190,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     size = SIZES[ctx.size]
     shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     specs = [run_spec(size, r) for r in size.runs]
-    result = run_points(specs, ctx, max_members=1)  # one population per run
+    result = train_points(specs, ctx, max_members=1)  # one population per run
     paths, rows = [], []
     for run_, spec, row in zip(size.runs, specs, result.rows, strict=True):
         curves = population_of(result, row).curves

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
+from groklab.analysis.curves import median_never_last
 from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
@@ -42,12 +43,11 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     describe_values,
-    run_points,
     shrunk_text,
+    train_points,
 )
-from groklab.plots.by_fraction import median_never_last, plot_by_fraction
-from groklab.plots.power2022 import plot_size_note
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.by_fraction import plot_by_fraction
+from groklab.plots.style import build_figure, plot_size_note, save_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
 from groklab.sweep import write_rows_csv
 
@@ -170,7 +170,7 @@ def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[d
         for s in size.seeds
     ]
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
-    summaries = run_points(points, ctx).rows
+    summaries = train_points(points, ctx).rows
     rows = []
     for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
         m = spec.members[0]

@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
+from groklab.analysis.curves import median_never_last
 from groklab.data import OPS, PAPER_OPS, make_table
 from groklab.experiments.base import (
     Experiment,
@@ -49,9 +50,7 @@ from groklab.experiments.common import (
     shrunk_text,
 )
 from groklab.plots.bars import plot_smallest_fractions
-from groklab.plots.by_fraction import median_never_last
-from groklab.plots.power2022 import plot_size_note
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, plot_size_note, save_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
 

@@ -67,12 +67,11 @@ from groklab.experiments.common import (
     describe_op,
     keeping_checkpoints,
     member_curves,
-    run_points,
     shrunk_text,
+    train_points,
 )
 from groklab.measures import MEASURES
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure, save_figure, title_with_shrunk
 from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
 from groklab.store import RunStore, write_curves_csv
 from groklab.sweep import write_rows_csv
@@ -240,7 +239,7 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
     for recipe in RECIPES:
         specs = [recipe_spec(size, recipe, seed) for seed in size.seeds]
         kept = keeping_checkpoints(ctx, keep_rule(size, recipe))
-        result = run_points(specs, kept, max_members=len(size.seeds))
+        result = train_points(specs, kept, max_members=len(size.seeds))
         collapse: dict[str, dict[str, np.ndarray]] = {}
         with RunStore(ctx.store_root) as store:
             for population in result.results:
