@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from groklab.experiments.base import (
     Experiment,
     ExperimentContext,
     ExperimentResult,
+    markdown_table,
     register,
     write_markdown,
 )
@@ -50,16 +52,27 @@ class Drawing:
 
 
 @dataclass(frozen=True)
+class Files:
+    """The files an experiment writes beside its Markdown: its figures, then its CSV files in
+    order, each a list of rows (`write_rows_csv`) or a member's curves (`write_curves_csv`).
+    Parts of an experiment add up: `grokking + landscape`."""
+
+    drawings: Sequence[Drawing] = ()
+    tables: Mapping[str, list[dict] | dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def __add__(self, other: Files) -> Files:
+        return Files([*self.drawings, *other.drawings], {**self.tables, **other.tables})
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What an experiment's own part gives the runner: its numbers (what the claims read), its
-    Markdown table and the notes under it, its figures, and its CSV files by name."""
+    Markdown table and the notes under it, and its files."""
 
     numbers: dict
     table: str
     notes: str = ""
-    drawings: Sequence[Drawing] = ()
-    rows: Mapping[str, list[dict]] = field(default_factory=dict)  # file -> one row per dict
-    curves: Mapping[str, dict[str, np.ndarray]] = field(default_factory=dict)  # file -> curves
+    files: Files = Files()
 
 
 @dataclass(frozen=True)
@@ -87,8 +100,18 @@ def run_study(study: Study, ctx: ExperimentContext) -> ExperimentResult:
     size = study.sizes[ctx.size]
     shrunk = shrunk_text(size, study.sizes["paper"], study.notes)
     out = study.outcome(size, ctx, shrunk)
+    paths = write_files(out.files, ctx, shrunk)
+    md = ctx.out_dir / study.markdown
+    title = study.heading or study.title
+    write_markdown(md, title=title, table=out.table, shrunk=shrunk, notes=out.notes)
+    return ExperimentResult([*paths, md], out.table, shrunk, out.numbers)
+
+
+def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[Path]:
+    """Title and save each figure (at a low resolution for micro, a smoke test), then write
+    each CSV file, into the context's out folder. Returns the paths in that order."""
     paths = []
-    for d in out.drawings:
+    for d in files.drawings:
         if d.note_panel is None:
             title_with_shrunk(d.figure, d.title, shrunk, width=d.title_width)
         else:
@@ -96,17 +119,14 @@ def run_study(study: Study, ctx: ExperimentContext) -> ExperimentResult:
             ax = d.figure.axes[d.note_panel]
             plot_size_note(ax, ctx.size, shrunk, d.settings, width=d.title_width or 110)
         paths.append(ctx.out_dir / d.file)
-        save_figure(d.figure, paths[-1], dpi=60 if ctx.size == "micro" else 150)  # micro: smoke
-    for name, rows in out.rows.items():
+        save_figure(d.figure, paths[-1], dpi=60 if ctx.size == "micro" else 150)
+    for name, table in files.tables.items():
         paths.append(ctx.out_dir / name)
-        write_rows_csv(rows, paths[-1])
-    for name, curves in out.curves.items():
-        paths.append(ctx.out_dir / name)
-        write_curves_csv(curves, paths[-1])
-    heading = study.heading or study.title
-    md = ctx.out_dir / study.markdown
-    write_markdown(md, title=heading, table=out.table, shrunk=shrunk, notes=out.notes)
-    return ExperimentResult([*paths, md], out.table, shrunk, out.numbers)
+        if isinstance(table, dict):
+            write_curves_csv(table, paths[-1])
+        else:
+            write_rows_csv(table, paths[-1])
+    return paths
 
 
 def declare(study: Study) -> Study:
@@ -131,6 +151,12 @@ def size_table(cls: type, columns: str, rows: Mapping[str, tuple], **shared: Any
     """
     names = columns.split()
     return {size: cls(**shared, **dict(zip(names, row, strict=True))) for size, row in rows.items()}
+
+
+def table_of(rows: Sequence[dict], columns: Mapping[str, str], cell: Callable = dict.get) -> str:
+    """The rows as a Markdown table: one column per `columns` key, headed by its value; a
+    cell is `cell(row, key)` (default: the row's value)."""
+    return markdown_table(list(columns.values()), [[cell(r, k) for k in columns] for r in rows])
 
 
 def header(text: str) -> list[str]:

@@ -32,12 +32,11 @@ from matplotlib.axes import Axes
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.common import member_curves, population_of, pow10, train_points
+from groklab.experiments.kit import Drawing, Files, write_files
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
-from groklab.plots.style import build_figure, save_figure, title_with_shrunk
+from groklab.plots.style import build_figure
 from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
 from groklab.sweep.grid import apply_point, axis_name
 
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
@@ -145,42 +144,32 @@ def run_landscape(
     return Landscape(np.asarray(alphas, float), axis_name(axis), np.asarray(values), best, norms)
 
 
-def write_landscape(
+def landscape_files(
     landscape: Landscape,
-    ctx: ExperimentContext,
     *,
     stem: str,
     title: str,
-    shrunk: str = "",
     axis_label: str | None = None,
     lu_row: int | None = None,
-) -> list[Path]:
+) -> Files:
     """Heat maps of the four best values, the L/U slice of one row (default: the last), and
-    the cells as CSV. Returns the paths written."""
+    the cells as CSV: `<stem>.png`, `<stem>.csv`."""
     label = axis_label or landscape.axis
     fig = build_figure(5, figsize=(24.0, 4.6))
     for ax, metric in zip(fig.axes[:4], METRICS, strict=True):
-        plot_heatmap(
-            ax,
-            landscape.best[metric],
-            alphas=landscape.alphas,
-            values=landscape.values,
-            metric=metric,
-            axis_label=label,
-        )
+        plot_heatmap(ax, landscape.best[metric], alphas=landscape.alphas, values=landscape.values,
+                     metric=metric, axis_label=label)  # fmt: skip
     r = len(landscape.values) - 1 if lu_row is None else lu_row
-    plot_lu(
-        fig.axes[4],
-        landscape.norms[r],
-        landscape.best["best_train_loss"][r],
-        landscape.best["best_val_loss"][r],
-        label=f"{label} = {landscape.values[r]:.3g}: L and U",
-    )
-    title_with_shrunk(fig, title, shrunk)
-    png, csv = ctx.out_dir / f"{stem}.png", ctx.out_dir / f"{stem}.csv"
-    save_figure(fig, png, dpi=60 if ctx.size == "micro" else 150)  # micro: a smoke test
-    write_rows_csv(landscape.rows(), csv)
-    return [png, csv]
+    best = landscape.best
+    plot_lu(fig.axes[4], landscape.norms[r], best["best_train_loss"][r], best["best_val_loss"][r],
+            label=f"{label} = {landscape.values[r]:.3g}: L and U")  # fmt: skip
+    return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
+
+
+def write_landscape(landscape: Landscape, ctx: ExperimentContext, *, stem: str, title: str,
+                    shrunk: str = "", **kwargs: Any) -> list[Path]:  # fmt: skip
+    """`landscape_files` written into the context's out folder."""
+    return write_files(landscape_files(landscape, stem=stem, title=title, **kwargs), ctx, shrunk)
 
 
 def constrained(spec: RunSpec) -> RunSpec:
@@ -210,49 +199,44 @@ def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> 
 def plot_grokking_runs(
     panels: Sequence[tuple[str, dict[str, np.ndarray]]],
     *,
-    title: str,
-    shrunk: str = "",
     draw: PanelDraw = draw_accuracy_panel,
     figsize: tuple[float, float] | None = None,
-    title_width: int | None = None,
 ):
     """One panel per (label, curves), drawn by `draw` (default: accuracy and the norm, as
     Omnigrok Fig. 3-5 draw their grokking runs)."""
     fig = build_figure(len(panels), figsize=figsize or (5.2 * len(panels), 4.4))
     for ax, (label, curves) in zip(fig.axes, panels, strict=True):
         draw(ax, label, curves)
-    title_with_shrunk(fig, title, shrunk, width=title_width)
     return fig
 
 
-def write_grokking_runs(
-    ctx: ExperimentContext,
+def grokking_files(
     stem: str,
     runs: Sequence[tuple[str, str, dict[str, np.ndarray]]],
     rows: list[dict],
     *,
     title: str,
-    shrunk: str = "",
     mark: Callable[[Axes, int], None] | None = None,
     summary: str | None = None,
+    title_width: int | None = None,
     **figure: Any,
-) -> list[Path]:
+) -> Files:
     """The grokking runs' figure `<stem>.png` (one panel per (name, label, curves);
-    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw, figsize, title_width),
-    each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
-    `<stem>_summary.csv`). Returns the paths, the figure first."""
-    panels = [(label, c) for _, label, c in runs]
-    fig = plot_grokking_runs(panels, title=title, shrunk=shrunk, **figure)
-    paths = [ctx.out_dir / f"{stem}.png"]
-    for i, (name, _, curves) in enumerate(runs):
-        if mark is not None:
-            mark(fig.axes[i], i)
-        paths.append(ctx.out_dir / f"{stem}_{name}.csv")
-        write_curves_csv(curves, paths[-1])
-    save_figure(fig, paths[0])
-    paths.append(ctx.out_dir / (summary or f"{stem}_summary.csv"))
-    write_rows_csv(rows, paths[-1])
-    return paths
+    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw and figsize), each
+    run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
+    `<stem>_summary.csv`)."""
+    fig = plot_grokking_runs([(label, c) for _, label, c in runs], **figure)
+    for i in range(len(runs) if mark else 0):
+        mark(fig.axes[i], i)
+    tables = {f"{stem}_{name}.csv": curves for name, _, curves in runs}
+    tables[summary or f"{stem}_summary.csv"] = rows
+    return Files([Drawing(f"{stem}.png", fig, title, title_width)], tables)
+
+
+def write_grokking_runs(ctx: ExperimentContext, stem: str, runs, rows: list[dict], *,
+                        title: str, shrunk: str = "", **kwargs: Any) -> list[Path]:  # fmt: skip
+    """`grokking_files` written into the context's out folder."""
+    return write_files(grokking_files(stem, runs, rows, title=title, **kwargs), ctx, shrunk)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from groklab.experiments.common import (
     run_sweeps,
     shown,
 )
-from groklab.experiments.kit import Drawing, Outcome, Study, declare, header, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.plots.power2022 import plot_steps_by_fraction
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
@@ -138,8 +138,10 @@ def outcome(size: FractionSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         {"budget": size.steps, "smallest_fraction": smallest, "rows": rows},
         markdown_table(HEADER, cells),
         notes,
-        [Drawing("fraction.png", fig, f"{TITLE}: {task}")],
-        rows={"fraction_runs.csv": result.rows, "fraction_summary.csv": rows},
+        Files(
+            [Drawing("fraction.png", fig, f"{TITLE}: {task}")],
+            {"fraction_runs.csv": result.rows, "fraction_summary.csv": rows},
+        ),
     )
 
 
