@@ -27,14 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
     LR,
@@ -46,14 +39,9 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     shown,
-    shrunk_text,
 )
-from groklab.experiments.omnigrok_common import (
-    Panel,
-    constrained,
-    run_panels,
-    write_grokking_runs,
-)
+from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
+from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 
@@ -86,16 +74,18 @@ class ModaddSize(RunSize):
     seed: int
 
 
-SIZES = {
-    "paper": ModaddSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
-                        steps=15_000, eval_every=100, seed=0),
-    # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
-    # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
-    "quick": ModaddSize(p=59, train_fraction=0.5, model=small_nanda(64, 4), lr=1e-3,
-                        steps=4_000, eval_every=100, seed=0),
-    "micro": ModaddSize(p=11, train_fraction=0.3, model=small_nanda(16, 2), lr=1e-2,
-                        steps=30, eval_every=10, seed=0),
-}  # fmt: skip
+SIZES = size_table(
+    ModaddSize,
+    "p train_fraction model lr steps eval_every",
+    {
+        "paper": (113, 0.3, PRESETS["nanda2023"], 1e-3, 15_000, 100),
+        # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
+        # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
+        "quick": (59, 0.5, small_nanda(64, 4), 1e-3, 4_000, 100),
+        "micro": (11, 0.3, small_nanda(16, 2), 1e-2, 30, 10),
+    },
+    seed=0,
+)
 
 
 FRACTION: Note = ("{} training data (paper {})", shown("train_fraction", "{:.0%}".format))
@@ -156,10 +146,17 @@ def table_cell(row: dict, key: str) -> object:
     return row[key]
 
 
-TABLE = {"run": "run", "steps_to_train": "steps to 99 % train",
-         "steps_to_val": "steps to 99 % val", "delay": "delay", "norm_start": "norm start",
-         "norm_peak": "norm peak", "step_norm_peak": "peak at step", "norm_end": "norm end",
-         "final_val_acc": "final val acc"}  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_train": "steps to 99 % train",
+    "steps_to_val": "steps to 99 % val",
+    "delay": "delay",
+    "norm_start": "norm start",
+    "norm_peak": "norm peak",
+    "step_norm_peak": "peak at step",
+    "norm_end": "norm end",
+    "final_val_acc": "final val acc",
+}
 
 
 def panel_label(run: Panel, numbers: dict) -> str:
@@ -168,34 +165,26 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}\n(delay {delay:,.0f} steps)" if np.isfinite(delay) else run.label
 
 
-def write_figure(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk: str) -> list:
-    """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves CSVs, summary."""
-    runs = [
-        (r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, all_curves, strict=True)
-    ]
+SUMMARY = "modadd_summary.csv"
+
+
+def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
+    specs = [run_spec(size, r) for r in RUNS]
+    columns = ("init_scale", "weight_decay", "constrained")
+    budget = size.steps
+    rows, curves = run_panels(
+        RUNS, specs, ctx, max_members=1, budget=budget, numbers=run_numbers, columns=columns
+    )
+    rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
+    task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
+    model = describe_model(size.model)
+    setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
+    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
 
     def mark(ax, i: int) -> None:
         mark_threshold_steps(ax, rows[i]["steps_to_train"], rows[i]["steps_to_val"])
 
-    return write_grokking_runs(ctx, "modadd_curves", runs, rows, title=f"{TITLE}: {setting}",
-                               shrunk=shrunk, mark=mark, summary="modadd_summary.csv")  # fmt: skip
-
-
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-
-    specs = [run_spec(size, r) for r in RUNS]
-    columns = ("init_scale", "weight_decay", "constrained")
-    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=1, budget=size.steps,
-                                  numbers=run_numbers, columns=columns)  # fmt: skip
-    rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
-    task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
-    setting = (
-        f"{task}, full batch, {describe_model(size.model)}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
-    )
-    paths = write_figure(rows, all_curves, ctx, setting, shrunk)
-    table = markdown_table(list(TABLE.values()), [[table_cell(r, k) for k in TABLE] for r in rows])
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
         f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "
@@ -204,10 +193,14 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "are the first evaluated step at or above 99 %; 'never' means not within the budget. "
         "Weight norm: all parameters, biases included."
     )
-    md = write_markdown(ctx.out_dir / "modadd.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    return Outcome(
+        {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows},
+        table_of(rows, TABLE, table_cell),
+        notes,
+        grokking_files(
+            "modadd_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark, summary=SUMMARY
+        ),
+    )
 
 
 DESCRIPTION = (
@@ -254,4 +247,6 @@ CLAIMS = (
         rule=">= 0.9",
     ),
 )
-register(Experiment("omnigrok-modadd", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS)
+)
