@@ -73,6 +73,7 @@ class Outcome:
     table: str
     notes: str = ""
     files: Files = Files()
+    second_table: str = ""  # shown with the first where the result is printed (in the notes)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def run_study(study: Study, ctx: ExperimentContext) -> ExperimentResult:
     md = ctx.out_dir / study.markdown
     title = study.heading or study.title
     write_markdown(md, title=title, table=out.table, shrunk=shrunk, notes=out.notes)
-    return ExperimentResult([*paths, md], out.table, shrunk, out.numbers)
+    table = out.table + (f"\n{out.second_table}" if out.second_table else "")
+    return ExperimentResult([*paths, md], table, shrunk, out.numbers)
 
 
 def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[Path]:
@@ -136,9 +138,10 @@ def declare(study: Study) -> Study:
     return study
 
 
-def size_table(cls: type, columns: str, rows: Mapping[str, tuple], **shared: Any) -> dict:
+def size_table(cls: type, columns: str, rows: Mapping[str, tuple], *more: Any, **shared: Any):
     """The sizes as a table: {size name: cls(**shared, **row)}, each row's values in the order
-    of `columns` (field names separated by spaces); `shared` holds what every size sets alike.
+    of `columns` (field names separated by spaces); `shared` holds what every size sets alike,
+    and `more` further (columns, rows) pairs, for a table too wide for one.
 
     >>> from dataclasses import dataclass
     >>> @dataclass(frozen=True)
@@ -149,8 +152,12 @@ def size_table(cls: type, columns: str, rows: Mapping[str, tuple], **shared: Any
     >>> size_table(Size, "p steps", {"paper": (97, 10_000), "micro": (7, 30)}, seed=0)["micro"]
     Size(p=7, steps=30, seed=0)
     """
-    names = columns.split()
-    return {size: cls(**shared, **dict(zip(names, row, strict=True))) for size, row in rows.items()}
+    tables = [(columns, rows), *zip(more[::2], more[1::2], strict=True)]
+    fields = {size: dict(shared) for size in rows}
+    for names, table in tables:
+        for size, row in table.items():
+            fields[size].update(zip(names.split(), row, strict=True))
+    return {size: cls(**values) for size, values in fields.items()}
 
 
 def table_of(rows: Sequence[dict], columns: Mapping[str, str], cell: Callable = dict.get) -> str:
