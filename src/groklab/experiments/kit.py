@@ -90,6 +90,7 @@ class Study:
     heading: str = ""  # the Markdown's title ("" : `title`)
     claims: tuple[Claim, ...] = ()
     reads_source: tuple[str, ...] = ()
+    resize: Callable[[Any, ExperimentContext], Any] | None = None  # the size for what ctx holds
 
     def run(self, ctx: ExperimentContext) -> ExperimentResult:
         return run_study(self, ctx)
@@ -99,6 +100,7 @@ def run_study(study: Study, ctx: ExperimentContext) -> ExperimentResult:
     """Train the size's runs (or read them back), then write its figures, CSV files and
     Markdown; the result lists every file written, figures first."""
     size = study.sizes[ctx.size]
+    size = study.resize(size, ctx) if study.resize else size
     shrunk = shrunk_text(size, study.sizes["paper"], study.notes)
     out = study.outcome(size, ctx, shrunk)
     paths = write_files(out.files, ctx, shrunk)
