@@ -6,9 +6,10 @@ alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and tes
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
 a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
 decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
-row of numbers per panel, `write_grokking_runs` draws one panel per run (accuracy against
-step with the weight norm on a twin axis, or the experiment's own `draw`) and writes each
-run's curves and the rows.
+row of numbers per panel, `grokking_files` draws one panel per run (accuracy against step
+with the weight norm on a twin axis, or the experiment's own `draw`) beside each run's curves
+and the rows, and `landscape_files` draws a landscape's heat maps and its L and U: both are
+`kit.Files` for the experiment's `Outcome`.
 
 Example:
     >>> base = RunSpec(data=DataSpec(dataset="teacher_student"), train=TrainSpec(loss="mse"))
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from matplotlib.axes import Axes
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.common import member_curves, population_of, pow10, train_points
-from groklab.experiments.kit import Drawing, Files, write_files
+from groklab.experiments.kit import Drawing, Files
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
@@ -166,12 +166,6 @@ def landscape_files(
     return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
 
 
-def write_landscape(landscape: Landscape, ctx: ExperimentContext, *, stem: str, title: str,
-                    shrunk: str = "", **kwargs: Any) -> list[Path]:  # fmt: skip
-    """`landscape_files` written into the context's out folder."""
-    return write_files(landscape_files(landscape, stem=stem, title=title, **kwargs), ctx, shrunk)
-
-
 def constrained(spec: RunSpec) -> RunSpec:
     """The same run with the norm held at its initial value and no weight decay."""
     members = tuple(replace(m, weight_decay=0.0) for m in spec.members)
@@ -231,12 +225,6 @@ def grokking_files(
     tables = {f"{stem}_{name}.csv": curves for name, _, curves in runs}
     tables[summary or f"{stem}_summary.csv"] = rows
     return Files([Drawing(f"{stem}.png", fig, title, title_width)], tables)
-
-
-def write_grokking_runs(ctx: ExperimentContext, stem: str, runs, rows: list[dict], *,
-                        title: str, shrunk: str = "", **kwargs: Any) -> list[Path]:  # fmt: skip
-    """`grokking_files` written into the context's out folder."""
-    return write_files(grokking_files(stem, runs, rows, title=title, **kwargs), ctx, shrunk)
 
 
 @dataclass(frozen=True)
