@@ -49,6 +49,7 @@ class Drawing:
     title_width: int | None = None
     note_panel: int | None = None
     settings: str = ""
+    caveat: str = ""  # said after what was shrunk, in the panel's note
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
         else:
             d.figure.suptitle(d.title)
             ax = d.figure.axes[d.note_panel]
-            plot_size_note(ax, ctx.size, shrunk, d.settings, width=d.title_width or 110)
+            note = ". ".join(filter(None, [shrunk, d.caveat]))
+            plot_size_note(ax, ctx.size, note, d.settings, width=d.title_width or 110)
         paths.append(ctx.out_dir / d.file)
         save_figure(d.figure, paths[-1], dpi=60 if ctx.size == "micro" else 150)
     for name, table in files.tables.items():
