@@ -117,7 +117,9 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
     each CSV file, into the context's out folder. Returns the paths in that order."""
     paths = []
     for d in files.drawings:
-        if d.note_panel is None:
+        if not d.title:
+            pass  # the figure needs no title (a picture of the task)
+        elif d.note_panel is None:
             title_with_shrunk(d.figure, d.title, shrunk, width=d.title_width)
         else:
             d.figure.suptitle(d.title)
