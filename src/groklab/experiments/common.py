@@ -123,6 +123,26 @@ BATCH_AND_LR: Note = ("batch {} (paper {})", describe_batch_and_lr)
 GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fraction x seed grids
 
 
+@dataclass(frozen=True, kw_only=True)
+class BudgetsSize(RunSize):
+    """A size whose runs each have their own budget (run name -> steps); `steps` is the
+    longest, set from them."""
+
+    budgets: dict[str, int]
+    steps: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", max(self.budgets.values()))
+
+
+def describe_budgets(size: BudgetsSize) -> str:
+    """'baseline 5,000, adamw 3,000': each run's budget."""
+    return ", ".join(f"{name} {steps:,}" for name, steps in size.budgets.items())
+
+
+BUDGETS: Note = ("budgets {} steps (paper {})", describe_budgets)
+
+
 def shrunk_notes(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> list[str]:
     """One phrase per note whose shown value `size` changed from `paper` (a rule's own
     phrases), in order; [] for the paper."""

@@ -53,13 +53,22 @@ class Drawing:
 
 
 @dataclass(frozen=True)
+class Curves:
+    """Curves ({"step": [S], metric: [M, S]}) for a CSV file with `measures` as extra columns."""
+
+    values: dict[str, np.ndarray]
+    measures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Files:
     """The files an experiment writes beside its Markdown: its figures, then its CSV files in
-    order, each a list of rows (`write_rows_csv`) or a member's curves (`write_curves_csv`).
+    order, each a list of rows (`write_rows_csv`) or curves (`write_curves_csv`: a dict, or
+    `Curves` with measures).
     Parts of an experiment add up: `grokking + landscape`."""
 
     drawings: Sequence[Drawing] = ()
-    tables: Mapping[str, list[dict] | dict[str, np.ndarray]] = field(default_factory=dict)
+    tables: Mapping[str, list[dict] | dict[str, np.ndarray] | Curves] = field(default_factory=dict)
 
     def __add__(self, other: Files) -> Files:
         return Files([*self.drawings, *other.drawings], {**self.tables, **other.tables})
@@ -130,7 +139,9 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
         save_figure(d.figure, paths[-1], dpi=60 if ctx.size == "micro" else 150)
     for name, table in files.tables.items():
         paths.append(ctx.out_dir / name)
-        if isinstance(table, dict):
+        if isinstance(table, Curves):
+            write_curves_csv(table.values, paths[-1], measures=table.measures)
+        elif isinstance(table, dict):
             write_curves_csv(table, paths[-1])
         else:
             write_rows_csv(table, paths[-1])
