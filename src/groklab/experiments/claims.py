@@ -45,8 +45,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         if not _RULE.fullmatch(self.rule):
-            raise ValueError(f"rule {self.rule!r}: use '>= x', '<= x', '> x', '< x', '== x' or "
-                             "'in [a, b]'")  # fmt: skip
+            raise ValueError(
+                f"rule {self.rule!r}: use '>= x', '<= x', '> x', '< x', '== x' or 'in [a, b]'"
+            )
 
     def holds(self, value: float) -> bool:
         """Whether `value` satisfies the rule; nan (not measured) never does."""
@@ -74,8 +75,15 @@ class ClaimResult:
 
     def row(self) -> tuple[str, str, str, str, str, str, str]:
         c = self.claim
-        return (c.text, c.paper, c.quantity, value_text(self.value), c.rule,
-                "yes" if self.holds else "no", self.why)  # fmt: skip
+        return (
+            c.text,
+            c.paper,
+            c.quantity,
+            value_text(self.value),
+            c.rule,
+            "yes" if self.holds else "no",
+            self.why,
+        )
 
 
 def value_text(v: float) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 from groklab.data import OPS
 from groklab.errors import SpecError
 from groklab.experiments.base import ExperimentContext
-from groklab.spec import ModelSpec, RunSpec
+from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepResult, SweepSpec, expand
 from groklab.sweep import run as sweep_run
 from groklab.sweep.backend import get_backend
@@ -66,6 +66,28 @@ class RunSize:
     lr: float
     steps: int  # the budget
     eval_every: int
+
+
+def single_run(
+    size: RunSize,
+    data: DataSpec,
+    *,
+    optim: OptimSpec | None = None,
+    train: dict | None = None,
+    **member: object,
+) -> RunSpec:
+    """One member of the size's model on `data`, trained for the size's budget with full
+    batches and evaluated every `size.eval_every` steps (`train`: other TrainSpec fields), at
+    the size's lr with `member`'s other fields (seed, weight decay, init scale, ...)."""
+    settings = {"steps": size.steps, "batch_size": "full", "eval_every": size.eval_every}
+    members = members_from(lr=size.lr, **member)
+    return RunSpec(
+        data=data,
+        model=size.model,
+        optim=optim or OptimSpec(),
+        train=TrainSpec(**{**settings, **(train or {})}),
+        members=members,
+    )
 
 
 def describe_model(model: ModelSpec) -> str:

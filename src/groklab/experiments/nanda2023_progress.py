@@ -39,11 +39,12 @@ from groklab.experiments.common import (
     describe_model,
     keeping_checkpoints,
     shown,
+    single_run,
     train_points,
 )
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
 TITLE = "Nanda et al. 2023, Fig. 5-7"
 MEASURES = header(
@@ -81,17 +82,15 @@ NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS, KEEP)
 
 
 def run_spec(size: ProgressSize) -> RunSpec:
-    return RunSpec(
-        data=DataSpec(op="add", p=size.p, layout="x_y_eq"),
-        model=size.model,
-        optim=OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10),
-        train=TrainSpec(steps=size.steps, batch_size="full", eval_every=size.eval_every),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=size.train_fraction,
-            lr=size.lr,
-            weight_decay=size.weight_decay,
-        ),
+    optim = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
+    data = DataSpec(op="add", p=size.p, layout="x_y_eq")
+    return single_run(
+        size,
+        data,
+        optim=optim,
+        seed=size.seed,
+        train_fraction=size.train_fraction,
+        weight_decay=size.weight_decay,
     )
 
 

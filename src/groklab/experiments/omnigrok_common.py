@@ -157,12 +157,23 @@ def landscape_files(
     label = axis_label or landscape.axis
     fig = build_figure(5, figsize=(24.0, 4.6))
     for ax, metric in zip(fig.axes[:4], METRICS, strict=True):
-        plot_heatmap(ax, landscape.best[metric], alphas=landscape.alphas, values=landscape.values,
-                     metric=metric, axis_label=label)  # fmt: skip
+        plot_heatmap(
+            ax,
+            landscape.best[metric],
+            alphas=landscape.alphas,
+            values=landscape.values,
+            metric=metric,
+            axis_label=label,
+        )
     r = len(landscape.values) - 1 if lu_row is None else lu_row
     best = landscape.best
-    plot_lu(fig.axes[4], landscape.norms[r], best["best_train_loss"][r], best["best_val_loss"][r],
-            label=f"{label} = {landscape.values[r]:.3g}: L and U")  # fmt: skip
+    plot_lu(
+        fig.axes[4],
+        landscape.norms[r],
+        best["best_train_loss"][r],
+        best["best_val_loss"][r],
+        label=f"{label} = {landscape.values[r]:.3g}: L and U",
+    )
     return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
 
 
@@ -264,9 +275,19 @@ def run_panels(
     all_curves = [member_curves(result, row) for row in result.rows]
     rows = []
     for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
-        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained,
-                    "weight_decay": panel.weight_decay_or(weight_decay)}  # fmt: skip
-        rows.append({"run": panel.name, **{c: settings[c] for c in columns}, "budget": budget,
-                     "run_id": row["run_id"], "member": row["member"],
-                     **numbers(curves)})  # fmt: skip
+        settings = {
+            "init_scale": panel.init_scale,
+            "constrained": panel.constrained,
+            "weight_decay": panel.weight_decay_or(weight_decay),
+        }
+        rows.append(
+            {
+                "run": panel.name,
+                **{c: settings[c] for c in columns},
+                "budget": budget,
+                "run_id": row["run_id"],
+                "member": row["member"],
+                **numbers(curves),
+            }
+        )
     return rows, all_curves

@@ -34,7 +34,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, late_median, smoothed
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
-from groklab.experiments.common import Note, RunSize, shown
+from groklab.experiments.common import Note, RunSize, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Panel,
@@ -47,7 +47,7 @@ from groklab.experiments.omnigrok_common import (
     run_panels,
 )
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 4"
 MEMORIZED = 0.99  # train accuracy that counts as memorized (a text or two may be unfittable)
@@ -148,29 +148,25 @@ NOTES: tuple[Note, ...] = (
 def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
-    return RunSpec(
-        data=DataSpec(
-            dataset="imdb",
-            n_examples=size.n_examples,
-            seq_len=size.seq_len,
-            n_words=size.n_words,
-            source=text_source,
-        ),
-        model=size.model,
+    return single_run(
+        size,
+        imdb_data(size, size.n_examples, text_source),
         optim=OPTIM,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="bce",
-        ),
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+        train={"batch_size": size.batch_size, "loss": "bce"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
+    )
+
+
+def imdb_data(size: ImdbSize, n_examples: int, text_source: str) -> DataSpec:
+    return DataSpec(
+        dataset="imdb",
+        n_examples=n_examples,
+        seq_len=size.seq_len,
+        n_words=size.n_words,
+        source=text_source,
     )
 
 
@@ -178,21 +174,10 @@ def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     """The landscape's one-member template: a pool of `landscape_examples` texts (a quarter of
     them the test set), lr `landscape_lr`; run_landscape sets wd 0, the constraint, alpha, N."""
     spec = run_spec(size, RUNS[1], text_source=text_source)
-    data = DataSpec(
-        dataset="imdb",
-        n_examples=size.landscape_examples,
-        seq_len=size.seq_len,
-        n_words=size.n_words,
-        source=text_source,
-    )
-    train = TrainSpec(
-        steps=size.landscape_steps,
-        batch_size=size.batch_size,
-        eval_every=size.landscape_eval,
-        loss="bce",
-    )
+    data = imdb_data(size, size.landscape_examples, text_source)
+    train = replace(spec.train, steps=size.landscape_steps, eval_every=size.landscape_eval)
     members = members_from(seed=size.seed, n_train=size.n_trains[-1], lr=size.landscape_lr)
-    return RunSpec(data, spec.model, spec.optim, spec.interventions, train, members)
+    return replace(spec, data=data, train=train, members=members)
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:

@@ -21,7 +21,7 @@ final accuracies and the weight norm at the start and end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,13 +29,14 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, shown
+from groklab.experiments.common import Note, RunSize, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
     Panel,
     best_alpha_by_row,
+    constrained,
     describe_grid,
     describe_mlp,
     grokking_files,
@@ -48,11 +49,8 @@ from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
     PRESETS,
     DataSpec,
-    InterventionSpec,
     ModelSpec,
     RunSpec,
-    TrainSpec,
-    members_from,
 )
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
@@ -130,40 +128,32 @@ NOTES: tuple[Note, ...] = (
 
 def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
-    return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
-        model=size.model,
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "dtype": size.dtype, "loss": "mse"}
+    spec = single_run(
+        size,
+        data,
         optim=TORCH_ADAMW,
-        interventions=InterventionSpec(norm_constraint=run.constrained),
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            dtype=size.dtype,
-            loss="mse",
-        ),
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=run.weight_decay_or(size.weight_decay),
-            init_scale=run.init_scale,
-        ),
+        train=train,
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=run.weight_decay_or(size.weight_decay),
+        init_scale=run.init_scale,
     )
+    return constrained(spec) if run.constrained else spec
 
 
 def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
     """The landscape's one-member template: AdamW, batch 100 (run_landscape sets wd 0, the
     constraint, alpha and N per cell)."""
     spec = run_spec(size, RUNS[0], source)
-    train = TrainSpec(
+    train = replace(
+        spec.train,
         steps=size.landscape_steps,
         batch_size=size.landscape_batch,
         eval_every=size.landscape_eval,
-        dtype=size.dtype,
-        loss="mse",
     )
-    return RunSpec(spec.data, spec.model, spec.optim, spec.interventions, train, spec.members)
+    return replace(spec, train=train)
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
-from groklab.experiments.common import Note, RunSize, shown
+from groklab.experiments.common import Note, RunSize, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
@@ -40,7 +40,7 @@ from groklab.experiments.omnigrok_common import (
     landscape_files,
     run_landscape,
 )
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
@@ -90,17 +90,10 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
-    return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
-        model=size.model,
-        optim=TORCH_ADAMW,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="mse",
-        ),
-        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr),
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "loss": "mse"}
+    return single_run(
+        size, data, optim=TORCH_ADAMW, train=train, seed=size.seed, n_train=size.n_train
     )
 
 

@@ -39,11 +39,12 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     shown,
+    single_run,
 )
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
@@ -96,17 +97,13 @@ NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS)
 
 def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
-    spec = RunSpec(
-        data=DataSpec(op="add", p=size.p),
-        model=size.model,
-        train=TrainSpec(steps=size.steps, batch_size="full", eval_every=size.eval_every),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=size.train_fraction,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+    spec = single_run(
+        size,
+        DataSpec(op="add", p=size.p),
+        seed=size.seed,
+        train_fraction=size.train_fraction,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
     )
     return constrained(spec) if run.constrained else spec
 

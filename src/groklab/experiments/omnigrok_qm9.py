@@ -37,7 +37,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, RunSize, pow10, shown
+from groklab.experiments.common import Note, RunSize, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     METRICS,
@@ -51,7 +51,7 @@ from groklab.experiments.omnigrok_common import (
     run_panels,
 )
 from groklab.plots.curves import plot_loss, plot_weight_norm
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
@@ -135,23 +135,16 @@ NOTES: tuple[Note, ...] = (
 def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
-    return RunSpec(
-        data=DataSpec(dataset="qm9", n_examples=size.n_examples, source=source),
-        model=size.model,
+    data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
+    return single_run(
+        size,
+        data,
         optim=OPTIM,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="mse",
-        ),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=0.5,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+        train={"batch_size": size.batch_size, "loss": "mse"},
+        seed=size.seed,
+        train_fraction=0.5,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
     )
 
 

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from groklab.analysis import steps_to_threshold
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
-from groklab.experiments.common import Note, RunSize, shown
+from groklab.experiments.common import Note, RunSize, shown, single_run
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
@@ -40,7 +40,7 @@ from groklab.experiments.omnigrok_common import (
 )
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
@@ -102,18 +102,15 @@ def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = F
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
     steps, every = getattr(size, prefix + "steps"), getattr(size, prefix + "eval_every")
-    return RunSpec(
-        data=DataSpec(dataset="teacher_student", n_examples=size.n_examples),
-        model=size.model,
+    return single_run(
+        size,
+        DataSpec(dataset="teacher_student", n_examples=size.n_examples),
         optim=replace(OPTIM, optimizer="adam") if landscape else OPTIM,
-        train=TrainSpec(steps=steps, batch_size="full", eval_every=every, loss="mse"),
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=0.0 if landscape else size.weight_decay,
-            init_scale=init_scale,
-        ),
+        train={"steps": steps, "eval_every": every, "loss": "mse"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=0.0 if landscape else size.weight_decay,
+        init_scale=init_scale,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize
+from groklab.experiments.common import Note, RunSize, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Landscape,
@@ -30,7 +30,7 @@ from groklab.experiments.omnigrok_common import (
     landscape_files,
     run_landscape,
 )
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
 # The paper's code: Adam with betas (0.9, 0.99), no warm-up, full batch (45 examples), its lr
@@ -95,14 +95,15 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: ToySize) -> RunSpec:
     """One decoder on the structured representation; `run_landscape` sets messiness, alpha,
     the norm constraint and weight decay 0 per cell."""
-    return RunSpec(
-        data=DataSpec(dataset="toy_add", p=size.p),
-        model=size.model,
-        optim=replace(OPTIM, step_every=size.step_every),
-        train=TrainSpec(
-            steps=size.steps, batch_size="full", eval_every=size.eval_every, loss="mse"
-        ),
-        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr, weight_decay=0.0),
+    optim = replace(OPTIM, step_every=size.step_every)
+    return single_run(
+        size,
+        DataSpec(dataset="toy_add", p=size.p),
+        optim=optim,
+        train={"loss": "mse"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=0.0,
     )
 
 

@@ -35,13 +35,14 @@ from groklab.experiments.common import (
     describe_op,
     population_of,
     shown,
+    single_run,
     train_points,
 )
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Power et al. 2022, Fig. 3"
 N_COMPONENTS = 6  # explained variance reported for this many principal components
@@ -89,11 +90,12 @@ SIZES = size_table(
 def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
     """Train the whole budget (no early stop): weight decay keeps shaping the representation
     after validation accuracy has reached 99 %."""
-    return RunSpec(
-        data=DataSpec(op=run.op, p=size.p),
-        model=size.model,
-        train=TrainSpec(steps=size.steps, batch_size=size.batch_size, eval_every=size.eval_every),
-        members=members_from(seed=size.seed, train_fraction=run.train_fraction, lr=size.lr),
+    return single_run(
+        size,
+        DataSpec(op=run.op, p=size.p),
+        train={"batch_size": size.batch_size},
+        seed=size.seed,
+        train_fraction=run.train_fraction,
     )
 
 

@@ -28,8 +28,16 @@ from groklab.files import write_text_atomic
 from groklab.perf import machine_text
 from groklab.train import TrainingInterrupted
 
-SCOREBOARD_HEADER = ("experiment", "figure", "size", "claims_held", "claims", "wall_s", "cpu_s",
-                     "status")  # fmt: skip
+SCOREBOARD_HEADER = (
+    "experiment",
+    "figure",
+    "size",
+    "claims_held",
+    "claims",
+    "wall_s",
+    "cpu_s",
+    "status",
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,16 @@ class Score:
 
     def row(self) -> tuple:
         e = self.experiment
-        return (e.name, e.figure, self.size, self.held, self.total, round(self.wall_s, 1),
-                round(self.cpu_s, 1), self.status)  # fmt: skip
+        return (
+            e.name,
+            e.figure,
+            self.size,
+            self.held,
+            self.total,
+            round(self.wall_s, 1),
+            round(self.cpu_s, 1),
+            self.status,
+        )
 
 
 def cpu_seconds() -> float:
@@ -92,8 +108,10 @@ def write_scoreboard(out_dir: Path, size: str, scores: Sequence[Score]) -> list[
             if s.result
             else s.experiment.name
         )
-        lines.append(f"| {link} | {s.experiment.figure} | {s.held} / {s.total} | "
-                     f"{s.wall_s:.0f} | {s.cpu_s:.0f} | {s.status} |")  # fmt: skip
+        lines.append(
+            f"| {link} | {s.experiment.figure} | {s.held} / {s.total} | "
+            f"{s.wall_s:.0f} | {s.cpu_s:.0f} | {s.status} |"
+        )
     md = out_dir / "SCOREBOARD.md"
     write_text_atomic(md, "\n".join(lines) + "\n")
     buffer = io.StringIO()
