@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from groklab.analysis import grokking_delay, median_and_range, steps_to_threshold
-from groklab.analysis.curves import late_median, median_never_last, smoothed
+from groklab.analysis.curves import curve_ends, late_median, median_never_last, smoothed
 
 STEPS = np.array([0, 10, 100, 1000, 10000])
 
@@ -69,3 +69,19 @@ def test_median_never_last_counts_nan_as_later_than_any_step():
 def test_late_median_reads_only_the_last_share_of_the_steps():
     steps, acc = np.array([0, 100, 200, 300]), np.array([0.1, 0.2, 0.8, 0.9])
     assert late_median(steps, acc, 0.5) == pytest.approx(0.85)
+
+
+def test_curve_ends_reads_the_first_norm_and_the_last_of_everything_else():
+    curves = {
+        "step": np.array([0, 10, 20]),
+        "train_acc": np.array([[0.1, 0.9, 1.0]]),
+        "val_acc": np.array([[0.0, 0.2, 0.7]]),
+        "weight_norm": np.array([[5.0, 6.0, 4.0]]),
+    }
+    assert curve_ends(curves) == {
+        "final_train_acc": 1.0,
+        "final_val_acc": 0.7,
+        "initial_weight_norm": 5.0,
+        "final_weight_norm": 4.0,
+        "steps_done": 20.0,
+    }

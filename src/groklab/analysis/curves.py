@@ -95,3 +95,16 @@ def smoothed(acc: np.ndarray) -> np.ndarray:
         return acc.copy()
     middle = np.median(np.stack([acc[:-2], acc[1:-1], acc[2:]]), axis=0)
     return np.concatenate([acc[:1], middle, acc[-1:]])
+
+
+def curve_ends(curves: dict[str, np.ndarray]) -> dict[str, float]:
+    """One member's curves ({"step": [S], metric: [1, S]}) at their ends: the final train and
+    validation accuracy, the weight norm at the first and last evaluation, the last step."""
+    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    return {
+        "final_train_acc": float(train[-1]),
+        "final_val_acc": float(val[-1]),
+        "initial_weight_norm": float(norm[0]),
+        "final_weight_norm": float(norm[-1]),
+        "steps_done": float(curves["step"][-1]),
+    }

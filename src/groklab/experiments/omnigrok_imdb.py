@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at, late_median, smoothed
+from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
@@ -198,11 +198,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
         "norm_at_peak": float(norm[peak]),
         "delay": float(steps[peak]) - memorized,
         "late_val_acc": late_median(steps, val, 0.25),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at
+from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
@@ -159,7 +159,7 @@ def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
     steps = curves["step"]
-    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    train, val = curves["train_acc"][0], curves["val_acc"][0]
     memorized = float(steps_to_threshold(steps, train, 1.0))
     return {
         "steps_to_memorize": memorized,
@@ -167,11 +167,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
         "steps_to_goal": float(steps_to_threshold(steps, val, GOAL)),
         "val_acc_100": acc_at(steps, val, 100),
         "val_acc_1000": acc_at(steps, val, 1000),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 

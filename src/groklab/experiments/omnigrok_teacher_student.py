@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
+from groklab.analysis.curves import curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
@@ -123,15 +124,11 @@ NUMBERS = (
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """Key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
     steps = curves["step"]
-    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    train, val = curves["train_acc"][0], curves["val_acc"][0]
     return {
         "steps_to_train": float(steps_to_threshold(steps, train, THRESHOLD)),
         "steps_to_val": float(steps_to_threshold(steps, val, THRESHOLD)),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 
