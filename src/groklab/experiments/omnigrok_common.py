@@ -221,18 +221,19 @@ def grokking_files(
     rows: list[dict],
     *,
     title: str,
-    mark: Callable[[Axes, int], None] | None = None,
+    mark: Callable[[Axes, dict], None] | None = None,
     summary: str | None = None,
     title_width: int | None = None,
     **figure: Any,
 ) -> Files:
     """The grokking runs' figure `<stem>.png` (one panel per (name, label, curves);
-    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw and figsize), each
-    run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
+    `mark(ax, row)` draws on each panel with its row; `figure`: plot_grokking_runs' draw and
+    figsize), each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
     `<stem>_summary.csv`)."""
     fig = plot_grokking_runs([(label, c) for _, label, c in runs], **figure)
-    for i in range(len(runs) if mark else 0):
-        mark(fig.axes[i], i)
+    for ax, row in zip(fig.axes[: len(runs)], rows, strict=True):
+        if mark is not None:
+            mark(ax, row)
     tables = {f"{stem}_{name}.csv": curves for name, _, curves in runs}
     tables[summary or f"{stem}_summary.csv"] = rows
     return Files([Drawing(f"{stem}.png", fig, title, title_width)], tables)
@@ -260,17 +261,17 @@ def run_panels(
     panels: Sequence[Panel],
     specs: Sequence[RunSpec],
     ctx: ExperimentContext,
+    size: Any,
     *,
-    max_members: int,
-    budget: int,
     numbers: Callable[[dict[str, np.ndarray]], dict],
     columns: Sequence[str] = ("init_scale", "weight_decay"),
-    weight_decay: float = 0.0,
+    max_members: int = 2,
 ) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
     """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-    name, the panel's `columns` (its weight decay: `weight_decay` unless its own), "budget",
-    "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S], metric:
-    [1, S]})."""
+    name, the panel's `columns` (its weight decay: the size's unless its own), "budget" (the
+    size's steps), "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S],
+    metric: [1, S]})."""
+    budget, weight_decay = size.steps, getattr(size, "weight_decay", 0.0)
     result = train_points(specs, ctx, max_members=max_members)
     all_curves = [member_curves(result, row) for row in result.rows]
     rows = []

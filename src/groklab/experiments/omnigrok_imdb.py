@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
@@ -224,19 +225,19 @@ def panel_label(run: Panel, numbers: dict) -> str:
     )
 
 
+def mark(ax: Axes, row: dict) -> None:
+    """Dotted: when the run memorized (train colour) and when its test accuracy peaked."""
+    if np.isfinite(row["steps_to_memorize"]):
+        ax.axvline(row["steps_to_memorize"] + 1, color=TRAIN_COLOR, linestyle=":", lw=1.2)
+    ax.axvline(row["steps_to_peak"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
+
+
 def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
     """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
     train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    budget = size.steps
-    rows, curves = run_panels(RUNS, specs, ctx, max_members=2, budget=budget, numbers=run_numbers)
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-
-    def mark(ax, i: int) -> None:
-        if np.isfinite(rows[i]["steps_to_memorize"]):
-            ax.axvline(rows[i]["steps_to_memorize"] + 1, color=TRAIN_COLOR, linestyle=":", lw=1.2)
-        ax.axvline(rows[i]["steps_to_peak"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
     return rows, grokking_files("imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
 
 

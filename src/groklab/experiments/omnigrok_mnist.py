@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
@@ -191,27 +192,19 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
+def mark(ax: Axes, row: dict) -> None:
+    """Dotted: the step test accuracy reached 80 %."""
+    if np.isfinite(row["steps_to_goal"]):
+        ax.axvline(row["steps_to_goal"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
+
+
 def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
     """Train (or reuse) the three runs (alpha = 8 and 1 share a population; the constrained
     run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
     columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = run_panels(
-        RUNS,
-        specs,
-        ctx,
-        max_members=2,
-        budget=size.steps,
-        numbers=run_numbers,
-        columns=columns,
-        weight_decay=size.weight_decay,
-    )
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=columns)
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-
-    def mark(ax, i: int) -> None:
-        if np.isfinite(rows[i]["steps_to_goal"]):
-            ax.axvline(rows[i]["steps_to_goal"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
     return rows, grokking_files("mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.experiments.base import ExperimentContext
@@ -165,22 +166,22 @@ def panel_label(run: Panel, numbers: dict) -> str:
 SUMMARY = "modadd_summary.csv"
 
 
+def mark(ax: Axes, row: dict) -> None:
+    mark_threshold_steps(ax, row["steps_to_train"], row["steps_to_val"])
+
+
 def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
     specs = [run_spec(size, r) for r in RUNS]
     columns = ("init_scale", "weight_decay", "constrained")
-    budget = size.steps
     rows, curves = run_panels(
-        RUNS, specs, ctx, max_members=1, budget=budget, numbers=run_numbers, columns=columns
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns, max_members=1
     )
     rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
     task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     model = describe_model(size.model)
     setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-
-    def mark(ax, i: int) -> None:
-        mark_threshold_steps(ax, rows[i]["steps_to_train"], rows[i]["steps_to_val"])
 
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "

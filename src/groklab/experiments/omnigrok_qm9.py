@@ -250,15 +250,7 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
         qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    rows, curves = run_panels(
-        RUNS,
-        specs,
-        ctx,
-        max_members=2,
-        budget=size.steps,
-        numbers=run_numbers,
-        columns=("init_scale",),
-    )
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",))
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
     grokking = grokking_files(
         "qm9_curves",

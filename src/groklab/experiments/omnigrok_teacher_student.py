@@ -194,15 +194,7 @@ LAND_TABLE = {
 def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], Files]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
-    rows, curves = run_panels(
-        RUNS,
-        specs,
-        ctx,
-        max_members=2,
-        budget=size.steps,
-        numbers=run_numbers,
-        weight_decay=size.weight_decay,
-    )
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     setting = (
         f"teacher-student, {size.n_train} train, {describe_model(size.model)}, "
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
