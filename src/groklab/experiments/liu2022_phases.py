@@ -161,38 +161,33 @@ def grid_cells(grid: Grid) -> list[tuple[float, float]]:
     return [(lr, wd) for lr in grid.lrs for wd in grid.weight_decays]
 
 
+def cell_specs(base: RunSpec, grid: Grid) -> list[RunSpec]:
+    """One single-member spec per cell of `grid`: `base` at the cell's lr and weight decay."""
+    member = base.members[0]
+    return [
+        replace(base, members=(replace(member, lr=lr, weight_decay=wd),))
+        for lr, wd in grid_cells(grid)
+    ]
+
+
 def toy_points(size: PhasesSize) -> list[RunSpec]:
     """One single-member spec per toy cell: the decoder on the fixed toy representation."""
     grid = size.toy
     train = TrainSpec(steps=grid.steps, batch_size="full", eval_every=grid.eval_every, loss="mse")
-    return [
-        RunSpec(
-            data=DataSpec(dataset="toy_add", p=size.toy_p),
-            model=size.toy_model,
-            optim=TOY_OPTIM,
-            train=train,
-            members=members_from(seed=size.seed, n_train=size.toy_n_train, lr=lr, weight_decay=wd),
-        )
-        for lr, wd in grid_cells(grid)
-    ]
+    data = DataSpec(dataset="toy_add", p=size.toy_p)
+    members = members_from(seed=size.seed, n_train=size.toy_n_train)
+    return cell_specs(RunSpec(data, size.toy_model, TOY_OPTIM, train=train, members=members), grid)
 
 
 def transformer_points(size: PhasesSize) -> list[RunSpec]:
     """One single-member spec per transformer cell on x + y mod p."""
     grid = size.transformer
     train = TrainSpec(steps=grid.steps, batch_size=size.batch_size, eval_every=grid.eval_every)
-    return [
-        RunSpec(
-            data=DataSpec(op="add", p=size.p),
-            model=size.model,
-            optim=TRANSFORMER_OPTIM,
-            train=train,
-            members=members_from(
-                seed=size.seed, train_fraction=size.train_fraction, lr=lr, weight_decay=wd
-            ),
-        )
-        for lr, wd in grid_cells(grid)
-    ]
+    members = members_from(seed=size.seed, train_fraction=size.train_fraction)
+    base = RunSpec(
+        DataSpec(op="add", p=size.p), size.model, TRANSFORMER_OPTIM, train=train, members=members
+    )
+    return cell_specs(base, grid)
 
 
 @dataclass(frozen=True)

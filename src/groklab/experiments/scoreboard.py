@@ -13,8 +13,6 @@ says why, and its claims count as not held.
 
 from __future__ import annotations
 
-import csv
-import io
 import resource
 import time
 from collections.abc import Sequence
@@ -23,7 +21,7 @@ from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.experiments.base import Experiment, ExperimentContext, ExperimentResult
-from groklab.experiments.claims import count_held
+from groklab.experiments.claims import count_held, write_csv
 from groklab.files import write_text_atomic
 from groklab.perf import machine_text
 from groklab.train import TrainingInterrupted
@@ -114,10 +112,6 @@ def write_scoreboard(out_dir: Path, size: str, scores: Sequence[Score]) -> list[
         )
     md = out_dir / "SCOREBOARD.md"
     write_text_atomic(md, "\n".join(lines) + "\n")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SCOREBOARD_HEADER)
-    writer.writerows(s.row() for s in scores)
     path = out_dir / "SCOREBOARD.csv"
-    write_text_atomic(path, buffer.getvalue())
+    write_csv(path, SCOREBOARD_HEADER, [s.row() for s in scores])
     return [md, path]
