@@ -14,7 +14,7 @@ headed by what the size shrank, and the `ExperimentResult` whose numbers the cla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,11 @@ def table_of(rows: Sequence[dict], columns: Mapping[str, str], cell: Callable = 
     """The rows as a Markdown table: one column per `columns` key, headed by its value; a
     cell is `cell(row, key)` (default: the row's value)."""
     return markdown_table(list(columns.values()), [[cell(r, k) for k in columns] for r in rows])
+
+
+def by_run(rows: Sequence[dict], columns: Iterable[str]) -> dict[str, dict]:
+    """The numbers of each row under its "run": {run: {column: value}}, "run" left out."""
+    return {r["run"]: {k: r[k] for k in columns if k != "run"} for r in rows}
 
 
 def header(text: str) -> list[str]:

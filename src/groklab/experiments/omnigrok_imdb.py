@@ -36,7 +36,7 @@ from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Panel,
     best_alpha_by_row,
@@ -288,7 +288,7 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "accuracy at memorization, reached as the norm shrinks.\n\n"
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
+    numbers = by_run(rows, TABLE)
     numbers["landscape"] = land
     table = table_of(shown_rows, TABLE)
     return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)

@@ -31,7 +31,7 @@ from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
@@ -242,7 +242,7 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "projected back to alpha * ||theta_0|| after every step.\n\n"
         "Landscape (norm constrained, best over training):\n\n" + land_table
     )
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
+    numbers = by_run(rows, TABLE)
     numbers["landscape"] = land
     table = table_of(rows, TABLE)
     return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)

@@ -42,7 +42,7 @@ from groklab.experiments.common import (
     shown,
     single_run,
 )
-from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -192,7 +192,7 @@ def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "Weight norm: all parameters, biases included."
     )
     return Outcome(
-        {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows},
+        by_run(rows, TABLE),
         table_of(rows, TABLE, table_cell),
         notes,
         grokking_files(

@@ -28,7 +28,16 @@ from groklab.analysis.curves import curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
 from groklab.experiments.common import Note, RunSize, shown, single_run
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import (
+    Drawing,
+    Files,
+    Outcome,
+    Study,
+    by_run,
+    declare,
+    size_table,
+    table_of,
+)
 from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
     Landscape,
@@ -235,7 +244,7 @@ def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Ou
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    numbers = {r["run"]: {k: r[k] for k in NUMBERS.split()} for r in rows}
+    numbers = by_run(rows, NUMBERS.split())
     numbers["landscape"] = lands
     return Outcome(numbers, table, notes, grokking_part + lu_part)
 

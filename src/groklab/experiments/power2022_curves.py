@@ -32,6 +32,7 @@ from groklab.experiments.kit import (
     Files,
     Outcome,
     Study,
+    by_run,
     declare,
     header,
     size_table,
@@ -175,7 +176,7 @@ def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "above 99 %; 'never' means not within the budget."
     )
     return Outcome(
-        {r["run"]: {k: r[k] for k in NUMBERS} for r in rows},
+        by_run(rows, NUMBERS),
         table_of(rows, TABLE),
         notes,
         Files(

@@ -70,6 +70,7 @@ from groklab.experiments.kit import (
     Files,
     Outcome,
     Study,
+    by_run,
     declare,
     size_table,
     table_of,
@@ -360,7 +361,7 @@ def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
             f" Not measured for {', '.join(unmeasured)}: the run kept no checkpoints "
             "(trained before, or by a backend that keeps none)."
         )
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows if r["seed"] == 0}
+    numbers = by_run([r for r in rows if r["seed"] == 0], TABLE)
     return Outcome(numbers, table_of(rows, TABLE), notes, Files([figure], tables))
 
 
