@@ -1,12 +1,12 @@
 """An experiment as a declaration, and the one runner that turns any declaration into files.
 
 A `Study` names the experiment and its figure, its sizes (one frozen dataclass per size name,
-a `size_table`), its notes (what a size shrank, for
-`common.shrunk_text`), its claims, the Markdown file it writes, and `outcome(size, ctx,
-shrunk)`: the part that is the paper's own (train its runs, read their numbers, draw its
-panels). Everything after that is the same for every experiment and lives here: title and
-save each figure, write each table of rows and each set of curves as CSV, the Markdown table
-headed by what the size shrank, and the `ExperimentResult` whose numbers the claims read.
+written as a `size_table`), its notes (what a size shrank, for `common.shrunk_text`), its
+claims, the Markdown file it writes, and `outcome(size, ctx, shrunk)`: the part that is the
+paper's own (train its runs, read their numbers, draw its panels). Everything after that is
+the same for every experiment and lives here (`run_study`): title and save each figure, write
+each table of rows and each set of curves as CSV, the Markdown table headed by what the size
+shrank, and the `ExperimentResult` whose numbers the claims read.
 
     STUDY = declare(Study("power2022-fraction", TITLE, DESCRIPTION, SIZES, NOTES, outcome,
                           markdown="fraction.md", claims=CLAIMS))
@@ -15,7 +15,7 @@ headed by what the size shrank, and the `ExperimentResult` whose numbers the cla
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,7 @@ class Curves:
 class Files:
     """The files an experiment writes beside its Markdown: its figures, then its CSV files in
     order, each a list of rows (`write_rows_csv`) or curves (`write_curves_csv`: a dict, or
-    `Curves` with measures).
-    Parts of an experiment add up: `grokking + landscape`."""
+    `Curves` with measures). Parts of an experiment add up: `grokking + landscape`."""
 
     drawings: Sequence[Drawing] = ()
     tables: Mapping[str, list[dict] | dict[str, np.ndarray] | Curves] = field(default_factory=dict)
@@ -126,11 +125,9 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
     each CSV file, into the context's out folder. Returns the paths in that order."""
     paths = []
     for d in files.drawings:
-        if not d.title:
-            pass  # the figure needs no title (a picture of the task)
-        elif d.note_panel is None:
+        if d.title and d.note_panel is None:  # untitled: a picture of the task
             title_with_shrunk(d.figure, d.title, shrunk, width=d.title_width)
-        else:
+        elif d.title:
             d.figure.suptitle(d.title)
             ax = d.figure.axes[d.note_panel]
             note = ". ".join(filter(None, [shrunk, d.caveat]))
@@ -150,8 +147,11 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
 
 def declare(study: Study) -> Study:
     """Register the study as an `Experiment` (for `groklab reproduce`) and return it."""
-    experiment = Experiment(study.name, study.title, study.description, study.run)
-    register(replace(experiment, reads_source=study.reads_source, claims=study.claims))
+    register(
+        Experiment(
+            study.name, study.title, study.description, study.run, study.reads_source, study.claims
+        )
+    )
     return study
 
 
@@ -177,10 +177,11 @@ def size_table(cls: type, columns: str, rows: Mapping[str, tuple], *more: Any, *
     return {size: cls(**values) for size, values in fields.items()}
 
 
-def table_of(rows: Sequence[dict], columns: Mapping[str, str], cell: Callable = dict.get) -> str:
+def table_of(rows: Sequence[dict], columns: Mapping[str, str], cell: Callable | None = None) -> str:
     """The rows as a Markdown table: one column per `columns` key, headed by its value; a
     cell is `cell(row, key)` (default: the row's value)."""
-    return markdown_table(list(columns.values()), [[cell(r, k) for k in columns] for r in rows])
+    cells = [[cell(r, k) if cell else r[k] for k in columns] for r in rows]
+    return markdown_table(list(columns.values()), cells)
 
 
 def by_run(rows: Sequence[dict], columns: Iterable[str]) -> dict[str, dict]:
