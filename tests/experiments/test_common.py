@@ -61,6 +61,9 @@ def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order()
 def test_descriptions_spell_out_models_batch_rules_and_ops():
     assert describe_model(PRESETS["power2022"]) == "transformer 2x128 (4 heads, MLP 512)"
     assert describe_model(QUICK_MLP) == "MLP, 1 hidden layer of 256 on 64-d embeddings"
+    assert describe_model(PRESETS["omnigrok_mnist"], (784, 10)) == "MLP 784-200-200-10, relu"
+    assert describe_model(PRESETS["omnigrok_imdb"]).endswith("2 LSTM layers of 256")
+    assert describe_model(PRESETS["prieto2025"]).startswith("MLP one-hot [x; y] -> ")
     assert [describe_batch(b) for b in ("power", "full", 0.5, 128)] == [
         "min(512, |train|/2)",
         "full",

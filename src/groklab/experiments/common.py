@@ -90,10 +90,24 @@ def single_run(
     )
 
 
-def describe_model(model: ModelSpec) -> str:
-    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
+def describe_model(model: ModelSpec, shape: tuple[int, int] | None = None) -> str:
+    """The model as its paper names it: 'transformer 2x128 (4 heads, MLP 512)', 'MLP, 1 hidden
+    layer of 256 on 64-d embeddings', 'MLP one-hot [x; y] -> 200 -> 200 -> p, relu', 'embedding
+    64, 2 LSTM layers of 256', 'NNConv 32-16, edge nets and readout 32'; an MLP of vectors with
+    `shape` (inputs, outputs) (784, 10): 'MLP 784-200-200-10, relu'."""
+    plural = "s" if model.n_layers > 1 else ""
+    hidden = [str(model.d_mlp)] * model.n_layers
+    if model.arch == "lstm":
+        return f"embedding {model.d_model}, {model.n_layers} LSTM layer{plural} of {model.d_mlp}"
+    if model.arch == "nnconv":
+        widths = "-".join(str(model.d_model // 2**i) for i in range(model.n_layers))
+        return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
+    if model.arch == "mlp" and shape:
+        return f"MLP {shape[0]}-{'-'.join(hidden)}-{shape[1]}, {model.act}"
+    if model.arch == "mlp" and model.inputs == "onehot":
+        return f"MLP one-hot [x; y] -> {' -> '.join(hidden)} -> p, {model.act}"
     if model.arch == "mlp":
-        layers = f"{model.n_layers} hidden layer{'s' if model.n_layers > 1 else ''}"
+        layers = f"{model.n_layers} hidden layer{plural}"
         return f"MLP, {layers} of {model.d_mlp} on {model.d_model}-d embeddings"
     return (
         f"transformer {model.n_layers}x{model.d_model} ({model.n_heads} heads, MLP {model.d_mlp})"

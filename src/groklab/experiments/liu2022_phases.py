@@ -59,7 +59,6 @@ from groklab.experiments.common import (
     train_points,
 )
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
-from groklab.experiments.omnigrok_common import describe_mlp
 from groklab.plots.phases import plot_phase_diagram
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
@@ -69,6 +68,7 @@ TITLE = "Liu et al. 2022, phase diagrams"
 TOY_MODEL = ModelSpec(arch="mlp", n_layers=2, d_mlp=200, act="tanh", mlp_bias=True)
 TOY_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
 TRANSFORMER_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
+TOY_SHAPE = (2, 30)  # the decoder reads 2-d representations, writes 30-d templates
 TOY_P, TOY_TRAIN = 10, 45  # 45 of the 55 pairs i <= j, as the paper
 
 
@@ -142,18 +142,13 @@ def describe_grid(grid: Grid) -> str:
 
 NOTES: tuple[Note, ...] = (
     ("toy {} (paper {})", lambda s: describe_grid(s.toy)),
-    ("toy decoder {} (paper {})", lambda s: describe_toy_model(s.toy_model)),
+    ("toy decoder {} (paper {})", lambda s: describe_model(s.toy_model, TOY_SHAPE)),
     ("toy p = {} (paper {})", lambda s: f"{s.toy_p}, {s.toy_n_train} train pairs"),
     ("transformer {} (paper {})", lambda s: describe_grid(s.transformer)),
     ("transformer p = {} (paper {})", lambda s: s.p),
     ("model {} (paper {})", lambda s: describe_model(s.model)),
     ("batch {} (paper {})", lambda s: s.batch_size),
 )
-
-
-def describe_toy_model(model: ModelSpec) -> str:
-    """'MLP 2-200-200-30, tanh'."""
-    return describe_mlp(model, 2, 30)
 
 
 def grid_cells(grid: Grid) -> list[tuple[float, float]]:
@@ -318,7 +313,7 @@ def outcome(size: PhasesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     ]
     title = (
         f"{TITLE}: phases by steps to {THRESHOLD:.0%} train / test; toy decoder "
-        f"{describe_toy_model(size.toy_model)} on a fixed representation, transformer on "
+        f"{describe_model(size.toy_model, TOY_SHAPE)} on a fixed representation, transformer on "
         f"x + y mod {size.p}"
     )
     header = ["panel", "runs", *PHASES, "Goldilocks zone"]
@@ -328,7 +323,7 @@ def outcome(size: PhasesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     ]
     notes = " ".join(
         [
-            f"Toy: decoder {describe_toy_model(size.toy_model)}, (i + j) mod {size.toy_p}, "
+            f"Toy: decoder {describe_model(size.toy_model, TOY_SHAPE)}, (i + j) mod {size.toy_p}, "
             f"{size.toy_n_train} train pairs, fixed representation "
             "(groklab.data.toy, messiness 0), only the decoder trains (AdamW betas 0.9/0.999, "
             f"full batch, no warm-up, MSE against templates), {size.toy.steps:,} steps, "

@@ -52,11 +52,6 @@ def paper_alphas(n: int = 21) -> np.ndarray:
     return pow10(np.linspace(-1.0, 1.0, n))
 
 
-def describe_mlp(model: ModelSpec, d_in: int, d_out: int) -> str:
-    """'MLP 784-200-200-10, relu': an MLP's widths from input to output, and its activation."""
-    return f"MLP {d_in}-{'-'.join([str(model.d_mlp)] * model.n_layers)}-{d_out}, {model.act}"
-
-
 def describe_grid(values: Sequence[float]) -> str:
     """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"

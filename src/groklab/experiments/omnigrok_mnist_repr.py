@@ -29,26 +29,20 @@ import numpy as np
 
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
-from groklab.experiments.common import Note, RunSize, shown, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
     best_alpha_by_row,
     describe_grid,
-    describe_mlp,
     landscape_files,
     run_landscape,
 )
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
-
-
-def describe_image_mlp(model: ModelSpec) -> str:
-    """'MLP 784-200-200-10, relu'."""
-    return describe_mlp(model, 784, 10)
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -79,7 +73,7 @@ SIZES = size_table(
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or 5000:,} images"),
-    ("model {} (paper {})", shown("model", describe_image_mlp)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, (784, 10))),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("alphas {} (paper {})", shown("alphas", describe_grid)),
@@ -104,7 +98,7 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
     )
     title = (
         f"{TITLE}: MNIST mixed with class templates (m = 0: templates, 1: plain images), "
-        f"{describe_image_mlp(size.model)}, norm "
+        f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
     numbers = best_alpha_by_row(landscape, key=float)

@@ -37,7 +37,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, RunSize, pow10, shown, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     METRICS,
@@ -103,12 +103,6 @@ SIZES = size_table(
     lr=1e-3,
     seed=0,
 )
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'NNConv 32-16, edge nets and readout 32'."""
-    widths = "-".join(str(model.d_model // 2**i) for i in range(model.n_layers))
-    return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
 
 
 def describe_grid(size: Qm9Size) -> str:

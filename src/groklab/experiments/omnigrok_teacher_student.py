@@ -27,7 +27,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import curve_ends
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
-from groklab.experiments.common import Note, RunSize, shown, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import (
     Drawing,
     Files,
@@ -42,7 +42,6 @@ from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
     Landscape,
     Panel,
-    describe_mlp,
     grokking_files,
     paper_alphas,
     run_landscape,
@@ -93,14 +92,9 @@ SIZES = size_table(
 )
 
 
-def describe_model(model: ModelSpec) -> str:
-    """'MLP 5-100-100-5, tanh'."""
-    return describe_mlp(model, 5, 5)
-
-
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train} train of {s.n_examples or 200} examples"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, (5, 5))),
     ("grokking budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("{} alphas in the landscape (paper {})", lambda s: len(s.alphas)),
     ("landscape budget {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
@@ -205,7 +199,7 @@ def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dic
     specs = [run_spec(size, r.init_scale) for r in RUNS]
     rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     setting = (
-        f"teacher-student, {size.n_train} train, {describe_model(size.model)}, "
+        f"teacher-student, {size.n_train} train, {describe_model(size.model, (5, 5))}, "
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
     )
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]

@@ -22,11 +22,10 @@ import numpy as np
 
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, single_run
+from groklab.experiments.common import Note, RunSize, describe_model, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Landscape,
-    describe_mlp,
     landscape_files,
     run_landscape,
 )
@@ -72,9 +71,9 @@ SIZES = size_table(
 )
 
 
-def describe_model(model: ModelSpec) -> str:
+def describe_decoder(model: ModelSpec) -> str:
     """'decoder MLP 2-200-200-30, leaky_relu'."""
-    return f"decoder {describe_mlp(model, 2, 30)}"
+    return f"decoder {describe_model(model, (2, 30))}"
 
 
 def describe_grid(values: tuple[float, ...]) -> str:
@@ -84,7 +83,7 @@ def describe_grid(values: tuple[float, ...]) -> str:
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"p = {s.p}, {s.n_train} train pairs"),
-    ("model {} (paper {})", lambda s: describe_model(s.model)),
+    ("model {} (paper {})", lambda s: describe_decoder(s.model)),
     ("messiness {} (paper {})", lambda s: describe_grid(s.messiness)),
     ("decoder scale alpha {} (paper {})", lambda s: describe_grid(s.alphas)),
     ("budget {} steps (paper {})", lambda s: f"{s.steps:,}"),
@@ -141,7 +140,7 @@ def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     land = run_landscape(
         base_spec(size), alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
-    model = describe_model(size.model)
+    model = describe_decoder(size.model)
     title = (
         f"{TITLE}: toy (i + j) mod {size.p}, {size.n_train} train pairs, {model}, decoder norm "
         f"held at alpha * ||theta_0||, Adam lr {size.lr:g} x0.2 every {size.step_every:,} "

@@ -54,11 +54,13 @@ from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
     BUDGETS,
     LR,
+    MODEL,
     SEEDS,
     BudgetsSize,
     Note,
     P,
     describe_budgets,
+    describe_model,
     describe_op,
     keeping_checkpoints,
     member_curves,
@@ -149,14 +151,7 @@ SIZES = size_table(
 )
 
 
-def describe_mlp(model: ModelSpec) -> str:
-    """'MLP one-hot [x; y] -> 200 -> 200 -> p, relu'."""
-    hidden = " -> ".join([str(model.d_mlp)] * model.n_layers)
-    return f"MLP one-hot [x; y] -> {hidden} -> p, {model.act}"
-
-
-MLP: Note = ("model {} (paper {})", lambda size: describe_mlp(size.model))
-NOTES: tuple[Note, ...] = (P, MLP, LR, BUDGETS, SEEDS)
+NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, SEEDS)
 
 
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -340,7 +335,7 @@ def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, curves, collapses = run_recipes(size, ctx)
     setting = (
         f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full batch, "
-        f"{describe_mlp(size.model)}, no biases, lr {size.lr:g}"
+        f"{describe_model(size.model)}, no biases, lr {size.lr:g}"
     )
     figure = Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
     tables = {"prieto.csv": rows}
