@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from groklab.analysis import grokking_delay, median_and_range, steps_to_threshold
+from groklab.analysis.curves import curve_ends, late_median, median_never_last, smoothed
 
 STEPS = np.array([0, 10, 100, 1000, 10000])
 
@@ -54,3 +55,33 @@ def test_median_and_range_ignores_and_counts_never_reached():
 def test_median_and_range_of_all_nan_is_nan_with_full_count():
     median, low, high, n_missing = median_and_range(np.full(4, np.nan))
     assert np.isnan([median, low, high]).all() and n_missing == 4
+
+
+def test_one_lucky_evaluation_is_not_a_peak():
+    assert smoothed(np.array([0.5, 0.9, 0.5, 0.6, 0.7])).tolist() == [0.5, 0.5, 0.6, 0.6, 0.7]
+
+
+def test_median_never_last_counts_nan_as_later_than_any_step():
+    steps = np.array([[np.nan, np.nan, 100.0], [50.0, 70.0, np.nan]])  # [F, S]
+    np.testing.assert_array_equal(median_never_last(steps), [np.inf, 70.0])
+
+
+def test_late_median_reads_only_the_last_share_of_the_steps():
+    steps, acc = np.array([0, 100, 200, 300]), np.array([0.1, 0.2, 0.8, 0.9])
+    assert late_median(steps, acc, 0.5) == pytest.approx(0.85)
+
+
+def test_curve_ends_reads_the_first_norm_and_the_last_of_everything_else():
+    curves = {
+        "step": np.array([0, 10, 20]),
+        "train_acc": np.array([[0.1, 0.9, 1.0]]),
+        "val_acc": np.array([[0.0, 0.2, 0.7]]),
+        "weight_norm": np.array([[5.0, 6.0, 4.0]]),
+    }
+    assert curve_ends(curves) == {
+        "final_train_acc": 1.0,
+        "final_val_acc": 0.7,
+        "initial_weight_norm": 5.0,
+        "final_weight_norm": 4.0,
+        "steps_done": 20.0,
+    }

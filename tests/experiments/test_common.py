@@ -19,10 +19,10 @@ from groklab.experiments.common import (
     describe_batch,
     describe_model,
     describe_op,
-    run_points,
     run_sweeps,
     shrunk_notes,
     shrunk_text,
+    train_points,
 )
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepSpec
@@ -61,6 +61,9 @@ def test_shrunk_notes_name_each_changed_setting_with_the_papers_value_in_order()
 def test_descriptions_spell_out_models_batch_rules_and_ops():
     assert describe_model(PRESETS["power2022"]) == "transformer 2x128 (4 heads, MLP 512)"
     assert describe_model(QUICK_MLP) == "MLP, 1 hidden layer of 256 on 64-d embeddings"
+    assert describe_model(PRESETS["omnigrok_mnist"], (784, 10)) == "MLP 784-200-200-10, relu"
+    assert describe_model(PRESETS["omnigrok_imdb"]).endswith("2 LSTM layers of 256")
+    assert describe_model(PRESETS["prieto2025"]).startswith("MLP one-hot [x; y] -> ")
     assert [describe_batch(b) for b in ("power", "full", 0.5, 128)] == [
         "min(512, |train|/2)",
         "full",
@@ -93,11 +96,11 @@ def test_run_sweeps_refuses_sweeps_that_would_pack_differently(tmp_path):
         run_sweeps(sweeps, context(tmp_path))
 
 
-def test_run_points_reports_reused_populations_before_it_trains_the_rest(tmp_path):
+def test_train_points_reports_reused_populations_before_it_trains_the_rest(tmp_path):
     points = [replace(BASE, members=members_from(seed=s, lr=1e-2)) for s in (0, 1)]
-    run_points(points[:1], context(tmp_path), max_members=1)
+    train_points(points[:1], context(tmp_path), max_members=1)
     events = []
-    result = run_points(points, context(tmp_path, events), max_members=1)
+    result = train_points(points, context(tmp_path, events), max_members=1)
     assert len({r["run_id"] for r in result.rows}) == 2  # max_members=1: a population each
     assert (events[0].populations_done, events[0].step) == (1, 4)  # the reused one, first
     assert (events[-1].populations_done, events[-1].step, events[-1].steps) == (2, 8, 8)

@@ -7,20 +7,21 @@ import numpy as np
 import pytest
 
 from groklab.experiments import ExperimentContext
-from groklab.experiments.common import run_points
+from groklab.experiments.common import train_points
+from groklab.experiments.kit import write_files
 from groklab.experiments.omnigrok_common import (
     METRICS,
     Landscape,
     Panel,
     best_alpha_by_row,
     constrained,
+    grokking_files,
+    landscape_files,
     landscape_points,
     member_curves,
     paper_alphas,
     plot_grokking_runs,
     run_landscape,
-    write_grokking_runs,
-    write_landscape,
 )
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store.db import METRICS as STORE_METRICS
@@ -104,12 +105,12 @@ def test_landscape_has_one_cell_per_value_and_alpha_with_every_best_metric(lands
 
 def test_constrained_norm_is_alpha_times_the_initial_norm_and_holds_through_training(tmp_path):
     points = landscape_points(BASE, alphas=ALPHAS, axis="n_train", values=(10,))
-    result = run_points(points, ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    result = train_points(points, ExperimentContext("micro", tmp_path, tmp_path / "store"))
     norms = np.stack([member_curves(result, row)["weight_norm"][0] for row in result.rows])
     unit = norms[1, 0]  # alpha = 1 at step 0: ||theta_0||
     np.testing.assert_allclose(norms, np.array(ALPHAS)[:, None] * unit * np.ones_like(norms),
                                rtol=1e-4)  # fmt: skip
-    free = run_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    free = train_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
     free_norm = member_curves(free, free.rows[0])["weight_norm"][0]
     assert free_norm[0] == pytest.approx(unit, rel=1e-5) and free_norm[-1] < unit  # decays
 
@@ -129,9 +130,9 @@ def test_second_landscape_run_trains_nothing_and_reads_the_same_cells(landscapes
     np.testing.assert_array_equal(first.norms, second.norms)
 
 
-def test_write_landscape_draws_a_png_and_writes_one_csv_row_per_cell(landscapes):
+def test_landscape_files_are_a_png_and_one_csv_row_per_cell(landscapes):
     land, _, ctx, _, _ = landscapes
-    paths = write_landscape(land, ctx, stem="micro", title="micro", shrunk="everything")
+    paths = write_files(landscape_files(land, stem="micro", title="micro"), ctx, "everything")
     assert [p.name for p in paths] == ["micro.png", "micro.csv"]
     assert paths[0].read_bytes()[:8] == PNG_MAGIC
     rows = list(csv.DictReader(paths[1].open()))
@@ -148,10 +149,10 @@ def test_constrained_sets_the_norm_constraint_and_zero_weight_decay_for_every_me
 
 
 def test_plot_grokking_runs_draws_one_panel_per_run_with_a_twin_norm_axis(tmp_path):
-    result = run_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
+    result = train_points([BASE], ExperimentContext("micro", tmp_path, tmp_path / "store"))
     curves = member_curves(result, result.rows[0])
     assert curves["train_acc"].shape == (1, len(curves["step"]))
-    fig = plot_grokking_runs([("a", curves), ("b", curves)], title="t", shrunk="s")
+    fig = plot_grokking_runs([("a", curves), ("b", curves)])
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in titled] == ["a", "b"]
     assert len(fig.axes) == 4  # two panels, each with its weight-norm twin
@@ -180,13 +181,12 @@ def test_best_alpha_by_row_matches_a_plain_loop_over_rows_and_alphas():
     assert by_m[30.0]["val_acc_smallest_alpha"] == 0.7
 
 
-def test_write_grokking_runs_writes_the_figure_a_csv_per_run_and_the_summary(tmp_path):
+def test_grokking_files_are_the_figure_a_csv_per_run_and_the_summary(tmp_path):
     ctx = ExperimentContext("micro", tmp_path, tmp_path / "store")
     curves = {name: np.array([[1.0, 0.5]]) for name in STORE_METRICS} | {"step": np.array([0, 10])}
     rows = [{"run": "a", "x": 1}, {"run": "b", "x": 2}]
-    paths = write_grokking_runs(
-        ctx, "g", [("a", "run a", curves), ("b", "run b", curves)], rows, title="t"
-    )
+    files = grokking_files("g", [("a", "run a", curves), ("b", "run b", curves)], rows, title="t")
+    paths = write_files(files, ctx)
     assert [p.name for p in paths] == ["g.png", "g_a.csv", "g_b.csv", "g_summary.csv"]
     assert paths[0].read_bytes()[:8] == PNG_MAGIC
     with open(paths[-1]) as f:

@@ -13,7 +13,6 @@ from groklab.experiments.omnigrok_imdb import (
     run_numbers,
     run_spec,
     size_for,
-    smoothed,
 )
 from groklab.spec import PRESETS
 
@@ -102,7 +101,3 @@ def test_run_numbers_find_memorization_then_the_delayed_peak():
     assert numbers["steps_to_peak"] == 400 and numbers["peak_val_acc"] == 0.73
     assert numbers["norm_at_peak"] == 200.0 and numbers["delay"] == 300
     assert numbers["late_val_acc"] == pytest.approx(0.735)  # median of steps >= 375
-
-
-def test_one_lucky_evaluation_is_not_a_peak():
-    assert smoothed(np.array([0.5, 0.9, 0.5, 0.6, 0.7])).tolist() == [0.5, 0.5, 0.6, 0.6, 0.7]

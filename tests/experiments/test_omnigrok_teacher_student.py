@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from groklab.experiments import ExperimentContext
-from groklab.experiments.common import run_points
+from groklab.experiments.common import train_points
 from groklab.experiments.omnigrok_common import member_curves, paper_alphas, run_landscape
 from groklab.experiments.omnigrok_teacher_student import SIZES, run_numbers, run_spec
 from groklab.spec import PRESETS
@@ -86,7 +86,7 @@ def test_paper_landscape_is_adam_1e4_steps_over_21_alphas():
 def test_alpha_2_fits_the_training_set_long_before_the_test_set_alpha_1_does_not(tmp_path):
     size = replace(SIZES["quick"], steps=5_000)
     ctx = ExperimentContext("quick", tmp_path, tmp_path / "store")
-    result = run_points([run_spec(size, 2.0), run_spec(size, 1.0)], ctx, max_members=2)
+    result = train_points([run_spec(size, 2.0), run_spec(size, 1.0)], ctx, max_members=2)
     alpha2, alpha1 = (run_numbers(member_curves(result, row)) for row in result.rows)
     assert alpha2["steps_to_train"] <= 1_500 and np.isnan(alpha2["steps_to_val"])
     assert alpha2["final_val_acc"] < 0.6 and alpha2["final_weight_norm"] < 16.5  # decaying

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from groklab.analysis.curves import median_never_last
 from groklab.experiments.power2022_interventions import INTERVENTIONS, SIZES, point_spec
-from groklab.plots.by_fraction import median_never_last, plot_by_fraction
+from groklab.plots.by_fraction import plot_by_fraction
 from groklab.sweep.grid import pack_members
 
 

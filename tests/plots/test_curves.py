@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from groklab.analysis.curves import member_median
 from groklab.analysis.settings import member_groups
 from groklab.errors import GroklabError
 from groklab.plots.curves import plot_accuracy, plot_run, save_figure
-from groklab.plots.style import member_median
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "weight_norm", "lr")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

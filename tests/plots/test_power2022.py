@@ -5,11 +5,7 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import summarize
 from groklab.plots.curves import plot_accuracy
-from groklab.plots.power2022 import (
-    mark_threshold_steps,
-    plot_steps_by_fraction,
-    title_with_shrunk,
-)
+from groklab.plots.power2022 import mark_threshold_steps, plot_steps_by_fraction
 
 
 def steps_by_fraction():
@@ -50,12 +46,6 @@ def test_threshold_marks_skip_a_run_that_never_reached():
     mark_threshold_steps(ax, 100.0, float("nan"))
     assert ax.lines[-1].get_xdata()[0] == 101  # x is step + 1
     assert len(ax.lines) == n_lines + 1
-
-
-def test_title_says_what_was_shrunk_only_when_something_was():
-    fig = title_with_shrunk(Figure(), "Fig. 1", "p = 7 (paper 97)")
-    assert fig.get_suptitle() == "Fig. 1\nShrunk from the paper: p = 7 (paper 97)"
-    assert title_with_shrunk(Figure(), "Fig. 1").get_suptitle() == "Fig. 1"
 
 
 def test_train_and_validation_are_both_drawn_so_the_gap_shows():

@@ -1,10 +1,13 @@
-"""Numbers from metric curves: when a member reached a threshold, and how long grokking took.
+"""Numbers from metric curves: when a member reached a threshold, how long grokking took, and
+medians over members and over time.
 
 Curves are numpy arrays as `RunStore.read_curves` returns them: `steps` is [S] and a metric is
 [S] for one member or [M, S] for a population (the member axis first).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -60,3 +63,48 @@ def acc_at(steps: np.ndarray, acc: np.ndarray, step: float) -> float:
         return float("nan")
     seen = np.flatnonzero(steps <= step)
     return float(acc[seen[-1]]) if seen.size else float("nan")
+
+
+def median_never_last(values: np.ndarray) -> np.ndarray:
+    """[F, S] -> [F]: the median over seeds with nan counted as +inf (inf = never)."""
+    values = np.where(np.isnan(values), np.inf, np.asarray(values, dtype=np.float64))
+    return np.median(values, axis=1)
+
+
+def member_median(values: np.ndarray) -> np.ndarray:
+    """[M, S] -> [S], ignoring members not evaluated at a step (all-nan steps stay nan)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns
+        return np.nanmedian(values, axis=0)
+
+
+def late_median(steps: np.ndarray, acc: np.ndarray, share: float) -> float:
+    """Median of `acc` over the evaluations in the last `share` of the steps."""
+    late = acc[steps >= steps[-1] * (1 - share)]
+    return float(np.nanmedian(late)) if np.isfinite(late).any() else float("nan")
+
+
+def smoothed(acc: np.ndarray) -> np.ndarray:
+    """Running median of 3 evaluations (the ends kept): one lucky evaluation of a small test
+    set does not make a peak.
+
+    Example: smoothed([0.5, 0.9, 0.5, 0.6, 0.7]) == [0.5, 0.5, 0.6, 0.6, 0.7].
+    """
+    acc = np.asarray(acc, dtype=np.float64)
+    if acc.size < 3:
+        return acc.copy()
+    middle = np.median(np.stack([acc[:-2], acc[1:-1], acc[2:]]), axis=0)
+    return np.concatenate([acc[:1], middle, acc[-1:]])
+
+
+def curve_ends(curves: dict[str, np.ndarray]) -> dict[str, float]:
+    """One member's curves ({"step": [S], metric: [1, S]}) at their ends: the final train and
+    validation accuracy, the weight norm at the first and last evaluation, the last step."""
+    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    return {
+        "final_train_acc": float(train[-1]),
+        "final_val_acc": float(val[-1]),
+        "initial_weight_norm": float(norm[0]),
+        "final_weight_norm": float(norm[-1]),
+        "steps_done": float(curves["step"][-1]),
+    }

@@ -6,11 +6,12 @@ and in the table what it shrank; `micro` is a smoke-test size for the test suite
 reused from the store: the same experiment run twice trains nothing the second time.
 
 A new experiment is one module of this package, `<firstauthor><year>_<what>.py`, that declares
-its sizes (a frozen dataclass, one instance per size name), its notes (what a size shrank, for
-`common.shrunk_text`) and its runs, turns them into RunSpecs, and calls `register`. Everything
+a `kit.Study` (its sizes, notes, claims and outcome) and `kit.declare`s it, which registers its
+`Experiment` here; `kit.run_study` is the one function that runs every experiment. Everything
 experiments share lives in the kit below them, never in a sibling experiment: this module (the
-registry, the context, Markdown), `common` (sizes' notes, running points and sweeps, member
-curves) and `omnigrok_common` (landscapes, grokking panels and their figure).
+registry, the context, Markdown), `kit` (the declaration and its runner), `common` (sizes'
+notes, running points and sweeps, member curves) and `omnigrok_common` (landscapes, grokking
+panels and their files).
 """
 
 from __future__ import annotations

@@ -45,8 +45,9 @@ class Claim:
 
     def __post_init__(self) -> None:
         if not _RULE.fullmatch(self.rule):
-            raise ValueError(f"rule {self.rule!r}: use '>= x', '<= x', '> x', '< x', '== x' or "
-                             "'in [a, b]'")  # fmt: skip
+            raise ValueError(
+                f"rule {self.rule!r}: use '>= x', '<= x', '> x', '< x', '== x' or 'in [a, b]'"
+            )
 
     def holds(self, value: float) -> bool:
         """Whether `value` satisfies the rule; nan (not measured) never does."""
@@ -74,8 +75,15 @@ class ClaimResult:
 
     def row(self) -> tuple[str, str, str, str, str, str, str]:
         c = self.claim
-        return (c.text, c.paper, c.quantity, value_text(self.value), c.rule,
-                "yes" if self.holds else "no", self.why)  # fmt: skip
+        return (
+            c.text,
+            c.paper,
+            c.quantity,
+            value_text(self.value),
+            c.rule,
+            "yes" if self.holds else "no",
+            self.why,
+        )
 
 
 def value_text(v: float) -> str:
@@ -133,18 +141,23 @@ def caption(results: Sequence[ClaimResult]) -> str:
 
 def write_claims(out_dir: Path, title: str, results: Sequence[ClaimResult]) -> list[Path]:
     """claims.md (the table under the caption) and claims.csv (CLAIMS_CSV_HEADER) in out_dir."""
+    md = out_dir / "claims.md"
+    write_text_atomic(md, f"# {title}: claims\n\n{caption(results)}\n\n{claims_table(results)}")
+    path = out_dir / "claims.csv"
+    write_csv(path, CLAIMS_CSV_HEADER, [r.row() for r in results])
+    return [md, path]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A header and rows as a CSV file, written atomically (claims.csv, SCOREBOARD.csv)."""
     import csv
     import io
 
-    md = out_dir / "claims.md"
-    write_text_atomic(md, f"# {title}: claims\n\n{caption(results)}\n\n{claims_table(results)}")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CLAIMS_CSV_HEADER)
-    writer.writerows(r.row() for r in results)
-    path = out_dir / "claims.csv"
+    writer.writerow(header)
+    writer.writerows(rows)
     write_text_atomic(path, buffer.getvalue())
-    return [md, path]
 
 
 # -- quantities: small helpers the experiments' declarations read with ------------------------

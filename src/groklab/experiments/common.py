@@ -30,7 +30,7 @@ import numpy as np
 from groklab.data import OPS
 from groklab.errors import SpecError
 from groklab.experiments.base import ExperimentContext
-from groklab.spec import ModelSpec, RunSpec
+from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import SweepResult, SweepSpec, expand
 from groklab.sweep import run as sweep_run
 from groklab.sweep.grid import grid_points
@@ -65,10 +65,46 @@ class RunSize:
     eval_every: int
 
 
-def describe_model(model: ModelSpec) -> str:
-    """'transformer 2x128 (4 heads, MLP 512)' or 'MLP, 1 hidden layer of 256 on 64-d embeddings'."""
+def single_run(
+    size: RunSize,
+    data: DataSpec,
+    *,
+    optim: OptimSpec | None = None,
+    train: dict | None = None,
+    **member: object,
+) -> RunSpec:
+    """One member of the size's model on `data`, trained for the size's budget with full
+    batches and evaluated every `size.eval_every` steps (`train`: other TrainSpec fields), at
+    the size's lr with `member`'s other fields (seed, weight decay, init scale, ...)."""
+    settings = {"steps": size.steps, "batch_size": "full", "eval_every": size.eval_every}
+    members = members_from(lr=size.lr, **member)
+    return RunSpec(
+        data=data,
+        model=size.model,
+        optim=optim or OptimSpec(),
+        train=TrainSpec(**{**settings, **(train or {})}),
+        members=members,
+    )
+
+
+def describe_model(model: ModelSpec, shape: tuple[int, int] | None = None) -> str:
+    """The model as its paper names it: 'transformer 2x128 (4 heads, MLP 512)', 'MLP, 1 hidden
+    layer of 256 on 64-d embeddings', 'MLP one-hot [x; y] -> 200 -> 200 -> p, relu', 'embedding
+    64, 2 LSTM layers of 256', 'NNConv 32-16, edge nets and readout 32'; an MLP of vectors with
+    `shape` (inputs, outputs) (784, 10): 'MLP 784-200-200-10, relu'."""
+    plural = "s" if model.n_layers > 1 else ""
+    hidden = [str(model.d_mlp)] * model.n_layers
+    if model.arch == "lstm":
+        return f"embedding {model.d_model}, {model.n_layers} LSTM layer{plural} of {model.d_mlp}"
+    if model.arch == "nnconv":
+        widths = "-".join(str(model.d_model // 2**i) for i in range(model.n_layers))
+        return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
+    if model.arch == "mlp" and shape:
+        return f"MLP {shape[0]}-{'-'.join(hidden)}-{shape[1]}, {model.act}"
+    if model.arch == "mlp" and model.inputs == "onehot":
+        return f"MLP one-hot [x; y] -> {' -> '.join(hidden)} -> p, {model.act}"
     if model.arch == "mlp":
-        layers = f"{model.n_layers} hidden layer{'s' if model.n_layers > 1 else ''}"
+        layers = f"{model.n_layers} hidden layer{plural}"
         return f"MLP, {layers} of {model.d_mlp} on {model.d_model}-d embeddings"
     return (
         f"transformer {model.n_layers}x{model.d_model} ({model.n_heads} heads, MLP {model.d_mlp})"
@@ -120,6 +156,26 @@ BATCH_AND_LR: Note = ("batch {} (paper {})", describe_batch_and_lr)
 GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fraction x seed grids
 
 
+@dataclass(frozen=True, kw_only=True)
+class BudgetsSize(RunSize):
+    """A size whose runs each have their own budget (run name -> steps); `steps` is the
+    longest, set from them."""
+
+    budgets: dict[str, int]
+    steps: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", max(self.budgets.values()))
+
+
+def describe_budgets(size: BudgetsSize) -> str:
+    """'baseline 5,000, adamw 3,000': each run's budget."""
+    return ", ".join(f"{name} {steps:,}" for name, steps in size.budgets.items())
+
+
+BUDGETS: Note = ("budgets {} steps (paper {})", describe_budgets)
+
+
 def shrunk_notes(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> list[str]:
     """One phrase per note whose shown value `size` changed from `paper` (a rule's own
     phrases), in order; [] for the paper."""
@@ -140,7 +196,7 @@ def shrunk_text(size: Any, paper: Any, notes: Sequence[Note] = GRID_NOTES) -> st
     return "; ".join(shrunk_notes(size, paper, notes))
 
 
-def run_points(
+def train_points(
     points: Sequence[RunSpec], ctx: ExperimentContext, *, max_members: int = 64
 ) -> SweepResult:
     """`groklab.sweep.run.run_points` on the context's store, backend, device and progress:
@@ -183,7 +239,7 @@ def run_sweeps(sweeps: Sequence[SweepSpec], ctx: ExperimentContext) -> SweepResu
         raise SpecError(f"sweeps run together pack alike; got max_members {sizes}")
     grid = [point for sweep in sweeps for point in grid_points(sweep)]
     specs = [spec for sweep in sweeps for spec in expand(sweep)]
-    result = run_points(specs, ctx, max_members=sizes[0])
+    result = train_points(specs, ctx, max_members=sizes[0])
     return replace(result, rows=[{**g, **row} for g, row in zip(grid, result.rows, strict=True)])
 
 

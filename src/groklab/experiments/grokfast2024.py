@@ -28,34 +28,26 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.analysis.curves import median_never_last
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, ratio, steps_at
 from groklab.experiments.common import (
+    BUDGETS,
     LR,
     MODEL,
     SEEDS,
+    BudgetsSize,
     Note,
     P,
-    RunSize,
+    describe_budgets,
     describe_model,
     describe_op,
     member_curves,
-    run_points,
-    shrunk_text,
+    train_points,
 )
-from groklab.plots.by_fraction import median_never_last
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure, save_figure
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
 
 TITLE = "Grokfast (Lee et al. 2024), Fig. 2-3"
 THRESHOLDS = (0.95, 0.99)  # the paper reports 95 %; 99 % is groklab's usual bar
@@ -63,9 +55,8 @@ THRESHOLDS = (0.95, 0.99)  # the paper reports 95 %; 99 % is groklab's usual bar
 # The paper's model (ironjr/grokfast main.py): pre-LN blocks with a final LayerNorm, GELU,
 # learned positions, biases everywhere but the unembedding.
 GROKFAST_MODEL = ModelSpec(
-    n_layers=2, d_model=128, n_heads=4, d_mlp=512, act="gelu", norm="pre",
-    positions="learned", attn_bias=True, mlp_bias=True,
-)  # fmt: skip
+    act="gelu", norm="pre", positions="learned", attn_bias=True, mlp_bias=True
+)  # n_layers 2, d_model 128, 4 heads, MLP 512: defaults
 
 
 @dataclass(frozen=True)
@@ -81,64 +72,59 @@ class Recipe:
     member: dict = field(default_factory=dict)  # further MemberSpec fields
 
 
+def grokfast(kind: str, label: str, weight_decay: float, optim=None, member=None) -> Recipe:
+    """A Grokfast filter ("ma", "ema") before Adam with an L2 term, as the paper's code."""
+    name = f"grokfast_{kind}"
+    return Recipe(name, label, "adam_l2", weight_decay, (name,), optim or {}, member or {})
+
+
+MA, EMA = {"grokfast_ma_lamb": 5.0}, {"grokfast_ema_alpha": 0.98, "grokfast_ema_lamb": 2.0}
 RECIPES = (
     Recipe("baseline", "Adam, wd 0 (paper's baseline)", "adam", 0.0),
-    Recipe("grokfast_ma", "Grokfast-MA w 100 lamb 5, Adam + L2 0.01", "adam_l2", 0.01,
-           ("grokfast_ma",), {"grokfast_ma_window": 100}, {"grokfast_ma_lamb": 5.0}),
-    Recipe("grokfast_ema", "Grokfast-EMA alpha 0.98 lamb 2, Adam + L2 0.005", "adam_l2", 0.005,
-           ("grokfast_ema",), member={"grokfast_ema_alpha": 0.98, "grokfast_ema_lamb": 2.0}),
+    grokfast(
+        "ma", "Grokfast-MA w 100 lamb 5, Adam + L2 0.01", 0.01, {"grokfast_ma_window": 100}, MA
+    ),
+    grokfast("ema", "Grokfast-EMA alpha 0.98 lamb 2, Adam + L2 0.005", 0.005, member=EMA),
     Recipe("adamw", "AdamW, decoupled wd 1, no filter", "adamw", 1.0),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, kw_only=True)
-class GrokfastSize(RunSize):
+class GrokfastSize(BudgetsSize):
     p: int
     train_fraction: float
     batch_size: int
     seeds: tuple[int, ...]
-    budgets: dict[str, int]  # recipe name -> its step budget (`steps` is the longest)
-
-
-def _size(**values) -> GrokfastSize:
-    return GrokfastSize(steps=max(values["budgets"].values()), **values)
-
-
-def _model(d_model: int, n_layers: int = 2, n_heads: int = 4) -> ModelSpec:
-    """The paper's model at another width (MLP 4 x d_model, as the paper's)."""
-    return replace(GROKFAST_MODEL, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
-                   d_mlp=4 * d_model)  # fmt: skip
 
 
 def _budgets(baseline: int, others: int) -> dict[str, int]:
     return {r.name: baseline if r.name == "baseline" else others for r in RECIPES}
 
 
-SIZES = {
-    # The paper's code budget is 3e5 updates; every population stops once all its members
-    # hold 99 % validation accuracy, so only a run that never gets there uses all of it.
-    "paper": _size(p=97, train_fraction=0.5, model=GROKFAST_MODEL, lr=1e-3, eval_every=50,
-                   batch_size=512, seeds=(0, 1, 2), budgets=_budgets(300_000, 300_000)),
-    # The paper's task and model (p = 97, width 128), 4 populations of 3: the filtered runs and
-    # AdamW get 3,000 steps (each stops at 99 %), the baseline 5,000, which the paper needs
-    # ~40k steps to pass (so it shows "never within 5,000"; its claim counts that as 5,000).
-    # Measured (RESULTS.md §14, quiet 2-core AMD EPYC, 15 min 26 s, 1,816 CPU-s: one of the
-    # heavy quick sizes): 95 % at a median of EMA 950, AdamW wd 1 1,200, MA 2,250 (2 of 3
-    # seeds); the baseline never within 5,000. The earlier quick size (p = 47, width 32, 1,500
-    # steps) showed none of the claims.
-    "quick": _size(p=97, train_fraction=0.5, model=GROKFAST_MODEL, lr=1e-3, eval_every=50,
-                   batch_size=512, seeds=(0, 1, 2), budgets=_budgets(5_000, 3_000)),
-    "micro": _size(p=7, train_fraction=0.5, model=_model(8, n_layers=1, n_heads=2), lr=1e-2,
-                   eval_every=5, batch_size=8, seeds=(0, 1, 2), budgets=_budgets(10, 20)),
-}  # fmt: skip
-
-
-def describe_budgets(size: GrokfastSize) -> str:
-    return ", ".join(f"{name} {steps:,}" for name, steps in size.budgets.items())
+MICRO_MODEL = replace(GROKFAST_MODEL, d_model=8, n_layers=1, n_heads=2, d_mlp=32)
+SIZES = size_table(
+    GrokfastSize,
+    "p model lr eval_every batch_size budgets",
+    {
+        # The paper's code budget is 3e5 updates; every population stops once all its members
+        # hold 99 % validation accuracy, so only a run that never gets there uses all of it.
+        "paper": (97, GROKFAST_MODEL, 1e-3, 50, 512, _budgets(300_000, 300_000)),
+        # The paper's task and model (p = 97, width 128), 4 populations of 3: the filtered runs
+        # and AdamW get 3,000 steps (each stops at 99 %), the baseline 5,000, which the paper
+        # needs ~40k steps to pass (so it shows "never within 5,000"; its claim counts that as
+        # 5,000). Measured (RESULTS.md §14, quiet 2-core AMD EPYC, 15 min 26 s, 1,816 CPU-s:
+        # one of the heavy quick sizes): 95 % at a median of EMA 950, AdamW wd 1 1,200, MA
+        # 2,250 (2 of 3 seeds); the baseline never within 5,000. The earlier quick size (p =
+        # 47, width 32, 1,500 steps) showed none of the claims.
+        "quick": (97, GROKFAST_MODEL, 1e-3, 50, 512, _budgets(5_000, 3_000)),
+        "micro": (7, MICRO_MODEL, 1e-2, 5, 8, _budgets(10, 20)),
+    },
+    train_fraction=0.5,
+    seeds=(0, 1, 2),
+)
 
 
 BATCH: Note = ("batch {} (paper {})", lambda size: size.batch_size)
-BUDGETS: Note = ("budgets {} steps (paper {})", describe_budgets)
 NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, BATCH, SEEDS)
 
 
@@ -188,16 +174,24 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     """One row per (recipe, seed) and each member's curves, recipes in RECIPES order."""
     keys = [(r, s) for r in RECIPES for s in size.seeds]
     specs = [recipe_spec(size, r, s) for r, s in keys]
-    result = run_points(specs, ctx, max_members=len(size.seeds))
+    result = train_points(specs, ctx, max_members=len(size.seeds))
     rows, curves = [], []
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
         member = member_curves(result, row, evaluated_only=True)
         curves.append(member)
-        rows.append({"recipe": recipe.name, "seed": seed, "optimizer": recipe.optimizer,
-                     "weight_decay": recipe.weight_decay,
-                     "transforms": "+".join(recipe.transforms) or "none",
-                     "budget": size.budgets[recipe.name], "run_id": row["run_id"],
-                     "member": row["member"], **member_numbers(member)})  # fmt: skip
+        rows.append(
+            {
+                "recipe": recipe.name,
+                "seed": seed,
+                "optimizer": recipe.optimizer,
+                "weight_decay": recipe.weight_decay,
+                "transforms": "+".join(recipe.transforms) or "none",
+                "budget": size.budgets[recipe.name],
+                "run_id": row["run_id"],
+                "member": row["member"],
+                **member_numbers(member),
+            }
+        )
     return rows, curves
 
 
@@ -224,8 +218,14 @@ def steps_cell(value: float, budget: int) -> str:
 
 
 def recipes_table(rows: list[dict], summary: dict, budgets: dict[str, int]) -> str:
-    header = ("recipe", "steps to 95 % val (median)", "steps to 99 % val (median)",
-              "members at 95 %", "members at 99 %", "steps to 95 % per member")  # fmt: skip
+    header = (
+        "recipe",
+        "steps to 95 % val (median)",
+        "steps to 99 % val (median)",
+        "members at 95 %",
+        "members at 99 %",
+        "steps to 95 % per member",
+    )
     lines = []
     for recipe in RECIPES:
         s = summary[recipe.name]
@@ -235,71 +235,67 @@ def recipes_table(rows: list[dict], summary: dict, budgets: dict[str, int]) -> s
             if r["recipe"] == recipe.name
         )
         budget = budgets[recipe.name]
-        lines.append((recipe.label, steps_cell(s["median_steps_to_95"], budget),
-                      steps_cell(s["median_steps_to_99"], budget),
-                      f"{s['reached_95']}/{s['members']}", f"{s['reached_99']}/{s['members']}",
-                      each))  # fmt: skip
+        lines.append(
+            (
+                recipe.label,
+                steps_cell(s["median_steps_to_95"], budget),
+                steps_cell(s["median_steps_to_99"], budget),
+                f"{s['reached_95']}/{s['members']}",
+                f"{s['reached_99']}/{s['members']}",
+                each,
+            )
+        )
     return markdown_table(header, lines)
 
 
-COLORS = {"baseline": "#7f7f7f", "grokfast_ma": "#1f77b4", "grokfast_ema": "#2ca02c",
-          "adamw": "#d62728"}  # fmt: skip
+COLORS = {"baseline": "#7f7f7f", "grokfast_ma": "#1f77b4", "grokfast_ema": "#2ca02c"}
+COLORS["adamw"] = "#d62728"
+LABELS = {r.name: r.label for r in RECIPES}
 
 
-def plot_figure(rows, curves, summary, *, setting: str, shrunk: str, budgets: dict) -> Figure:
+def plot_figure(rows, curves, summary, *, budgets: dict) -> Figure:
     """Validation (left) and training (right) accuracy against step on a log axis: a thin line
     per member, the recipe's color; the label gives the median steps to 95 %."""
     fig = build_figure(2, figsize=(13.0, 5.0))
-    for ax, metric, ylabel in zip(
-        fig.axes,
-        ("val_acc", "train_acc"),
-        ("validation accuracy", "training accuracy"),
-        strict=True,
-    ):
-        for recipe in RECIPES:
-            labelled = False
-            for row, member in zip(rows, curves, strict=True):
-                if row["recipe"] != recipe.name:
-                    continue
-                steps = np.maximum(member["step"], 1)  # step 0 on a log axis
-                label = None
-                if not labelled:
-                    to95 = steps_cell(
-                        summary[recipe.name]["median_steps_to_95"], budgets[recipe.name]
-                    )
-                    label = f"{recipe.label} (95 % at {to95})"
-                    labelled = True
-                ax.plot(steps, member[metric][0], color=COLORS[recipe.name], label=label,
-                        linewidth=MEDIAN_LINEWIDTH / 2, alpha=max(MEMBER_ALPHA, 0.7))  # fmt: skip
+    for ax, metric in zip(fig.axes, ("val_acc", "train_acc"), strict=True):
+        labelled = set()
+        for row, member in zip(rows, curves, strict=True):
+            name, label = row["recipe"], None
+            if name not in labelled:
+                to95 = steps_cell(summary[name]["median_steps_to_95"], budgets[name])
+                label = f"{LABELS[name]} (95 % at {to95})"
+                labelled.add(name)
+            steps = np.maximum(member["step"], 1)  # step 0 on a log axis
+            ax.plot(
+                steps,
+                member[metric][0],
+                color=COLORS[name],
+                label=label,
+                linewidth=MEDIAN_LINEWIDTH / 2,
+                alpha=max(MEMBER_ALPHA, 0.7),
+            )
         for t in THRESHOLDS:
             ax.axhline(t, color="black", linewidth=0.6, linestyle=":")
         ax.set_xscale("log")
         ax.set_xlabel("optimization step")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel({"val_acc": "validation accuracy", "train_acc": "training accuracy"}[metric])
         ax.set_ylim(-0.02, 1.02)
     fig.axes[0].legend(loc="upper left", fontsize=7)
-    title_with_shrunk(fig, f"{TITLE}: {setting}", shrunk)
     return fig
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, curves = run_recipes(size, ctx)
     summary = medians(rows)
     setting = (
         f"{describe_op('mul', size.p)}, {size.train_fraction:.0%} training data, batch "
         f"{size.batch_size}, {describe_model(size.model)}, lr {size.lr:g}, betas (0.9, 0.98)"
     )
-    paths = [ctx.out_dir / f"grokfast.{ext}" for ext in ("png", "csv", "md")]
-    fig = plot_figure(rows, curves, summary, setting=setting, shrunk=shrunk, budgets=size.budgets)
-    save_figure(fig, paths[0], dpi=60 if ctx.size == "micro" else 150)
-    write_rows_csv(rows, paths[1])
+    fig = plot_figure(rows, curves, summary, budgets=size.budgets)
+    tables = {"grokfast.csv": rows}
     for recipe in RECIPES:  # every member's curves, one file per recipe
         mine = [c for r, c in zip(rows, curves, strict=True) if r["recipe"] == recipe.name]
-        paths.append(ctx.out_dir / f"grokfast_curves_{recipe.name}.csv")
-        write_curves_csv(stack_members(mine), paths[-1])
-    table = recipes_table(rows, summary, size.budgets)
+        tables[f"grokfast_curves_{recipe.name}.csv"] = stack_members(mine)
     notes = (
         f"{setting}; pre-LN GELU transformer with learned positions and biases, 10 warm-up "
         f"steps, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} steps, "
@@ -308,9 +304,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "threshold; a median of 'never' means most members did not get there. The paper "
         "(p = 97, 95 %): baseline 39,890, Grokfast-MA 790, Grokfast-EMA 910 iterations."
     )
-    write_markdown(paths[2], title=TITLE, table=table, shrunk=shrunk, notes=notes)
+    files = Files([Drawing("grokfast.png", fig, f"{TITLE}: {setting}")], tables)
     numbers = {**summary, "budgets": dict(size.budgets)}
-    return ExperimentResult(paths, table, shrunk, numbers)
+    return Outcome(numbers, recipes_table(rows, summary, size.budgets), notes, files)
 
 
 def stack_members(curves: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -328,8 +324,9 @@ DESCRIPTION = (
 
 
 def _median_95(recipe: str, budget_for_never: bool = False):
-    return steps_at(f"{recipe}.median_steps_to_95",
-                 never_as=f"budgets.{recipe}" if budget_for_never else None)  # fmt: skip
+    return steps_at(
+        f"{recipe}.median_steps_to_95", never_as=f"budgets.{recipe}" if budget_for_never else None
+    )
 
 
 CLAIMS = (
@@ -359,4 +356,6 @@ CLAIMS = (
         rule="<= 1.5",
     ),
 )
-register(Experiment("grokfast2024", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("grokfast2024", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "grokfast.md", claims=CLAIMS)
+)

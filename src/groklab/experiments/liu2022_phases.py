@@ -37,9 +37,9 @@ them, grokking on the memorization side.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from groklab.analysis.phases import (
     PHASES,
@@ -49,35 +49,26 @@ from groklab.analysis.phases import (
     phase_counts,
     phase_steps,
 )
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
 from groklab.experiments.common import (
     Note,
     describe_model,
     describe_values,
     population_of,
-    run_points,
-    shrunk_text,
+    train_points,
 )
-from groklab.experiments.omnigrok_common import describe_mlp
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.phases import plot_phase_diagram
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep import write_rows_csv
 
 TITLE = "Liu et al. 2022, phase diagrams"
 # The authors' toy decoder: tanh MLP, width 200, two hidden layers, 30-d output templates.
 TOY_MODEL = ModelSpec(arch="mlp", n_layers=2, d_mlp=200, act="tanh", mlp_bias=True)
 TOY_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0)
 TRANSFORMER_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
+TOY_SHAPE = (2, 30)  # the decoder reads 2-d representations, writes 30-d templates
 TOY_P, TOY_TRAIN = 10, 45  # 45 of the 55 pairs i <= j, as the paper
 
 
@@ -86,7 +77,7 @@ def small_transformer(d_model: int, n_heads: int) -> ModelSpec:
     return replace(PRESETS["nanda2023"], d_model=d_model, n_heads=n_heads, d_mlp=4 * d_model)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Grid:
     lrs: tuple[float, ...]  # increasing
     weight_decays: tuple[float, ...]  # increasing, positive (a log axis)
@@ -114,32 +105,30 @@ def decades(lo: int, hi: int, per_decade: int) -> tuple[float, ...]:
     return tuple(float(f"{v:.3g}") for v in np.logspace(lo, hi, n))
 
 
-SIZES = {
-    "paper": PhasesSize(toy_model=TOY_MODEL, toy_p=TOY_P, toy_n_train=TOY_TRAIN,
-                        toy=Grid(lrs=decades(-5, -2, 3), weight_decays=decades(-2, 1, 3),
-                                 steps=20_000, eval_every=50),
-                        p=59, train_fraction=0.5, model=PRESETS["power2022"], batch_size=512,
-                        transformer=Grid(lrs=decades(-5, -2, 3), weight_decays=decades(-2, 1, 3),
-                                         steps=20_000, eval_every=100),
-                        seed=0),
-    # Measured here (transformer, first 700 steps of 4,000): lr 1e-4 and 3e-4 fit nothing (train
-    # acc <= 0.08), so the quick grid starts at 1e-3 and adds 3e-2.
-    "quick": PhasesSize(toy_model=TOY_MODEL, toy_p=TOY_P, toy_n_train=TOY_TRAIN,
-                        toy=Grid(lrs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
-                                 weight_decays=(0.01, 0.1, 1.0, 10.0), steps=5_000, eval_every=50),
-                        p=59, train_fraction=0.5, model=small_transformer(32, 4), batch_size=512,
-                        transformer=Grid(lrs=(1e-3, 3e-3, 1e-2, 3e-2),
-                                         weight_decays=(0.01, 0.1, 1.0, 10.0), steps=3_000,
-                                         eval_every=100),
-                        seed=0),
-    "micro": PhasesSize(toy_model=replace(TOY_MODEL, d_mlp=16), toy_p=5, toy_n_train=10,
-                        toy=Grid(lrs=(1e-3, 1e-2), weight_decays=(0.1, 1.0), steps=20,
-                                 eval_every=10),
-                        p=7, train_fraction=0.5, model=small_transformer(8, 2), batch_size="full",
-                        transformer=Grid(lrs=(1e-3, 1e-2), weight_decays=(0.1, 1.0), steps=20,
-                                         eval_every=10),
-                        seed=0),
-}  # fmt: skip
+PAPER_LRS, PAPER_WDS = decades(-5, -2, 3), decades(-2, 1, 3)
+WDS = (0.01, 0.1, 1.0, 10.0)
+MICRO_GRID = Grid((1e-3, 1e-2), (0.1, 1.0), 20, 10)
+QUICK_TOY = Grid((1e-4, 3e-4, 1e-3, 3e-3, 1e-2), WDS, 5_000, 50)
+# Measured here (transformer, first 700 steps of 4,000): lr 1e-4 and 3e-4 fit nothing (train
+# acc <= 0.08), so the quick grid starts at 1e-3 and adds 3e-2.
+QUICK_TRANSFORMER = Grid((1e-3, 3e-3, 1e-2, 3e-2), WDS, 3_000, 100)
+SIZES = size_table(
+    PhasesSize,
+    "toy_model toy_p toy_n_train toy",
+    {
+        "paper": (TOY_MODEL, TOY_P, TOY_TRAIN, Grid(PAPER_LRS, PAPER_WDS, 20_000, 50)),
+        "quick": (TOY_MODEL, TOY_P, TOY_TRAIN, QUICK_TOY),
+        "micro": (replace(TOY_MODEL, d_mlp=16), 5, 10, MICRO_GRID),
+    },
+    "p model batch_size transformer",
+    {
+        "paper": (59, PRESETS["power2022"], 512, Grid(PAPER_LRS, PAPER_WDS, 20_000, 100)),
+        "quick": (59, small_transformer(32, 4), 512, QUICK_TRANSFORMER),
+        "micro": (7, small_transformer(8, 2), "full", MICRO_GRID),
+    },
+    train_fraction=0.5,
+    seed=0,
+)
 
 
 def describe_grid(grid: Grid) -> str:
@@ -153,7 +142,7 @@ def describe_grid(grid: Grid) -> str:
 
 NOTES: tuple[Note, ...] = (
     ("toy {} (paper {})", lambda s: describe_grid(s.toy)),
-    ("toy decoder {} (paper {})", lambda s: describe_toy_model(s.toy_model)),
+    ("toy decoder {} (paper {})", lambda s: describe_model(s.toy_model, TOY_SHAPE)),
     ("toy p = {} (paper {})", lambda s: f"{s.toy_p}, {s.toy_n_train} train pairs"),
     ("transformer {} (paper {})", lambda s: describe_grid(s.transformer)),
     ("transformer p = {} (paper {})", lambda s: s.p),
@@ -162,48 +151,38 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def describe_toy_model(model: ModelSpec) -> str:
-    """'MLP 2-200-200-30, tanh'."""
-    return describe_mlp(model, 2, 30)
-
-
 def grid_cells(grid: Grid) -> list[tuple[float, float]]:
     """(lr, weight decay) of every cell, lr outer: row r of the phase grid is lrs[r]."""
     return [(lr, wd) for lr in grid.lrs for wd in grid.weight_decays]
+
+
+def cell_specs(base: RunSpec, grid: Grid) -> list[RunSpec]:
+    """One single-member spec per cell of `grid`: `base` at the cell's lr and weight decay."""
+    member = base.members[0]
+    return [
+        replace(base, members=(replace(member, lr=lr, weight_decay=wd),))
+        for lr, wd in grid_cells(grid)
+    ]
 
 
 def toy_points(size: PhasesSize) -> list[RunSpec]:
     """One single-member spec per toy cell: the decoder on the fixed toy representation."""
     grid = size.toy
     train = TrainSpec(steps=grid.steps, batch_size="full", eval_every=grid.eval_every, loss="mse")
-    return [
-        RunSpec(
-            data=DataSpec(dataset="toy_add", p=size.toy_p),
-            model=size.toy_model,
-            optim=TOY_OPTIM,
-            train=train,
-            members=members_from(seed=size.seed, n_train=size.toy_n_train, lr=lr, weight_decay=wd),
-        )
-        for lr, wd in grid_cells(grid)
-    ]
+    data = DataSpec(dataset="toy_add", p=size.toy_p)
+    members = members_from(seed=size.seed, n_train=size.toy_n_train)
+    return cell_specs(RunSpec(data, size.toy_model, TOY_OPTIM, train=train, members=members), grid)
 
 
 def transformer_points(size: PhasesSize) -> list[RunSpec]:
     """One single-member spec per transformer cell on x + y mod p."""
     grid = size.transformer
     train = TrainSpec(steps=grid.steps, batch_size=size.batch_size, eval_every=grid.eval_every)
-    return [
-        RunSpec(
-            data=DataSpec(op="add", p=size.p),
-            model=size.model,
-            optim=TRANSFORMER_OPTIM,
-            train=train,
-            members=members_from(
-                seed=size.seed, train_fraction=size.train_fraction, lr=lr, weight_decay=wd
-            ),
-        )
-        for lr, wd in grid_cells(grid)
-    ]
+    members = members_from(seed=size.seed, train_fraction=size.train_fraction)
+    base = RunSpec(
+        DataSpec(op="add", p=size.p), size.model, TRANSFORMER_OPTIM, train=train, members=members
+    )
+    return cell_specs(base, grid)
 
 
 @dataclass(frozen=True)
@@ -219,13 +198,28 @@ class PhaseDiagram:
     def rows(self) -> list[dict]:
         """One CSV row per run."""
         cells = grid_cells(self.grid)
-        flat = zip(cells, self.train_steps.ravel(), self.test_steps.ravel(), self.phases.ravel(),
-                   self.run_ids, self.members, strict=True)  # fmt: skip
+        flat = zip(
+            cells,
+            self.train_steps.ravel(),
+            self.test_steps.ravel(),
+            self.phases.ravel(),
+            self.run_ids,
+            self.members,
+            strict=True,
+        )
         return [
-            {"panel": self.name, "lr": lr, "weight_decay": wd, "steps_to_train_90": a,
-             "steps_to_test_90": b, "phase": phase, "run_id": run_id, "member": member}
+            {
+                "panel": self.name,
+                "lr": lr,
+                "weight_decay": wd,
+                "steps_to_train_90": a,
+                "steps_to_test_90": b,
+                "phase": phase,
+                "run_id": run_id,
+                "member": member,
+            }
             for (lr, wd), a, b, phase, run_id, member in flat
-        ]  # fmt: skip
+        ]
 
     def numbers(self) -> dict:
         return {
@@ -243,15 +237,23 @@ def diagram(name: str, grid: Grid, result, rows: list[dict]) -> PhaseDiagram:
     for row in rows:
         curves = population_of(result, row).curves
         m = row["member"]
-        a, b = phase_steps(curves["step"], curves["train_acc"][m : m + 1],
-                           curves["val_acc"][m : m + 1], THRESHOLD)  # fmt: skip
+        a, b = phase_steps(
+            curves["step"], curves["train_acc"][m : m + 1], curves["val_acc"][m : m + 1], THRESHOLD
+        )
         to_train.append(a[0])
         to_test.append(b[0])
     shape = (len(grid.lrs), len(grid.weight_decays))
     train_steps, test_steps = np.reshape(to_train, shape), np.reshape(to_test, shape)
     phases = classify_phases(train_steps, test_steps)
-    return PhaseDiagram(name, grid, train_steps, test_steps, phases,
-                        [r["run_id"] for r in rows], [int(r["member"]) for r in rows])  # fmt: skip
+    return PhaseDiagram(
+        name,
+        grid,
+        train_steps,
+        test_steps,
+        phases,
+        [r["run_id"] for r in rows],
+        [int(r["member"]) for r in rows],
+    )
 
 
 def goldilocks_text(d: PhaseDiagram) -> str:
@@ -280,51 +282,48 @@ def grid_text(d: PhaseDiagram) -> str:
     return f"{d.name} (weight decay {wds} left to right): " + "; ".join(lines)
 
 
-def write_figure(
-    diagrams: list[PhaseDiagram], ctx: ExperimentContext, title: str, shrunk: str
-) -> Path:
+def plot_figure(diagrams: list[PhaseDiagram]) -> Figure:
     """Both phase diagrams side by side, weight decay on x and lr on y, log axes."""
     fig = build_figure(len(diagrams))
-    labels = {"toy": ("decoder weight decay", "decoder learning rate"),
-              "transformer": ("weight decay", "learning rate")}  # fmt: skip
+    labels = {
+        "toy": ("decoder weight decay", "decoder learning rate"),
+        "transformer": ("weight decay", "learning rate"),
+    }
     for i, (ax, d) in enumerate(zip(fig.axes, diagrams, strict=True)):
         xlabel, ylabel = labels[d.name]
-        plot_phase_diagram(ax, d.phases, x_values=np.array(d.grid.weight_decays),
-                           y_values=np.array(d.grid.lrs), xlabel=xlabel, ylabel=ylabel,
-                           legend=i == len(diagrams) - 1)  # fmt: skip
+        plot_phase_diagram(
+            ax,
+            d.phases,
+            x_values=np.array(d.grid.weight_decays),
+            y_values=np.array(d.grid.lrs),
+            xlabel=xlabel,
+            ylabel=ylabel,
+            legend=i == len(diagrams) - 1,
+        )
         ax.set_title(d.name, fontsize=9)
-    title_with_shrunk(fig, title, shrunk)
-    path = ctx.out_dir / "phases.png"
-    save_figure(fig, path)
-    return path
+    return fig
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+def outcome(size: PhasesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     toy, transformer = toy_points(size), transformer_points(size)
-    result = run_points([*toy, *transformer], ctx, max_members=64)
+    result = train_points([*toy, *transformer], ctx, max_members=64)
     diagrams = [
         diagram("toy", size.toy, result, result.rows[: len(toy)]),
         diagram("transformer", size.transformer, result, result.rows[len(toy) :]),
     ]
     title = (
         f"{TITLE}: phases by steps to {THRESHOLD:.0%} train / test; toy decoder "
-        f"{describe_toy_model(size.toy_model)} on a fixed representation, transformer on "
+        f"{describe_model(size.toy_model, TOY_SHAPE)} on a fixed representation, transformer on "
         f"x + y mod {size.p}"
     )
-    paths = [write_figure(diagrams, ctx, title, shrunk)]
-    csv_path = ctx.out_dir / "phases.csv"
-    write_rows_csv([row for d in diagrams for row in d.rows()], csv_path)
     header = ["panel", "runs", *PHASES, "Goldilocks zone"]
     table_rows = [
         [d.name, d.phases.size, *(d.numbers()[p] for p in PHASES), goldilocks_text(d)]
         for d in diagrams
     ]
-    table = markdown_table(header, table_rows)
     notes = " ".join(
         [
-            f"Toy: decoder {describe_toy_model(size.toy_model)}, (i + j) mod {size.toy_p}, "
+            f"Toy: decoder {describe_model(size.toy_model, TOY_SHAPE)}, (i + j) mod {size.toy_p}, "
             f"{size.toy_n_train} train pairs, fixed representation "
             "(groklab.data.toy, messiness 0), only the decoder trains (AdamW betas 0.9/0.999, "
             f"full batch, no warm-up, MSE against templates), {size.toy.steps:,} steps, "
@@ -338,10 +337,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
             *(grid_text(d) + "." for d in diagrams),
         ]
     )
-    md = write_markdown(ctx.out_dir / "phases.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
+    rows = [row for d in diagrams for row in d.rows()]
+    files = Files([Drawing("phases.png", plot_figure(diagrams), title)], {"phases.csv": rows})
     numbers = {d.name: d.numbers() for d in diagrams}
-    return ExperimentResult([*paths, csv_path, md], table, shrunk, numbers)
+    return Outcome(numbers, markdown_table(header, table_rows), notes, files)
 
 
 DESCRIPTION = "phase diagrams (comprehension, grokking, memorization, confusion) over lr x wd"
@@ -379,4 +378,6 @@ CLAIMS = (
         rule=">= 4",
     ),
 )
-register(Experiment("liu2022-phases", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("liu2022-phases", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "phases.md", claims=CLAIMS)
+)

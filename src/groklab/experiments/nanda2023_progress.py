@@ -27,14 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, value_at
 from groklab.experiments.common import (
     LR,
@@ -45,22 +38,17 @@ from groklab.experiments.common import (
     RunSize,
     describe_model,
     keeping_checkpoints,
-    run_points,
     shown,
-    shrunk_text,
+    single_run,
+    train_points,
 )
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep import write_rows_csv
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.plots.style import build_figure
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
 TITLE = "Nanda et al. 2023, Fig. 5-7"
-MEASURES = (
-    "fourier_embed",
-    "gini",
-    "key_frequencies",
-    "restricted_loss",
-    "restricted_loss_final_keys",
+MEASURES = header(
+    "fourier_embed | gini | key_frequencies | restricted_loss | restricted_loss_final_keys"
 )
 
 
@@ -73,36 +61,36 @@ class ProgressSize(RunSize):
     seed: int
 
 
-SIZES = {
-    "paper": ProgressSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
-                          weight_decay=1.0, steps=40_000, eval_every=100, keep="every:500",
-                          seed=0),
-    # p = 59 at 40 % memorizes first and groks within ~2k steps at lr 3e-3; at lr 1e-3 and 50 %
-    # it reached 33 % test accuracy by step 200, while still memorizing, and 99 % by ~1.6k
-    "quick": ProgressSize(p=59, train_fraction=0.4, model=replace(PRESETS["nanda2023"],
-                          d_model=64, d_mlp=256), lr=3e-3, weight_decay=1.0, steps=3000,
-                          eval_every=25, keep="every:50", seed=0),
-    "micro": ProgressSize(p=11, train_fraction=0.5, model=replace(PRESETS["nanda2023"],
-                          d_model=16, n_heads=2, d_mlp=32), lr=1e-2, weight_decay=1.0,
-                          steps=40, eval_every=10, keep="every:10", seed=0),
-}  # fmt: skip
+NANDA = PRESETS["nanda2023"]
+MICRO_MODEL = replace(NANDA, d_model=16, n_heads=2, d_mlp=32)
+SIZES = size_table(
+    ProgressSize,
+    "p train_fraction model lr steps eval_every keep",
+    {
+        "paper": (113, 0.3, NANDA, 1e-3, 40_000, 100, "every:500"),
+        # p = 59 at 40 % memorizes first and groks within ~2k steps at lr 3e-3; at lr 1e-3 and
+        # 50 % it reached 33 % test accuracy by step 200, while still memorizing, and 99 % by ~1.6k
+        "quick": (59, 0.4, replace(NANDA, d_model=64, d_mlp=256), 3e-3, 3000, 25, "every:50"),
+        "micro": (11, 0.5, MICRO_MODEL, 1e-2, 40, 10, "every:10"),
+    },
+    weight_decay=1.0,
+    seed=0,
+)
 FRACTION: Note = ("train fraction {} (paper {})", shown("train_fraction", "{:.0%}".format))
 KEEP: Note = ("checkpoints {} (paper {})", shown("keep"))
 NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS, KEEP)
 
 
 def run_spec(size: ProgressSize) -> RunSpec:
-    return RunSpec(
-        data=DataSpec(op="add", p=size.p, layout="x_y_eq"),
-        model=size.model,
-        optim=OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10),
-        train=TrainSpec(steps=size.steps, batch_size="full", eval_every=size.eval_every),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=size.train_fraction,
-            lr=size.lr,
-            weight_decay=size.weight_decay,
-        ),
+    optim = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
+    data = DataSpec(op="add", p=size.p, layout="x_y_eq")
+    return single_run(
+        size,
+        data,
+        optim=optim,
+        seed=size.seed,
+        train_fraction=size.train_fraction,
+        weight_decay=size.weight_decay,
     )
 
 
@@ -143,17 +131,23 @@ def at(curves: dict[str, np.ndarray], name: str, step: float) -> float:
 
 
 def mark_phases(ax: Axes, phases: dict[str, float], end: float) -> None:
-    spans = [("memorization", 0.0, phases["memorized"]),
-             ("circuit formation", phases["memorized"], phases["cleanup"]),
-             ("cleanup", phases["cleanup"], phases["grokked"]),
-             ("", phases["grokked"], end)]  # fmt: skip
+    edges = [0.0, phases["memorized"], phases["cleanup"], phases["grokked"], end]
+    labels = ("memorization", "circuit formation", "cleanup", "")
+    spans = [(label, edges[i], edges[i + 1]) for i, label in enumerate(labels)]
     colors = ("#eeeeee", "#fff2cc", "#d9ead3", "#ffffff")
     for i, ((label, lo, hi), color) in enumerate(zip(spans, colors, strict=True)):
         if lo == lo and hi == hi and hi > lo:
             ax.axvspan(lo, hi, color=color, zorder=0)
             if label:  # staggered, so a short phase's label does not run into the next
-                ax.text((lo + hi) / 2, 0.98 - 0.06 * (i % 2), label, fontsize=7, ha="center",
-                        va="top", transform=ax.get_xaxis_transform())  # fmt: skip
+                ax.text(
+                    (lo + hi) / 2,
+                    0.98 - 0.06 * (i % 2),
+                    label,
+                    fontsize=7,
+                    ha="center",
+                    va="top",
+                    transform=ax.get_xaxis_transform(),
+                )
 
 
 def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
@@ -187,17 +181,31 @@ def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
     norms = [curves[f"fourier/embed/{k}"][0][seen][-1] for k in ks]
     embed_ax.bar(ks, norms, color=["#d62728" if k in keys else "#999999" for k in ks])
     embed_ax.set_xlabel("frequency k")
-    embed_ax.set_title(f"W_E Fourier norms at the end; key: {', '.join(map(str, keys))}",
-                       fontsize=10)  # fmt: skip
+    embed_ax.set_title(
+        f"W_E Fourier norms at the end; key: {', '.join(map(str, keys))}", fontsize=10
+    )
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
+COLUMNS = header(  # the CSV's measures, after the step
+    "train_loss | val_loss | val_acc | restricted_loss_final_keys | excluded_loss_final_keys | "
+    "restricted_loss | excluded_loss | sum_sq_weights | gini/W_E | gini/W_L | fourier/n_key"
+)
+TABLE = {  # the table's measures, each at the end of every phase
+    "train_loss": "train loss",
+    "val_loss": "test loss",
+    "restricted_loss_final_keys": "restricted",
+    "excluded_loss_final_keys": "excluded",
+    "sum_sq_weights": "sum sq. weights",
+    "gini/W_E": "Gini W_E",
+}
+PHASE_ENDS = {"memorized": "memorization", "cleanup": "circuit formation", "grokked": "cleanup"}
+
+
+def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     from groklab.store import RunStore
 
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
     spec = run_spec(size)
-    run_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
+    train_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
     with RunStore(ctx.store_root) as store:
         history = measure_history(store, spec.run_id)
         curves = store.read_measures(spec.run_id)
@@ -205,26 +213,16 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     fig = build_figure(3, figsize=(15.0, 4.6))
     draw(fig, curves, phases, keys, size.p)
     task = f"x + y mod {size.p}, {size.train_fraction:.0%} training data, full batch"
-    title_with_shrunk(fig, f"{TITLE}: {task}, {describe_model(size.model)}", shrunk)
-    paths = [ctx.out_dir / "progress.png", ctx.out_dir / "progress.csv"]
-    save_figure(fig, paths[0])
-    names = ["train_loss", "val_loss", "val_acc", "restricted_loss_final_keys",
-             "excluded_loss_final_keys", "restricted_loss", "excluded_loss", "sum_sq_weights",
-             "gini/W_E", "gini/W_L", "fourier/n_key"]  # fmt: skip
     measured = np.isfinite(curves["sum_sq_weights"][0])
-    rows = [{"step": int(s), **{n: float(curves[n][0][i]) for n in names}}
-            for i, s in enumerate(curves["step"]) if measured[i]]  # fmt: skip
-    write_rows_csv(rows, paths[1])
-    numbers = progress_numbers(curves, phases, keys)
-    table = markdown_table(
-        ["phase ends at", "step", "train loss", "test loss", "restricted", "excluded",
-         "sum sq. weights", "Gini W_E"],  # fmt: skip
-        [[label, phases[key], *(at(curves, n, phases[key]) for n in names[:2]),
-          *(at(curves, n, phases[key]) for n in names[3:5]),
-          at(curves, "sum_sq_weights", phases[key]), at(curves, "gini/W_E", phases[key])]
-         for key, label in (("memorized", "memorization"), ("cleanup", "circuit formation"),
-                            ("grokked", "cleanup"))],
-    )  # fmt: skip
+    rows = [
+        {"step": int(s), **{n: float(curves[n][0][i]) for n in COLUMNS}}
+        for i, s in enumerate(curves["step"])
+        if measured[i]
+    ]
+    cells = [
+        [label, phases[key], *(at(curves, n, phases[key]) for n in TABLE)]
+        for key, label in PHASE_ENDS.items()
+    ]
     notes = (
         f"Task: {task}; model: {describe_model(size.model)}, tokens [x, y, =]; AdamW lr "
         f"{size.lr:g}, betas (0.9, 0.98), weight decay {size.weight_decay:g}, 10 warm-up "
@@ -233,9 +231,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "run): 99 % test accuracy at ~14k steps; key frequencies 14, 35, 41, 42, 52 (another "
         "seed finds others)."
     )
-    md = write_markdown(ctx.out_dir / "progress.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    title = f"{TITLE}: {task}, {describe_model(size.model)}"
+    files = Files([Drawing("progress.png", fig, title)], {"progress.csv": rows})
+    table = markdown_table(["phase ends at", "step", *TABLE.values()], cells)
+    return Outcome(progress_numbers(curves, phases, keys), table, notes, files)
 
 
 def progress_numbers(curves: dict, phases: dict, keys: list[int]) -> dict:
@@ -252,12 +251,12 @@ def progress_numbers(curves: dict, phases: dict, keys: list[int]) -> dict:
         "sum_sq_weights_at": {
             "cleanup": at(curves, "sum_sq_weights", clean),
             "grokked": at(curves, "sum_sq_weights", grok),
-        },  # fmt: skip
+        },
         "gini_W_E_at": {
             "start": at(curves, "gini/W_E", first),
             "memorized": at(curves, "gini/W_E", mem),
             "grokked": at(curves, "gini/W_E", grok),
-        },  # fmt: skip
+        },
     }
 
 
@@ -329,4 +328,15 @@ CLAIMS = (
         rule="in [3, 6]",
     ),
 )
-register(Experiment("nanda2023-progress", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "nanda2023-progress",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "progress.md",
+        claims=CLAIMS,
+    )
+)

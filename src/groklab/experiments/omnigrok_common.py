@@ -6,9 +6,10 @@ alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and tes
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
 a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
 decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
-row of numbers per panel, `write_grokking_runs` draws one panel per run (accuracy against
-step with the weight norm on a twin axis, or the experiment's own `draw`) and writes each
-run's curves and the rows.
+row of numbers per panel, `grokking_files` draws one panel per run (accuracy against step
+with the weight norm on a twin axis, or the experiment's own `draw`) beside each run's curves
+and the rows, and `landscape_files` draws a landscape's heat maps and its L and U: both are
+`kit.Files` for the experiment's `Outcome`.
 
 Example:
     >>> base = RunSpec(data=DataSpec(dataset="teacher_student"), train=TrainSpec(loss="mse"))
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,14 +31,12 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import member_curves, population_of, pow10, run_points
+from groklab.experiments.common import member_curves, population_of, pow10, train_points
+from groklab.experiments.kit import Drawing, Files
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure
 from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
 from groklab.sweep.grid import apply_point, axis_name
 
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
@@ -52,11 +50,6 @@ MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # 
 def paper_alphas(n: int = 21) -> np.ndarray:
     """Omnigrok's init scales: 10 ** linspace(-1, 1, n), the same on every machine."""
     return pow10(np.linspace(-1.0, 1.0, n))
-
-
-def describe_mlp(model: ModelSpec, d_in: int, d_out: int) -> str:
-    """'MLP 784-200-200-10, relu': an MLP's widths from input to output, and its activation."""
-    return f"MLP {d_in}-{'-'.join([str(model.d_mlp)] * model.n_layers)}-{d_out}, {model.act}"
 
 
 def describe_grid(values: Sequence[float]) -> str:
@@ -133,7 +126,7 @@ def run_landscape(
 ) -> Landscape:
     """Train (or read back) every cell of the grid and keep each cell's best values."""
     points = landscape_points(base, alphas=alphas, axis=axis, values=values)
-    result = run_points(points, ctx, max_members=max_members)
+    result = train_points(points, ctx, max_members=max_members)
     best = {m: np.full((len(values), len(alphas)), np.nan) for m in METRICS}
     norms = np.full((len(values), len(alphas)), np.nan)
     for i, row in enumerate(result.rows):
@@ -146,18 +139,16 @@ def run_landscape(
     return Landscape(np.asarray(alphas, float), axis_name(axis), np.asarray(values), best, norms)
 
 
-def write_landscape(
+def landscape_files(
     landscape: Landscape,
-    ctx: ExperimentContext,
     *,
     stem: str,
     title: str,
-    shrunk: str = "",
     axis_label: str | None = None,
     lu_row: int | None = None,
-) -> list[Path]:
+) -> Files:
     """Heat maps of the four best values, the L/U slice of one row (default: the last), and
-    the cells as CSV. Returns the paths written."""
+    the cells as CSV: `<stem>.png`, `<stem>.csv`."""
     label = axis_label or landscape.axis
     fig = build_figure(5, figsize=(24.0, 4.6))
     for ax, metric in zip(fig.axes[:4], METRICS, strict=True):
@@ -170,18 +161,15 @@ def write_landscape(
             axis_label=label,
         )
     r = len(landscape.values) - 1 if lu_row is None else lu_row
+    best = landscape.best
     plot_lu(
         fig.axes[4],
         landscape.norms[r],
-        landscape.best["best_train_loss"][r],
-        landscape.best["best_val_loss"][r],
+        best["best_train_loss"][r],
+        best["best_val_loss"][r],
         label=f"{label} = {landscape.values[r]:.3g}: L and U",
     )
-    title_with_shrunk(fig, title, shrunk)
-    png, csv = ctx.out_dir / f"{stem}.png", ctx.out_dir / f"{stem}.csv"
-    save_figure(fig, png, dpi=60 if ctx.size == "micro" else 150)  # micro: a smoke test
-    write_rows_csv(landscape.rows(), csv)
-    return [png, csv]
+    return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
 
 
 def constrained(spec: RunSpec) -> RunSpec:
@@ -211,49 +199,39 @@ def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> 
 def plot_grokking_runs(
     panels: Sequence[tuple[str, dict[str, np.ndarray]]],
     *,
-    title: str,
-    shrunk: str = "",
     draw: PanelDraw = draw_accuracy_panel,
     figsize: tuple[float, float] | None = None,
-    title_width: int | None = None,
 ):
     """One panel per (label, curves), drawn by `draw` (default: accuracy and the norm, as
     Omnigrok Fig. 3-5 draw their grokking runs)."""
     fig = build_figure(len(panels), figsize=figsize or (5.2 * len(panels), 4.4))
     for ax, (label, curves) in zip(fig.axes, panels, strict=True):
         draw(ax, label, curves)
-    title_with_shrunk(fig, title, shrunk, width=title_width)
     return fig
 
 
-def write_grokking_runs(
-    ctx: ExperimentContext,
+def grokking_files(
     stem: str,
     runs: Sequence[tuple[str, str, dict[str, np.ndarray]]],
     rows: list[dict],
     *,
     title: str,
-    shrunk: str = "",
-    mark: Callable[[Axes, int], None] | None = None,
+    mark: Callable[[Axes, dict], None] | None = None,
     summary: str | None = None,
+    title_width: int | None = None,
     **figure: Any,
-) -> list[Path]:
+) -> Files:
     """The grokking runs' figure `<stem>.png` (one panel per (name, label, curves);
-    `mark(ax, i)` draws on panel i; `figure`: plot_grokking_runs' draw, figsize, title_width),
-    each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
-    `<stem>_summary.csv`). Returns the paths, the figure first."""
-    panels = [(label, c) for _, label, c in runs]
-    fig = plot_grokking_runs(panels, title=title, shrunk=shrunk, **figure)
-    paths = [ctx.out_dir / f"{stem}.png"]
-    for i, (name, _, curves) in enumerate(runs):
+    `mark(ax, row)` draws on each panel with its row; `figure`: plot_grokking_runs' draw and
+    figsize), each run's curves as `<stem>_<name>.csv`, and `rows` as `summary` (default
+    `<stem>_summary.csv`)."""
+    fig = plot_grokking_runs([(label, c) for _, label, c in runs], **figure)
+    for ax, row in zip(fig.axes[: len(runs)], rows, strict=True):
         if mark is not None:
-            mark(fig.axes[i], i)
-        paths.append(ctx.out_dir / f"{stem}_{name}.csv")
-        write_curves_csv(curves, paths[-1])
-    save_figure(fig, paths[0])
-    paths.append(ctx.out_dir / (summary or f"{stem}_summary.csv"))
-    write_rows_csv(rows, paths[-1])
-    return paths
+            mark(ax, row)
+    tables = {f"{stem}_{name}.csv": curves for name, _, curves in runs}
+    tables[summary or f"{stem}_summary.csv"] = rows
+    return Files([Drawing(f"{stem}.png", fig, title, title_width)], tables)
 
 
 @dataclass(frozen=True)
@@ -278,24 +256,34 @@ def run_panels(
     panels: Sequence[Panel],
     specs: Sequence[RunSpec],
     ctx: ExperimentContext,
+    size: Any,
     *,
-    max_members: int,
-    budget: int,
     numbers: Callable[[dict[str, np.ndarray]], dict],
     columns: Sequence[str] = ("init_scale", "weight_decay"),
-    weight_decay: float = 0.0,
+    max_members: int = 2,
 ) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
     """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-    name, the panel's `columns` (its weight decay: `weight_decay` unless its own), "budget",
-    "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S], metric:
-    [1, S]})."""
-    result = run_points(specs, ctx, max_members=max_members)
+    name, the panel's `columns` (its weight decay: the size's unless its own), "budget" (the
+    size's steps), "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S],
+    metric: [1, S]})."""
+    budget, weight_decay = size.steps, getattr(size, "weight_decay", 0.0)
+    result = train_points(specs, ctx, max_members=max_members)
     all_curves = [member_curves(result, row) for row in result.rows]
     rows = []
     for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
-        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained,
-                    "weight_decay": panel.weight_decay_or(weight_decay)}  # fmt: skip
-        rows.append({"run": panel.name, **{c: settings[c] for c in columns}, "budget": budget,
-                     "run_id": row["run_id"], "member": row["member"],
-                     **numbers(curves)})  # fmt: skip
+        settings = {
+            "init_scale": panel.init_scale,
+            "constrained": panel.constrained,
+            "weight_decay": panel.weight_decay_or(weight_decay),
+        }
+        rows.append(
+            {
+                "run": panel.name,
+                **{c: settings[c] for c in columns},
+                "budget": budget,
+                "run_id": row["run_id"],
+                "member": row["member"],
+                **numbers(curves),
+            }
+        )
     return rows, all_curves

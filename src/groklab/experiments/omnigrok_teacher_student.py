@@ -19,36 +19,37 @@ whether the best train loss stays low (below 1e-3) for every alpha >= 1 (the fla
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.analysis.curves import curve_ends
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
-from groklab.experiments.common import Note, RunSize, shown, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.kit import (
+    Drawing,
+    Files,
+    Outcome,
+    Study,
+    by_run,
+    declare,
+    size_table,
+    table_of,
+)
 from groklab.experiments.omnigrok_common import (
     TORCH_ADAMW,
     Landscape,
     Panel,
-    describe_mlp,
+    grokking_files,
     paper_alphas,
     run_landscape,
     run_panels,
-    write_grokking_runs,
 )
 from groklab.plots.landscape import plot_lu
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep import write_rows_csv
+from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
@@ -74,32 +75,26 @@ class TeacherStudentSize(RunSize):
     seed: int
 
 
-SIZES = {
-    "paper": TeacherStudentSize(n_examples=0, n_train=100, model=PRESETS["omnigrok_teacher"],
-                                lr=3e-4, weight_decay=0.05, steps=100_000, eval_every=100,
-                                alphas=tuple(paper_alphas(21)), landscape_steps=10_000,
-                                landscape_eval_every=100, seed=0),
-    # Measured here: alpha = 2 fits the training set by step 1,100 and reaches test accuracy
-    # 0.96 at 30k (norm 17.2 -> 11.0); the landscape's L and U are clear by 3,000 steps.
-    "quick": TeacherStudentSize(n_examples=0, n_train=100, model=PRESETS["omnigrok_teacher"],
-                                lr=3e-4, weight_decay=0.05, steps=30_000, eval_every=100,
-                                alphas=tuple(paper_alphas(11)), landscape_steps=3_000,
-                                landscape_eval_every=100, seed=0),
-    "micro": TeacherStudentSize(n_examples=40, n_train=20, model=MICRO_MLP,
-                                lr=3e-4, weight_decay=0.05, steps=30, eval_every=10,
-                                alphas=(0.3, 1.0, 3.0), landscape_steps=20,
-                                landscape_eval_every=10, seed=0),
-}  # fmt: skip
-
-
-def describe_model(model: ModelSpec) -> str:
-    """'MLP 5-100-100-5, tanh'."""
-    return describe_mlp(model, 5, 5)
+TEACHER = PRESETS["omnigrok_teacher"]
+SIZES = size_table(
+    TeacherStudentSize,
+    "n_examples n_train model steps eval_every alphas landscape_steps landscape_eval_every",
+    {
+        "paper": (0, 100, TEACHER, 100_000, 100, tuple(paper_alphas(21)), 10_000, 100),
+        # Measured here: alpha = 2 fits the training set by step 1,100 and reaches test accuracy
+        # 0.96 at 30k (norm 17.2 -> 11.0); the landscape's L and U are clear by 3,000 steps.
+        "quick": (0, 100, TEACHER, 30_000, 100, tuple(paper_alphas(11)), 3_000, 100),
+        "micro": (40, 20, MICRO_MLP, 30, 10, (0.3, 1.0, 3.0), 20, 10),
+    },
+    lr=3e-4,
+    weight_decay=0.05,
+    seed=0,
+)
 
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"{s.n_train} train of {s.n_examples or 200} examples"),
-    ("model {} (paper {})", shown("model", describe_model)),
+    ("model {} (paper {})", lambda s: describe_model(s.model, (5, 5))),
     ("grokking budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("{} alphas in the landscape (paper {})", lambda s: len(s.alphas)),
     ("landscape budget {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
@@ -111,37 +106,32 @@ def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = F
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
     steps, every = getattr(size, prefix + "steps"), getattr(size, prefix + "eval_every")
-    return RunSpec(
-        data=DataSpec(dataset="teacher_student", n_examples=size.n_examples),
-        model=size.model,
+    return single_run(
+        size,
+        DataSpec(dataset="teacher_student", n_examples=size.n_examples),
         optim=replace(OPTIM, optimizer="adam") if landscape else OPTIM,
-        train=TrainSpec(steps=steps, batch_size="full", eval_every=every, loss="mse"),
-        members=members_from(
-            seed=size.seed,
-            n_train=size.n_train,
-            lr=size.lr,
-            weight_decay=0.0 if landscape else size.weight_decay,
-            init_scale=init_scale,
-        ),
+        train={"steps": steps, "eval_every": every, "loss": "mse"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=0.0 if landscape else size.weight_decay,
+        init_scale=init_scale,
     )
 
 
-NUMBERS = ("steps_to_train", "steps_to_val", "final_train_acc", "final_val_acc",
-           "initial_weight_norm", "final_weight_norm", "steps_done")  # fmt: skip
+NUMBERS = (
+    "steps_to_train steps_to_val final_train_acc final_val_acc initial_weight_norm "
+    "final_weight_norm steps_done"
+)
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """Key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
     steps = curves["step"]
-    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
+    train, val = curves["train_acc"][0], curves["val_acc"][0]
     return {
         "steps_to_train": float(steps_to_threshold(steps, train, THRESHOLD)),
         "steps_to_val": float(steps_to_threshold(steps, val, THRESHOLD)),
-        "final_train_acc": float(train[-1]),
-        "final_val_acc": float(val[-1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
+        **curve_ends(curves),
     }
 
 
@@ -160,76 +150,85 @@ def landscape_numbers(land: Landscape) -> dict[str, float | bool]:
     }
 
 
-def write_landscape_figure(land: Landscape, path: Path, *, title: str, shrunk: str) -> None:
+def landscape_figure(land: Landscape) -> Figure:
     """The L and the U (best losses against norm) and the best accuracies against norm."""
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
-    plot_lu(loss_ax, land.norms[0], land.best["best_train_loss"][0],
-            land.best["best_val_loss"][0], label="best loss against weight norm")  # fmt: skip
+    norms, best = land.norms[0], {k: v[0] for k, v in land.best.items()}
+    plot_lu(
+        loss_ax,
+        norms,
+        best["best_train_loss"],
+        best["best_val_loss"],
+        label="best loss against weight norm",
+    )
     loss_ax.axhline(FIT_LOSS, color="grey", lw=0.8, ls=":", label="MSE 1e-3 (correct)")
     loss_ax.legend(fontsize=8)
-    order = np.argsort(land.norms[0])
-    acc_ax.plot(land.norms[0][order], land.best["best_train_acc"][0][order], "o-",
-                color=TRAIN_COLOR, label="train")  # fmt: skip
-    acc_ax.plot(land.norms[0][order], land.best["best_val_acc"][0][order], "s-",
-                color=VAL_COLOR, label="test")  # fmt: skip
+    order = np.argsort(norms)
+    acc_ax.plot(norms[order], best["best_train_acc"][order], "o-", color=TRAIN_COLOR, label="train")
+    acc_ax.plot(norms[order], best["best_val_acc"][order], "s-", color=VAL_COLOR, label="test")
     acc_ax.set_xscale("log")
     acc_ax.set_ylim(-0.02, 1.02)
     acc_ax.set_xlabel("weight norm ||theta||")
     acc_ax.set_ylabel("best accuracy (MSE < 1e-3)")
     acc_ax.set_title("best accuracy against weight norm")
     acc_ax.legend(fontsize=8)
-    title_with_shrunk(fig, title, shrunk)
-    save_figure(fig, path)
+    return fig
 
 
-TABLE = {"run": "run", "steps_to_train": "train 99 % at", "steps_to_val": "test 99 % at",
-         "final_val_acc": "final test acc", "initial_weight_norm": "norm start",
-         "final_weight_norm": "norm end"}  # fmt: skip
-LAND_TABLE = {"alpha_best_val_loss": "alpha of lowest test loss", "best_val_loss": "its test loss",
-              "val_loss_smallest_alpha": "test loss, smallest alpha",
-              "val_loss_largest_alpha": "test loss, largest alpha",
-              "train_loss_largest_alpha": "train loss, largest alpha",
-              "train_loss_flat_above_1": "train loss < 1e-3 for all alpha >= 1"}  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_train": "train 99 % at",
+    "steps_to_val": "test 99 % at",
+    "final_val_acc": "final test acc",
+    "initial_weight_norm": "norm start",
+    "final_weight_norm": "norm end",
+}
+LAND_TABLE = {
+    "alpha_best_val_loss": "alpha of lowest test loss",
+    "best_val_loss": "its test loss",
+    "val_loss_smallest_alpha": "test loss, smallest alpha",
+    "val_loss_largest_alpha": "test loss, largest alpha",
+    "train_loss_largest_alpha": "train loss, largest alpha",
+    "train_loss_flat_above_1": "train loss < 1e-3 for all alpha >= 1",
+}
 
 
-def run_grokking(
-    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
-) -> tuple[list[dict], list[Path]]:
+def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], Files]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
+    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    setting = (
+        f"teacher-student, {size.n_train} train, {describe_model(size.model, (5, 5))}, "
+        f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
+    )
+    runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
+    title = f"{TITLE}: {setting}"
+    return rows, grokking_files("teacher_student_curves", runs, rows, title=title)
 
-    rows, all_curves = run_panels(RUNS, specs, ctx, max_members=2, budget=size.steps,
-                                  numbers=run_numbers, weight_decay=size.weight_decay)  # fmt: skip
-    setting = (f"teacher-student, {size.n_train} train, {describe_model(size.model)}, "
-               f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch")  # fmt: skip
-    runs = [(r.name, r.label, c) for r, c in zip(RUNS, all_curves, strict=True)]
-    paths = write_grokking_runs(ctx, "teacher_student_curves", runs, rows,
-                                title=f"{TITLE}: {setting}", shrunk=shrunk)  # fmt: skip
-    return rows, paths
 
-
-def run_lu(
-    size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str
-) -> tuple[dict, list[Path]]:
+def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, Files]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
-    land = run_landscape(run_spec(size, 1.0, landscape=True), alphas=size.alphas,
-                         axis="n_train", values=[size.n_train], ctx=ctx)  # fmt: skip
-    paths = [ctx.out_dir / "teacher_student_landscape.png",
-             ctx.out_dir / "teacher_student_landscape.csv"]  # fmt: skip
-    title = (f"{TITLE}: norm held at alpha * ||theta_0||, Adam lr {size.lr:g}, "
-             f"{size.landscape_steps:,} steps")  # fmt: skip
-    write_landscape_figure(land, paths[0], title=title, shrunk=shrunk)
-    write_rows_csv(land.rows(), paths[1])
-    return landscape_numbers(land), paths
+    land = run_landscape(
+        run_spec(size, 1.0, landscape=True),
+        alphas=size.alphas,
+        axis="n_train",
+        values=[size.n_train],
+        ctx=ctx,
+    )
+    title = (
+        f"{TITLE}: norm held at alpha * ||theta_0||, Adam lr {size.lr:g}, "
+        f"{size.landscape_steps:,} steps"
+    )
+    stem = "teacher_student_landscape"
+    figure = Drawing(f"{stem}.png", landscape_figure(land), title)
+    return landscape_numbers(land), Files([figure], {f"{stem}.csv": land.rows()})
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    rows, paths = run_grokking(size, ctx, shrunk)
-    lands, lu_paths = run_lu(size, ctx, shrunk)
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
+def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    rows, grokking_part = grokking(size, ctx)
+    lands, lu_part = lu(size, ctx)
+    table = table_of(rows, TABLE)
     table += "\n" + markdown_table(list(LAND_TABLE.values()), [[lands[k] for k in LAND_TABLE]])
     notes = (
         f"Grokking runs: AdamW lr {size.lr:g} (betas 0.9, 0.999), weight decay "
@@ -239,11 +238,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    md = write_markdown(ctx.out_dir / "teacher_student.md", title=TITLE, table=table,
-                        shrunk=shrunk, notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in NUMBERS} for r in rows}
+    numbers = by_run(rows, NUMBERS.split())
     numbers["landscape"] = lands
-    return ExperimentResult([*paths, *lu_paths, md], table, shrunk, numbers)
+    return Outcome(numbers, table, notes, grokking_part + lu_part)
 
 
 DESCRIPTION = "teacher-student: alpha = 2 groks as the norm decays, alpha = 1 does not; L and U"
@@ -295,4 +292,15 @@ CLAIMS = (
         rule=">= 2",
     ),
 )
-register(Experiment("omnigrok-teacher-student", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "omnigrok-teacher-student",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "teacher_student.md",
+        claims=CLAIMS,
+    )
+)

@@ -20,33 +20,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, shrunk_text
+from groklab.experiments.common import Note, RunSize, describe_model, single_run
+from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import (
     Landscape,
-    describe_mlp,
+    landscape_files,
     run_landscape,
-    write_landscape,
 )
-from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
 # The paper's code: Adam with betas (0.9, 0.99), no warm-up, full batch (45 examples), its lr
 # multiplied by 0.2 every 5,000 steps (torch's StepLR), LeakyReLU(0.2) in the decoder.
-OPTIM = OptimSpec(optimizer="adam", beta1=0.9, beta2=0.99, warmup_steps=0, schedule="step",
-                  step_factor=0.2)  # fmt: skip
+OPTIM = OptimSpec(
+    optimizer="adam", beta1=0.9, beta2=0.99, warmup_steps=0, schedule="step", step_factor=0.2
+)
 LEAKY_SLOPE = 0.2
 TOY_MLP = replace(PRESETS["omnigrok_toy"], leaky_slope=LEAKY_SLOPE)
-MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="leaky_relu", mlp_bias=True,
-                      leaky_slope=LEAKY_SLOPE)  # fmt: skip
+MICRO_MLP = replace(TOY_MLP, d_mlp=16)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,26 +52,28 @@ class ToySize(RunSize):
     step_every: int  # the lr is multiplied by 0.2 every step_every updates
 
 
-SIZES = {
-    # The paper's coarse grid: messiness linspace(0, 0.2, 21) x decoder scale linspace(0, 9, 21)
-    # without the scale 0 (an all-zero decoder).
-    "paper": ToySize(p=10, n_train=45, model=TOY_MLP, lr=1e-2,
-                     messiness=tuple(float(m) for m in np.linspace(0.0, 0.2, 21)),
-                     alphas=tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:]),
-                     steps=15_000, eval_every=100, seed=0, step_every=5_000),
-    # The paper's schedule shrunk with the budget: two lr decays, at a third and two thirds.
-    "quick": ToySize(p=10, n_train=45, model=TOY_MLP, lr=1e-2,
-                     messiness=(0.0, 0.05, 0.1, 0.2), alphas=(0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0),
-                     steps=6_000, eval_every=100, seed=0, step_every=2_000),
-    "micro": ToySize(p=5, n_train=10, model=MICRO_MLP, lr=1e-2,
-                     messiness=(0.0, 1.0), alphas=(0.5, 2.0), steps=20, eval_every=10,
-                     seed=0, step_every=7),
-}  # fmt: skip
+# The paper's coarse grid: messiness linspace(0, 0.2, 21) x decoder scale linspace(0, 9, 21)
+# without the scale 0 (an all-zero decoder).
+PAPER_MESSINESS = tuple(float(m) for m in np.linspace(0.0, 0.2, 21))
+PAPER_ALPHAS = tuple(float(a) for a in np.linspace(0.0, 9.0, 21)[1:])
+QUICK_ALPHAS = (0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 9.0)
+SIZES = size_table(
+    ToySize,
+    "p n_train model messiness alphas steps step_every eval_every",
+    {
+        "paper": (10, 45, TOY_MLP, PAPER_MESSINESS, PAPER_ALPHAS, 15_000, 5_000, 100),
+        # The paper's schedule shrunk with the budget: two lr decays, at a third and two thirds.
+        "quick": (10, 45, TOY_MLP, (0.0, 0.05, 0.1, 0.2), QUICK_ALPHAS, 6_000, 2_000, 100),
+        "micro": (5, 10, MICRO_MLP, (0.0, 1.0), (0.5, 2.0), 20, 7, 10),
+    },
+    lr=1e-2,
+    seed=0,
+)
 
 
-def describe_model(model: ModelSpec) -> str:
+def describe_decoder(model: ModelSpec) -> str:
     """'decoder MLP 2-200-200-30, leaky_relu'."""
-    return f"decoder {describe_mlp(model, 2, 30)}"
+    return f"decoder {describe_model(model, (2, 30))}"
 
 
 def describe_grid(values: tuple[float, ...]) -> str:
@@ -88,7 +83,7 @@ def describe_grid(values: tuple[float, ...]) -> str:
 
 NOTES: tuple[Note, ...] = (
     ("{} (paper {})", lambda s: f"p = {s.p}, {s.n_train} train pairs"),
-    ("model {} (paper {})", lambda s: describe_model(s.model)),
+    ("model {} (paper {})", lambda s: describe_decoder(s.model)),
     ("messiness {} (paper {})", lambda s: describe_grid(s.messiness)),
     ("decoder scale alpha {} (paper {})", lambda s: describe_grid(s.alphas)),
     ("budget {} steps (paper {})", lambda s: f"{s.steps:,}"),
@@ -99,14 +94,15 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: ToySize) -> RunSpec:
     """One decoder on the structured representation; `run_landscape` sets messiness, alpha,
     the norm constraint and weight decay 0 per cell."""
-    return RunSpec(
-        data=DataSpec(dataset="toy_add", p=size.p),
-        model=size.model,
-        optim=replace(OPTIM, step_every=size.step_every),
-        train=TrainSpec(
-            steps=size.steps, batch_size="full", eval_every=size.eval_every, loss="mse"
-        ),
-        members=members_from(seed=size.seed, n_train=size.n_train, lr=size.lr, weight_decay=0.0),
+    optim = replace(OPTIM, step_every=size.step_every)
+    return single_run(
+        size,
+        DataSpec(dataset="toy_add", p=size.p),
+        optim=optim,
+        train={"loss": "mse"},
+        seed=size.seed,
+        n_train=size.n_train,
+        weight_decay=0.0,
     )
 
 
@@ -128,39 +124,44 @@ def row_numbers(land: Landscape, r: int) -> dict[str, float]:
     }
 
 
-TABLE = {"messiness": "messiness m", "best_val_acc": "best test acc",
-         "alpha_best_val_acc": "at alpha", "val_acc_smallest_alpha": "test acc, smallest alpha",
-         "val_acc_largest_alpha": "test acc, largest alpha",
-         "best_val_loss": "lowest test loss", "alpha_best_val_loss": "at alpha",
-         "smallest_alpha_fitting_train": "smallest alpha with train 100 %"}  # fmt: skip
+TABLE = {
+    "messiness": "messiness m",
+    "best_val_acc": "best test acc",
+    "alpha_best_val_acc": "at alpha",
+    "val_acc_smallest_alpha": "test acc, smallest alpha",
+    "val_acc_largest_alpha": "test acc, largest alpha",
+    "best_val_loss": "lowest test loss",
+    "alpha_best_val_loss": "at alpha",
+    "smallest_alpha_fitting_train": "smallest alpha with train 100 %",
+}
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    land = run_landscape(base_spec(size), alphas=size.alphas, axis="data.messiness",
-                         values=size.messiness, ctx=ctx)  # fmt: skip
-    title = (
-        f"{TITLE}: toy (i + j) mod {size.p}, {size.n_train} train pairs, "
-        f"{describe_model(size.model)}, decoder norm held at alpha * ||theta_0||, "
-        f"Adam lr {size.lr:g} x0.2 every {size.step_every:,} steps, {size.steps:,} steps; "
-        "L/U at messiness 0"
+def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    land = run_landscape(
+        base_spec(size), alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
-    paths = write_landscape(land, ctx, stem="toy_landscape", title=title, shrunk=shrunk,
-                            axis_label="messiness m", lu_row=0)  # fmt: skip
+    model = describe_decoder(size.model)
+    title = (
+        f"{TITLE}: toy (i + j) mod {size.p}, {size.n_train} train pairs, {model}, decoder norm "
+        f"held at alpha * ||theta_0||, Adam lr {size.lr:g} x0.2 every {size.step_every:,} "
+        f"steps, {size.steps:,} steps; L/U at messiness 0"
+    )
     rows = [row_numbers(land, r) for r in range(len(land.values))]
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
-        f"{describe_model(size.model)} on E_i + E_j, E = (1 - m) * line + m * random "
+        f"{model} on E_i + E_j, E = (1 - m) * line + m * random "
         "(groklab.data.toy); only the decoder trains (Adam, betas 0.9/0.99, full batch, "
         f"weight decay 0, lr x0.2 every {size.step_every:,} steps), its norm projected back "
         f"to alpha * ||theta_0|| after every step; LeakyReLU slope {size.model.leaky_slope:g}; "
         f"seed {size.seed}. Best values over training."
     )
-    md = write_markdown(ctx.out_dir / "toy_landscape.md", title=TITLE, table=table,
-                        shrunk=shrunk, notes=notes)  # fmt: skip
-    numbers = {f"m={r['messiness']:g}": {k: r[k] for k in TABLE if k != "messiness"} for r in rows}
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    return Outcome(
+        {f"m={r['messiness']:g}": {k: r[k] for k in TABLE if k != "messiness"} for r in rows},
+        table_of(rows, TABLE),
+        notes,
+        landscape_files(
+            land, stem="toy_landscape", title=title, axis_label="messiness m", lu_row=0
+        ),
+    )
 
 
 DESCRIPTION = "toy addition: best train/test accuracy over messiness x decoder norm (L and U)"
@@ -190,4 +191,8 @@ CLAIMS = (
         rule="<= 1",
     ),
 )
-register(Experiment("omnigrok-toy", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "omnigrok-toy", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "toy_landscape.md", claims=CLAIMS
+    )
+)

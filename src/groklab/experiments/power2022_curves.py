@@ -10,19 +10,12 @@ delay between them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.axes import Axes
 
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, steps_at
 from groklab.experiments.common import (
     BATCH,
@@ -32,15 +25,23 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     member_curves,
-    run_points,
-    shrunk_text,
+    train_points,
+)
+from groklab.experiments.kit import (
+    Drawing,
+    Files,
+    Outcome,
+    Study,
+    by_run,
+    declare,
+    header,
+    size_table,
+    table_of,
 )
 from groklab.plots.curves import plot_accuracy
-from groklab.plots.power2022 import mark_threshold_steps, title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.power2022 import mark_threshold_steps
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 1 left"
 MICRO_TRANSFORMER = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
@@ -75,17 +76,20 @@ class CurvesSize:
     runs: tuple[CurveRun, ...]
 
 
-SIZES = {
-    "paper": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
-                        batch_size="power", lr=1e-3, seed=0, runs=(ADAM, ADAMW)),
-    "quick": CurvesSize(op="div", p=97, train_fraction=0.5, model=PRESETS["power2022"],
-                        batch_size="power", lr=1e-3, seed=0,
-                        runs=(CurveRun("adamw", ADAMW.label, "adamw", 1.0, 10_000, 100, 0.99),)),
-    "micro": CurvesSize(op="div", p=7, train_fraction=0.5, model=MICRO_TRANSFORMER,
-                        batch_size="full", lr=1e-2, seed=0,
-                        runs=(CurveRun("adam", ADAM.label, "adam", 0.0, 30, 10),
-                        CurveRun("adamw", ADAMW.label, "adamw", 1.0, 30, 10))),
-}  # fmt: skip
+QUICK_RUNS = (replace(ADAMW, steps=10_000, stop_at_val_acc=0.99),)
+MICRO_RUNS = (replace(ADAM, steps=30, eval_every=10), replace(ADAMW, steps=30, eval_every=10))
+SIZES = size_table(
+    CurvesSize,
+    "p model batch_size lr runs",
+    {
+        "paper": (97, PRESETS["power2022"], "power", 1e-3, (ADAM, ADAMW)),
+        "quick": (97, PRESETS["power2022"], "power", 1e-3, QUICK_RUNS),
+        "micro": (7, MICRO_TRANSFORMER, "full", 1e-2, MICRO_RUNS),
+    },
+    op="div",
+    train_fraction=0.5,
+    seed=0,
+)
 
 
 def run_spec(size: CurvesSize, run: CurveRun) -> RunSpec:
@@ -133,11 +137,17 @@ def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
 NOTES: tuple[Note, ...] = (P, MODEL, BATCH, run_notes)  # its settings, then its runs
 
 
-NUMBERS = ("steps_to_train", "steps_to_val", "delay", "final_train_acc", "final_val_acc",
-           "steps_done")  # fmt: skip
-TABLE = {"run": "run", "budget": "budget", "steps_to_train": "steps to 99 % train",
-         "steps_to_val": "steps to 99 % val", "delay": "delay",
-         "final_val_acc": "final val acc"}  # fmt: skip
+NUMBERS = header(
+    "steps_to_train | steps_to_val | delay | final_train_acc | final_val_acc | steps_done"
+)
+TABLE = {
+    "run": "run",
+    "budget": "budget",
+    "steps_to_train": "steps to 99 % train",
+    "steps_to_val": "steps to 99 % val",
+    "delay": "delay",
+    "final_val_acc": "final val acc",
+}
 
 
 def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) -> Axes:
@@ -149,35 +159,31 @@ def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) 
     return ax
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    result = run_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
+def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    result = train_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
     fig = build_figure(len(size.runs), figsize=(max(8.0, 5.5 * len(size.runs) + 1), 4.8))
-    paths, rows = [ctx.out_dir / "curves.png"], []
-    for ax, run_, row in zip(fig.axes, size.runs, result.rows, strict=True):
-        curves = member_curves(result, row, evaluated_only=True)
-        draw_run(ax, run_, curves, row)
-        rows.append({"run": run_.name, "optimizer": run_.optimizer,
-                     "weight_decay": run_.weight_decay, "budget": run_.steps, **row,
-                     "delay": row["steps_to_val"] - row["steps_to_train"]})  # fmt: skip
-        paths.append(ctx.out_dir / f"curves_{run_.name}.csv")
-        write_curves_csv(curves, paths[-1])
+    rows, tables = [], {}
+    for ax, run, row in zip(fig.axes, size.runs, result.rows, strict=True):
+        member = tables[f"curves_{run.name}.csv"] = member_curves(result, row, evaluated_only=True)
+        draw_run(ax, run, member, row)
+        delay = row["steps_to_val"] - row["steps_to_train"]
+        settings = {"optimizer": run.optimizer, "weight_decay": run.weight_decay}
+        rows.append({"run": run.name, **settings, "budget": run.steps, **row, "delay": delay})
     task = f"{describe_op(size.op, size.p)}, {size.train_fraction:.0%} training data"
-    title_with_shrunk(fig, f"{TITLE}: {task}, {describe_model(size.model)}", shrunk)
-    save_figure(fig, paths[0])
-    paths.append(ctx.out_dir / "curves_summary.csv")
-    write_rows_csv(rows, paths[-1])
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
     notes = (
         f"Task: {task}; model: {describe_model(size.model)}; lr {size.lr:g}, "
         f"10 warm-up steps, seed {size.seed}. Steps are the first evaluated step at or "
         "above 99 %; 'never' means not within the budget."
     )
-    md = write_markdown(ctx.out_dir / "curves.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    numbers = {r["run"]: {k: r[k] for k in NUMBERS} for r in rows}
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    return Outcome(
+        by_run(rows, NUMBERS),
+        table_of(rows, TABLE),
+        notes,
+        Files(
+            [Drawing("curves.png", fig, f"{TITLE}: {task}, {describe_model(size.model)}")],
+            {**tables, "curves_summary.csv": rows},
+        ),
+    )
 
 
 DESCRIPTION = "x/y mod 97 at 50 %: train vs validation accuracy (the grokking delay)"
@@ -220,4 +226,6 @@ CLAIMS = (
         note="quick shows the delay with AdamW wd 1, far shorter than Adam's",
     ),
 )
-register(Experiment("power2022-curves", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("power2022-curves", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "curves.md", claims=CLAIMS)
+)

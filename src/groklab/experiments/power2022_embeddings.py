@@ -12,7 +12,6 @@ top principal components, and how much of the PC 1-2 projection is one such ring
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -23,14 +22,7 @@ from groklab.analysis.embeddings import (
     unembedding_vectors,
 )
 from groklab.data import OPS
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, reached, value_at
 from groklab.experiments.common import (
     MICRO_MLP,
@@ -42,17 +34,15 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     population_of,
-    run_points,
     shown,
-    shrunk_text,
+    single_run,
+    train_points,
 )
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
-from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
-from groklab.store import write_curves_csv
-from groklab.sweep import write_rows_csv
+from groklab.plots.style import build_figure
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Power et al. 2022, Fig. 3"
 N_COMPONENTS = 6  # explained variance reported for this many principal components
@@ -74,27 +64,38 @@ class EmbeddingsSize(RunSize):
     seed: int
 
 
-SIZES = {
-    "paper": EmbeddingsSize(runs=(EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)), p=97,
-                            model=PRESETS["power2022"], batch_size="power", lr=1e-3,
-                            steps=100_000, eval_every=100, seed=0),
-    # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
-    # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
-    "quick": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=47, model=QUICK_MLP,
-                            batch_size="full", lr=1e-2, steps=3_000, eval_every=50, seed=0),
-    "micro": EmbeddingsSize(runs=(EmbeddingRun("add", 0.6),), p=7, model=MICRO_MLP,
-                            batch_size="full", lr=1e-2, steps=30, eval_every=10, seed=0),
-}  # fmt: skip
+QUICK_RUNS = (EmbeddingRun("add", 0.6),)
+SIZES = size_table(
+    EmbeddingsSize,
+    "runs p model batch_size lr steps eval_every",
+    {
+        "paper": (
+            (EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)),
+            97,
+            PRESETS["power2022"],
+            "power",
+            1e-3,
+            100_000,
+            100,
+        ),
+        # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
+        # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
+        "quick": (QUICK_RUNS, 47, QUICK_MLP, "full", 1e-2, 3_000, 50),
+        "micro": (QUICK_RUNS, 7, MICRO_MLP, "full", 1e-2, 30, 10),
+    },
+    seed=0,
+)
 
 
 def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
     """Train the whole budget (no early stop): weight decay keeps shaping the representation
     after validation accuracy has reached 99 %."""
-    return RunSpec(
-        data=DataSpec(op=run.op, p=size.p),
-        model=size.model,
-        train=TrainSpec(steps=size.steps, batch_size=size.batch_size, eval_every=size.eval_every),
-        members=members_from(seed=size.seed, train_fraction=run.train_fraction, lr=size.lr),
+    return single_run(
+        size,
+        DataSpec(op=run.op, p=size.p),
+        train={"batch_size": size.batch_size},
+        seed=size.seed,
+        train_fraction=run.train_fraction,
     )
 
 
@@ -132,47 +133,28 @@ def analyse(vectors: np.ndarray, *, cyclic: bool, seed: int) -> dict:
     return {"pca": coords[:, :2], "ratio": ratio, "tsne": tsne, "ring_k": k, "ring_share": share}
 
 
-def draw(run: EmbeddingRun, size: EmbeddingsSize, found: dict, shrunk: str, path: Path) -> None:
+def draw(run: EmbeddingRun, size: EmbeddingsSize, found: dict) -> Drawing:
     fig = build_figure(2, figsize=(11, 6))
     r = found["ratio"]
-    plot_projection(
-        fig.axes[0],
-        found["pca"],
-        title="PCA",
-        xlabel=f"PC 1 ({r[0]:.1%} of variance)",
-        ylabel=f"PC 2 ({r[1]:.1%})",
-    )
+    pcs = {"xlabel": f"PC 1 ({r[0]:.1%} of variance)", "ylabel": f"PC 2 ({r[1]:.1%})"}
+    plot_projection(fig.axes[0], found["pca"], title="PCA", **pcs)
     plot_projection(fig.axes[1], found["tsne"], title="t-SNE", xlabel="t-SNE 1", ylabel="t-SNE 2")
-    task = task_name(run.op, size.p)
-    title_with_shrunk(
-        fig,
-        f"{TITLE}: unembedding vectors, {task}, {describe_model(size.model)}",
-        shrunk,
+    title = (
+        f"{TITLE}: unembedding vectors, {task_name(run.op, size.p)}, {describe_model(size.model)}"
     )
-    save_figure(fig, path)
+    return Drawing(f"embeddings_{run.op}.png", fig, title)
 
 
 def project_run(
-    run: EmbeddingRun,
-    size: EmbeddingsSize,
-    spec: RunSpec,
-    row: dict,
-    curves: dict,
-    ctx: ExperimentContext,
-) -> tuple[dict, list[Path]]:
-    """Project one trained run's unembedding and write its figure, points and curves; returns
-    the run's summary row and the paths written."""
+    run: EmbeddingRun, size: EmbeddingsSize, spec: RunSpec, row: dict, ctx: ExperimentContext
+) -> tuple[dict, Files]:
+    """Project one trained run's unembedding: the run's summary row, its figure and points."""
     model, _ = load(spec.run_id, member=row["member"], store=ctx.store_root)
     found = analyse(unembedding_vectors(model), cyclic=not OPS[run.op].is_group, seed=size.seed)
-    paths = [ctx.out_dir / f"embeddings_{run.op}{suffix}" for suffix in (".png", ".csv")]
-    paths.append(ctx.out_dir / f"curves_{run.op}.csv")
-    draw(run, size, found, shrunk_text(size, SIZES["paper"], NOTES), paths[0])
     points = [
         {"class": c, "pca_1": pc[0], "pca_2": pc[1], "tsne_1": ts[0], "tsne_2": ts[1]}
         for c, (pc, ts) in enumerate(zip(found["pca"], found["tsne"], strict=True))
     ]
-    write_rows_csv(points, paths[1])
-    write_curves_csv(curves, paths[2])
     summary = {
         "op": run.op,
         "p": size.p,
@@ -184,34 +166,31 @@ def project_run(
         "ring_frequency": found["ring_k"],
         "ring_share": found["ring_share"],
     }
-    return summary, paths
+    return summary, Files([draw(run, size, found)], {f"embeddings_{run.op}.csv": points})
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+HEADER = header(
+    f"task | steps to 99 % val | final val acc | PC 1 | PC 2 | PC 1+2 | top {N_COMPONENTS} | "
+    "PC 1-2 ring: frequency, share"
+)
+
+
+def outcome(size: EmbeddingsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     specs = [run_spec(size, r) for r in size.runs]
-    result = run_points(specs, ctx, max_members=1)  # one population per run
-    paths, rows = [], []
-    for run_, spec, row in zip(size.runs, specs, result.rows, strict=True):
-        curves = population_of(result, row).curves
-        summary, written = project_run(run_, size, spec, row, curves, ctx)
-        rows.append(summary)
-        paths += written
-    paths.append(ctx.out_dir / "embeddings_summary.csv")
-    write_rows_csv(rows, paths[-1])
-    header = ("task", "steps to 99 % val", "final val acc", "PC 1", "PC 2", "PC 1+2",
-              f"top {N_COMPONENTS}", "PC 1-2 ring: frequency, share")  # fmt: skip
-    table = markdown_table(header, [table_row(r) for r in rows])
+    result = train_points(specs, ctx, max_members=1)  # one population per run
+    files, rows = Files(), []
+    for run, spec, row in zip(size.runs, specs, result.rows, strict=True):
+        summary, projected = project_run(run, size, spec, row, ctx)
+        curves = {f"curves_{run.op}.csv": population_of(result, row).curves}
+        files, rows = files + projected + Files(tables=curves), [*rows, summary]
     notes = (
         "PC k: share of the variance of the class vectors explained by the k-th principal "
         "component. Ring: the Fourier frequency of the class index carrying most of the PC 1-2 "
         "projection, and its share of it (1 = a perfect ring ordered by k * c mod p)."
     )
-    md = write_markdown(ctx.out_dir / "embeddings.md", title=TITLE, table=table, shrunk=shrunk,
-                        notes=notes)  # fmt: skip
-    numbers = {r["op"]: r for r in rows}
-    return ExperimentResult([*paths, md], table, shrunk, numbers)
+    table = markdown_table(HEADER, [table_row(r) for r in rows])
+    files += Files(tables={"embeddings_summary.csv": rows})
+    return Outcome({r["op"]: r for r in rows}, table, notes, files)
 
 
 def table_row(row: dict) -> tuple:
@@ -253,4 +232,15 @@ CLAIMS = (
         rule=">= 0.8",
     ),
 )
-register(Experiment("power2022-embeddings", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "power2022-embeddings",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "embeddings.md",
+        claims=CLAIMS,
+    )
+)

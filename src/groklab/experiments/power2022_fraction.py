@@ -17,14 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.analysis import Summary, smallest_fraction, summarize
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import NEVER, Claim
 from groklab.experiments.common import (
     BATCH_AND_LR,
@@ -41,12 +34,12 @@ from groklab.experiments.common import (
     describe_values,
     run_sweeps,
     shown,
-    shrunk_text,
 )
-from groklab.plots.power2022 import plot_steps_by_fraction, title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.plots.power2022 import plot_steps_by_fraction
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep import SweepSpec, write_rows_csv
+from groklab.sweep import SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 1 center"
 
@@ -63,19 +56,21 @@ class FractionSize(RunSize):
     seeds: tuple[int, ...]
 
 
-SIZES = {
-    "paper": FractionSize(op="div", p=97, model=PRESETS["power2022"], batch_size="power",
-                          lr=1e-3, weight_decay=1.0, steps=100_000, eval_every=100,
-                          fractions=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
-    # Verified here: x / y mod 31 with this MLP needs ~250 steps at 80 %, ~1,200 at 50 %, and 2
-    # of 3 seeds never reach 99 % at 40 % within 3,000 steps (none within 2,000).
-    "quick": FractionSize(op="div", p=31, model=QUICK_MLP, batch_size="full",
-                          lr=1e-2, weight_decay=1.0, steps=2_000, eval_every=10,
-                          fractions=(0.4, 0.5, 0.6, 0.7, 0.8), seeds=(0, 1, 2)),
-    "micro": FractionSize(op="div", p=7, model=MICRO_MLP, batch_size="full",
-                          lr=1e-2, weight_decay=1.0, steps=30, eval_every=10,
-                          fractions=(0.3, 0.6), seeds=(0, 1)),
-}  # fmt: skip
+POWER = PRESETS["power2022"]
+PAPER_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+SIZES = size_table(
+    FractionSize,
+    "p model batch_size lr steps eval_every fractions seeds",
+    {
+        "paper": (97, POWER, "power", 1e-3, 100_000, 100, PAPER_FRACTIONS, (0, 1, 2)),
+        # Verified here: x / y mod 31 with this MLP needs ~250 steps at 80 %, ~1,200 at 50 %,
+        # and 2 of 3 seeds never reach 99 % at 40 % within 3,000 steps (none within 2,000).
+        "quick": (31, QUICK_MLP, "full", 1e-2, 2_000, 10, (0.4, 0.5, 0.6, 0.7, 0.8), (0, 1, 2)),
+        "micro": (7, MICRO_MLP, "full", 1e-2, 30, 10, (0.3, 0.6), (0, 1)),
+    },
+    op="div",
+    weight_decay=1.0,
+)
 
 
 def sweep_spec(size: FractionSize) -> SweepSpec:
@@ -99,38 +94,37 @@ FRACTIONS = ("fractions {} (paper 0.2 to 0.8)", shown("fractions", describe_valu
 NOTES = (P, MODEL, BATCH_AND_LR, STEPS, FRACTIONS, SEEDS)
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+SUMMARY = header(  # the summary CSV's columns
+    "train_fraction | median_steps_to_val | min_steps_to_val | max_steps_to_val | "
+    "median_steps_to_train | n_seeds | n_never | best_val_acc"
+)
+HEADER = header(
+    "training fraction | median steps to 99 % train | median steps to 99 % val | min | max | "
+    "never reached"
+)
+
+
+def outcome(size: FractionSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     result = run_sweeps([sweep_spec(size)], ctx)
     summaries = summarize(result.grouped("train_fraction", "steps_to_val"))
     train = summarize(result.grouped("train_fraction", "steps_to_train"))
-    best = {k: float(np.nanmax(v)) for k, v in result.grouped("train_fraction",
-                                                             "best_val_acc").items()}  # fmt: skip
+    best = result.grouped("train_fraction", "best_val_acc")
+    best = {k: float(np.nanmax(v)) for k, v in best.items()}
     smallest = smallest_fraction(
         result.column("train_fraction"), result.column("steps_to_val"), size.steps
     )
     fig = build_figure(1, figsize=(7.5, 5.2))
     plot_steps_by_fraction(fig.axes[0], summaries, budget=size.steps, train=train, best=best)
     task = f"{describe_op(size.op, size.p)}, {describe_model(size.model)}"
-    title_with_shrunk(fig, f"{TITLE}: {task}", shrunk)
-    summary_rows = [
-        {"train_fraction": s.key, "median_steps_to_val": s.median, "min_steps_to_val": s.min,
-         "max_steps_to_val": s.max, "median_steps_to_train": t.median, "n_seeds": s.n,
-         "n_never": s.n_never, "best_val_acc": best[s.key]}
-        for s, t in zip(summaries, train, strict=True)
-    ]  # fmt: skip
-    paths = [ctx.out_dir / name for name in ("fraction.png", "fraction_runs.csv",
-                                             "fraction_summary.csv")]  # fmt: skip
-    save_figure(fig, paths[0])
-    write_rows_csv(result.rows, paths[1])
-    write_rows_csv(summary_rows, paths[2])
-    table = markdown_table(
-        ("training fraction", "median steps to 99 % train", "median steps to 99 % val", "min",
-         "max", "never reached"),
-        [(f"{s.key:g}", t.median, _val_text(s.median, best[s.key]), *_range(s),
-          f"{s.n_never}/{s.n}") for s, t in zip(summaries, train, strict=True)],
-    )  # fmt: skip
+    pairs = list(zip(summaries, train, strict=True))
+    values = [
+        (s.key, s.median, s.min, s.max, t.median, s.n, s.n_never, best[s.key]) for s, t in pairs
+    ]
+    rows = [dict(zip(SUMMARY, v, strict=True)) for v in values]
+    cells = [
+        (f"{s.key:g}", t.median, _val_text(s.median, best[s.key]), *_range(s), f"{s.n_never}/{s.n}")
+        for s, t in pairs
+    ]
     notes = (
         f"Task: {task}; AdamW lr {size.lr:g}, weight decay {size.weight_decay:g}, "
         f"batch {size.batch_size}, budget {size.steps:,} steps, seeds "
@@ -140,13 +134,15 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"gap between the two columns is the grokking delay. Smallest fraction whose median is "
         f"within the budget: {'none' if np.isnan(smallest) else f'{smallest:g}'}."
     )
-    paths.append(
-        write_markdown(
-            ctx.out_dir / "fraction.md", title=TITLE, table=table, shrunk=shrunk, notes=notes
-        )  # fmt: skip
+    return Outcome(
+        {"budget": size.steps, "smallest_fraction": smallest, "rows": rows},
+        markdown_table(HEADER, cells),
+        notes,
+        Files(
+            [Drawing("fraction.png", fig, f"{TITLE}: {task}")],
+            {"fraction_runs.csv": result.rows, "fraction_summary.csv": rows},
+        ),
     )
-    numbers = {"budget": size.steps, "smallest_fraction": smallest, "rows": summary_rows}
-    return ExperimentResult(paths, table, shrunk, numbers)
 
 
 def _range(s: Summary) -> tuple[float | str, float | str]:
@@ -210,4 +206,15 @@ CLAIMS = (
         rule="<= 10000",
     ),
 )
-register(Experiment("power2022-fraction", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "power2022-fraction",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        markdown="fraction.md",
+        claims=CLAIMS,
+    )
+)

@@ -22,14 +22,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.analysis.curves import median_never_last
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
 from groklab.experiments.common import (
     GRID_NOTES,
@@ -42,14 +36,12 @@ from groklab.experiments.common import (
     describe_model,
     describe_op,
     describe_values,
-    run_points,
-    shrunk_text,
+    train_points,
 )
-from groklab.plots.by_fraction import median_never_last, plot_by_fraction
-from groklab.plots.power2022 import plot_size_note
-from groklab.plots.style import build_figure, save_figure
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.plots.by_fraction import plot_by_fraction
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
-from groklab.sweep import write_rows_csv
 
 TITLE = "Power et al. 2022, Fig. 2 center/right"
 
@@ -77,30 +69,36 @@ class Intervention:
     lr_factor: float = 1.0  # times the size's lr
 
 
-_ADAM = {"optimizer": "adam"}
-_NO_WD = {"weight_decay": 0.0}
+def adam(name: str, label: str, batch_size: str | None = None, **member) -> Intervention:
+    """Plain Adam without weight decay, with `member`'s dropout or noise."""
+    return Intervention(
+        name, label, {"optimizer": "adam"}, {"weight_decay": 0.0, **member}, batch_size
+    )
+
+
+def adamw(name: str, label: str, lr_factor: float = 1.0, **optim) -> Intervention:
+    """AdamW with the size's weight decay, lr times `lr_factor`."""
+    return Intervention(name, label, {"optimizer": "adamw", **optim}, lr_factor=lr_factor)
+
+
 INTERVENTIONS: dict[str, Intervention] = {
     iv.name: iv
     for iv in (
-        Intervention("wd_origin", "AdamW, wd toward origin", {"optimizer": "adamw"}),
-        Intervention("wd_init", "AdamW, wd toward init", {"optimizer": "adamw",
-                                                          "decay_to": "init"}),
-        Intervention("adam_l2", f"Adam + L2 {L2:g}", {"optimizer": "adam_l2"},
-                     {"weight_decay": L2}),
-        Intervention("adam", "Adam", _ADAM, _NO_WD),
-        Intervention("dropout", f"Adam + dropout {DROPOUT:g}", _ADAM,
-                     {**_NO_WD, "dropout": DROPOUT}),
-        Intervention("update_noise", f"Adam + update noise {UPDATE_NOISE:g}", _ADAM,
-                     {**_NO_WD, "update_noise": UPDATE_NOISE}),
-        Intervention("weight_noise", f"Adam + weight noise {WEIGHT_NOISE:g}", _ADAM,
-                     {**_NO_WD, "weight_noise": WEIGHT_NOISE}),
-        Intervention("grad_noise", f"Adam + gradient noise {GRAD_NOISE:g}", _ADAM,
-                     {**_NO_WD, "grad_noise": GRAD_NOISE}),
-        Intervention("full_batch", "Adam, full batch", _ADAM, _NO_WD, batch_size="full"),
-        Intervention("lr_low", "AdamW, lr x0.3", {"optimizer": "adamw"}, lr_factor=0.3),
-        Intervention("lr_high", "AdamW, lr x3", {"optimizer": "adamw"}, lr_factor=3.0),
+        adamw("wd_origin", "AdamW, wd toward origin"),
+        adamw("wd_init", "AdamW, wd toward init", decay_to="init"),
+        Intervention(
+            "adam_l2", f"Adam + L2 {L2:g}", {"optimizer": "adam_l2"}, {"weight_decay": L2}
+        ),
+        adam("adam", "Adam"),
+        adam("dropout", f"Adam + dropout {DROPOUT:g}", dropout=DROPOUT),
+        adam("update_noise", f"Adam + update noise {UPDATE_NOISE:g}", update_noise=UPDATE_NOISE),
+        adam("weight_noise", f"Adam + weight noise {WEIGHT_NOISE:g}", weight_noise=WEIGHT_NOISE),
+        adam("grad_noise", f"Adam + gradient noise {GRAD_NOISE:g}", grad_noise=GRAD_NOISE),
+        adam("full_batch", "Adam, full batch", batch_size="full"),
+        adamw("lr_low", "AdamW, lr x0.3", lr_factor=0.3),
+        adamw("lr_high", "AdamW, lr x3", lr_factor=3.0),
     )
-}  # fmt: skip
+}
 BASELINE = "wd_origin"
 
 
@@ -115,25 +113,23 @@ class InterventionsSize(RunSize):
     interventions: tuple[str, ...]
 
 
-SIZES = {
-    "paper": InterventionsSize(
-        op="div", p=97, model=PRESETS["power2022"], lr=1e-3, weight_decay=1.0,
-        steps=100_000, batch_size="power", eval_every=100,
-        fractions=tuple(round(0.1 * i, 1) for i in range(1, 10)), seeds=(0, 1, 2),
-        interventions=tuple(INTERVENTIONS),
-    ),
-    "quick": InterventionsSize(
-        op="add", p=31, model=QUICK_MLP, lr=1e-2, weight_decay=1.0,
-        steps=2_000, batch_size=100, eval_every=100,  # as power2022-ops quick
-        fractions=(0.4, 0.6, 0.8), seeds=(0, 1),  # 4 fractions took 6 min (shared CPU)
-        interventions=tuple(INTERVENTIONS),
-    ),
-    "micro": InterventionsSize(
-        op="add", p=7, model=MICRO_MLP, lr=1e-2, weight_decay=1.0,
-        steps=20, batch_size=16, eval_every=10, fractions=(0.5, 0.8),
-        seeds=(0, 1), interventions=("wd_origin", "adam", "dropout", "full_batch"),
-    ),
-}  # fmt: skip
+PAPER_FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+SIZES = size_table(
+    InterventionsSize,
+    "op p model lr steps batch_size eval_every",
+    {
+        "paper": ("div", 97, PRESETS["power2022"], 1e-3, 100_000, "power", 100),
+        "quick": ("add", 31, QUICK_MLP, 1e-2, 2_000, 100, 100),  # as power2022-ops quick
+        "micro": ("add", 7, MICRO_MLP, 1e-2, 20, 16, 10),
+    },
+    "fractions seeds interventions",
+    {
+        "paper": (PAPER_FRACTIONS, (0, 1, 2), tuple(INTERVENTIONS)),
+        "quick": ((0.4, 0.6, 0.8), (0, 1), tuple(INTERVENTIONS)),  # 4 fractions: 6 min
+        "micro": ((0.5, 0.8), (0, 1), ("wd_origin", "adam", "dropout", "full_batch")),
+    },
+    weight_decay=1.0,
+)
 
 
 def point_spec(
@@ -170,7 +166,7 @@ def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[d
         for s in size.seeds
     ]
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
-    summaries = run_points(points, ctx).rows
+    summaries = train_points(points, ctx).rows
     rows = []
     for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
         m = spec.members[0]
@@ -229,36 +225,28 @@ def interventions_table(measured: dict, size: InterventionsSize) -> str:
     return markdown_table(header, rows)
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
+def outcome(size: InterventionsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows = run_interventions(size, ctx)
     measured = measure(rows, size)
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    table = interventions_table(measured, size)
-    paths = [ctx.out_dir / f"interventions.{ext}" for ext in ("png", "csv", "md")]
-    save_figure(plot_figure(size, measured, ctx.size, shrunk), paths[0])
-    write_rows_csv(rows, paths[1])
-    write_markdown(
-        paths[2],
-        title=f"{TITLE}: interventions",
-        table=table,
-        shrunk=shrunk,
-        notes=settings_text(size),
-    )
     fractions = size.fractions
+    best = {n: np.median(v, axis=1).tolist() for n, v in measured["best_val_acc"].items()}
+    steps = {n: median_never_last(v).tolist() for n, v in measured["steps_to_val"].items()}
     numbers = {
         "smallest_fraction": measured["smallest_fraction"],
-        "best_val_acc": {
-            n: dict(zip(fractions, np.median(v, axis=1).tolist(), strict=True))
-            for n, v in measured["best_val_acc"].items()
-        },
-        "steps_to_val": {
-            n: dict(zip(fractions, median_never_last(v).tolist(), strict=True))
-            for n, v in measured["steps_to_val"].items()
-        },
+        "best_val_acc": {n: dict(zip(fractions, v, strict=True)) for n, v in best.items()},
+        "steps_to_val": {n: dict(zip(fractions, v, strict=True)) for n, v in steps.items()},
         "budget": size.steps,
     }
-    return ExperimentResult(paths, table, shrunk, numbers)
+    title = f"{TITLE}: interventions on {describe_op(size.op, size.p)}"
+    figure = Drawing(
+        "interventions.png",
+        plot_figure(size, measured, shrunk),
+        title,
+        note_panel=0,
+        settings=settings_text(size),
+    )
+    files = Files([figure], {"interventions.csv": rows})
+    return Outcome(numbers, interventions_table(measured, size), settings_text(size), files)
 
 
 def task_notes(size: InterventionsSize, paper: InterventionsSize) -> list[str]:
@@ -284,7 +272,7 @@ def settings_text(size: InterventionsSize) -> str:
     )
 
 
-def plot_figure(size: InterventionsSize, measured: dict, name: str, shrunk: str) -> Figure:
+def plot_figure(size: InterventionsSize, measured: dict, shrunk: str) -> Figure:
     """Best validation accuracy (left) and steps to 99 % (right) against training fraction."""
     fig = build_figure(2, figsize=(14, 5.6 if shrunk else 5.0))
     acc_ax, steps_ax = fig.axes
@@ -300,8 +288,6 @@ def plot_figure(size: InterventionsSize, measured: dict, name: str, shrunk: str)
     acc_ax.set_ylim(-0.02, 1.02)
     steps_ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     steps_ax.set_ylim(10, size.steps * 1.5)  # never-reached x marks sit above the budget
-    fig.suptitle(f"{TITLE}: interventions on {describe_op(size.op, size.p)}")
-    plot_size_note(acc_ax, name, shrunk, settings_text(size), width=110)
     return fig
 
 
@@ -339,4 +325,16 @@ CLAIMS = (
         rule="<= 0.5",
     ),
 )
-register(Experiment("power2022-interventions", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "power2022-interventions",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "interventions.md",
+        heading=f"{TITLE}: interventions",
+        claims=CLAIMS,
+    )
+)

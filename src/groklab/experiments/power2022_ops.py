@@ -23,15 +23,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
+from groklab.analysis.curves import median_never_last
 from groklab.data import OPS, PAPER_OPS, make_table
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
 from groklab.experiments.common import (
     GRID_NOTES,
@@ -46,14 +40,12 @@ from groklab.experiments.common import (
     describe_values,
     run_sweeps,
     shown,
-    shrunk_text,
 )
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
-from groklab.plots.by_fraction import median_never_last
-from groklab.plots.power2022 import plot_size_note
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
-from groklab.sweep import SweepResult, SweepSpec, write_rows_csv
+from groklab.sweep import SweepResult, SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 2 left"
 
@@ -69,30 +61,29 @@ class OpsSize(RunSize):
     group: dict[str, int]
 
 
-SIZES = {
-    "paper": OpsSize(
-        ops=PAPER_OPS, p=97, model=PRESETS["power2022"], lr=1e-3,
-        weight_decay=1.0, steps=100_000, batch_size="power", eval_every=100,
-        fractions=tuple(round(0.1 * i, 1) for i in range(1, 10)), seeds=(0, 1, 2),
-        group={},
-    ),
-    "quick": OpsSize(
-        ops=PAPER_OPS, p=31, model=QUICK_MLP, lr=1e-2, weight_decay=1.0,
-        steps=2_000, batch_size=100, eval_every=100,
-        fractions=(0.4, 0.6, 0.8), seeds=(0, 1),  # 4 fractions took 5 min (shared CPU)
-        # Batch 100, not 128: 0.8 x 961 = 769 = 6 x 128 + 1 ends every epoch on a batch of one
-        # example, whose full-size Adam step slowed fitting ~6x. 100 leaves >= 44 at the end.
-        # S5 (14,400 pairs, 120 classes): batch 128 let weight decay collapse some members to
-        # chance before they fit; 256 fits every seed at 50-90 %. Evaluating 14,400 pairs
-        # costs ~0.5 s, so less often.
-        group={"batch_size": 256, "eval_every": 250},
-    ),
-    "micro": OpsSize(
-        ops=("add", "s5_mul"), p=7, model=MICRO_MLP, lr=1e-2, weight_decay=1.0,
-        steps=20, batch_size=16, eval_every=10, fractions=(0.5, 0.8), seeds=(0, 1),
-        group={},
-    ),
-}  # fmt: skip
+PAPER_FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+# quick: 4 fractions took 5 min (shared CPU). Batch 100, not 128: 0.8 x 961 = 769 = 6 x 128 + 1
+# ends every epoch on a batch of one example, whose full-size Adam step slowed fitting ~6x; 100
+# leaves >= 44 at the end. S5 (14,400 pairs, 120 classes): batch 128 let weight decay collapse
+# some members to chance before they fit; 256 fits every seed at 50-90 %. Evaluating 14,400
+# pairs costs ~0.5 s, so less often.
+QUICK_GROUP = {"batch_size": 256, "eval_every": 250}
+SIZES = size_table(
+    OpsSize,
+    "ops p model lr steps",
+    {
+        "paper": (PAPER_OPS, 97, PRESETS["power2022"], 1e-3, 100_000),
+        "quick": (PAPER_OPS, 31, QUICK_MLP, 1e-2, 2_000),
+        "micro": (("add", "s5_mul"), 7, MICRO_MLP, 1e-2, 20),
+    },
+    "batch_size eval_every fractions seeds group",
+    {
+        "paper": ("power", 100, PAPER_FRACTIONS, (0, 1, 2), {}),
+        "quick": (100, 100, (0.4, 0.6, 0.8), (0, 1), QUICK_GROUP),
+        "micro": (16, 10, (0.5, 0.8), (0, 1), {}),
+    },
+    weight_decay=1.0,
+)
 
 
 def build_sweeps(size: OpsSize) -> list[SweepSpec]:
@@ -195,22 +186,9 @@ def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
     return markdown_table(header, rows)
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
+def outcome(size: OpsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     result = run_sweeps(build_sweeps(size), ctx)
     found = smallest_fractions(result, size.ops, size.steps)
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
-    table = ops_table(result, size, found)
-    paths = [ctx.out_dir / "ops.png", ctx.out_dir / "ops.csv", ctx.out_dir / "ops.md"]
-    save_figure(plot_figure(size, found, ctx.size, shrunk), paths[0])
-    write_rows_csv(result.rows, paths[1])
-    write_markdown(
-        paths[2],
-        title=f"{TITLE}: data needed per operation",
-        table=table,
-        shrunk=shrunk,
-        notes=" ".join(filter(None, [settings_text(size), size_caveat(size)])),
-    )
     numbers = {
         "smallest_fraction": found,
         "budget": size.steps,
@@ -218,7 +196,18 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "fractions": list(size.fractions),
         "seeds": list(size.seeds),
     }
-    return ExperimentResult(paths, table, shrunk, numbers)
+    notes = " ".join(filter(None, [settings_text(size), size_caveat(size)]))
+    figure = Drawing(
+        "ops.png",
+        plot_figure(size, found, shrunk),
+        f"{TITLE}: smallest training fraction reaching 99 % validation accuracy",
+        title_width=120,
+        note_panel=0,
+        settings=settings_text(size),
+        caveat=size_caveat(size),
+    )
+    files = Files([figure], {"ops.csv": result.rows})
+    return Outcome(numbers, ops_table(result, size, found), notes, files)
 
 
 S5_PAIRS = 120 * 120
@@ -264,23 +253,19 @@ def settings_text(size: OpsSize) -> str:
     )
 
 
-def plot_figure(size: OpsSize, found: dict, name: str, shrunk: str) -> Figure:
-    ops = size.ops
+def plot_figure(size: OpsSize, found: dict, shrunk: str) -> Figure:
+    """One bar per op; the size's note above it says what was shrunk and, where the tables
+    differ in size, the caveat."""
     caveat = size_caveat(size)
     note_height = 0.5 * (bool(shrunk) + bool(caveat))
-    fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(ops) + note_height))
-    ax = fig.axes[0]
-    labels = [op_label(op) for op in ops]
+    fig = build_figure(1, figsize=(8.5, 1.2 + 0.42 * len(size.ops) + note_height))
     plot_smallest_fractions(
-        ax,
-        labels,
-        [found[op] for op in ops],
+        fig.axes[0],
+        [op_label(op) for op in size.ops],
+        [found[op] for op in size.ops],
         never_text=f"not within {size.steps:,} steps",
-        n_examples=[make_table(op, size.p).n_examples for op in ops],
+        n_examples=[make_table(op, size.p).n_examples for op in size.ops],
     )
-    fig.suptitle(f"{TITLE}: smallest training fraction reaching 99 % validation accuracy")
-    plot_size_note(ax, name, ". ".join(filter(None, [shrunk, caveat])), settings_text(size),
-                   width=120)  # fmt: skip
     return fig
 
 
@@ -321,4 +306,16 @@ CLAIMS = (
         rule="< 1",
     ),
 )
-register(Experiment("power2022-ops", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study(
+        "power2022-ops",
+        TITLE,
+        DESCRIPTION,
+        SIZES,
+        NOTES,
+        outcome,
+        "ops.md",
+        heading=f"{TITLE}: data needed per operation",
+        claims=CLAIMS,
+    )
+)

@@ -6,17 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from groklab.data import make_table, train_mask
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
-from groklab.plots.style import build_figure, save_figure
+from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare
+from groklab.plots.style import build_figure
 from groklab.plots.table import plot_table
+
+TITLE = "Power et al. 2022, Fig. 1 right"
 
 
 # The paper's panel shows a small table; quick and paper draw the same picture.
@@ -32,39 +28,22 @@ SIZES = {
     "quick": TableSize(ops=("div", "add", "s5_mul"), p=97, train_fraction=0.5),
     "micro": TableSize(ops=("add",), p=7, train_fraction=0.5),
 }
+NOTES = (lambda size, paper: [] if size == paper else [f"p = {size.p}, one op"],)
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    paths, rows = [], []
+def outcome(size: TableSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+    drawings, rows = [], []
     for op in size.ops:
         table = make_table(op, size.p)
         mask = train_mask(table.n_examples, seed=0, train_fraction=size.train_fraction)
         fig = build_figure(1, figsize=(7, 7))
         plot_table(fig.axes[0], table, mask)
-        path = ctx.out_dir / f"table_{op}.png"
-        save_figure(fig, path)
-        paths.append(path)
-        rows.append(
-            (
-                op,
-                table.p if not op.startswith("s5") else "S5",
-                table.n_examples,
-                int(mask.sum()),
-                table.n_examples - int(mask.sum()),
-            )
-        )
-    shrunk = "" if ctx.size == "paper" else ("p = 7, one op" if ctx.size == "micro" else "")
-    table_md = markdown_table(("op", "p", "pairs", "train (shown)", "validation (blank)"), rows)
-    paths.append(
-        write_markdown(
-            ctx.out_dir / "table.md",
-            title="Power et al. 2022, Fig. 1 right",
-            table=table_md,
-            shrunk=shrunk,
-        )
-    )
-    return ExperimentResult(paths, table_md, shrunk, {"rows": rows})
+        drawings.append(Drawing(f"table_{op}.png", fig, ""))
+        p = table.p if not op.startswith("s5") else "S5"
+        train = int(mask.sum())
+        rows.append((op, p, table.n_examples, train, table.n_examples - train))
+    header = ("op", "p", "pairs", "train (shown)", "validation (blank)")
+    return Outcome({"rows": rows}, markdown_table(header, rows), files=Files(drawings))
 
 
 CLAIMS = (
@@ -79,12 +58,7 @@ CLAIMS = (
         rule="== 0",
     ),
 )
-register(
-    Experiment(
-        "power2022-table",
-        "Power et al. 2022, Fig. 1 right",
-        "operation tables with validation entries blank",
-        run,
-        claims=CLAIMS,
-    )
+DESCRIPTION = "operation tables with validation entries blank"
+STUDY = declare(
+    Study("power2022-table", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "table.md", claims=CLAIMS)
 )

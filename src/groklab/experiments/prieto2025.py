@@ -49,33 +49,38 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
-from groklab.experiments.base import (
-    Experiment,
-    ExperimentContext,
-    ExperimentResult,
-    markdown_table,
-    register,
-    write_markdown,
-)
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
 from groklab.experiments.common import (
+    BUDGETS,
     LR,
+    MODEL,
     SEEDS,
+    BudgetsSize,
     Note,
     P,
-    RunSize,
+    describe_budgets,
+    describe_model,
     describe_op,
     keeping_checkpoints,
     member_curves,
-    run_points,
-    shrunk_text,
+    train_points,
+)
+from groklab.experiments.kit import (
+    Curves,
+    Drawing,
+    Files,
+    Outcome,
+    Study,
+    by_run,
+    declare,
+    size_table,
+    table_of,
 )
 from groklab.measures import MEASURES
-from groklab.plots.power2022 import title_with_shrunk
-from groklab.plots.style import build_figure, save_figure
+from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
-from groklab.store import RunStore, write_curves_csv
-from groklab.sweep import write_rows_csv
+from groklab.store import RunStore
 
 TITLE = "Prieto et al. 2025, Fig. 1-2"
 THRESHOLD = 0.99
@@ -86,6 +91,8 @@ KEEP = 24  # kept checkpoints per run, spread on a log axis (plus step 0 and the
 # about budget / KEEP_EVERY after the last, rounded to evaluations)
 KEEP_EVERY = 50
 PAPER_EPS = 1e-25  # the Adam epsilon of the paper's code
+MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, inputs="onehot")
+PRIETO = PRESETS["prieto2025"]
 
 
 @dataclass(frozen=True)
@@ -102,72 +109,56 @@ class Recipe:
     keep: str = "log"  # kept checkpoints: "log" (KEEP on a log axis) or "every" (KEEP_EVERY)
 
 
+PAPER_OPTIM, EPS_B999 = {"eps": PAPER_EPS}, {"eps": PAPER_EPS, "beta2": 0.999}
 RECIPES = (
     Recipe("orthograd", "⊥AdamW, wd 0", 0.0, transforms=("orthograd",)),
-    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim={"eps": PAPER_EPS},
-           keep="every"),
-    Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 0.0, loss="stablemax",
-           optim={"eps": PAPER_EPS, "beta2": 0.999}),
-    Recipe("wd8", "AdamW, wd 8", 8.0, optim={"eps": PAPER_EPS}),
-)  # fmt: skip
+    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim=PAPER_OPTIM, keep="every"),
+    Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 0.0, "stablemax", (), EPS_B999),
+    Recipe("wd8", "AdamW, wd 8", 8.0, optim=PAPER_OPTIM),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrietoSize(RunSize):
+class PrietoSize(BudgetsSize):
     p: int
     train_fraction: float
     seeds: tuple[int, ...]
-    budgets: dict[str, int]  # recipe name -> its step budget (`steps` is the longest)
 
 
-def _size(**values) -> PrietoSize:
-    return PrietoSize(steps=max(values["budgets"].values()), **values)
+def _budgets(orthograd: int, collapse: int, stablemax: int, wd8: int) -> dict[str, int]:
+    return {"orthograd": orthograd, "collapse": collapse, "stablemax": stablemax, "wd8": wd8}
 
 
-SIZES = {
-    # Budgets of the paper's code (Fig. 1: ⊥AdamW 300 steps, StableMax and float32 softmax
-    # 80,000); weight decay 8 is groklab's run (the issue's measurement: 99 % near step 225).
-    "paper": _size(p=113, train_fraction=0.4, model=PRESETS["prieto2025"], lr=1e-2,
-                   eval_every=10, seeds=(0, 1, 2),
-                   budgets={"orthograd": 300, "collapse": 80_000, "stablemax": 80_000,
-                            "wd8": 2_000}),
-    # The paper's task, model and settings, one seed; the collapse run and StableMax get 5,000
-    # of their 80,000 steps (about 27 ms each on one thread). Seed 0's float32 run collapses
-    # twice within them: 0.51-0.52 of its training examples at steps 1,900-1,940, then the
-    # loss spikes and the fraction falls to 0.15; 0.52-0.75 at 4,200-4,600 (a kept checkpoint
-    # every 100 steps sees both); validation accuracy stays below 0.003 after step 0. StableMax
-    # needs more than the quick size can give at 40 % (see the module's docstring).
-    "quick": _size(p=113, train_fraction=0.4, model=PRESETS["prieto2025"], lr=1e-2,
-                   eval_every=10, seeds=(0,),
-                   budgets={"orthograd": 300, "collapse": 5_000, "stablemax": 5_000,
-                            "wd8": 600}),
-    "micro": _size(p=11, train_fraction=0.4, model=ModelSpec(arch="mlp", n_layers=2, d_mlp=16,
-                                                             inputs="onehot"),
-                   lr=0.1, eval_every=5, seeds=(0,),  # lr 0.1: collapses within 60 steps
-                   budgets={"orthograd": 20, "collapse": 60, "stablemax": 20, "wd8": 20}),
-}  # fmt: skip
+SIZES = size_table(
+    PrietoSize,
+    "p model lr seeds eval_every budgets",
+    {
+        # Budgets of the paper's code (Fig. 1: ⊥AdamW 300 steps, StableMax and float32 softmax
+        # 80,000); weight decay 8 is groklab's (the issue's measurement: 99 % near step 225).
+        "paper": (113, PRIETO, 1e-2, (0, 1, 2), 10, _budgets(300, 80_000, 80_000, 2_000)),
+        # The paper's task, model and settings, one seed; the collapse run and StableMax get
+        # 5,000 of their 80,000 steps (about 27 ms each on one thread). Seed 0's float32 run
+        # collapses twice within them: 0.51-0.52 of its training examples at steps
+        # 1,900-1,940, then the loss spikes and the fraction falls to 0.15; 0.52-0.75 at
+        # 4,200-4,600 (a kept checkpoint every 100 steps sees both); validation accuracy stays
+        # below 0.003 after step 0. StableMax needs more than the quick size can give at 40 %
+        # (see the module's docstring).
+        "quick": (113, PRIETO, 1e-2, (0,), 10, _budgets(300, 5_000, 5_000, 600)),
+        # lr 0.1: collapses within 60 steps
+        "micro": (11, MICRO_MLP, 0.1, (0,), 5, _budgets(20, 60, 20, 20)),
+    },
+    train_fraction=0.4,
+)
 
 
-def describe_budgets(size: PrietoSize) -> str:
-    return ", ".join(f"{name} {steps:,}" for name, steps in size.budgets.items())
-
-
-def describe_mlp(model: ModelSpec) -> str:
-    """'MLP one-hot [x; y] -> 200 -> 200 -> p, relu'."""
-    hidden = " -> ".join([str(model.d_mlp)] * model.n_layers)
-    return f"MLP one-hot [x; y] -> {hidden} -> p, {model.act}"
-
-
-BUDGETS: Note = ("budgets {} steps (paper {})", describe_budgets)
-MLP: Note = ("model {} (paper {})", lambda size: describe_mlp(size.model))
-NOTES: tuple[Note, ...] = (P, MLP, LR, BUDGETS, SEEDS)
+NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, SEEDS)
 
 
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
     """One member of one run: full batch, no warm-up, AdamW betas (0.9, 0.99) unless the run
     says otherwise, stopping once every member holds 99 % validation accuracy."""
-    optim = {"optimizer": "adamw", "beta1": 0.9, "beta2": 0.99, "warmup_steps": 0,
-             "transforms": recipe.transforms, **recipe.optim}  # fmt: skip
+    adamw = {"optimizer": "adamw", "beta1": 0.9, "beta2": 0.99, "warmup_steps": 0}
+    optim = {**adamw, "transforms": recipe.transforms, **recipe.optim}
     return RunSpec(
         data=DataSpec(op="add", p=size.p),
         model=size.model,
@@ -228,8 +219,11 @@ def keep_rule(size: PrietoSize, recipe: Recipe) -> str:
 def describe_keep(size: PrietoSize) -> str:
     """'collapse every 100 steps, the others about 24 on a log axis'."""
     rules = {r.name: keep_rule(size, r) for r in RECIPES}
-    every = [f"{name} every {rule.split(':')[1]} steps" for name, rule in rules.items()
-             if rule.startswith("every")]  # fmt: skip
+    every = [
+        f"{name} every {rule.split(':')[1]} steps"
+        for name, rule in rules.items()
+        if rule.startswith("every")
+    ]
     return ", ".join([*every, f"the others about {KEEP} on a log axis"])
 
 
@@ -240,7 +234,7 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
     for recipe in RECIPES:
         specs = [recipe_spec(size, recipe, seed) for seed in size.seeds]
         kept = keeping_checkpoints(ctx, keep_rule(size, recipe))
-        result = run_points(specs, kept, max_members=len(size.seeds))
+        result = train_points(specs, kept, max_members=len(size.seeds))
         collapse: dict[str, dict[str, np.ndarray]] = {}
         with RunStore(ctx.store_root) as store:
             for population in result.results:
@@ -252,11 +246,20 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
             mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
             curves.append(member)
             collapses.append(mine)
-            rows.append({"run": recipe.name, "seed": seed, "loss": recipe.loss, "lr": size.lr,
-                         "weight_decay": recipe.weight_decay,
-                         "transforms": "+".join(recipe.transforms) or "none",
-                         "budget": size.budgets[recipe.name], "run_id": row["run_id"],
-                         "member": row["member"], **run_numbers(member, mine)})  # fmt: skip
+            rows.append(
+                {
+                    "run": recipe.name,
+                    "seed": seed,
+                    "loss": recipe.loss,
+                    "lr": size.lr,
+                    "weight_decay": recipe.weight_decay,
+                    "transforms": "+".join(recipe.transforms) or "none",
+                    "budget": size.budgets[recipe.name],
+                    "run_id": row["run_id"],
+                    "member": row["member"],
+                    **run_numbers(member, mine),
+                }
+            )
     return rows, curves, collapses
 
 
@@ -277,15 +280,20 @@ def run_numbers(curves: dict[str, np.ndarray], collapse: dict[str, np.ndarray]) 
     }
 
 
-TABLE = {"run": "run", "steps_to_train": "steps to 99 % train",
-         "steps_to_val": "steps to 99 % val", "final_val_acc": "final val acc",
-         "final_train_loss": "final train loss", "collapse_end": "softmax collapse at end",
-         "collapse_max": "highest softmax collapse", "steps_done": "steps run"}  # fmt: skip
-COLORS = {"orthograd": "#1f77b4", "collapse": "#d62728", "stablemax": "#2ca02c",
-          "wd8": "#9467bd"}  # fmt: skip
+TABLE = {
+    "run": "run",
+    "steps_to_train": "steps to 99 % train",
+    "steps_to_val": "steps to 99 % val",
+    "final_val_acc": "final val acc",
+    "final_train_loss": "final train loss",
+    "collapse_end": "softmax collapse at end",
+    "collapse_max": "highest softmax collapse",
+    "steps_done": "steps run",
+}
+COLORS = {"orthograd": "#1f77b4", "collapse": "#d62728", "stablemax": "#2ca02c", "wd8": "#9467bd"}
 
 
-def plot_figure(rows, curves, collapses, *, setting: str, shrunk: str) -> Figure:
+def plot_figure(rows, curves, collapses) -> Figure:
     """Validation accuracy (solid; training dashed) and the softmax-collapse fraction at the
     kept checkpoints, against step on a log axis, one color per run."""
     fig = build_figure(2, figsize=(13.0, 5.0))
@@ -294,13 +302,24 @@ def plot_figure(rows, curves, collapses, *, setting: str, shrunk: str) -> Figure
     for row, member, measured in zip(rows, curves, collapses, strict=True):
         color, first = COLORS[row["run"]], row["seed"] == rows[0]["seed"]
         steps = np.maximum(member["step"], 1)  # step 0 on a log axis
-        acc_ax.plot(steps, member["val_acc"][0], color=color, linewidth=1.4,
-                    label=labels[row["run"]] if first else None)  # fmt: skip
+        acc_ax.plot(
+            steps,
+            member["val_acc"][0],
+            color=color,
+            linewidth=1.4,
+            label=labels[row["run"]] if first else None,
+        )
         acc_ax.plot(steps, member["train_acc"][0], color=color, linewidth=0.8, linestyle="--")
         if measured["step"].size:
-            collapse_ax.plot(np.maximum(measured["step"], 1), measured[COLLAPSE], color=color,
-                             marker="o", markersize=3, linewidth=1.2,
-                             label=labels[row["run"]] if first else None)  # fmt: skip
+            collapse_ax.plot(
+                np.maximum(measured["step"], 1),
+                measured[COLLAPSE],
+                color=color,
+                marker="o",
+                markersize=3,
+                linewidth=1.2,
+                label=labels[row["run"]] if first else None,
+            )
     acc_ax.set_ylabel("accuracy (validation solid, training dashed)")
     collapse_ax.set_ylabel("softmax collapse: share of training examples with p = 1")
     for ax in fig.axes:
@@ -309,26 +328,20 @@ def plot_figure(rows, curves, collapses, *, setting: str, shrunk: str) -> Figure
         ax.set_ylim(-0.02, 1.02)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="center left", fontsize=8)
-    title_with_shrunk(fig, f"{TITLE}: {setting}", shrunk)
     return fig
 
 
-def run(ctx: ExperimentContext) -> ExperimentResult:
-    size = SIZES[ctx.size]
-    shrunk = shrunk_text(size, SIZES["paper"], NOTES)
+def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, curves, collapses = run_recipes(size, ctx)
     setting = (
         f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full batch, "
-        f"{describe_mlp(size.model)}, no biases, lr {size.lr:g}"
+        f"{describe_model(size.model)}, no biases, lr {size.lr:g}"
     )
-    paths = [ctx.out_dir / f"prieto.{ext}" for ext in ("png", "csv", "md")]
-    save_figure(plot_figure(rows, curves, collapses, setting=setting, shrunk=shrunk), paths[0],
-                dpi=60 if ctx.size == "micro" else 150)  # fmt: skip
-    write_rows_csv(rows, paths[1])
+    figure = Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
+    tables = {"prieto.csv": rows}
     for row, member, measured in zip(rows, curves, collapses, strict=True):
-        paths.append(ctx.out_dir / f"prieto_curves_{row['run']}_seed{row['seed']}.csv")
-        write_curves_csv(with_collapse(member, measured), paths[-1], measures=[COLLAPSE])
-    table = markdown_table(list(TABLE.values()), [[r[k] for k in TABLE] for r in rows])
+        name = f"prieto_curves_{row['run']}_seed{row['seed']}.csv"
+        tables[name] = Curves(with_collapse(member, measured), (COLLAPSE,))
     unmeasured = sorted({r["run"] for r in rows if np.isnan(r["collapse_end"])})
     notes = (
         f"{setting}; AdamW betas (0.9, 0.99) (StableMax: 0.999, as the paper's code), no "
@@ -343,9 +356,8 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
             f" Not measured for {', '.join(unmeasured)}: the run kept no checkpoints "
             "(trained before, or by a backend that keeps none)."
         )
-    write_markdown(paths[2], title=TITLE, table=table, shrunk=shrunk, notes=notes)
-    numbers = {r["run"]: {k: r[k] for k in TABLE if k != "run"} for r in rows if r["seed"] == 0}
-    return ExperimentResult(paths, table, shrunk, numbers)
+    numbers = by_run([r for r in rows if r["seed"] == 0], TABLE)
+    return Outcome(numbers, table_of(rows, TABLE), notes, Files([figure], tables))
 
 
 def with_collapse(member: dict[str, np.ndarray], measured: dict[str, np.ndarray]) -> dict:
@@ -405,4 +417,6 @@ CLAIMS = (
         rule=">= 0.9",
     ),
 )
-register(Experiment("prieto2025", TITLE, DESCRIPTION, run, claims=CLAIMS))
+STUDY = declare(
+    Study("prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS)
+)

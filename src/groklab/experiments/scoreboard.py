@@ -13,8 +13,6 @@ says why, and its claims count as not held.
 
 from __future__ import annotations
 
-import csv
-import io
 import resource
 import time
 from collections.abc import Sequence
@@ -23,13 +21,21 @@ from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.experiments.base import Experiment, ExperimentContext, ExperimentResult
-from groklab.experiments.claims import count_held
+from groklab.experiments.claims import count_held, write_csv
 from groklab.files import write_text_atomic
 from groklab.perf import machine_text
 from groklab.train import TrainingInterrupted
 
-SCOREBOARD_HEADER = ("experiment", "figure", "size", "claims_held", "claims", "wall_s", "cpu_s",
-                     "status")  # fmt: skip
+SCOREBOARD_HEADER = (
+    "experiment",
+    "figure",
+    "size",
+    "claims_held",
+    "claims",
+    "wall_s",
+    "cpu_s",
+    "status",
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,16 @@ class Score:
 
     def row(self) -> tuple:
         e = self.experiment
-        return (e.name, e.figure, self.size, self.held, self.total, round(self.wall_s, 1),
-                round(self.cpu_s, 1), self.status)  # fmt: skip
+        return (
+            e.name,
+            e.figure,
+            self.size,
+            self.held,
+            self.total,
+            round(self.wall_s, 1),
+            round(self.cpu_s, 1),
+            self.status,
+        )
 
 
 def cpu_seconds() -> float:
@@ -92,14 +106,12 @@ def write_scoreboard(out_dir: Path, size: str, scores: Sequence[Score]) -> list[
             if s.result
             else s.experiment.name
         )
-        lines.append(f"| {link} | {s.experiment.figure} | {s.held} / {s.total} | "
-                     f"{s.wall_s:.0f} | {s.cpu_s:.0f} | {s.status} |")  # fmt: skip
+        lines.append(
+            f"| {link} | {s.experiment.figure} | {s.held} / {s.total} | "
+            f"{s.wall_s:.0f} | {s.cpu_s:.0f} | {s.status} |"
+        )
     md = out_dir / "SCOREBOARD.md"
     write_text_atomic(md, "\n".join(lines) + "\n")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SCOREBOARD_HEADER)
-    writer.writerows(s.row() for s in scores)
     path = out_dir / "SCOREBOARD.csv"
-    write_text_atomic(path, buffer.getvalue())
+    write_csv(path, SCOREBOARD_HEADER, [s.row() for s in scores])
     return [md, path]

@@ -25,16 +25,11 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
+from groklab.analysis.curves import median_never_last
 from groklab.plots.style import MEDIAN_LINEWIDTH, SINGLE_LINEWIDTH
 
 MARKERS = "osD^v<>pPX*h"
 BAND_ALPHA = 0.12
-
-
-def median_never_last(values: np.ndarray) -> np.ndarray:
-    """[F, S] -> [F]: the median over seeds with nan counted as +inf (inf = never)."""
-    values = np.where(np.isnan(values), np.inf, np.asarray(values, dtype=np.float64))
-    return np.median(values, axis=1)
 
 
 def plot_by_fraction(

@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from groklab.analysis.curves import steps_to_threshold
+from groklab.analysis.curves import member_median, steps_to_threshold
 from groklab.analysis.settings import MemberGroup
 from groklab.plots.style import (
     MEDIAN_LINEWIDTH,
@@ -31,7 +31,6 @@ from groklab.plots.style import (
     VAL_COLOR,
     WEIGHT_NORM_COLOR,
     build_figure,
-    member_median,
     save_figure,
 )
 

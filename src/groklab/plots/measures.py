@@ -9,7 +9,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from groklab.plots.style import MEDIAN_LINEWIDTH, build_figure, member_median
+from groklab.analysis.curves import member_median
+from groklab.plots.style import MEDIAN_LINEWIDTH, build_figure
 
 BAND_ALPHA = 0.15  # the members' range
 

@@ -1,7 +1,6 @@
 """Panels of Power et al. 2022 not covered by the generic plots: steps to 99 % validation
 accuracy against training fraction (Fig. 1 center), markers of when train and validation
-reached 99 % on an accuracy panel (Fig. 1 left), and a title or panel note saying what a size
-shrank.
+reached 99 % on an accuracy panel (Fig. 1 left).
 
 Example:
 
@@ -15,12 +14,10 @@ Example:
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from groklab.analysis import Summary
 from groklab.plots.style import SINGLE_LINEWIDTH, TRAIN_COLOR, VAL_COLOR
@@ -131,25 +128,4 @@ def mark_threshold_steps(ax: Axes, steps_to_train: float, steps_to_val: float) -
                 lw=1.2,
                 label=f"{name} 99 % at step {step:,.0f}",
             )
-    return ax
-
-
-def title_with_shrunk(
-    fig: Figure, title: str, shrunk: str = "", *, width: int | None = None
-) -> Figure:
-    """The figure's title, and under it what a non-paper size shrank ("Shrunk from the paper:
-    ..."), each wrapped to `width` characters (default: what fits the figure's width)."""
-    width = width or int(fig.get_figwidth() * 13)  # ~13 characters per inch at 9 pt
-    lines = [textwrap.fill(title, width)]
-    if shrunk:
-        lines.append(textwrap.fill(f"Shrunk from the paper: {shrunk}", width))
-    fig.suptitle("\n".join(lines), fontsize=9 if shrunk else 11)
-    return fig
-
-
-def plot_size_note(ax: Axes, size: str, shrunk: str, settings: str, *, width: int) -> Axes:
-    """A small left-aligned panel title wrapped to `width` characters: what size `size` shrank
-    from the paper ("quick size, shrunk from the paper: ..."), or if nothing, the `settings`."""
-    note = f"{size} size, shrunk from the paper: {shrunk}" if shrunk else settings
-    ax.set_title(textwrap.fill(note, width), fontsize=7, loc="left")
     return ax

@@ -1,15 +1,16 @@
 """One look for every groklab figure, and saving figures safely.
 
 Figures are built with `matplotlib.figure.Figure` directly, never through pyplot: nothing is
-shown, no global figure list grows, and the user's chosen backend is left alone.
+shown, no global figure list grows, and the user's chosen backend is left alone. A figure's
+title says what a non-paper size shrank (`title_with_shrunk`, or `plot_size_note` on a panel).
 """
 
 from __future__ import annotations
 
-import warnings
+import textwrap
 from pathlib import Path
 
-import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from groklab.errors import GroklabError
@@ -33,13 +34,6 @@ def build_figure(n_panels: int = 1, *, figsize: tuple[float, float] = FIGSIZE) -
     return fig
 
 
-def member_median(values: np.ndarray) -> np.ndarray:
-    """[M, S] -> [S], ignoring members not evaluated at a step (all-nan steps stay nan)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns
-        return np.nanmedian(values, axis=0)
-
-
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> None:
     """Save in the format named by the suffix (png, pdf, svg), atomically, with the mode the
     umask gives a normal file (groklab.files.write_atomic)."""
@@ -56,3 +50,24 @@ def figure_format(path: str | Path) -> str:
     if fmt not in FORMATS:
         raise GroklabError(f"figure file {path} has suffix {path.suffix!r}; use one of {FORMATS}")
     return fmt
+
+
+def title_with_shrunk(
+    fig: Figure, title: str, shrunk: str = "", *, width: int | None = None
+) -> Figure:
+    """The figure's title, and under it what a non-paper size shrank ("Shrunk from the paper:
+    ..."), each wrapped to `width` characters (default: what fits the figure's width)."""
+    width = width or int(fig.get_figwidth() * 13)  # ~13 characters per inch at 9 pt
+    lines = [textwrap.fill(title, width)]
+    if shrunk:
+        lines.append(textwrap.fill(f"Shrunk from the paper: {shrunk}", width))
+    fig.suptitle("\n".join(lines), fontsize=9 if shrunk else 11)
+    return fig
+
+
+def plot_size_note(ax: Axes, size: str, shrunk: str, settings: str, *, width: int) -> Axes:
+    """A small left-aligned panel title wrapped to `width` characters: what size `size` shrank
+    from the paper ("quick size, shrunk from the paper: ..."), or if nothing, the `settings`."""
+    note = f"{size} size, shrunk from the paper: {shrunk}" if shrunk else settings
+    ax.set_title(textwrap.fill(note, width), fontsize=7, loc="left")
+    return ax
