@@ -75,9 +75,15 @@ def test_tensorboard_event_files_hold_each_members_stored_metrics(tmp_path):
 def test_wandb_offline_run_history_holds_each_members_stored_metrics(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
+    import wandb
+
     result = train(
         small_spec(), RunStore(tmp_path / "s"), sinks=[WandbSink("test", directory=tmp_path)]
     )
+    # W&B writes through its own service process: run.finish() returns before the run's file
+    # is flushed (it was still its 7-byte header in about 1 read in 3 under load); teardown
+    # stops the service once everything is written, as it does at exit
+    wandb.teardown()
     rows = wandb_history(tmp_path)
     assert [r["step"] for r in rows] == result.curves["step"].tolist()
     for i in range(2):

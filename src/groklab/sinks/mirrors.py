@@ -73,7 +73,9 @@ class TensorBoardSink(BaseSink):
 
 
 class WandbSink(BaseSink):
-    """One W&B run per population (extra `wandb`); `WANDB_MODE=offline` writes it locally."""
+    """One W&B run per population (extra `wandb`); `WANDB_MODE=offline` writes it locally.
+    W&B writes through a service process of its own: a run's files are complete once
+    `wandb.teardown()` has returned (W&B calls it at exit), not when `on_end` has."""
 
     def __init__(self, project: str, *, directory: str | Path | None = None) -> None:
         try:
