@@ -132,6 +132,14 @@ def test_curves_and_plot_show_the_new_measures(run_cli, tmp_path):
     assert status == 0, err
     header = csv.read_text().splitlines()[0].split(",")
     assert {"restricted_loss", "excluded_loss", "gini/W_E", "fourier/embed/3"} <= set(header)
+    picked = ["curves", run_id, "--store", str(store), "--out", str(csv), "--measures"]
+    status, _, err = run_cli([*picked, "gini/W_E,fourier/embed/"])  # a prefix: all under it
+    assert status == 0, err
+    header = csv.read_text().splitlines()[0].split(",")
+    under = [h for h in header if h.startswith("fourier/embed/")]
+    assert header[header.index("gini/W_E") + 1 :] == under and len(under) > 1
+    status, _, err = run_cli([*picked, "nothing/"])
+    assert status == 2 and err.count("\n") == 1 and "no measure under 'nothing/'" in err
     png = tmp_path / "m.png"
     args = ["plot", run_id, "--store", str(store), "--out", str(png)]
     status, _, err = run_cli([*args, "--measures", "restricted_loss,excluded_loss,fourier/embed/"])

@@ -8,7 +8,7 @@ from groklab.errors import SpecError
 from groklab.loader import MemberTask
 from groklab.measures import MEASURES
 from groklab.measures.chains import DRIFT_LIMIT, RHAT_LIMIT, relative_drift, split_rhat
-from groklab.measures.llc import SETTINGS, SGLDSpec, default_n_beta, member_llc, sgld_llc
+from groklab.measures.llc import SGLDSpec, default_n_beta, member_llc, sgld_llc
 from groklab.spec import RunSpec, TrainSpec
 
 SPEC = SGLDSpec(epsilon=1e-3, gamma=1.0, chains=4, draws=1000, burn_in=200)
@@ -118,19 +118,31 @@ def test_registered_llc_is_member_llc_at_the_default_sampler():
     got = MEASURES["llc"].fn(model, task)
     direct = member_llc(model, task)  # SGLDSpec() defaults, the member's own noise stream
     sampler = SGLDSpec()
-    assert got == {
-        "llc": float(direct.llc[0]),
-        "llc_std": float(direct.llc_per_chain[:, 0].std()),
-        "llc_rhat": float(split_rhat(direct.traces)[0]),
-        "llc_drift": float(relative_drift(direct.traces)[0]),
-        "llc_epsilon": sampler.epsilon,
-        "llc_gamma": sampler.gamma,
-        "llc_n_beta": 50 / math.log(50),
-        "llc_chains": sampler.chains,
-        "llc_draws": sampler.draws,
-        "llc_burn_in": sampler.burn_in,
-    }
-    assert set(got) == {"llc", "llc_std", "llc_rhat", "llc_drift", *SETTINGS}
+    assert (
+        got
+        == {
+            "llc": float(direct.llc[0]),
+            "llc_std": float(direct.llc_per_chain[:, 0].std()),
+            "llc_rhat": float(split_rhat(direct.traces)[0]),
+            "llc_drift": float(relative_drift(direct.traces)[0]),
+            "llc_epsilon": sampler.epsilon,
+            "llc_gamma": sampler.gamma,
+            "llc_n_beta": 50 / math.log(50),
+            "llc_chains": sampler.chains,
+            "llc_draws": sampler.draws,
+            "llc_burn_in": sampler.burn_in,
+            **{  # each chain's trace in 10 block means of 20 draws (the default 200 draws)
+                f"llc_trace/{c}/{b}": float(
+                    direct.traces[20 * b : 20 * (b + 1), c, 0].double().mean()
+                )
+                for c in range(sampler.chains)
+                for b in range(10)
+            },
+        }
+    )
+    traces = [v for k, v in got.items() if k.startswith("llc_trace/")]
+    assert len(traces) == 10 * sampler.chains
+    assert math.isclose(sum(traces) / len(traces), got["llc"], rel_tol=1e-6)  # equal blocks
     assert direct.llc_per_chain.shape == (SGLDSpec().chains, 1)
 
 

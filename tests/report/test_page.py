@@ -311,7 +311,7 @@ def test_the_llcs_sampler_settings_are_a_line_of_text_not_plots(trained_store, t
     settings = {"llc_epsilon": 1e-4, "llc_gamma": 100.0, "llc_draws": 200.0}
     with RunStore(copy) as store:
         for step, llc in ((10, [3.0, 4.0]), (20, [5.0, 6.0])):
-            values = {"llc": llc, "llc_rhat": [1.01, 1.2]}
+            values = {"llc": llc, "llc_rhat": [1.01, 1.2], "llc_trace/0/0": llc}
             store.write_metrics(
                 SPEC.run_id, step, values | {k: [v, v] for k, v in settings.items()}
             )
@@ -319,6 +319,8 @@ def test_the_llcs_sampler_settings_are_a_line_of_text_not_plots(trained_store, t
     drawn = figures(page)
     assert [t["y"] for t in drawn["llc"]["data"]] == [[3.0, 5.0], [4.0, 6.0]]
     assert "llc_rhat" in drawn and not any(t in drawn for t in settings)
+    assert not any(t.startswith("llc_trace") for t in drawn)  # a trace's blocks: no panels
+    assert "groklab curves RUN --measures llc_trace/" in page
     assert (
         f"Made with {SPEC.run_id} at step 20: llc_draws 200, llc_epsilon 0.0001, llc_gamma 100."
         in page

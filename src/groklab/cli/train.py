@@ -102,7 +102,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--measures",
         metavar="NAME,...",
-        help="extra columns after the metrics, in this order (e.g. norm/W_E,fourier_gini)",
+        help="extra columns after the metrics, in this order (e.g. norm/W_E,fourier_gini); a "
+        "name ending in / gives every measure under it (llc_trace/)",
     )
     which.add_argument(
         "--all",
@@ -304,7 +305,12 @@ def _extra_measures(store, run_id: str, measures: str | None) -> list[str]:
     known = store.measure_names(run_id)
     if measures is None:
         return [name for name in known if name not in METRICS]
-    names = [name.strip() for name in measures.split(",")]
+    names = []
+    for name in (n.strip() for n in measures.split(",")):
+        under = [k for k in known if k.startswith(name)] if name.endswith("/") else []
+        if name.endswith("/") and not under:
+            raise GroklabError(f"--measures: run {run_id} has no measure under {name!r}")
+        names += under or [name]  # a name ending in / stands for every measure under it
     for name in names:
         if name not in known and name not in METRICS:
             has = ", ".join(known) if known else "none yet"

@@ -235,9 +235,10 @@ MEASURES: dict[str, MeasureInfo] = {
             "2023); llc_std: its spread over chains; llc_rhat, llc_drift: split-R-hat over "
             "chains and the relative drift between the halves of the draws (settled: about 1 "
             "and 0); llc_epsilon, llc_gamma, llc_n_beta, llc_chains, llc_draws, llc_burn_in: "
-            "the sampler's settings",
+            "the sampler's settings; llc_trace/<chain>/<block>: each chain's trace (each "
+            "draw's estimate) in 10 block means, in draw order",
             family="llc",
-            stores=("llc", "llc_std", "llc_rhat", "llc_drift", *llc.SETTINGS),
+            stores=("llc", "llc_std", "llc_rhat", "llc_drift", *llc.SETTINGS, llc.TRACE_PREFIX),
         ),
         MeasureInfo(
             "eff_rank",

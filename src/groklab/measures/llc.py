@@ -193,14 +193,28 @@ def applies_to(spec: RunSpec) -> bool:
 # defaults SGLDSpec had then: epsilon 1e-4, gamma 100, n beta = n / log n, 4 chains, 100 draws
 # after 50 burn-in steps (groklab measure recomputes them, now with their settings stored).
 SETTINGS = ("llc_epsilon", "llc_gamma", "llc_n_beta", "llc_chains", "llc_draws", "llc_burn_in")
+TRACE_PREFIX = "llc_trace/"  # llc_trace/<chain>/<block>: each chain's trace in TRACE_BLOCKS means
+TRACE_BLOCKS = 10
+
+
+def trace_blocks(traces: Tensor, member: int = 0) -> dict[str, float]:
+    """One member's traces [draws, C, M] as TRACE_BLOCKS means per chain, in draw order
+    (blocks as equal as the draws allow): what a reader needs to see a chain still climbing."""
+    out = {}
+    for c in range(traces.shape[1]):
+        chain = traces[:, c, member].double()
+        for b, block in enumerate(torch.tensor_split(chain, min(TRACE_BLOCKS, len(chain)))):
+            out[f"{TRACE_PREFIX}{c}/{b}"] = float(block.mean())
+    return out
 
 
 def llc_measure(
     model: nn.Module, task: MemberTask, sampler: SGLDSpec | None = None
 ) -> dict[str, float]:
     """llc (the estimate), llc_std (its spread over chains), llc_rhat and llc_drift (whether
-    the chains settled, groklab.measures.chains), and the sampler's settings (SETTINGS;
-    llc_n_beta is the value used, n / log n unless set)."""
+    the chains settled, groklab.measures.chains), the sampler's settings (SETTINGS;
+    llc_n_beta is the value used, n / log n unless set) and each chain's trace in TRACE_BLOCKS
+    block means (llc_trace/<chain>/<block>)."""
     sampler = sampler or SGLDSpec()
     result = member_llc(model, task, sampler)
     return {
@@ -214,4 +228,5 @@ def llc_measure(
         "llc_chains": float(sampler.chains),
         "llc_draws": float(sampler.draws),
         "llc_burn_in": float(sampler.burn_in),
+        **trace_blocks(result.traces),
     }

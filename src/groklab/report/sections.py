@@ -20,6 +20,7 @@ import numpy as np
 
 from groklab.config import spec_from_dict
 from groklab.measures import FAMILIES, MEASURES, MeasureInfo, measure_of
+from groklab.measures.llc import TRACE_PREFIX
 from groklab.measures.s5_irreps import IRREP_NAMES, IRREPS
 from groklab.report import figures
 from groklab.report.figures import Series
@@ -31,6 +32,14 @@ from groklab.store.db import METRICS, NORM_PREFIX
 NORMS, OTHER = "norms", "other"  # the report's own families: parameter norms, unregistered names
 MAX_HEATMAP_MEMBERS = 16
 SETTINGS = {name for info in MEASURES.values() for name in info.settings}  # how, not what
+
+
+def _drawn(name: str) -> bool:
+    """A stored name with a panel of its own: not a setting, not one block of an llc trace
+    (those are read with `groklab curves RUN --measures llc_trace/`)."""
+    return name not in SETTINGS and not name.startswith(TRACE_PREFIX)
+
+
 AddFigure = Callable[[dict], str]  # a figure -> the <div> it is drawn into
 
 
@@ -177,7 +186,14 @@ def settings_note(views: Sequence[RunView], family: str) -> str:
             latest = view.store.read_measures(view.run_id, names)
             values = [f"{n} {_last(latest[n][0]):g}" for n in names]  # member 0's
             parts.append(f"{view.run_id} at step {int(latest['step'][-1])}: {', '.join(values)}")
-    return note("Made with " + "; ".join(parts) + ".") if parts else ""
+    text = "Made with " + "; ".join(parts) + "." if parts else ""
+    traced = [v.run_id for v in views if any(n.startswith(TRACE_PREFIX) for n in v.names)]
+    if traced and family == "llc":
+        text += (
+            f" Each chain's trace in block means ({', '.join(traced)}): groklab curves RUN "
+            f"--measures {TRACE_PREFIX}"
+        )
+    return note(text.strip()) if text else ""
 
 
 def _last(values: np.ndarray) -> float:
@@ -187,7 +203,7 @@ def _last(values: np.ndarray) -> float:
 
 def family_sections(views: Sequence[RunView], add: AddFigure) -> tuple[str, str]:
     """(the per-parameter norms' panels, the measures' sections by family)."""
-    grouped = panels(sorted({n for v in views for n in v.names if n not in SETTINGS}))
+    grouped = panels(sorted({n for v in views for n in v.names if _drawn(n)}))
     norms = _panels_html(views, grouped.get(NORMS, {}), add)
     parts = []
     for family, heading in [*FAMILIES.items(), (OTHER, "Other stored measures")]:
