@@ -29,22 +29,9 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import median_never_last
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, ratio, steps_at
-from groklab.experiments.common import (
-    BUDGETS,
-    LR,
-    MODEL,
-    SEEDS,
-    BudgetsSize,
-    Note,
-    P,
-    describe_budgets,
-    describe_model,
-    describe_op,
-    member_curves,
-    train_points,
-)
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
@@ -90,7 +77,7 @@ RECIPES = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class GrokfastSize(BudgetsSize):
+class GrokfastSize(common.BudgetsSize):
     p: int
     train_fraction: float
     batch_size: int
@@ -124,8 +111,15 @@ SIZES = size_table(
 )
 
 
-BATCH: Note = ("batch {} (paper {})", lambda size: size.batch_size)
-NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, BATCH, SEEDS)
+BATCH: common.Note = ("batch {} (paper {})", lambda size: size.batch_size)
+NOTES: tuple[common.Note, ...] = (
+    common.P,
+    common.MODEL,
+    common.LR,
+    common.BUDGETS,
+    BATCH,
+    common.SEEDS,
+)
 
 
 def recipe_spec(size: GrokfastSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -174,10 +168,10 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     """One row per (recipe, seed) and each member's curves, recipes in RECIPES order."""
     keys = [(r, s) for r in RECIPES for s in size.seeds]
     specs = [recipe_spec(size, r, s) for r, s in keys]
-    result = train_points(specs, ctx, max_members=len(size.seeds))
+    result = common.train_points(specs, ctx, max_members=len(size.seeds))
     rows, curves = [], []
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
-        member = member_curves(result, row, evaluated_only=True)
+        member = common.member_curves(result, row, evaluated_only=True)
         curves.append(member)
         rows.append(
             {
@@ -288,8 +282,8 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, curves = run_recipes(size, ctx)
     summary = medians(rows)
     setting = (
-        f"{describe_op('mul', size.p)}, {size.train_fraction:.0%} training data, batch "
-        f"{size.batch_size}, {describe_model(size.model)}, lr {size.lr:g}, betas (0.9, 0.98)"
+        f"{common.describe_op('mul', size.p)}, {size.train_fraction:.0%} training data, batch "
+        f"{size.batch_size}, {common.describe_model(size.model)}, lr {size.lr:g}, betas (0.9, 0.98)"
     )
     fig = plot_figure(rows, curves, summary, budgets=size.budgets)
     tables = {"grokfast.csv": rows}
@@ -298,11 +292,12 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         tables[f"grokfast_curves_{recipe.name}.csv"] = stack_members(mine)
     notes = (
         f"{setting}; pre-LN GELU transformer with learned positions and biases, 10 warm-up "
-        f"steps, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} steps, "
-        f"evaluated every {size.eval_every} steps; a population stops once all its members "
-        "hold 99 % validation accuracy. Steps are the first evaluated step at or above the "
-        "threshold; a median of 'never' means most members did not get there. The paper "
-        "(p = 97, 95 %): baseline 39,890, Grokfast-MA 790, Grokfast-EMA 910 iterations."
+        f"steps, seeds {', '.join(map(str, size.seeds))}, budgets "
+        f"{common.describe_budgets(size)} steps, evaluated every {size.eval_every} steps; a "
+        "population stops once all its members hold 99 % validation accuracy. Steps are the "
+        "first evaluated step at or above the threshold; a median of 'never' means most "
+        "members did not get there. The paper (p = 97, 95 %): baseline 39,890, Grokfast-MA "
+        "790, Grokfast-EMA 910 iterations."
     )
     files = Files([Drawing("grokfast.png", fig, f"{TITLE}: {setting}")], tables)
     numbers = {**summary, "budgets": dict(size.budgets)}

@@ -27,21 +27,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, value_at
-from groklab.experiments.common import (
-    LR,
-    MODEL,
-    STEPS,
-    Note,
-    P,
-    RunSize,
-    describe_model,
-    keeping_checkpoints,
-    shown,
-    single_run,
-    train_points,
-)
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
@@ -53,7 +41,7 @@ MEASURES = header(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProgressSize(RunSize):
+class ProgressSize(common.RunSize):
     p: int
     train_fraction: float
     weight_decay: float
@@ -76,15 +64,18 @@ SIZES = size_table(
     weight_decay=1.0,
     seed=0,
 )
-FRACTION: Note = ("train fraction {} (paper {})", shown("train_fraction", "{:.0%}".format))
-KEEP: Note = ("checkpoints {} (paper {})", shown("keep"))
-NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS, KEEP)
+FRACTION: common.Note = (
+    "train fraction {} (paper {})",
+    common.shown("train_fraction", "{:.0%}".format),
+)
+KEEP: common.Note = ("checkpoints {} (paper {})", common.shown("keep"))
+NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, common.STEPS, KEEP)
 
 
 def run_spec(size: ProgressSize) -> RunSpec:
     optim = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
     data = DataSpec(op="add", p=size.p, layout="x_y_eq")
-    return single_run(
+    return common.single_run(
         size,
         data,
         optim=optim,
@@ -205,7 +196,7 @@ def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     from groklab.store import RunStore
 
     spec = run_spec(size)
-    train_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
+    common.train_points([spec], common.keeping_checkpoints(ctx, size.keep), max_members=1)
     with RunStore(ctx.store_root) as store:
         history = measure_history(store, spec.run_id)
         curves = store.read_measures(spec.run_id)
@@ -224,14 +215,14 @@ def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         for key, label in PHASE_ENDS.items()
     ]
     notes = (
-        f"Task: {task}; model: {describe_model(size.model)}, tokens [x, y, =]; AdamW lr "
+        f"Task: {task}; model: {common.describe_model(size.model)}, tokens [x, y, =]; AdamW lr "
         f"{size.lr:g}, betas (0.9, 0.98), weight decay {size.weight_decay:g}, 10 warm-up "
         f"steps, seed {size.seed}. Key frequencies of the final model: {keys}. Restricted and "
         "excluded loss use them at every checkpoint. Paper (TransformerLens demo's stored "
         "run): 99 % test accuracy at ~14k steps; key frequencies 14, 35, 41, 42, 52 (another "
         "seed finds others)."
     )
-    title = f"{TITLE}: {task}, {describe_model(size.model)}"
+    title = f"{TITLE}: {task}, {common.describe_model(size.model)}"
     files = Files([Drawing("progress.png", fig, title)], {"progress.csv": rows})
     table = markdown_table(["phase ends at", "step", *TABLE.values()], cells)
     return Outcome(progress_numbers(curves, phases, keys), table, notes, files)

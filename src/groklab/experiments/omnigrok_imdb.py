@@ -33,20 +33,11 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    Panel,
-    best_alpha_by_row,
-    describe_grid,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -60,8 +51,12 @@ MICRO_LSTM = ModelSpec(arch="lstm", n_layers=1, d_model=4, d_mlp=6, mlp_bias=Tru
 
 
 RUNS = (
-    Panel("alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0),
-    Panel("alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0),
+    omnigrok_common.Panel(
+        "alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0
+    ),
+    omnigrok_common.Panel(
+        "alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0
+    ),
 )
 
 
@@ -97,8 +92,16 @@ SIZES = size_table(
     "alphas landscape_examples n_trains landscape_lr landscape_steps landscape_eval "
     "landscape_members",
     {
-        "paper": (tuple(paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
-        "quick": (tuple(paper_alphas(5)), 1000, (100, 300, 750), 1e-3, 400, 100, 64),
+        "paper": (tuple(omnigrok_common.paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
+        "quick": (
+            tuple(omnigrok_common.paper_alphas(5)),
+            1000,
+            (100, 300, 750),
+            1e-3,
+            400,
+            100,
+            64,
+        ),
         "micro": ((0.5, 2.0), 40, (10, 30), 1e-2, 10, 5, 64),
     },
     seed=0,
@@ -133,14 +136,14 @@ NOTES: tuple[Note, ...] = (
     ("lr {} (paper {})", shown("lr", "{:g}".format)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
-    ("landscape alphas {} (paper {})", shown("alphas", describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", describe_grid)),
+    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
+    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
     ("landscape pool {} texts (paper {})", shown("landscape_examples", "{:,}".format)),
     ("landscape {} steps per cell (paper {})", shown("landscape_steps", "{:,}".format)),
 )
 
 
-def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
+def run_spec(size: ImdbSize, run: omnigrok_common.Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
     return single_run(
@@ -211,7 +214,7 @@ TABLE = {
 }
 
 
-def panel_label(run: Panel, numbers: dict) -> str:
+def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     """'alpha = 6, weight decay 1: test peaks at 70 % at step 1,200 (norm 326)'."""
     return (
         f"{run.label}: test peaks at {numbers['peak_val_acc']:.0%}, step "
@@ -230,15 +233,17 @@ def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list
     """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
     train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, grokking_files("imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+    return rows, omnigrok_common.grokking_files(
+        "imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
+    )
 
 
 def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files."""
     base = landscape_base(size, text_source=source(ctx))
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         base,
         alphas=size.alphas,
         axis="n_train",
@@ -251,8 +256,10 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
-    files = landscape_files(land, stem="imdb_landscape", title=title, axis_label="training texts N")
-    best = best_alpha_by_row(land)
+    files = omnigrok_common.landscape_files(
+        land, stem="imdb_landscape", title=title, axis_label="training texts N"
+    )
+    best = omnigrok_common.best_alpha_by_row(land)
     ends = [f"at alpha {alpha:.3g}" for alpha in land.alphas[[0, -1]]]
     cells = [[n, *v.values()] for n, v in best.items()]
     return best, markdown_table(["N", "best alpha", "best test acc", *ends], cells), files

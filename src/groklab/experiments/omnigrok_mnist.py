@@ -28,23 +28,11 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    MICRO_IMAGE_MLP,
-    TORCH_ADAMW,
-    Panel,
-    best_alpha_by_row,
-    constrained,
-    describe_grid,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
     PRESETS,
@@ -60,9 +48,11 @@ IMAGES = (784, 10)  # an MLP's inputs (28 x 28 pixels) and outputs (digits)
 
 
 RUNS = (  # the size's weight decay, or the norm held fixed
-    Panel("alpha8", "alpha = 8", init_scale=8.0),
-    Panel("alpha1", "alpha = 1", init_scale=1.0),
-    Panel("alpha8_constrained", "alpha = 8, norm constrained", init_scale=8.0, constrained=True),
+    omnigrok_common.Panel("alpha8", "alpha = 8", init_scale=8.0),
+    omnigrok_common.Panel("alpha1", "alpha = 1", init_scale=1.0),
+    omnigrok_common.Panel(
+        "alpha8_constrained", "alpha = 8, norm constrained", init_scale=8.0, constrained=True
+    ),
 )
 
 
@@ -92,14 +82,20 @@ SIZES = size_table(
         # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %,
         # and reaches 80 % test near 9.5k (86.7 % at 12k).
         "quick": (0, 1000, MNIST, 0.1, 200, 12_000, 500, "float32"),
-        "micro": (100, 50, MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
+        "micro": (100, 50, omnigrok_common.MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
     },
     "alphas n_trains landscape_steps landscape_batch landscape_eval",
     {
-        "paper": (tuple(paper_alphas(21)), (10, 30, 100, 300, 1000, 4000), 10_000, 100, 100),
+        "paper": (
+            tuple(omnigrok_common.paper_alphas(21)),
+            (10, 30, 100, 300, 1000, 4000),
+            10_000,
+            100,
+            100,
+        ),
         # The landscape needs ~5k steps for alpha = 10 to fit N = 1,000 with its norm held (at
         # 2k its train accuracy stayed low: no "L").
-        "quick": (tuple(paper_alphas(5)), (100, 1000), 5_000, 100, 250),
+        "quick": (tuple(omnigrok_common.paper_alphas(5)), (100, 1000), 5_000, 100, 250),
         "micro": ((0.5, 2.0), (20, 40), 20, 10, 10),
     },
     lr=1e-3,
@@ -114,28 +110,28 @@ NOTES: tuple[Note, ...] = (
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("{} (paper {})", shown("dtype")),
-    ("landscape alphas {} (paper {})", shown("alphas", describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", describe_grid)),
+    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
+    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
     ("landscape {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
     ("landscape batch {} (paper {})", shown("landscape_batch")),
 )
 
 
-def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: MnistSize, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
     data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
     train = {"batch_size": size.batch_size, "dtype": size.dtype, "loss": "mse"}
     spec = single_run(
         size,
         data,
-        optim=TORCH_ADAMW,
+        optim=omnigrok_common.TORCH_ADAMW,
         train=train,
         seed=size.seed,
         n_train=size.n_train,
         weight_decay=run.weight_decay_or(size.weight_decay),
         init_scale=run.init_scale,
     )
-    return constrained(spec) if run.constrained else spec
+    return omnigrok_common.constrained(spec) if run.constrained else spec
 
 
 def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
@@ -179,7 +175,7 @@ TABLE = {
 }
 
 
-def panel_label(run: Panel, numbers: dict) -> str:
+def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     """'alpha = 8: test 80 % at step 9,500' (or 'never reached' within the budget)."""
     goal = numbers["steps_to_goal"]
     when = f"at step {goal:,.0f}" if np.isfinite(goal) else "never reached"
@@ -197,25 +193,31 @@ def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[lis
     run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
     columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=columns)
+    rows, curves = omnigrok_common.run_panels(
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns
+    )
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, grokking_files("mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+    return rows, omnigrok_common.grokking_files(
+        "mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
+    )
 
 
 def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
     base = landscape_base(size, ctx.source)
-    land = run_landscape(base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx)
+    land = omnigrok_common.run_landscape(
+        base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx
+    )
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
         f"{size.landscape_steps:,} steps"
     )
     row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
-    files = landscape_files(
+    files = omnigrok_common.landscape_files(
         land, stem="mnist_landscape", title=title, axis_label="training set size N", lu_row=row
     )
-    best = best_alpha_by_row(land, ends=("largest",))
+    best = omnigrok_common.best_alpha_by_row(land, ends=("largest",))
     header = ["N", "best alpha", "best test acc", f"test acc at alpha {land.alphas[-1]:.3g}"]
     cells = [[n, *v.values()] for n, v in best.items()]
     return best, markdown_table(header, cells), files

@@ -35,21 +35,11 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    METRICS,
-    TORCH_ADAMW,
-    Landscape,
-    Panel,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
 from groklab.plots.curves import plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
@@ -57,14 +47,14 @@ TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
 # The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up. Its landscape
 # uses Adam, which is the same with weight decay 0.
-OPTIM = TORCH_ADAMW
+OPTIM = omnigrok_common.TORCH_ADAMW
 MICRO_NNCONV = ModelSpec(arch="nnconv", n_layers=2, d_model=8, d_mlp=8, mlp_bias=True)
 LANDSCAPE_AXIS = "data.n_examples"
 
 
 RUNS = (  # weight decay 0, as the paper's Fig. 5
-    Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
-    Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
+    omnigrok_common.Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
+    omnigrok_common.Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
 )
 
 
@@ -96,8 +86,26 @@ SIZES = size_table(
     "n_examples model batch_size steps eval_every alphas sizes landscape_steps",
     {
         # landscape_steps 0: the paper's int(10^5 / N) epochs per row
-        "paper": (100, QM9, 32, 100_000, 100, tuple(paper_alphas(21)), tuple(paper_sizes()), 0),
-        "quick": (100, QM9, 32, 5_000, 100, tuple(paper_alphas(5)), (20, 50, 100), 1_000),
+        "paper": (
+            100,
+            QM9,
+            32,
+            100_000,
+            100,
+            tuple(omnigrok_common.paper_alphas(21)),
+            tuple(paper_sizes()),
+            0,
+        ),
+        "quick": (
+            100,
+            QM9,
+            32,
+            5_000,
+            100,
+            tuple(omnigrok_common.paper_alphas(5)),
+            (20, 50, 100),
+            1_000,
+        ),
         "micro": (10, MICRO_NNCONV, 4, 20, 10, (0.5, 2.0), (6, 10), 10),
     },
     lr=1e-3,
@@ -126,7 +134,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: Qm9Size, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
@@ -149,7 +157,7 @@ def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
     return replace(spec, train=replace(spec.train, steps=steps, eval_every=eval_every))
 
 
-def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
+def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.Landscape:
     """Every (N, alpha) cell; rows with equal budgets train in one call (quick: all rows)."""
     budget = {n: size.landscape_steps or paper_landscape_steps(n) for n in size.sizes}
     parts = []
@@ -157,13 +165,15 @@ def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
         values = [n for n in size.sizes if budget[n] == steps]
         base = landscape_base(size, steps, ctx.source)
         parts.append(
-            run_landscape(base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx)
+            omnigrok_common.run_landscape(
+                base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx
+            )
         )
-    return Landscape(
+    return omnigrok_common.Landscape(
         parts[0].alphas,
         parts[0].axis,
         np.concatenate([p.values for p in parts]),
-        {m: np.concatenate([p.best[m] for p in parts]) for m in METRICS},
+        {m: np.concatenate([p.best[m] for p in parts]) for m in omnigrok_common.METRICS},
         np.concatenate([p.norms for p in parts]),
     )
 
@@ -226,7 +236,7 @@ def setting(size: Qm9Size) -> str:
     )
 
 
-def landscape_numbers(landscape: Landscape) -> dict:
+def landscape_numbers(landscape: omnigrok_common.Landscape) -> dict:
     """Per N: the alpha with the lowest best test loss, that loss, and the best train loss."""
     out = {}
     for r, n in enumerate(landscape.values):
@@ -244,9 +254,11 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
         qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",))
+    rows, curves = omnigrok_common.run_panels(
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",)
+    )
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
-    grokking = grokking_files(
+    grokking = omnigrok_common.grokking_files(
         "qm9_curves",
         runs,
         rows,
@@ -257,7 +269,7 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     )
     landscape = run_qm9_landscape(size, ctx)
     title = f"{TITLE}: landscape, norm constrained, {setting(size)}"
-    land = landscape_files(
+    land = omnigrok_common.landscape_files(
         landscape, stem="qm9_landscape", title=title, axis_label="molecules N (half train)"
     )
     by_n = landscape_numbers(landscape)

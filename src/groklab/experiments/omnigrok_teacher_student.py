@@ -25,28 +25,10 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import curve_ends
+from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import (
-    Drawing,
-    Files,
-    Outcome,
-    Study,
-    by_run,
-    declare,
-    size_table,
-    table_of,
-)
-from groklab.experiments.omnigrok_common import (
-    TORCH_ADAMW,
-    Landscape,
-    Panel,
-    grokking_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -54,13 +36,13 @@ from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
 FIT_LOSS = 1e-3  # a train loss below this fits (almost) every example to the 1e-3 tolerance
-OPTIM = TORCH_ADAMW  # the paper's, with full batches
+OPTIM = omnigrok_common.TORCH_ADAMW  # the paper's, with full batches
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=True)
 
 
 RUNS = (  # the size's weight decay
-    Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
-    Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
+    omnigrok_common.Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
+    omnigrok_common.Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
 )
 
 
@@ -76,14 +58,32 @@ class TeacherStudentSize(RunSize):
 
 
 TEACHER = PRESETS["omnigrok_teacher"]
-SIZES = size_table(
+SIZES = kit.size_table(
     TeacherStudentSize,
     "n_examples n_train model steps eval_every alphas landscape_steps landscape_eval_every",
     {
-        "paper": (0, 100, TEACHER, 100_000, 100, tuple(paper_alphas(21)), 10_000, 100),
+        "paper": (
+            0,
+            100,
+            TEACHER,
+            100_000,
+            100,
+            tuple(omnigrok_common.paper_alphas(21)),
+            10_000,
+            100,
+        ),
         # Measured here: alpha = 2 fits the training set by step 1,100 and reaches test accuracy
         # 0.96 at 30k (norm 17.2 -> 11.0); the landscape's L and U are clear by 3,000 steps.
-        "quick": (0, 100, TEACHER, 30_000, 100, tuple(paper_alphas(11)), 3_000, 100),
+        "quick": (
+            0,
+            100,
+            TEACHER,
+            30_000,
+            100,
+            tuple(omnigrok_common.paper_alphas(11)),
+            3_000,
+            100,
+        ),
         "micro": (40, 20, MICRO_MLP, 30, 10, (0.3, 1.0, 3.0), 20, 10),
     },
     lr=3e-4,
@@ -135,7 +135,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     }
 
 
-def landscape_numbers(land: Landscape) -> dict[str, float | bool]:
+def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool]:
     """The U's bottom and ends, and whether the L is flat for alpha >= 1."""
     train, val = land.best["best_train_loss"][0], land.best["best_val_loss"][0]
     best = int(np.nanargmin(val))
@@ -150,7 +150,7 @@ def landscape_numbers(land: Landscape) -> dict[str, float | bool]:
     }
 
 
-def landscape_figure(land: Landscape) -> Figure:
+def landscape_figure(land: omnigrok_common.Landscape) -> Figure:
     """The L and the U (best losses against norm) and the best accuracies against norm."""
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
@@ -194,22 +194,22 @@ LAND_TABLE = {
 }
 
 
-def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], Files]:
+def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], kit.Files]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     setting = (
         f"teacher-student, {size.n_train} train, {describe_model(size.model, (5, 5))}, "
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
     )
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
     title = f"{TITLE}: {setting}"
-    return rows, grokking_files("teacher_student_curves", runs, rows, title=title)
+    return rows, omnigrok_common.grokking_files("teacher_student_curves", runs, rows, title=title)
 
 
-def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, Files]:
+def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.Files]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         run_spec(size, 1.0, landscape=True),
         alphas=size.alphas,
         axis="n_train",
@@ -221,14 +221,14 @@ def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, Files]:
         f"{size.landscape_steps:,} steps"
     )
     stem = "teacher_student_landscape"
-    figure = Drawing(f"{stem}.png", landscape_figure(land), title)
-    return landscape_numbers(land), Files([figure], {f"{stem}.csv": land.rows()})
+    figure = kit.Drawing(f"{stem}.png", landscape_figure(land), title)
+    return landscape_numbers(land), kit.Files([figure], {f"{stem}.csv": land.rows()})
 
 
-def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
     rows, grokking_part = grokking(size, ctx)
     lands, lu_part = lu(size, ctx)
-    table = table_of(rows, TABLE)
+    table = kit.table_of(rows, TABLE)
     table += "\n" + markdown_table(list(LAND_TABLE.values()), [[lands[k] for k in LAND_TABLE]])
     notes = (
         f"Grokking runs: AdamW lr {size.lr:g} (betas 0.9, 0.999), weight decay "
@@ -238,9 +238,9 @@ def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Ou
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    numbers = by_run(rows, NUMBERS.split())
+    numbers = kit.by_run(rows, NUMBERS.split())
     numbers["landscape"] = lands
-    return Outcome(numbers, table, notes, grokking_part + lu_part)
+    return kit.Outcome(numbers, table, notes, grokking_part + lu_part)
 
 
 DESCRIPTION = "teacher-student: alpha = 2 groks as the norm decays, alpha = 1 does not; L and U"
@@ -292,8 +292,8 @@ CLAIMS = (
         rule=">= 2",
     ),
 )
-STUDY = declare(
-    Study(
+STUDY = kit.declare(
+    kit.Study(
         "omnigrok-teacher-student",
         TITLE,
         DESCRIPTION,

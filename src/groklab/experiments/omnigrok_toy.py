@@ -20,15 +20,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import Claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    Landscape,
-    landscape_files,
-    run_landscape,
-)
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -106,7 +102,7 @@ def base_spec(size: ToySize) -> RunSpec:
     )
 
 
-def row_numbers(land: Landscape, r: int) -> dict[str, float]:
+def row_numbers(land: omnigrok_common.Landscape, r: int) -> dict[str, float]:
     """One messiness row: where the best test accuracy and loss are, and the smallest alpha
     that fits the training set."""
     val_acc, val_loss = land.best["best_val_acc"][r], land.best["best_val_loss"][r]
@@ -137,7 +133,7 @@ TABLE = {
 
 
 def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         base_spec(size), alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
     model = describe_decoder(size.model)
@@ -158,7 +154,7 @@ def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         {f"m={r['messiness']:g}": {k: r[k] for k in TABLE if k != "messiness"} for r in rows},
         table_of(rows, TABLE),
         notes,
-        landscape_files(
+        omnigrok_common.landscape_files(
             land, stem="toy_landscape", title=title, axis_label="messiness m", lu_row=0
         ),
     )

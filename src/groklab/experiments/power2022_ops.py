@@ -25,22 +25,9 @@ from matplotlib.figure import Figure
 from groklab.analysis import smallest_fraction
 from groklab.analysis.curves import median_never_last
 from groklab.data import OPS, PAPER_OPS, make_table
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import Claim
-from groklab.experiments.common import (
-    GRID_NOTES,
-    MICRO_MLP,
-    QUICK_MLP,
-    THRESHOLD,
-    Note,
-    P,
-    RunSize,
-    describe_batch,
-    describe_model,
-    describe_values,
-    run_sweeps,
-    shown,
-)
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
@@ -51,7 +38,7 @@ TITLE = "Power et al. 2022, Fig. 2 left"
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpsSize(RunSize):
+class OpsSize(common.RunSize):
     ops: tuple[str, ...]
     p: int
     weight_decay: float
@@ -73,8 +60,8 @@ SIZES = size_table(
     "ops p model lr steps",
     {
         "paper": (PAPER_OPS, 97, PRESETS["power2022"], 1e-3, 100_000),
-        "quick": (PAPER_OPS, 31, QUICK_MLP, 1e-2, 2_000),
-        "micro": (("add", "s5_mul"), 7, MICRO_MLP, 1e-2, 20),
+        "quick": (PAPER_OPS, 31, common.QUICK_MLP, 1e-2, 2_000),
+        "micro": (("add", "s5_mul"), 7, common.MICRO_MLP, 1e-2, 20),
     },
     "batch_size eval_every fractions seeds group",
     {
@@ -107,7 +94,8 @@ def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
             steps=size.steps,
             batch_size=size.batch_size,
             eval_every=size.eval_every,
-            stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
+            # a population stops once every member has generalized
+            stop_at_val_acc=common.THRESHOLD,
         ),
         members=members_from(lr=size.lr, weight_decay=size.weight_decay),
     )
@@ -139,9 +127,9 @@ def op_label(op: str) -> str:
     return formula.replace(" (mod p)", "").replace("(in S5)", "(S5)")
 
 
-SETTING_NOTES: tuple[Note, ...] = (
-    ("p of the modular ops = {} (paper {})", shown("p")),
-    *(note for note in GRID_NOTES if note is not P),
+SETTING_NOTES: tuple[common.Note, ...] = (
+    ("p of the modular ops = {} (paper {})", common.shown("p")),
+    *(note for note in common.GRID_NOTES if note is not common.P),
 )
 
 
@@ -153,7 +141,7 @@ def ops_notes(size: OpsSize, paper: OpsSize) -> list[str]:
     return notes
 
 
-NOTES: tuple[Note, ...] = (*SETTING_NOTES, ops_notes)
+NOTES: tuple[common.Note, ...] = (*SETTING_NOTES, ops_notes)
 
 
 def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
@@ -187,7 +175,7 @@ def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
 
 
 def outcome(size: OpsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    result = run_sweeps(build_sweeps(size), ctx)
+    result = common.run_sweeps(build_sweeps(size), ctx)
     found = smallest_fractions(result, size.ops, size.steps)
     numbers = {
         "smallest_fraction": found,
@@ -233,7 +221,7 @@ def size_caveat(size: OpsSize) -> str:
 def group_text(group: dict) -> str:
     """'batch 256, evaluated every 250 steps': the S5 ops' own settings."""
     words = {
-        "batch_size": ("batch", describe_batch),
+        "batch_size": ("batch", common.describe_batch),
         "eval_every": ("evaluated every", lambda v: f"{v} steps"),
     }
     return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
@@ -243,11 +231,11 @@ def settings_text(size: OpsSize) -> str:
     group = f" (S5 ops: {group_text(size.group)})" if size.group else ""
     return (
         f"Settings: p = {size.p} for the modular ops (S5 for the group ops), "
-        f"{describe_model(size.model)}, AdamW lr {size.lr:g}, weight decay "
-        f"{size.weight_decay:g} toward the origin, batch {describe_batch(size.batch_size)}"
+        f"{common.describe_model(size.model)}, AdamW lr {size.lr:g}, weight decay "
+        f"{size.weight_decay:g} toward the origin, batch {common.describe_batch(size.batch_size)}"
         f"{group}, "
-        f"budget {size.steps:,} steps, fractions {describe_values(size.fractions)}, "
-        f"seeds {describe_values(size.seeds)}. A fraction counts when the median over seeds "
+        f"budget {size.steps:,} steps, fractions {common.describe_values(size.fractions)}, "
+        f"seeds {common.describe_values(size.seeds)}. A fraction counts when the median over seeds "
         "of the steps to 99 % validation accuracy is within the budget (a seed that never gets "
         "there counts as later than any budget)."
     )

@@ -49,34 +49,9 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
+from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
-from groklab.experiments.common import (
-    BUDGETS,
-    LR,
-    MODEL,
-    SEEDS,
-    BudgetsSize,
-    Note,
-    P,
-    describe_budgets,
-    describe_model,
-    describe_op,
-    keeping_checkpoints,
-    member_curves,
-    train_points,
-)
-from groklab.experiments.kit import (
-    Curves,
-    Drawing,
-    Files,
-    Outcome,
-    Study,
-    by_run,
-    declare,
-    size_table,
-    table_of,
-)
 from groklab.measures import MEASURES
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
@@ -119,7 +94,7 @@ RECIPES = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrietoSize(BudgetsSize):
+class PrietoSize(common.BudgetsSize):
     p: int
     train_fraction: float
     seeds: tuple[int, ...]
@@ -129,7 +104,7 @@ def _budgets(orthograd: int, collapse: int, stablemax: int, wd8: int) -> dict[st
     return {"orthograd": orthograd, "collapse": collapse, "stablemax": stablemax, "wd8": wd8}
 
 
-SIZES = size_table(
+SIZES = kit.size_table(
     PrietoSize,
     "p model lr seeds eval_every budgets",
     {
@@ -151,7 +126,7 @@ SIZES = size_table(
 )
 
 
-NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, SEEDS)
+NOTES: tuple[common.Note, ...] = (common.P, common.MODEL, common.LR, common.BUDGETS, common.SEEDS)
 
 
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -233,15 +208,15 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
     rows, curves, collapses = [], [], []
     for recipe in RECIPES:
         specs = [recipe_spec(size, recipe, seed) for seed in size.seeds]
-        kept = keeping_checkpoints(ctx, keep_rule(size, recipe))
-        result = train_points(specs, kept, max_members=len(size.seeds))
+        kept = common.keeping_checkpoints(ctx, keep_rule(size, recipe))
+        result = common.train_points(specs, kept, max_members=len(size.seeds))
         collapse: dict[str, dict[str, np.ndarray]] = {}
         with RunStore(ctx.store_root) as store:
             for population in result.results:
                 n_members = population.curves["val_acc"].shape[0]
                 collapse[population.run_id] = measure_collapse(store, population.run_id, n_members)
         for seed, row in zip(size.seeds, result.rows, strict=True):
-            member = member_curves(result, row, evaluated_only=True)
+            member = common.member_curves(result, row, evaluated_only=True)
             measured = collapse[row["run_id"]]
             mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
             curves.append(member)
@@ -331,23 +306,24 @@ def plot_figure(rows, curves, collapses) -> Figure:
     return fig
 
 
-def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
     rows, curves, collapses = run_recipes(size, ctx)
     setting = (
-        f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full batch, "
-        f"{describe_model(size.model)}, no biases, lr {size.lr:g}"
+        f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full "
+        f"batch, {common.describe_model(size.model)}, no biases, lr {size.lr:g}"
     )
-    figure = Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
+    figure = kit.Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
     tables = {"prieto.csv": rows}
     for row, member, measured in zip(rows, curves, collapses, strict=True):
         name = f"prieto_curves_{row['run']}_seed{row['seed']}.csv"
-        tables[name] = Curves(with_collapse(member, measured), (COLLAPSE,))
+        tables[name] = kit.Curves(with_collapse(member, measured), (COLLAPSE,))
     unmeasured = sorted({r["run"] for r in rows if np.isnan(r["collapse_end"])})
     notes = (
         f"{setting}; AdamW betas (0.9, 0.99) (StableMax: 0.999, as the paper's code), no "
-        f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} "
-        f"steps, evaluated every {size.eval_every} steps; a run stops once all its members hold "
-        "99 % validation accuracy. Softmax collapse is measured on kept checkpoints: "
+        f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets "
+        f"{common.describe_budgets(size)} steps, evaluated every {size.eval_every} steps; a run "
+        "stops once all its members hold 99 % validation accuracy. Softmax collapse is measured "
+        "on kept checkpoints: "
         f"{describe_keep(size)}; for StableMax it is the float32 softmax of its logits, which "
         "its loss does not use."
     )
@@ -356,8 +332,8 @@ def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
             f" Not measured for {', '.join(unmeasured)}: the run kept no checkpoints "
             "(trained before, or by a backend that keeps none)."
         )
-    numbers = by_run([r for r in rows if r["seed"] == 0], TABLE)
-    return Outcome(numbers, table_of(rows, TABLE), notes, Files([figure], tables))
+    numbers = kit.by_run([r for r in rows if r["seed"] == 0], TABLE)
+    return kit.Outcome(numbers, kit.table_of(rows, TABLE), notes, kit.Files([figure], tables))
 
 
 def with_collapse(member: dict[str, np.ndarray], measured: dict[str, np.ndarray]) -> dict:
@@ -417,6 +393,6 @@ CLAIMS = (
         rule=">= 0.9",
     ),
 )
-STUDY = declare(
-    Study("prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS)
+STUDY = kit.declare(
+    kit.Study("prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS)
 )
