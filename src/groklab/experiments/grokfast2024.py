@@ -31,7 +31,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import median_never_last
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, ratio, steps_at
+from groklab.experiments.claims import claim, ratio, steps_at
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
@@ -325,30 +325,25 @@ def _median_95(recipe: str, budget_for_never: bool = False):
 
 
 CLAIMS = (
-    Claim(
-        "Grokfast-EMA reaches 95 % validation accuracy far sooner than the baseline, Adam "
-        "without weight decay (Fig. 2-3: 910 vs 39,890 iterations)",
-        paper="910 / 39,890 = 0.023",
-        quantity="median steps to 95 %, EMA / baseline (a baseline that never "
-        "reaches 95 % counts as its budget; 3 seeds)",
-        value=ratio(_median_95("grokfast_ema"), _median_95("baseline", True)),
-        rule="<= 0.2",
+    claim(
+        "Grokfast-EMA reaches 95 % validation accuracy far sooner than the baseline, Adam without "
+        "weight decay (Fig. 2-3: 910 vs 39,890 iterations) "
+        "| 910 / 39,890 = 0.023 | median steps to 95 %, EMA / baseline (a baseline that never "
+        "reaches 95 % counts as its budget; 3 seeds) | <= 0.2",
+        ratio(_median_95("grokfast_ema"), _median_95("baseline", True)),
     ),
-    Claim(
-        "Grokfast-MA reaches 95 % validation accuracy far sooner than the baseline (Fig. 2: "
-        "790 vs 39,890 iterations)",
-        paper="790 / 39,890 = 0.020",
-        quantity="median steps to 95 %, MA / baseline (never = its budget; 3 seeds)",
-        value=ratio(_median_95("grokfast_ma"), _median_95("baseline", True)),
-        rule="<= 0.2",
+    claim(
+        "Grokfast-MA reaches 95 % validation accuracy far sooner than the baseline (Fig. 2: 790 "
+        "vs 39,890 iterations) "
+        "| 790 / 39,890 = 0.020 | median steps to 95 %, MA / baseline (never = its budget; 3 "
+        "seeds) | <= 0.2",
+        ratio(_median_95("grokfast_ma"), _median_95("baseline", True)),
     ),
-    Claim(
-        "Matched baseline (not in the paper): AdamW with decoupled weight decay 1 and no "
-        "filter is within 1.5x of Grokfast-EMA",
-        paper="not run by the paper",
-        quantity="median steps to 95 %, AdamW wd 1 / EMA (3 seeds)",
-        value=ratio(_median_95("adamw"), _median_95("grokfast_ema")),
-        rule="<= 1.5",
+    claim(
+        "Matched baseline (not in the paper): AdamW with decoupled weight decay 1 and no filter "
+        "is within 1.5x of Grokfast-EMA "
+        "| not run by the paper | median steps to 95 %, AdamW wd 1 / EMA (3 seeds) | <= 1.5",
+        ratio(_median_95("adamw"), _median_95("grokfast_ema")),
     ),
 )
 STUDY = declare(

@@ -35,7 +35,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
@@ -297,31 +297,25 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 6) with weight decay 1, the LSTM's test accuracy peaks "
-        "long after it memorizes (Fig. 4)",
-        paper="grokking",
-        quantity="steps from 99 % train to the test-accuracy peak, alpha = 6",
-        value=value_at("alpha6_wd1.delay"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "Initialized large (alpha = 6) with weight decay 1, the LSTM's test accuracy peaks long "
+        "after it memorizes (Fig. 4) "
+        "| grokking | steps from 99 % train to the test-accuracy peak, alpha = 6 | >= "
+        f"{GROKKING_DELAY}",
+        value_at("alpha6_wd1.delay"),
     ),
-    Claim(
-        "...and rises from memorization to that peak (Fig. 4)",
-        paper="rises",
-        quantity="peak test accuracy minus test accuracy at memorization, alpha = 6",
-        value=difference(
-            value_at("alpha6_wd1.peak_val_acc"), value_at("alpha6_wd1.val_acc_memorized")
-        ),
-        rule=">= 0.05",
+    claim(
+        "...and rises from memorization to that peak (Fig. 4) "
+        "| rises | peak test accuracy minus test accuracy at memorization, alpha = 6 | >= 0.05",
+        difference(value_at("alpha6_wd1.peak_val_acc"), value_at("alpha6_wd1.val_acc_memorized")),
         note="offline, on tweets: a rise of 3-5 points is within one seed's noise",
     ),
-    Claim(
-        "At the default initialization without weight decay (alpha = 1) it generalizes as it "
-        "fits (Fig. 4)",
-        paper="no delay",
-        quantity="steps from 99 % train to the test-accuracy peak, alpha = 1",
-        value=value_at("alpha1_wd0.delay"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization without weight decay (alpha = 1) it generalizes as it fits "
+        "(Fig. 4) "
+        "| no delay | steps from 99 % train to the test-accuracy peak, alpha = 1 | < "
+        f"{GROKKING_DELAY}",
+        value_at("alpha1_wd0.delay"),
     ),
 )
 STUDY = declare(

@@ -30,7 +30,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, value_at
+from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
 from groklab.plots.style import VAL_COLOR
@@ -254,41 +254,31 @@ def _largest_n(numbers: dict) -> dict:
 
 
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 8), the MLP memorizes the 1,000 training images while "
-        "its test accuracy stays low (Fig. 3)",
-        paper="~20 %",
-        quantity="test accuracy when train reaches 99 %, alpha = 8",
-        value=value_at("alpha8.val_acc_memorized"),
-        rule="<= 0.5",
+    claim(
+        "Initialized large (alpha = 8), the MLP memorizes the 1,000 training images while its "
+        "test accuracy stays low (Fig. 3) "
+        "| ~20 % | test accuracy when train reaches 99 %, alpha = 8 | <= 0.5",
+        value_at("alpha8.val_acc_memorized"),
     ),
-    Claim(
-        "...and generalizes much later, as weight decay shrinks the norm (Fig. 3)",
-        paper="~90 % at 10^5 steps",
-        quantity="final test accuracy, alpha = 8",
-        value=value_at("alpha8.final_val_acc"),
-        rule=">= 0.8",
+    claim(
+        "...and generalizes much later, as weight decay shrinks the norm (Fig. 3) "
+        "| ~90 % at 10^5 steps | final test accuracy, alpha = 8 | >= 0.8",
+        value_at("alpha8.final_val_acc"),
     ),
-    Claim(
-        "With the norm held at its large initial value it does not generalize (Sec. 3)",
-        paper="stays low",
-        quantity="final test accuracy, alpha = 8 constrained",
-        value=value_at("alpha8_constrained.final_val_acc"),
-        rule="<= 0.5",
+    claim(
+        "With the norm held at its large initial value it does not generalize (Sec. 3) "
+        "| stays low | final test accuracy, alpha = 8 constrained | <= 0.5",
+        value_at("alpha8_constrained.final_val_acc"),
     ),
-    Claim(
-        "At the default initialization (alpha = 1) it generalizes as it fits (Fig. 3)",
-        paper="no delay",
-        quantity="test accuracy when train reaches 99 %, alpha = 1",
-        value=value_at("alpha1.val_acc_memorized"),
-        rule=">= 0.8",
+    claim(
+        "At the default initialization (alpha = 1) it generalizes as it fits (Fig. 3) "
+        "| no delay | test accuracy when train reaches 99 %, alpha = 1 | >= 0.8",
+        value_at("alpha1.val_acc_memorized"),
     ),
-    Claim(
-        "Test accuracy is best at a moderate weight norm, not the largest (landscape, Fig. 3)",
-        paper="U",
-        quantity="best test accuracy minus that of the largest alpha, largest N",
-        value=lambda n: _largest_n(n)["best_val_acc"] - _largest_n(n)["val_acc_largest_alpha"],
-        rule="> 0",
+    claim(
+        "Test accuracy is best at a moderate weight norm, not the largest (landscape, Fig. 3) "
+        "| U | best test accuracy minus that of the largest alpha, largest N | > 0",
+        lambda n: _largest_n(n)["best_val_acc"] - _largest_n(n)["val_acc_largest_alpha"],
     ),
 )
 STUDY = declare(

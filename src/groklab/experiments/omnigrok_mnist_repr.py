@@ -29,7 +29,7 @@ import numpy as np
 
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
+from groklab.experiments.claims import claim
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table
 from groklab.spec import PRESETS, DataSpec, RunSpec
@@ -127,13 +127,11 @@ def goldilocks_margin(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
+    claim(
         "With the norm constrained, test accuracy is best at a Goldilocks norm, lower at both "
-        "ends (Fig. 7)",
-        paper="U",
-        quantity="best test accuracy minus the better end's, smallest m",
-        value=goldilocks_margin,
-        rule="> 0",
+        "ends (Fig. 7) "
+        "| U | best test accuracy minus the better end's, smallest m | > 0",
+        goldilocks_margin,
     ),
 )
 STUDY = declare(

@@ -30,7 +30,7 @@ from matplotlib.axes import Axes
 from groklab.analysis import steps_to_threshold
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.experiments.kit import Outcome, Study, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
@@ -207,34 +207,25 @@ def norm_rises_then_falls(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline)",
-        paper="grokking",
-        quantity="steps from 99 % train to 99 % test, baseline",
-        value=delay("baseline"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline) "
+        f"| grokking | steps from 99 % train to 99 % test, baseline | >= {GROKKING_DELAY}",
+        delay("baseline"),
     ),
-    Claim(
-        "...its weight norm first rises, then falls as it generalizes (Fig. 6/8)",
-        paper="rises, then falls",
-        quantity="peak norm / max(start, end norm), baseline",
-        value=norm_rises_then_falls,
-        rule="> 1",
+    claim(
+        "...its weight norm first rises, then falls as it generalizes (Fig. 6/8) "
+        "| rises, then falls | peak norm / max(start, end norm), baseline | > 1",
+        norm_rises_then_falls,
     ),
-    Claim(
+    claim(
         "With the norm held fixed (alpha = 0.8, no weight decay) train and test accuracy rise "
-        "together: no grokking (Fig. 6/8)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % test, constrained",
-        value=delay("constrained"),
-        rule=f"< {GROKKING_DELAY}",
+        "together: no grokking (Fig. 6/8) "
+        f"| no delay | steps from 99 % train to 99 % test, constrained | < {GROKKING_DELAY}",
+        delay("constrained"),
     ),
-    Claim(
-        "...and it does generalize (Fig. 6/8)",
-        paper="~100 %",
-        quantity="final test accuracy, constrained",
-        value=value_at("constrained.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "...and it does generalize (Fig. 6/8) | ~100 % | final test accuracy, constrained | >= 0.9",
+        value_at("constrained.final_val_acc"),
     ),
 )
 STUDY = declare(

@@ -37,7 +37,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.plots.curves import plot_loss, plot_weight_norm
@@ -291,33 +291,23 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 DESCRIPTION = "QM9 polarizability, NNConv: init scale 3 vs 1, and the init scale x N landscape"
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 3), the network drives its training loss far below its "
-        "test loss: it memorizes (Fig. 5)",
-        paper="memorizes",
-        quantity="final train loss / final test loss, alpha = 3",
-        value=ratio(value_at("alpha3.final_train_loss"), value_at("alpha3.final_val_loss")),
-        rule="<= 0.01",
+    claim(
+        "Initialized large (alpha = 3), the network drives its training loss far below its test "
+        "loss: it memorizes (Fig. 5) "
+        "| memorizes | final train loss / final test loss, alpha = 3 | <= 0.01",
+        ratio(value_at("alpha3.final_train_loss"), value_at("alpha3.final_val_loss")),
     ),
-    Claim(
-        "...and generalizes late (Fig. 5, 10^5 steps)",
-        paper="late",
-        quantity="steps from train loss < 1 to test loss < 1, alpha = 3",
-        value=difference(
-            steps_at("alpha3.steps_to_fit_val"), steps_at("alpha3.steps_to_fit_train")
-        ),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "...and generalizes late (Fig. 5, 10^5 steps) "
+        f"| late | steps from train loss < 1 to test loss < 1, alpha = 3 | >= {GROKKING_DELAY}",
+        difference(steps_at("alpha3.steps_to_fit_val"), steps_at("alpha3.steps_to_fit_train")),
         note="the quick size's 5,000 steps show the plateau "
         "only; the late fall needs the paper's 10^5",
     ),
-    Claim(
-        "At the default initialization (alpha = 1) train and test loss fall together (Fig. 5)",
-        paper="together",
-        quantity="steps from train loss < 1 to test loss < 1, alpha = 1",
-        value=difference(
-            steps_at("alpha1.steps_to_fit_val"), steps_at("alpha1.steps_to_fit_train")
-        ),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization (alpha = 1) train and test loss fall together (Fig. 5) "
+        f"| together | steps from train loss < 1 to test loss < 1, alpha = 1 | < {GROKKING_DELAY}",
+        difference(steps_at("alpha1.steps_to_fit_val"), steps_at("alpha1.steps_to_fit_train")),
     ),
 )
 STUDY = declare(

@@ -27,7 +27,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import curve_ends
 from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
@@ -254,42 +254,33 @@ def u_depth(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "A student initialized large (alpha = 2) and trained with weight decay fits the "
-        "training set long before it generalizes (Fig. 2)",
-        paper="grokking",
-        quantity="steps from 99 % train to 99 % test accuracy, alpha = 2",
-        value=delay("alpha2"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "A student initialized large (alpha = 2) and trained with weight decay fits the training "
+        "set long before it generalizes (Fig. 2) "
+        "| grokking | steps from 99 % train to 99 % test accuracy, alpha = 2 | >= "
+        f"{GROKKING_DELAY}",
+        delay("alpha2"),
     ),
-    Claim(
-        "...while weight decay shrinks its weight norm (Fig. 2, twin axis)",
-        paper="falls",
-        quantity="final / initial weight norm, alpha = 2",
-        value=ratio(value_at("alpha2.final_weight_norm"), value_at("alpha2.initial_weight_norm")),
-        rule="< 1",
+    claim(
+        "...while weight decay shrinks its weight norm (Fig. 2, twin axis) "
+        "| falls | final / initial weight norm, alpha = 2 | < 1",
+        ratio(value_at("alpha2.final_weight_norm"), value_at("alpha2.initial_weight_norm")),
     ),
-    Claim(
-        "At the default initialization (alpha = 1) there is no such delay (Fig. 2)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % test, alpha = 1",
-        value=delay("alpha1"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization (alpha = 1) there is no such delay (Fig. 2) "
+        f"| no delay | steps from 99 % train to 99 % test, alpha = 1 | < {GROKKING_DELAY}",
+        delay("alpha1"),
     ),
-    Claim(
-        "Train loss against weight norm is an L: low for every norm above a small one "
-        "(Sec. 2, Fig. 2)",
-        paper="L",
-        quantity="train loss flat above alpha = 1 (1 yes)",
-        value=lambda n: float(bool(n["landscape"]["train_loss_flat_above_1"])),
-        rule="== 1",
+    claim(
+        "Train loss against weight norm is an L: low for every norm above a small one (Sec. 2, "
+        "Fig. 2) "
+        "| L | train loss flat above alpha = 1 (1 yes) | == 1",
+        lambda n: float(bool(n["landscape"]["train_loss_flat_above_1"])),
     ),
-    Claim(
-        "Test loss against weight norm is a U: low only near a Goldilocks norm (Sec. 2, Fig. 2)",
-        paper="U",
-        quantity="test loss at the smaller of the two ends / its best",
-        value=u_depth,
-        rule=">= 2",
+    claim(
+        "Test loss against weight norm is a U: low only near a Goldilocks norm (Sec. 2, Fig. 2) "
+        "| U | test loss at the smaller of the two ends / its best | >= 2",
+        u_depth,
     ),
 )
 STUDY = kit.declare(

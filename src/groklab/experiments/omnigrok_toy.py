@@ -22,7 +22,7 @@ import numpy as np
 
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import Claim, value_at
+from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
@@ -171,20 +171,16 @@ def goldilocks_margin(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "Test accuracy is best at a Goldilocks decoder norm, lower at both ends (Sec. 3, "
-        "Fig. 6/8: the U)",
-        paper="U",
-        quantity="best test accuracy minus the better end's, m = 0",
-        value=goldilocks_margin,
-        rule="> 0",
+    claim(
+        "Test accuracy is best at a Goldilocks decoder norm, lower at both ends (Sec. 3, Fig. "
+        "6/8: the U) "
+        "| U | best test accuracy minus the better end's, m = 0 | > 0",
+        goldilocks_margin,
     ),
-    Claim(
-        "The training set is fitted at every norm above a small one (the L)",
-        paper="L",
-        quantity="smallest alpha whose train accuracy reaches 100 %, m = 0",
-        value=value_at("m=0.smallest_alpha_fitting_train"),
-        rule="<= 1",
+    claim(
+        "The training set is fitted at every norm above a small one (the L) "
+        "| L | smallest alpha whose train accuracy reaches 100 %, m = 0 | <= 1",
+        value_at("m=0.smallest_alpha_fitting_train"),
     ),
 )
 STUDY = declare(

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 
 from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, steps_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, steps_at
 from groklab.plots.curves import plot_accuracy
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.plots.style import build_figure
@@ -179,40 +179,33 @@ def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcom
 
 DESCRIPTION = "x/y mod 97 at 50 %: train vs validation accuracy (the grokking delay)"
 CLAIMS = (
-    Claim(
-        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1, "
-        "Fig. 1 left)",
-        paper="< 10^3 steps",
-        quantity="steps to 99 % train, Adam",
-        value=steps_at("adam.steps_to_train"),
-        rule="<= 1000",
+    claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1, Fig. 1 "
+        "left) "
+        "| < 10^3 steps | steps to 99 % train, Adam | <= 1000",
+        steps_at("adam.steps_to_train"),
         sizes=("paper",),
     ),
-    Claim(
+    claim(
         "Validation accuracy is near perfect only close to 10^6 steps, with little sign of "
-        "generalization before 10^5 (Sec. 3.1, Fig. 1 left; Adam, no weight decay)",
-        paper="~10^6 steps",
-        quantity="steps to 99 % validation, Adam",
-        value=steps_at("adam.steps_to_val"),
-        rule="in [1e5, 1e6]",
+        "generalization before 10^5 (Sec. 3.1, Fig. 1 left; Adam, no weight decay) "
+        "| ~10^6 steps | steps to 99 % validation, Adam | in [1e5, 1e6]",
+        steps_at("adam.steps_to_val"),
         sizes=("paper",),
     ),
-    Claim(
-        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1)",
-        paper="< 10^3 steps",
-        quantity="steps to 99 % train, AdamW wd 1",
-        value=steps_at("adamw.steps_to_train"),
-        rule="<= 1000",
+    claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1) "
+        "| < 10^3 steps | steps to 99 % train, AdamW wd 1 | <= 1000",
+        steps_at("adamw.steps_to_train"),
         sizes=("quick",),
         note="quick trains AdamW with weight decay 1, not the paper's Adam",
     ),
-    Claim(
-        "Generalization comes long after the training set is fitted: a delay of at least "
-        "10^3 steps (grokking as Liu et al. 2022 define it)",
-        paper="~10^5-10^6 steps with Adam",
-        quantity="steps from 99 % train to 99 % validation, AdamW wd 1",
-        value=delay("adamw"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "Generalization comes long after the training set is fitted: a delay of at least 10^3 "
+        "steps (grokking as Liu et al. 2022 define it) "
+        "| ~10^5-10^6 steps with Adam | steps from 99 % train to 99 % validation, AdamW wd 1 | >= "
+        f"{GROKKING_DELAY}",
+        delay("adamw"),
         sizes=("quick",),
         note="quick shows the delay with AdamW wd 1, far shorter than Adam's",
     ),

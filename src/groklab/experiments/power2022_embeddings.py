@@ -24,7 +24,7 @@ from groklab.analysis.embeddings import (
 from groklab.data import OPS
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, reached, value_at
+from groklab.experiments.claims import claim, reached, value_at
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
@@ -202,20 +202,16 @@ def table_row(row: dict) -> tuple:
 
 DESCRIPTION = "PCA and t-SNE of the unembedding vectors of a grokked model (x+y: a ring)"
 CLAIMS = (
-    Claim(
-        "The model generalizes before its output layer is read (Fig. 3 shows grokked models)",
-        paper="grokked",
-        quantity="reached 99 % validation, x+y (1 yes, 0 no)",
-        value=reached("add.steps_to_val"),
-        rule="== 1",
+    claim(
+        "The model generalizes before its output layer is read (Fig. 3 shows grokked models) "
+        "| grokked | reached 99 % validation, x+y (1 yes, 0 no) | == 1",
+        reached("add.steps_to_val"),
     ),
-    Claim(
-        "The unembedding vectors of x+y (mod p) lie on a circle (Sec. 3.4, Fig. 3)",
-        paper="a circle",
-        quantity="share of the PC 1-2 projection's power in one ring "
-        "(1: a perfect ring, ~1/p: noise)",
-        value=value_at("add.ring_share"),
-        rule=">= 0.8",
+    claim(
+        "The unembedding vectors of x+y (mod p) lie on a circle (Sec. 3.4, Fig. 3) "
+        "| a circle | share of the PC 1-2 projection's power in one ring (1: a perfect ring, "
+        "~1/p: noise) | >= 0.8",
+        value_at("add.ring_share"),
     ),
 )
 STUDY = declare(

@@ -19,7 +19,7 @@ import numpy as np
 from groklab.analysis import Summary, smallest_fraction, summarize
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import NEVER, Claim
+from groklab.experiments.claims import NEVER, claim
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.plots.power2022 import plot_steps_by_fraction
 from groklab.plots.style import build_figure
@@ -178,29 +178,24 @@ def slower_with_more_data(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "The steps needed to reach 99 % validation accuracy grow as the training fraction "
-        "shrinks (Fig. 1 center; Sec. 3.1: near 25-30 % of the data, 1 % less data costs "
-        "40-50 % more steps)",
-        paper="monotone, steep",
-        quantity="neighbouring fractions where more data was slower (median over seeds)",
-        value=slower_with_more_data,
-        rule="== 0",
+    claim(
+        "The steps needed to reach 99 % validation accuracy grow as the training fraction shrinks "
+        "(Fig. 1 center; Sec. 3.1: near 25-30 % of the data, 1 % less data costs 40-50 % more "
+        "steps) "
+        "| monotone, steep | neighbouring fractions where more data was slower (median over "
+        "seeds) | == 0",
+        slower_with_more_data,
     ),
-    Claim(
-        "Below some training fraction, validation accuracy does not reach 99 % within the "
-        "budget (Fig. 1 center)",
-        paper="yes",
-        quantity="fractions whose median never reached 99 % validation",
-        value=lambda n: float(sum(_median_or_never(r) == NEVER for r in n["rows"])),
-        rule=">= 1",
+    claim(
+        "Below some training fraction, validation accuracy does not reach 99 % within the budget "
+        "(Fig. 1 center) "
+        "| yes | fractions whose median never reached 99 % validation | >= 1",
+        lambda n: float(sum(_median_or_never(r) == NEVER for r in n["rows"])),
     ),
-    Claim(
-        "Training accuracy reaches 99 % within 10^3-10^4 steps at every fraction (Sec. 3.1)",
-        paper="10^3-10^4 steps",
-        quantity="largest median steps to 99 % train over the fractions",
-        value=lambda n: max(_never_if_nan(r["median_steps_to_train"]) for r in n["rows"]),
-        rule="<= 10000",
+    claim(
+        "Training accuracy reaches 99 % within 10^3-10^4 steps at every fraction (Sec. 3.1) "
+        "| 10^3-10^4 steps | largest median steps to 99 % train over the fractions | <= 10000",
+        lambda n: max(_never_if_nan(r["median_steps_to_train"]) for r in n["rows"]),
     ),
 )
 STUDY = declare(

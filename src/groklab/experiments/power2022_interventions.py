@@ -25,7 +25,7 @@ from groklab.analysis import smallest_fraction
 from groklab.analysis.curves import median_never_last
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
+from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.by_fraction import plot_by_fraction
 from groklab.plots.style import build_figure
@@ -296,21 +296,17 @@ def wd_over_best_other(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "Weight decay toward the origin improves data efficiency the most of the "
-        "interventions tried (Sec. 3.3, Fig. 2 center)",
-        paper="largest effect",
-        quantity="smallest fraction with weight decay minus the best other intervention's "
-        "(1 = never)",
-        value=wd_over_best_other,
-        rule="<= 0",
+    claim(
+        "Weight decay toward the origin improves data efficiency the most of the interventions "
+        "tried (Sec. 3.3, Fig. 2 center) "
+        "| largest effect | smallest fraction with weight decay minus the best other "
+        "intervention's (1 = never) | <= 0",
+        wd_over_best_other,
     ),
-    Claim(
-        "Weight decay more than halves the training data needed (Sec. 3.3)",
-        paper="< 1/2",
-        quantity="smallest fraction with weight decay / with plain Adam (1 = never)",
-        value=lambda n: float(n["smallest_fraction"]["wd_origin"]) / _fraction(n, "adam"),
-        rule="<= 0.5",
+    claim(
+        "Weight decay more than halves the training data needed (Sec. 3.3) "
+        "| < 1/2 | smallest fraction with weight decay / with plain Adam (1 = never) | <= 0.5",
+        lambda n: float(n["smallest_fraction"]["wd_origin"]) / _fraction(n, "adam"),
     ),
 )
 STUDY = declare(

@@ -27,7 +27,7 @@ from groklab.analysis.curves import median_never_last
 from groklab.data import OPS, PAPER_OPS, make_table
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
+from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
@@ -284,14 +284,12 @@ def easy_over_hard(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
+    claim(
         "Symmetric and easy operations (x+y, x-y, x/y) need less data to generalize than "
         "x^3+xy^2+y and the S5 products (Sec. 3.2, Fig. 2 left); compared here in training "
-        "examples, since a mod-p table and S5's differ in size (quick: 961 pairs vs 14,400)",
-        paper="easy < hard",
-        quantity="most examples an easy op needed / fewest a hard op needed",
-        value=easy_over_hard,
-        rule="< 1",
+        "examples, since a mod-p table and S5's differ in size (quick: 961 pairs vs 14,400) "
+        "| easy < hard | most examples an easy op needed / fewest a hard op needed | < 1",
+        easy_over_hard,
     ),
 )
 STUDY = declare(

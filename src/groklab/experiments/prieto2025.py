@@ -51,7 +51,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
 from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.measures import MEASURES
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
@@ -353,44 +353,34 @@ DESCRIPTION = (
     "collapse fraction"
 )
 CLAIMS = (
-    Claim(
+    claim(
         "Without weight decay, float32 cross-entropy drives training samples into softmax "
-        "collapse: their softmax at the answer rounds to exactly 1 (Sec. 3, Fig. 2)",
-        paper="most samples",
-        quantity="largest collapse fraction, AdamW wd 0, float32",
-        value=value_at("collapse.collapse_max"),
-        rule=">= 0.5",
+        "collapse: their softmax at the answer rounds to exactly 1 (Sec. 3, Fig. 2) "
+        "| most samples | largest collapse fraction, AdamW wd 0, float32 | >= 0.5",
+        value_at("collapse.collapse_max"),
     ),
-    Claim(
-        "...and its validation accuracy stays near chance (Fig. 1)",
-        paper="chance",
-        quantity="final validation accuracy, AdamW wd 0 (2/p = 0.0177 at p = 113)",
-        value=value_at("collapse.final_val_acc"),
-        rule="<= 0.0177",
+    claim(
+        "...and its validation accuracy stays near chance (Fig. 1) "
+        "| chance | final validation accuracy, AdamW wd 0 (2/p = 0.0177 at p = 113) | <= 0.0177",
+        value_at("collapse.final_val_acc"),
     ),
-    Claim(
-        "⊥AdamW generalizes without weight decay, with almost no delay (Sec. 5, Fig. 1)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % validation, ⊥AdamW",
-        value=delay("orthograd"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "⊥AdamW generalizes without weight decay, with almost no delay (Sec. 5, Fig. 1) "
+        f"| no delay | steps from 99 % train to 99 % validation, ⊥AdamW | < {GROKKING_DELAY}",
+        delay("orthograd"),
     ),
-    Claim(
-        "StableMax, which cannot collapse, generalizes without weight decay (Sec. 4, Fig. 1)",
-        paper="~100 % test",
-        quantity="final validation accuracy, StableMax wd 0",
-        value=value_at("stablemax.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "StableMax, which cannot collapse, generalizes without weight decay (Sec. 4, Fig. 1) "
+        "| ~100 % test | final validation accuracy, StableMax wd 0 | >= 0.9",
+        value_at("stablemax.final_val_acc"),
         note="the paper's StableMax run trains 80,000 steps; at 40 % groklab's is still at "
         "0.004 after 12,000",
     ),
-    Claim(
-        "Weight decay keeps the logits small enough to avoid collapse, so the model groks "
-        "(the paper's account of why weight decay helps)",
-        paper="groks",
-        quantity="final validation accuracy, AdamW wd 8",
-        value=value_at("wd8.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "Weight decay keeps the logits small enough to avoid collapse, so the model groks (the "
+        "paper's account of why weight decay helps) "
+        "| groks | final validation accuracy, AdamW wd 8 | >= 0.9",
+        value_at("wd8.final_val_acc"),
     ),
 )
 STUDY = kit.declare(
