@@ -216,6 +216,22 @@ def population_of(result: SweepResult, row: dict) -> TrainResult:
     return next(r for r in result.results if r.run_id == row["run_id"])
 
 
+def recipe_row(column: str, recipe, seed: int, settings: dict, budget: int, row: dict) -> dict:
+    """The CSV row of one member of a recipe (its `name`, `weight_decay` and `transforms`):
+    {column: its name, "seed", *settings, "weight_decay", "transforms", "budget", "run_id",
+    "member"}; the experiment adds its numbers."""
+    return {
+        column: recipe.name,
+        "seed": seed,
+        **settings,
+        "weight_decay": recipe.weight_decay,
+        "transforms": "+".join(recipe.transforms) or "none",
+        "budget": budget,
+        "run_id": row["run_id"],
+        "member": row["member"],
+    }
+
+
 def member_curves(
     result: SweepResult, row: dict, *, evaluated_only: bool = False
 ) -> dict[str, np.ndarray]:

@@ -173,19 +173,9 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
         member = common.member_curves(result, row, evaluated_only=True)
         curves.append(member)
-        rows.append(
-            {
-                "recipe": recipe.name,
-                "seed": seed,
-                "optimizer": recipe.optimizer,
-                "weight_decay": recipe.weight_decay,
-                "transforms": "+".join(recipe.transforms) or "none",
-                "budget": size.budgets[recipe.name],
-                "run_id": row["run_id"],
-                "member": row["member"],
-                **member_numbers(member),
-            }
-        )
+        settings, budget = {"optimizer": recipe.optimizer}, size.budgets[recipe.name]
+        own = common.recipe_row("recipe", recipe, seed, settings, budget, row)
+        rows.append({**own, **member_numbers(member)})
     return rows, curves
 
 

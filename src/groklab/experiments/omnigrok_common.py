@@ -30,9 +30,9 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
-from groklab.experiments.base import ExperimentContext
+from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.common import member_curves, population_of, pow10, train_points
-from groklab.experiments.kit import Drawing, Files
+from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
@@ -95,6 +95,31 @@ def best_alpha_by_row(
             **{f"val_acc_{end}_alpha": float(best[r, column[end]]) for end in ends},
         }
     return out
+
+
+def runs_and_landscape(rows, shown_rows, columns, notes, land, land_table, files) -> Outcome:
+    """The outcome of grokking runs beside a landscape: the runs' numbers by run (from `rows`)
+    and the landscape's under "landscape"; the runs' table (of `shown_rows`, headed by
+    `columns`) shown with the landscape's."""
+    numbers = {**by_run(rows, columns), "landscape": land}
+    return Outcome(numbers, table_of(shown_rows, columns), notes, files, second_table=land_table)
+
+
+def best_alpha_table(
+    landscape: Landscape, row: str, *, key: Callable = int, ends=("smallest", "largest"), at: str
+) -> tuple[dict, str]:
+    """`best_alpha_by_row` and its Markdown table: a line per row (headed `row`), its best
+    alpha and test accuracy, then the accuracy at each end, headed f"{at} {alpha:.3g}"."""
+    best = best_alpha_by_row(landscape, key=key, ends=ends)
+    alphas = landscape.alphas[[{"smallest": 0, "largest": -1}[end] for end in ends]]
+    header = [row, "best alpha", "best test acc", *(f"{at} {alpha:.3g}" for alpha in alphas)]
+    return best, markdown_table(header, [[r, *v.values()] for r, v in best.items()])
+
+
+def goldilocks_margin(row: dict) -> float:
+    """A row of `best_alpha_by_row`: its best test accuracy minus the better of the two ends of
+    the alpha grid (> 0: best at a middle norm)."""
+    return row["best_val_acc"] - max(row["val_acc_smallest_alpha"], row["val_acc_largest_alpha"])
 
 
 def landscape_points(

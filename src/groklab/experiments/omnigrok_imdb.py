@@ -34,10 +34,10 @@ from matplotlib.axes import Axes
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments import omnigrok_common
-from groklab.experiments.base import ExperimentContext, markdown_table
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
+from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -259,10 +259,7 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
     files = omnigrok_common.landscape_files(
         land, stem="imdb_landscape", title=title, axis_label="training texts N"
     )
-    best = omnigrok_common.best_alpha_by_row(land)
-    ends = [f"at alpha {alpha:.3g}" for alpha in land.alphas[[0, -1]]]
-    cells = [[n, *v.values()] for n, v in best.items()]
-    return best, markdown_table(["N", "best alpha", "best test acc", *ends], cells), files
+    return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
 
 
 def _or_na(value: float) -> float | str:
@@ -289,10 +286,10 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "accuracy at memorization, reached as the norm shrinks.\n\n"
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
-    numbers = by_run(rows, TABLE)
-    numbers["landscape"] = land
-    table = table_of(shown_rows, TABLE)
-    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
+    files = grokking_part + land_part
+    return omnigrok_common.runs_and_landscape(
+        rows, shown_rows, TABLE, notes, land, land_table, files
+    )
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"

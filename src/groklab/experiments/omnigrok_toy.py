@@ -166,8 +166,7 @@ DESCRIPTION = "toy addition: best train/test accuracy over messiness x decoder n
 def goldilocks_margin(numbers: dict) -> float:
     """Best test accuracy over the alpha grid minus the better of its two ends, m = 0 (> 0:
     best at a middle norm)."""
-    m = numbers["m=0"]
-    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+    return omnigrok_common.goldilocks_margin(numbers["m=0"])
 
 
 CLAIMS = (

@@ -221,20 +221,9 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
             mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
             curves.append(member)
             collapses.append(mine)
-            rows.append(
-                {
-                    "run": recipe.name,
-                    "seed": seed,
-                    "loss": recipe.loss,
-                    "lr": size.lr,
-                    "weight_decay": recipe.weight_decay,
-                    "transforms": "+".join(recipe.transforms) or "none",
-                    "budget": size.budgets[recipe.name],
-                    "run_id": row["run_id"],
-                    "member": row["member"],
-                    **run_numbers(member, mine),
-                }
-            )
+            settings, budget = {"loss": recipe.loss, "lr": size.lr}, size.budgets[recipe.name]
+            own = common.recipe_row("run", recipe, seed, settings, budget, row)
+            rows.append({**own, **run_numbers(member, mine)})
     return rows, curves, collapses
 
 
