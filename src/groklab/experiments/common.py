@@ -157,6 +157,17 @@ GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fra
 
 
 @dataclass(frozen=True, kw_only=True)
+class GridSize(RunSize):
+    """A size of a training fraction x seed grid (GRID_NOTES say what it shrank)."""
+
+    p: int
+    weight_decay: float
+    batch_size: int | str
+    fractions: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class BudgetsSize(RunSize):
     """A size whose runs each have their own budget (run name -> steps); `steps` is the
     longest, set from them."""

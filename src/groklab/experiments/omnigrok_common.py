@@ -31,7 +31,7 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.common import member_curves, population_of, pow10, train_points
+from groklab.experiments.common import RunSize, member_curves, population_of, pow10, train_points
 from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
 from groklab.plots.curves import plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
@@ -55,6 +55,14 @@ def paper_alphas(n: int = 21) -> np.ndarray:
 def describe_grid(values: Sequence[float]) -> str:
     """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LandscapeSize(RunSize):
+    """A size of an Omnigrok experiment with a landscape: its pool of examples and its alphas."""
+
+    n_examples: int
+    alphas: tuple[float, ...]
 
 
 @dataclass(frozen=True)

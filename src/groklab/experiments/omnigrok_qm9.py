@@ -38,7 +38,7 @@ from groklab.data import qm9
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
+from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
 from groklab.plots.curves import plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -71,11 +71,9 @@ def paper_landscape_steps(n: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Qm9Size(RunSize):
-    n_examples: int
+class Qm9Size(omnigrok_common.LandscapeSize):
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     sizes: tuple[int, ...]
     landscape_steps: int
 

@@ -28,7 +28,7 @@ from groklab.analysis.curves import curve_ends
 from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model, shown, single_run
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -47,11 +47,9 @@ RUNS = (  # the size's weight decay
 
 
 @dataclass(frozen=True, kw_only=True)
-class TeacherStudentSize(RunSize):
-    n_examples: int
+class TeacherStudentSize(omnigrok_common.LandscapeSize):
     n_train: int
     weight_decay: float
-    alphas: tuple[float, ...]
     landscape_steps: int
     landscape_eval_every: int
     seed: int

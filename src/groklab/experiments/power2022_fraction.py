@@ -32,13 +32,8 @@ TITLE = "Power et al. 2022, Fig. 1 center"
 # Optimizer: AdamW lr 1e-3, weight decay 1, the paper's default for its other figures (its
 # Fig. 1 left also shows plain Adam, which at 1e5 steps generalizes at almost no fraction).
 @dataclass(frozen=True, kw_only=True)
-class FractionSize(common.RunSize):
+class FractionSize(common.GridSize):
     op: str
-    p: int
-    batch_size: str
-    weight_decay: float
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
 
 
 POWER = PRESETS["power2022"]

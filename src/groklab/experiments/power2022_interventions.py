@@ -91,13 +91,8 @@ BASELINE = "wd_origin"
 
 
 @dataclass(frozen=True, kw_only=True)
-class InterventionsSize(common.RunSize):
+class InterventionsSize(common.GridSize):
     op: str
-    p: int
-    weight_decay: float
-    batch_size: int | str
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
     interventions: tuple[str, ...]
 
 

@@ -38,13 +38,8 @@ TITLE = "Power et al. 2022, Fig. 2 left"
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpsSize(common.RunSize):
+class OpsSize(common.GridSize):
     ops: tuple[str, ...]
-    p: int
-    weight_decay: float
-    batch_size: int | str
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
     group: dict[str, int]
 
 
