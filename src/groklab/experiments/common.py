@@ -167,6 +167,22 @@ class GridSize(RunSize):
     seeds: tuple[int, ...]
 
 
+def grid_base(size: GridSize, op: str, optim: OptimSpec | None = None) -> RunSpec:
+    """The base run of a grid: `op` mod p with the size's model, lr, weight decay, batch and
+    budget; a population stops once every member has generalized."""
+    train = TrainSpec(
+        steps=size.steps,
+        batch_size=size.batch_size,
+        eval_every=size.eval_every,
+        stop_at_val_acc=THRESHOLD,
+    )
+    members = members_from(lr=size.lr, weight_decay=size.weight_decay)
+    data = DataSpec(op=op, p=size.p)
+    return RunSpec(
+        data=data, model=size.model, optim=optim or OptimSpec(), train=train, members=members
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class BudgetsSize(RunSize):
     """A size whose runs each have their own budget (run name -> steps); `steps` is the

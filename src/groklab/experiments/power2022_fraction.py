@@ -23,7 +23,7 @@ from groklab.experiments.claims import NEVER, claim
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
 from groklab.plots.power2022 import plot_steps_by_fraction
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS
 from groklab.sweep import SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 1 center"
@@ -64,17 +64,7 @@ SIZES = size_table(
 
 def sweep_spec(size: FractionSize) -> SweepSpec:
     """One population: every (fraction, seed) a member, seeds varying fastest."""
-    base = RunSpec(
-        data=DataSpec(op=size.op, p=size.p),
-        model=size.model,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            stop_at_val_acc=common.THRESHOLD,
-        ),
-        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
-    )
+    base = common.grid_base(size, size.op)
     grid = (("train_fraction", size.fractions), ("seed", size.seeds))
     return SweepSpec(base, grid=grid, max_members=len(size.fractions) * len(size.seeds))
 

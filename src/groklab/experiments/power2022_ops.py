@@ -31,7 +31,7 @@ from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, OptimSpec
 from groklab.sweep import SweepResult, SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 2 left"
@@ -81,19 +81,7 @@ def build_sweeps(size: OpsSize) -> list[SweepSpec]:
 
 
 def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
-    base = RunSpec(
-        data=DataSpec(op=ops[0], p=size.p),
-        model=size.model,
-        optim=OptimSpec(optimizer="adamw"),
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            # a population stops once every member has generalized
-            stop_at_val_acc=common.THRESHOLD,
-        ),
-        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
-    )
+    base = common.grid_base(size, ops[0], OptimSpec(optimizer="adamw"))
     grid = {"data.op": ops, "train_fraction": list(size.fractions), "seed": list(size.seeds)}
     return SweepSpec(base, grid=grid)
 
