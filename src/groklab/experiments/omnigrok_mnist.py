@@ -33,12 +33,9 @@ from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, describe_model, shown, single_run
 from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.style import VAL_COLOR
-from groklab.spec import (
-    PRESETS,
-    DataSpec,
-    RunSpec,
-)
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
@@ -84,16 +81,10 @@ SIZES = size_table(
     },
     "alphas n_trains landscape_steps landscape_batch landscape_eval",
     {
-        "paper": (
-            tuple(omnigrok_common.paper_alphas(21)),
-            (10, 30, 100, 300, 1000, 4000),
-            10_000,
-            100,
-            100,
-        ),
+        "paper": (tuple(paper_alphas(21)), (10, 30, 100, 300, 1000, 4000), 10_000, 100, 100),
         # The landscape needs ~5k steps for alpha = 10 to fit N = 1,000 with its norm held (at
         # 2k its train accuracy stayed low: no "L").
-        "quick": (tuple(omnigrok_common.paper_alphas(5)), (100, 1000), 5_000, 100, 250),
+        "quick": (tuple(paper_alphas(5)), (100, 1000), 5_000, 100, 250),
         "micro": ((0.5, 2.0), (20, 40), 20, 10, 10),
     },
     lr=1e-3,

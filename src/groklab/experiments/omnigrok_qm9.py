@@ -40,6 +40,7 @@ from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
 from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.curves import plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
@@ -84,26 +85,8 @@ SIZES = size_table(
     "n_examples model batch_size steps eval_every alphas sizes landscape_steps",
     {
         # landscape_steps 0: the paper's int(10^5 / N) epochs per row
-        "paper": (
-            100,
-            QM9,
-            32,
-            100_000,
-            100,
-            tuple(omnigrok_common.paper_alphas(21)),
-            tuple(paper_sizes()),
-            0,
-        ),
-        "quick": (
-            100,
-            QM9,
-            32,
-            5_000,
-            100,
-            tuple(omnigrok_common.paper_alphas(5)),
-            (20, 50, 100),
-            1_000,
-        ),
+        "paper": (100, QM9, 32, 100_000, 100, tuple(paper_alphas(21)), tuple(paper_sizes()), 0),
+        "quick": (100, QM9, 32, 5_000, 100, tuple(paper_alphas(5)), (20, 50, 100), 1_000),
         "micro": (10, MICRO_NNCONV, 4, 20, 10, (0.5, 2.0), (6, 10), 10),
     },
     lr=1e-3,

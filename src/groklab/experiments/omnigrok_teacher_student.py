@@ -29,6 +29,7 @@ from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
 from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -60,28 +61,10 @@ SIZES = kit.size_table(
     TeacherStudentSize,
     "n_examples n_train model steps eval_every alphas landscape_steps landscape_eval_every",
     {
-        "paper": (
-            0,
-            100,
-            TEACHER,
-            100_000,
-            100,
-            tuple(omnigrok_common.paper_alphas(21)),
-            10_000,
-            100,
-        ),
+        "paper": (0, 100, TEACHER, 100_000, 100, tuple(paper_alphas(21)), 10_000, 100),
         # Measured here: alpha = 2 fits the training set by step 1,100 and reaches test accuracy
         # 0.96 at 30k (norm 17.2 -> 11.0); the landscape's L and U are clear by 3,000 steps.
-        "quick": (
-            0,
-            100,
-            TEACHER,
-            30_000,
-            100,
-            tuple(omnigrok_common.paper_alphas(11)),
-            3_000,
-            100,
-        ),
+        "quick": (0, 100, TEACHER, 30_000, 100, tuple(paper_alphas(11)), 3_000, 100),
         "micro": (40, 20, MICRO_MLP, 30, 10, (0.3, 1.0, 3.0), 20, 10),
     },
     lr=3e-4,
