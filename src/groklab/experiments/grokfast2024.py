@@ -32,7 +32,7 @@ from groklab.analysis.curves import median_never_last
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim, ratio, steps_at
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
 
@@ -337,5 +337,5 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study("grokfast2024", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "grokfast.md", claims=CLAIMS)
+    "grokfast2024", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "grokfast.md", claims=CLAIMS
 )

@@ -30,7 +30,7 @@ from matplotlib.axes import Axes
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, value_at
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
@@ -306,14 +306,5 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "nanda2023-progress",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "progress.md",
-        claims=CLAIMS,
-    )
+    "nanda2023-progress", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "progress.md", claims=CLAIMS
 )

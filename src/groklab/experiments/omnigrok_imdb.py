@@ -37,7 +37,7 @@ from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
 from groklab.experiments.common import Note, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Files, Outcome, declare, size_table
 from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
@@ -307,16 +307,14 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-imdb",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "imdb.md",
-        claims=CLAIMS,
-        reads_source=("quick", "paper"),
-        resize=lambda size, ctx: fit_source(size, source(ctx)),
-    )
+    "omnigrok-imdb",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "imdb.md",
+    claims=CLAIMS,
+    reads_source=("quick", "paper"),
+    resize=lambda size, ctx: fit_source(size, source(ctx)),
 )

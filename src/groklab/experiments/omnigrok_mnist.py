@@ -32,7 +32,7 @@ from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Files, Outcome, declare, size_table
 from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, RunSpec
@@ -267,15 +267,13 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-mnist",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "mnist.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-mnist",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "mnist.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

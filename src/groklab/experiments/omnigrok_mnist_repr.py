@@ -31,7 +31,7 @@ from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim
 from groklab.experiments.common import Note, describe_model, shown, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table
+from groklab.experiments.kit import Outcome, declare, size_table
 from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
@@ -130,15 +130,13 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-mnist-repr",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "mnist_repr.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-mnist-repr",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "mnist_repr.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

@@ -31,7 +31,7 @@ from groklab.analysis import steps_to_threshold
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
-from groklab.experiments.kit import Outcome, Study, by_run, declare, size_table, table_of
+from groklab.experiments.kit import Outcome, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -229,5 +229,5 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study("omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS)
+    "omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS
 )

@@ -39,7 +39,7 @@ from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
 from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import Outcome, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.curves import plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -292,15 +292,13 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-qm9",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "qm9.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-qm9",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "qm9.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

@@ -265,14 +265,12 @@ CLAIMS = (
     ),
 )
 STUDY = kit.declare(
-    kit.Study(
-        "omnigrok-teacher-student",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "teacher_student.md",
-        claims=CLAIMS,
-    )
+    "omnigrok-teacher-student",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "teacher_student.md",
+    claims=CLAIMS,
 )

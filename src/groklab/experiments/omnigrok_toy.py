@@ -24,7 +24,7 @@ from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
+from groklab.experiments.kit import Outcome, declare, size_table, table_of
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -183,7 +183,5 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-toy", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "toy_landscape.md", claims=CLAIMS
-    )
+    "omnigrok-toy", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "toy_landscape.md", claims=CLAIMS
 )

@@ -211,7 +211,5 @@ CLAIMS = (
     ),
 )
 STUDY = kit.declare(
-    kit.Study(
-        "power2022-curves", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "curves.md", claims=CLAIMS
-    )
+    "power2022-curves", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "curves.md", claims=CLAIMS
 )

@@ -25,7 +25,7 @@ from groklab.data import OPS
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim, reached, value_at
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.style import build_figure
@@ -215,14 +215,12 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-embeddings",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "embeddings.md",
-        claims=CLAIMS,
-    )
+    "power2022-embeddings",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "embeddings.md",
+    claims=CLAIMS,
 )

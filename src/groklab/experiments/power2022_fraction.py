@@ -20,7 +20,7 @@ from groklab.analysis import Summary, smallest_fraction, summarize
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import NEVER, claim
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.power2022 import plot_steps_by_fraction
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS
@@ -184,14 +184,12 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-fraction",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        markdown="fraction.md",
-        claims=CLAIMS,
-    )
+    "power2022-fraction",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    markdown="fraction.md",
+    claims=CLAIMS,
 )

@@ -26,7 +26,7 @@ from groklab.analysis.curves import median_never_last
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.by_fraction import plot_by_fraction
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
@@ -305,15 +305,13 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-interventions",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "interventions.md",
-        heading=f"{TITLE}: interventions",
-        claims=CLAIMS,
-    )
+    "power2022-interventions",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "interventions.md",
+    heading=f"{TITLE}: interventions",
+    claims=CLAIMS,
 )

@@ -28,7 +28,7 @@ from groklab.data import OPS, PAPER_OPS, make_table
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, OptimSpec
@@ -276,15 +276,13 @@ CLAIMS = (
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-ops",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "ops.md",
-        heading=f"{TITLE}: data needed per operation",
-        claims=CLAIMS,
-    )
+    "power2022-ops",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "ops.md",
+    heading=f"{TITLE}: data needed per operation",
+    claims=CLAIMS,
 )

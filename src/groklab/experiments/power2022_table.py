@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from groklab.data import make_table, train_mask
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare
+from groklab.experiments.kit import Drawing, Files, Outcome, declare
 from groklab.plots.style import build_figure
 from groklab.plots.table import plot_table
 
@@ -58,5 +58,5 @@ CLAIMS = (
 )
 DESCRIPTION = "operation tables with validation entries blank"
 STUDY = declare(
-    Study("power2022-table", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "table.md", claims=CLAIMS)
+    "power2022-table", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "table.md", claims=CLAIMS
 )

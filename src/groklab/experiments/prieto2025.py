@@ -373,5 +373,5 @@ CLAIMS = (
     ),
 )
 STUDY = kit.declare(
-    kit.Study("prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS)
+    "prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS
 )
