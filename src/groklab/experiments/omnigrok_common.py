@@ -33,7 +33,7 @@ from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.common import RunSize, member_curves, population_of, pow10, train_points
 from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
-from groklab.plots.curves import plot_accuracy, plot_weight_norm
+from groklab.plots.curves import legend_on_twin, plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
 from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
@@ -221,10 +221,7 @@ def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> 
         norm_ax = plot_weight_norm(ax.twinx(), curves)
         top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
         norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
-        handles, labels = ax.get_legend_handles_labels()
-        norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-        ax.get_legend().remove()
-        norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8)
+        legend_on_twin(ax, norm_ax, loc="center left", fontsize=8)
     ax.set_title(label, fontsize=10)
     return ax
 

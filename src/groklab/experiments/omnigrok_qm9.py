@@ -41,7 +41,7 @@ from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio,
 from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
 from groklab.experiments.kit import Outcome, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import paper_alphas
-from groklab.plots.curves import plot_loss, plot_weight_norm
+from groklab.plots.curves import legend_on_twin, plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
@@ -185,10 +185,7 @@ def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
     plot_loss(ax, curves)
     ax.axhline(FIT_LOSS, color="0.5", linestyle=":", lw=1.0, label=f"loss {FIT_LOSS:g}")
     norm_ax = plot_weight_norm(ax.twinx(), curves)
-    handles, labels = ax.get_legend_handles_labels()
-    norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-    ax.get_legend().remove()  # one legend on the top axis, so the norm line never hides it
-    norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="upper right", fontsize=7)
+    legend_on_twin(ax, norm_ax, loc="upper right", fontsize=7)
     ax.set_ylabel("MSE, bohr^6 (log scale)")
     ax.set_title(label, fontsize=10)
     return ax
