@@ -5,6 +5,7 @@ and `groklab reproduce` writes them (claims.md/.csv, a caption on each figure), 
 
 import csv
 import math
+import re
 
 import pytest
 
@@ -19,6 +20,7 @@ from groklab.experiments.claims import (
     value_at,
     write_claims,
 )
+from groklab.experiments.claims import claim as row_claim
 
 
 def claim(rule: str, value=lambda n: n["x"], **kw) -> Claim:
@@ -90,3 +92,12 @@ def test_every_experiment_declares_claims_its_numbers_answer(name, run_micro_twi
     for c in experiment.claims:
         value = float(c.value(numbers))  # a wrong key or shape raises here, not "not measured"
         assert isinstance(value, float), c.text
+
+
+def test_a_claim_row_gives_the_claim_its_four_fields():
+    value = value_at("a.b")
+    made = row_claim("A sentence (Sec. 1) | 3 | steps, x | in [1, 2]", value, sizes=("paper",))
+    assert made == Claim("A sentence (Sec. 1)", "3", "steps, x", value, "in [1, 2]", ("paper",))
+    assert row_claim("text |  | x | == 1", value).paper == ""
+    with pytest.raises(ValueError, match=re.escape("text | paper | quantity | rule")):
+        row_claim("text | x | == 1", value)

@@ -10,6 +10,11 @@ claim fails there and its row says why (the value, "never", or what is missing).
           paper="< 10^3 steps", quantity="steps to 99 % train",
           value=steps_at("adam.steps_to_train"), rule="<= 1000")
 
+or, as experiments declare them, one row "claim | paper | quantity | rule" and the value:
+
+    claim("Train accuracy is near perfect within 10^3 steps (Sec. 3.1, Fig. 1 left) | "
+          "< 10^3 steps | steps to 99 % train | <= 1000", steps_at("adam.steps_to_train"))
+
 `check_claims(claims, numbers, size)` gives one `ClaimResult` per claim that applies to the
 size; `claims_table` and `write_claims` turn them into Markdown and CSV (claims.md, claims.csv).
 """
@@ -64,6 +69,16 @@ class Claim:
             "<": value < x,
             "==": value == x,
         }[m.group("op")]
+
+
+def claim(row: str, value: Callable[[dict], float], **more) -> Claim:
+    """A claim written as one row, "text | paper | quantity | rule" (as its table shows it; the
+    paper's number may be empty), with its value and, as keywords, its sizes and note."""
+    fields = [f.strip() for f in row.split("|")]
+    if len(fields) != 4:
+        raise ValueError(f"claim {row!r}: write 'text | paper | quantity | rule'")
+    text, paper, quantity, rule = fields
+    return Claim(text, paper, quantity, value, rule, **more)
 
 
 @dataclass(frozen=True)

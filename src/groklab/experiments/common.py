@@ -157,6 +157,33 @@ GRID_NOTES = (P, MODEL, LR, WEIGHT_DECAY, STEPS, BATCH, FRACTIONS, SEEDS)  # fra
 
 
 @dataclass(frozen=True, kw_only=True)
+class GridSize(RunSize):
+    """A size of a training fraction x seed grid (GRID_NOTES say what it shrank)."""
+
+    p: int
+    weight_decay: float
+    batch_size: int | str
+    fractions: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+
+def grid_base(size: GridSize, op: str, optim: OptimSpec | None = None) -> RunSpec:
+    """The base run of a grid: `op` mod p with the size's model, lr, weight decay, batch and
+    budget; a population stops once every member has generalized."""
+    train = TrainSpec(
+        steps=size.steps,
+        batch_size=size.batch_size,
+        eval_every=size.eval_every,
+        stop_at_val_acc=THRESHOLD,
+    )
+    members = members_from(lr=size.lr, weight_decay=size.weight_decay)
+    data = DataSpec(op=op, p=size.p)
+    return RunSpec(
+        data=data, model=size.model, optim=optim or OptimSpec(), train=train, members=members
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class BudgetsSize(RunSize):
     """A size whose runs each have their own budget (run name -> steps); `steps` is the
     longest, set from them."""
@@ -214,6 +241,22 @@ def train_points(
 def population_of(result: SweepResult, row: dict) -> TrainResult:
     """The population a row's member trained in (its curves are `curves[k][row["member"]]`)."""
     return next(r for r in result.results if r.run_id == row["run_id"])
+
+
+def recipe_row(column: str, recipe, seed: int, settings: dict, budget: int, row: dict) -> dict:
+    """The CSV row of one member of a recipe (its `name`, `weight_decay` and `transforms`):
+    {column: its name, "seed", *settings, "weight_decay", "transforms", "budget", "run_id",
+    "member"}; the experiment adds its numbers."""
+    return {
+        column: recipe.name,
+        "seed": seed,
+        **settings,
+        "weight_decay": recipe.weight_decay,
+        "transforms": "+".join(recipe.transforms) or "none",
+        "budget": budget,
+        "run_id": row["run_id"],
+        "member": row["member"],
+    }
 
 
 def member_curves(

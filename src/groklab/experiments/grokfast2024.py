@@ -29,23 +29,10 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import median_never_last
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, ratio, steps_at
-from groklab.experiments.common import (
-    BUDGETS,
-    LR,
-    MODEL,
-    SEEDS,
-    BudgetsSize,
-    Note,
-    P,
-    describe_budgets,
-    describe_model,
-    describe_op,
-    member_curves,
-    train_points,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.claims import claim, ratio, steps_at
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
 from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
 
@@ -90,7 +77,7 @@ RECIPES = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class GrokfastSize(BudgetsSize):
+class GrokfastSize(common.BudgetsSize):
     p: int
     train_fraction: float
     batch_size: int
@@ -124,8 +111,15 @@ SIZES = size_table(
 )
 
 
-BATCH: Note = ("batch {} (paper {})", lambda size: size.batch_size)
-NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, BATCH, SEEDS)
+BATCH: common.Note = ("batch {} (paper {})", lambda size: size.batch_size)
+NOTES: tuple[common.Note, ...] = (
+    common.P,
+    common.MODEL,
+    common.LR,
+    common.BUDGETS,
+    BATCH,
+    common.SEEDS,
+)
 
 
 def recipe_spec(size: GrokfastSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -174,24 +168,14 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     """One row per (recipe, seed) and each member's curves, recipes in RECIPES order."""
     keys = [(r, s) for r in RECIPES for s in size.seeds]
     specs = [recipe_spec(size, r, s) for r, s in keys]
-    result = train_points(specs, ctx, max_members=len(size.seeds))
+    result = common.train_points(specs, ctx, max_members=len(size.seeds))
     rows, curves = [], []
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
-        member = member_curves(result, row, evaluated_only=True)
+        member = common.member_curves(result, row, evaluated_only=True)
         curves.append(member)
-        rows.append(
-            {
-                "recipe": recipe.name,
-                "seed": seed,
-                "optimizer": recipe.optimizer,
-                "weight_decay": recipe.weight_decay,
-                "transforms": "+".join(recipe.transforms) or "none",
-                "budget": size.budgets[recipe.name],
-                "run_id": row["run_id"],
-                "member": row["member"],
-                **member_numbers(member),
-            }
-        )
+        settings, budget = {"optimizer": recipe.optimizer}, size.budgets[recipe.name]
+        own = common.recipe_row("recipe", recipe, seed, settings, budget, row)
+        rows.append({**own, **member_numbers(member)})
     return rows, curves
 
 
@@ -288,8 +272,8 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, curves = run_recipes(size, ctx)
     summary = medians(rows)
     setting = (
-        f"{describe_op('mul', size.p)}, {size.train_fraction:.0%} training data, batch "
-        f"{size.batch_size}, {describe_model(size.model)}, lr {size.lr:g}, betas (0.9, 0.98)"
+        f"{common.describe_op('mul', size.p)}, {size.train_fraction:.0%} training data, batch "
+        f"{size.batch_size}, {common.describe_model(size.model)}, lr {size.lr:g}, betas (0.9, 0.98)"
     )
     fig = plot_figure(rows, curves, summary, budgets=size.budgets)
     tables = {"grokfast.csv": rows}
@@ -298,11 +282,12 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         tables[f"grokfast_curves_{recipe.name}.csv"] = stack_members(mine)
     notes = (
         f"{setting}; pre-LN GELU transformer with learned positions and biases, 10 warm-up "
-        f"steps, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} steps, "
-        f"evaluated every {size.eval_every} steps; a population stops once all its members "
-        "hold 99 % validation accuracy. Steps are the first evaluated step at or above the "
-        "threshold; a median of 'never' means most members did not get there. The paper "
-        "(p = 97, 95 %): baseline 39,890, Grokfast-MA 790, Grokfast-EMA 910 iterations."
+        f"steps, seeds {', '.join(map(str, size.seeds))}, budgets "
+        f"{common.describe_budgets(size)} steps, evaluated every {size.eval_every} steps; a "
+        "population stops once all its members hold 99 % validation accuracy. Steps are the "
+        "first evaluated step at or above the threshold; a median of 'never' means most "
+        "members did not get there. The paper (p = 97, 95 %): baseline 39,890, Grokfast-MA "
+        "790, Grokfast-EMA 910 iterations."
     )
     files = Files([Drawing("grokfast.png", fig, f"{TITLE}: {setting}")], tables)
     numbers = {**summary, "budgets": dict(size.budgets)}
@@ -330,32 +315,27 @@ def _median_95(recipe: str, budget_for_never: bool = False):
 
 
 CLAIMS = (
-    Claim(
-        "Grokfast-EMA reaches 95 % validation accuracy far sooner than the baseline, Adam "
-        "without weight decay (Fig. 2-3: 910 vs 39,890 iterations)",
-        paper="910 / 39,890 = 0.023",
-        quantity="median steps to 95 %, EMA / baseline (a baseline that never "
-        "reaches 95 % counts as its budget; 3 seeds)",
-        value=ratio(_median_95("grokfast_ema"), _median_95("baseline", True)),
-        rule="<= 0.2",
+    claim(
+        "Grokfast-EMA reaches 95 % validation accuracy far sooner than the baseline, Adam without "
+        "weight decay (Fig. 2-3: 910 vs 39,890 iterations) "
+        "| 910 / 39,890 = 0.023 | median steps to 95 %, EMA / baseline (a baseline that never "
+        "reaches 95 % counts as its budget; 3 seeds) | <= 0.2",
+        ratio(_median_95("grokfast_ema"), _median_95("baseline", True)),
     ),
-    Claim(
-        "Grokfast-MA reaches 95 % validation accuracy far sooner than the baseline (Fig. 2: "
-        "790 vs 39,890 iterations)",
-        paper="790 / 39,890 = 0.020",
-        quantity="median steps to 95 %, MA / baseline (never = its budget; 3 seeds)",
-        value=ratio(_median_95("grokfast_ma"), _median_95("baseline", True)),
-        rule="<= 0.2",
+    claim(
+        "Grokfast-MA reaches 95 % validation accuracy far sooner than the baseline (Fig. 2: 790 "
+        "vs 39,890 iterations) "
+        "| 790 / 39,890 = 0.020 | median steps to 95 %, MA / baseline (never = its budget; 3 "
+        "seeds) | <= 0.2",
+        ratio(_median_95("grokfast_ma"), _median_95("baseline", True)),
     ),
-    Claim(
-        "Matched baseline (not in the paper): AdamW with decoupled weight decay 1 and no "
-        "filter is within 1.5x of Grokfast-EMA",
-        paper="not run by the paper",
-        quantity="median steps to 95 %, AdamW wd 1 / EMA (3 seeds)",
-        value=ratio(_median_95("adamw"), _median_95("grokfast_ema")),
-        rule="<= 1.5",
+    claim(
+        "Matched baseline (not in the paper): AdamW with decoupled weight decay 1 and no filter "
+        "is within 1.5x of Grokfast-EMA "
+        "| not run by the paper | median steps to 95 %, AdamW wd 1 / EMA (3 seeds) | <= 1.5",
+        ratio(_median_95("adamw"), _median_95("grokfast_ema")),
     ),
 )
 STUDY = declare(
-    Study("grokfast2024", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "grokfast.md", claims=CLAIMS)
+    "grokfast2024", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "grokfast.md", claims=CLAIMS
 )

@@ -8,8 +8,8 @@ the same for every experiment and lives here (`run_study`): title and save each 
 each table of rows and each set of curves as CSV, the Markdown table headed by what the size
 shrank, and the `ExperimentResult` whose numbers the claims read.
 
-    STUDY = declare(Study("power2022-fraction", TITLE, DESCRIPTION, SIZES, NOTES, outcome,
-                          markdown="fraction.md", claims=CLAIMS))
+    STUDY = declare("power2022-fraction", TITLE, DESCRIPTION, SIZES, NOTES, outcome,
+                    markdown="fraction.md", claims=CLAIMS)
 """
 
 from __future__ import annotations
@@ -145,8 +145,11 @@ def write_files(files: Files, ctx: ExperimentContext, shrunk: str = "") -> list[
     return paths
 
 
-def declare(study: Study) -> Study:
-    """Register the study as an `Experiment` (for `groklab reproduce`) and return it."""
+def declare(study: Study | str, *fields: Any, **more: Any) -> Study:
+    """Register the study as an `Experiment` (for `groklab reproduce`) and return it; given
+    the `Study`'s fields instead (its name first), declare the `Study` they make."""
+    if not isinstance(study, Study):
+        study = Study(study, *fields, **more)
     register(
         Experiment(
             study.name, study.title, study.description, study.run, study.reads_source, study.claims

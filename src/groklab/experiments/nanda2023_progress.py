@@ -27,22 +27,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, value_at
-from groklab.experiments.common import (
-    LR,
-    MODEL,
-    STEPS,
-    Note,
-    P,
-    RunSize,
-    describe_model,
-    keeping_checkpoints,
-    shown,
-    single_run,
-    train_points,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, value_at
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
@@ -53,7 +41,7 @@ MEASURES = header(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProgressSize(RunSize):
+class ProgressSize(common.RunSize):
     p: int
     train_fraction: float
     weight_decay: float
@@ -76,15 +64,18 @@ SIZES = size_table(
     weight_decay=1.0,
     seed=0,
 )
-FRACTION: Note = ("train fraction {} (paper {})", shown("train_fraction", "{:.0%}".format))
-KEEP: Note = ("checkpoints {} (paper {})", shown("keep"))
-NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS, KEEP)
+FRACTION: common.Note = (
+    "train fraction {} (paper {})",
+    common.shown("train_fraction", "{:.0%}".format),
+)
+KEEP: common.Note = ("checkpoints {} (paper {})", common.shown("keep"))
+NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, common.STEPS, KEEP)
 
 
 def run_spec(size: ProgressSize) -> RunSpec:
     optim = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
     data = DataSpec(op="add", p=size.p, layout="x_y_eq")
-    return single_run(
+    return common.single_run(
         size,
         data,
         optim=optim,
@@ -205,7 +196,7 @@ def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     from groklab.store import RunStore
 
     spec = run_spec(size)
-    train_points([spec], keeping_checkpoints(ctx, size.keep), max_members=1)
+    common.train_points([spec], common.keeping_checkpoints(ctx, size.keep), max_members=1)
     with RunStore(ctx.store_root) as store:
         history = measure_history(store, spec.run_id)
         curves = store.read_measures(spec.run_id)
@@ -224,14 +215,14 @@ def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         for key, label in PHASE_ENDS.items()
     ]
     notes = (
-        f"Task: {task}; model: {describe_model(size.model)}, tokens [x, y, =]; AdamW lr "
+        f"Task: {task}; model: {common.describe_model(size.model)}, tokens [x, y, =]; AdamW lr "
         f"{size.lr:g}, betas (0.9, 0.98), weight decay {size.weight_decay:g}, 10 warm-up "
         f"steps, seed {size.seed}. Key frequencies of the final model: {keys}. Restricted and "
         "excluded loss use them at every checkpoint. Paper (TransformerLens demo's stored "
         "run): 99 % test accuracy at ~14k steps; key frequencies 14, 35, 41, 42, 52 (another "
         "seed finds others)."
     )
-    title = f"{TITLE}: {task}, {describe_model(size.model)}"
+    title = f"{TITLE}: {task}, {common.describe_model(size.model)}"
     files = Files([Drawing("progress.png", fig, title)], {"progress.csv": rows})
     table = markdown_table(["phase ends at", "step", *TABLE.values()], cells)
     return Outcome(progress_numbers(curves, phases, keys), table, notes, files)
@@ -273,70 +264,47 @@ def phases_in_order(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "Training splits into memorization, circuit formation and cleanup, in that order "
-        "(Sec. 5: 0-1.4k, 1.4k-9.4k, 9.4k-14k steps)",
-        paper="1.4k / 9.4k / 14k",
-        quantity="memorized < cleanup start <= grokked (1 yes, 0 no)",
-        value=phases_in_order,
-        rule="== 1",
+    claim(
+        "Training splits into memorization, circuit formation and cleanup, in that order (Sec. 5: "
+        "0-1.4k, 1.4k-9.4k, 9.4k-14k steps) "
+        "| 1.4k / 9.4k / 14k | memorized < cleanup start <= grokked (1 yes, 0 no) | == 1",
+        phases_in_order,
     ),
-    Claim(
-        "Test accuracy comes long after train accuracy (grokking)",
-        paper="~12.6k steps",
-        quantity="steps from memorization to 99 % test",
-        value=difference(value_at("phases.grokked"), value_at("phases.memorized")),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "Test accuracy comes long after train accuracy (grokking) "
+        f"| ~12.6k steps | steps from memorization to 99 % test | >= {GROKKING_DELAY}",
+        difference(value_at("phases.grokked"), value_at("phases.memorized")),
     ),
-    Claim(
+    claim(
         "Restricted loss (key frequencies of the final model only) falls during circuit "
-        "formation, before test loss does (Sec. 5.2, Fig. 7)",
-        paper="falls by decades",
-        quantity="restricted loss at cleanup start / at memorization",
-        value=ratio(value_at("restricted_at.cleanup"), value_at("restricted_at.memorized")),
-        rule="<= 0.5",
+        "formation, before test loss does (Sec. 5.2, Fig. 7) "
+        "| falls by decades | restricted loss at cleanup start / at memorization | <= 0.5",
+        ratio(value_at("restricted_at.cleanup"), value_at("restricted_at.memorized")),
     ),
-    Claim(
-        "Excluded loss (key frequencies removed, train set) rises during circuit formation "
-        "(Sec. 5.2, Fig. 7)",
-        paper="rises",
-        quantity="excluded loss at cleanup start / at memorization",
-        value=ratio(value_at("excluded_at.cleanup"), value_at("excluded_at.memorized")),
-        rule=">= 2",
+    claim(
+        "Excluded loss (key frequencies removed, train set) rises during circuit formation (Sec. "
+        "5.2, Fig. 7) "
+        "| rises | excluded loss at cleanup start / at memorization | >= 2",
+        ratio(value_at("excluded_at.cleanup"), value_at("excluded_at.memorized")),
     ),
-    Claim(
-        "The sum of squared weights falls during cleanup (Sec. 5.2)",
-        paper="falls",
-        quantity="sum of squared weights at grokking / at cleanup start",
-        value=ratio(value_at("sum_sq_weights_at.grokked"), value_at("sum_sq_weights_at.cleanup")),
-        rule="< 1",
+    claim(
+        "The sum of squared weights falls during cleanup (Sec. 5.2) "
+        "| falls | sum of squared weights at grokking / at cleanup start | < 1",
+        ratio(value_at("sum_sq_weights_at.grokked"), value_at("sum_sq_weights_at.cleanup")),
     ),
-    Claim(
-        "The embedding becomes sparse in the Fourier basis: the Gini coefficient of W_E's "
-        "Fourier norms rises (Sec. 5.2)",
-        paper="rises",
-        quantity="Gini at grokking / at memorization",
-        value=ratio(value_at("gini_W_E_at.grokked"), value_at("gini_W_E_at.memorized")),
-        rule="> 1",
+    claim(
+        "The embedding becomes sparse in the Fourier basis: the Gini coefficient of W_E's Fourier "
+        "norms rises (Sec. 5.2) "
+        "| rises | Gini at grokking / at memorization | > 1",
+        ratio(value_at("gini_W_E_at.grokked"), value_at("gini_W_E_at.memorized")),
     ),
-    Claim(
-        "A handful of key frequencies (main seed: 14, 35, 41, 42, 52; other seeds 3-5 "
-        "others, App. C)",
-        paper="5",
-        quantity="key frequencies of the final model",
-        value=lambda n: float(len(n["key_frequencies"])),
-        rule="in [3, 6]",
+    claim(
+        "A handful of key frequencies (main seed: 14, 35, 41, 42, 52; other seeds 3-5 others, "
+        "App. C) "
+        "| 5 | key frequencies of the final model | in [3, 6]",
+        lambda n: float(len(n["key_frequencies"])),
     ),
 )
 STUDY = declare(
-    Study(
-        "nanda2023-progress",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "progress.md",
-        claims=CLAIMS,
-    )
+    "nanda2023-progress", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "progress.md", claims=CLAIMS
 )

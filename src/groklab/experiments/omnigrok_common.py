@@ -30,10 +30,10 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
-from groklab.experiments.base import ExperimentContext
-from groklab.experiments.common import member_curves, population_of, pow10, train_points
-from groklab.experiments.kit import Drawing, Files
-from groklab.plots.curves import plot_accuracy, plot_weight_norm
+from groklab.experiments.base import ExperimentContext, markdown_table
+from groklab.experiments.common import RunSize, member_curves, population_of, pow10, train_points
+from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
+from groklab.plots.curves import legend_on_twin, plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
 from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
@@ -55,6 +55,14 @@ def paper_alphas(n: int = 21) -> np.ndarray:
 def describe_grid(values: Sequence[float]) -> str:
     """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LandscapeSize(RunSize):
+    """A size of an Omnigrok experiment with a landscape: its pool of examples and its alphas."""
+
+    n_examples: int
+    alphas: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,31 @@ def best_alpha_by_row(
             **{f"val_acc_{end}_alpha": float(best[r, column[end]]) for end in ends},
         }
     return out
+
+
+def runs_and_landscape(rows, shown_rows, columns, notes, land, land_table, files) -> Outcome:
+    """The outcome of grokking runs beside a landscape: the runs' numbers by run (from `rows`)
+    and the landscape's under "landscape"; the runs' table (of `shown_rows`, headed by
+    `columns`) shown with the landscape's."""
+    numbers = {**by_run(rows, columns), "landscape": land}
+    return Outcome(numbers, table_of(shown_rows, columns), notes, files, second_table=land_table)
+
+
+def best_alpha_table(
+    landscape: Landscape, row: str, *, key: Callable = int, ends=("smallest", "largest"), at: str
+) -> tuple[dict, str]:
+    """`best_alpha_by_row` and its Markdown table: a line per row (headed `row`), its best
+    alpha and test accuracy, then the accuracy at each end, headed f"{at} {alpha:.3g}"."""
+    best = best_alpha_by_row(landscape, key=key, ends=ends)
+    alphas = landscape.alphas[[{"smallest": 0, "largest": -1}[end] for end in ends]]
+    header = [row, "best alpha", "best test acc", *(f"{at} {alpha:.3g}" for alpha in alphas)]
+    return best, markdown_table(header, [[r, *v.values()] for r, v in best.items()])
+
+
+def goldilocks_margin(row: dict) -> float:
+    """A row of `best_alpha_by_row`: its best test accuracy minus the better of the two ends of
+    the alpha grid (> 0: best at a middle norm)."""
+    return row["best_val_acc"] - max(row["val_acc_smallest_alpha"], row["val_acc_largest_alpha"])
 
 
 def landscape_points(
@@ -188,10 +221,7 @@ def draw_accuracy_panel(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> 
         norm_ax = plot_weight_norm(ax.twinx(), curves)
         top = np.nanmax(curves["weight_norm"])  # from 0: a held norm is a flat line
         norm_ax.set_ylim(0, 1.1 * top if top > 0 else 1)
-        handles, labels = ax.get_legend_handles_labels()
-        norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-        ax.get_legend().remove()
-        norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="center left", fontsize=8)
+        legend_on_twin(ax, norm_ax, loc="center left", fontsize=8)
     ax.set_title(label, fontsize=10)
     return ax
 

@@ -33,20 +33,12 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
-from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    Panel,
-    best_alpha_by_row,
-    describe_grid,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
+from groklab.experiments import omnigrok_common
+from groklab.experiments.base import ExperimentContext
+from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
+from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.kit import Files, Outcome, declare, size_table
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -60,8 +52,12 @@ MICRO_LSTM = ModelSpec(arch="lstm", n_layers=1, d_model=4, d_mlp=6, mlp_bias=Tru
 
 
 RUNS = (
-    Panel("alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0),
-    Panel("alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0),
+    omnigrok_common.Panel(
+        "alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0
+    ),
+    omnigrok_common.Panel(
+        "alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0
+    ),
 )
 
 
@@ -69,14 +65,12 @@ RUNS = (
 # (3/4 of them for training, 5 epochs, Adam lr 1e-3). Here the landscape's test set is fixed
 # (a quarter of its pool) and every cell trains the same budget.
 @dataclass(frozen=True, kw_only=True)
-class ImdbSize(RunSize):
+class ImdbSize(omnigrok_common.LandscapeSize):
     seq_len: int
     n_words: int
-    n_examples: int
     n_train: int
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     landscape_examples: int
     n_trains: tuple[int, ...]
     landscape_lr: float
@@ -133,14 +127,14 @@ NOTES: tuple[Note, ...] = (
     ("lr {} (paper {})", shown("lr", "{:g}".format)),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
-    ("landscape alphas {} (paper {})", shown("alphas", describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", describe_grid)),
+    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
+    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
     ("landscape pool {} texts (paper {})", shown("landscape_examples", "{:,}".format)),
     ("landscape {} steps per cell (paper {})", shown("landscape_steps", "{:,}".format)),
 )
 
 
-def run_spec(size: ImdbSize, run: Panel, *, text_source: str = "") -> RunSpec:
+def run_spec(size: ImdbSize, run: omnigrok_common.Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
     return single_run(
@@ -211,7 +205,7 @@ TABLE = {
 }
 
 
-def panel_label(run: Panel, numbers: dict) -> str:
+def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     """'alpha = 6, weight decay 1: test peaks at 70 % at step 1,200 (norm 326)'."""
     return (
         f"{run.label}: test peaks at {numbers['peak_val_acc']:.0%}, step "
@@ -230,15 +224,17 @@ def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list
     """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
     train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
     specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, grokking_files("imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+    return rows, omnigrok_common.grokking_files(
+        "imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
+    )
 
 
 def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files."""
     base = landscape_base(size, text_source=source(ctx))
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         base,
         alphas=size.alphas,
         axis="n_train",
@@ -251,11 +247,10 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
-    files = landscape_files(land, stem="imdb_landscape", title=title, axis_label="training texts N")
-    best = best_alpha_by_row(land)
-    ends = [f"at alpha {alpha:.3g}" for alpha in land.alphas[[0, -1]]]
-    cells = [[n, *v.values()] for n, v in best.items()]
-    return best, markdown_table(["N", "best alpha", "best test acc", *ends], cells), files
+    files = omnigrok_common.landscape_files(
+        land, stem="imdb_landscape", title=title, axis_label="training texts N"
+    )
+    return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
 
 
 def _or_na(value: float) -> float | str:
@@ -282,52 +277,44 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "accuracy at memorization, reached as the norm shrinks.\n\n"
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
-    numbers = by_run(rows, TABLE)
-    numbers["landscape"] = land
-    table = table_of(shown_rows, TABLE)
-    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
+    files = grokking_part + land_part
+    return omnigrok_common.runs_and_landscape(
+        rows, shown_rows, TABLE, notes, land, land_table, files
+    )
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 6) with weight decay 1, the LSTM's test accuracy peaks "
-        "long after it memorizes (Fig. 4)",
-        paper="grokking",
-        quantity="steps from 99 % train to the test-accuracy peak, alpha = 6",
-        value=value_at("alpha6_wd1.delay"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "Initialized large (alpha = 6) with weight decay 1, the LSTM's test accuracy peaks long "
+        "after it memorizes (Fig. 4) "
+        "| grokking | steps from 99 % train to the test-accuracy peak, alpha = 6 | >= "
+        f"{GROKKING_DELAY}",
+        value_at("alpha6_wd1.delay"),
     ),
-    Claim(
-        "...and rises from memorization to that peak (Fig. 4)",
-        paper="rises",
-        quantity="peak test accuracy minus test accuracy at memorization, alpha = 6",
-        value=difference(
-            value_at("alpha6_wd1.peak_val_acc"), value_at("alpha6_wd1.val_acc_memorized")
-        ),
-        rule=">= 0.05",
+    claim(
+        "...and rises from memorization to that peak (Fig. 4) "
+        "| rises | peak test accuracy minus test accuracy at memorization, alpha = 6 | >= 0.05",
+        difference(value_at("alpha6_wd1.peak_val_acc"), value_at("alpha6_wd1.val_acc_memorized")),
         note="offline, on tweets: a rise of 3-5 points is within one seed's noise",
     ),
-    Claim(
-        "At the default initialization without weight decay (alpha = 1) it generalizes as it "
-        "fits (Fig. 4)",
-        paper="no delay",
-        quantity="steps from 99 % train to the test-accuracy peak, alpha = 1",
-        value=value_at("alpha1_wd0.delay"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization without weight decay (alpha = 1) it generalizes as it fits "
+        "(Fig. 4) "
+        "| no delay | steps from 99 % train to the test-accuracy peak, alpha = 1 | < "
+        f"{GROKKING_DELAY}",
+        value_at("alpha1_wd0.delay"),
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-imdb",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "imdb.md",
-        claims=CLAIMS,
-        reads_source=("quick", "paper"),
-        resize=lambda size, ctx: fit_source(size, source(ctx)),
-    )
+    "omnigrok-imdb",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "imdb.md",
+    claims=CLAIMS,
+    reads_source=("quick", "paper"),
+    resize=lambda size, ctx: fit_source(size, source(ctx)),
 )

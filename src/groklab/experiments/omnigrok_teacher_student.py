@@ -25,28 +25,11 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import curve_ends
+from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, ratio, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, shown, single_run
-from groklab.experiments.kit import (
-    Drawing,
-    Files,
-    Outcome,
-    Study,
-    by_run,
-    declare,
-    size_table,
-    table_of,
-)
-from groklab.experiments.omnigrok_common import (
-    TORCH_ADAMW,
-    Landscape,
-    Panel,
-    grokking_files,
-    paper_alphas,
-    run_landscape,
-    run_panels,
-)
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
+from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -54,29 +37,27 @@ from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 2"
 THRESHOLD = 0.99
 FIT_LOSS = 1e-3  # a train loss below this fits (almost) every example to the 1e-3 tolerance
-OPTIM = TORCH_ADAMW  # the paper's, with full batches
+OPTIM = omnigrok_common.TORCH_ADAMW  # the paper's, with full batches
 MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=True)
 
 
 RUNS = (  # the size's weight decay
-    Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
-    Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
+    omnigrok_common.Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
+    omnigrok_common.Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
 )
 
 
 @dataclass(frozen=True, kw_only=True)
-class TeacherStudentSize(RunSize):
-    n_examples: int
+class TeacherStudentSize(omnigrok_common.LandscapeSize):
     n_train: int
     weight_decay: float
-    alphas: tuple[float, ...]
     landscape_steps: int
     landscape_eval_every: int
     seed: int
 
 
 TEACHER = PRESETS["omnigrok_teacher"]
-SIZES = size_table(
+SIZES = kit.size_table(
     TeacherStudentSize,
     "n_examples n_train model steps eval_every alphas landscape_steps landscape_eval_every",
     {
@@ -135,7 +116,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     }
 
 
-def landscape_numbers(land: Landscape) -> dict[str, float | bool]:
+def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool]:
     """The U's bottom and ends, and whether the L is flat for alpha >= 1."""
     train, val = land.best["best_train_loss"][0], land.best["best_val_loss"][0]
     best = int(np.nanargmin(val))
@@ -150,7 +131,7 @@ def landscape_numbers(land: Landscape) -> dict[str, float | bool]:
     }
 
 
-def landscape_figure(land: Landscape) -> Figure:
+def landscape_figure(land: omnigrok_common.Landscape) -> Figure:
     """The L and the U (best losses against norm) and the best accuracies against norm."""
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
@@ -194,22 +175,22 @@ LAND_TABLE = {
 }
 
 
-def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], Files]:
+def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], kit.Files]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
     specs = [run_spec(size, r.init_scale) for r in RUNS]
-    rows, curves = run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
+    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     setting = (
         f"teacher-student, {size.n_train} train, {describe_model(size.model, (5, 5))}, "
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
     )
     runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
     title = f"{TITLE}: {setting}"
-    return rows, grokking_files("teacher_student_curves", runs, rows, title=title)
+    return rows, omnigrok_common.grokking_files("teacher_student_curves", runs, rows, title=title)
 
 
-def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, Files]:
+def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.Files]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         run_spec(size, 1.0, landscape=True),
         alphas=size.alphas,
         axis="n_train",
@@ -221,14 +202,14 @@ def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, Files]:
         f"{size.landscape_steps:,} steps"
     )
     stem = "teacher_student_landscape"
-    figure = Drawing(f"{stem}.png", landscape_figure(land), title)
-    return landscape_numbers(land), Files([figure], {f"{stem}.csv": land.rows()})
+    figure = kit.Drawing(f"{stem}.png", landscape_figure(land), title)
+    return landscape_numbers(land), kit.Files([figure], {f"{stem}.csv": land.rows()})
 
 
-def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
     rows, grokking_part = grokking(size, ctx)
     lands, lu_part = lu(size, ctx)
-    table = table_of(rows, TABLE)
+    table = kit.table_of(rows, TABLE)
     table += "\n" + markdown_table(list(LAND_TABLE.values()), [[lands[k] for k in LAND_TABLE]])
     notes = (
         f"Grokking runs: AdamW lr {size.lr:g} (betas 0.9, 0.999), weight decay "
@@ -238,9 +219,9 @@ def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> Ou
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    numbers = by_run(rows, NUMBERS.split())
+    numbers = kit.by_run(rows, NUMBERS.split())
     numbers["landscape"] = lands
-    return Outcome(numbers, table, notes, grokking_part + lu_part)
+    return kit.Outcome(numbers, table, notes, grokking_part + lu_part)
 
 
 DESCRIPTION = "teacher-student: alpha = 2 groks as the norm decays, alpha = 1 does not; L and U"
@@ -254,53 +235,42 @@ def u_depth(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "A student initialized large (alpha = 2) and trained with weight decay fits the "
-        "training set long before it generalizes (Fig. 2)",
-        paper="grokking",
-        quantity="steps from 99 % train to 99 % test accuracy, alpha = 2",
-        value=delay("alpha2"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "A student initialized large (alpha = 2) and trained with weight decay fits the training "
+        "set long before it generalizes (Fig. 2) "
+        "| grokking | steps from 99 % train to 99 % test accuracy, alpha = 2 | >= "
+        f"{GROKKING_DELAY}",
+        delay("alpha2"),
     ),
-    Claim(
-        "...while weight decay shrinks its weight norm (Fig. 2, twin axis)",
-        paper="falls",
-        quantity="final / initial weight norm, alpha = 2",
-        value=ratio(value_at("alpha2.final_weight_norm"), value_at("alpha2.initial_weight_norm")),
-        rule="< 1",
+    claim(
+        "...while weight decay shrinks its weight norm (Fig. 2, twin axis) "
+        "| falls | final / initial weight norm, alpha = 2 | < 1",
+        ratio(value_at("alpha2.final_weight_norm"), value_at("alpha2.initial_weight_norm")),
     ),
-    Claim(
-        "At the default initialization (alpha = 1) there is no such delay (Fig. 2)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % test, alpha = 1",
-        value=delay("alpha1"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "At the default initialization (alpha = 1) there is no such delay (Fig. 2) "
+        f"| no delay | steps from 99 % train to 99 % test, alpha = 1 | < {GROKKING_DELAY}",
+        delay("alpha1"),
     ),
-    Claim(
-        "Train loss against weight norm is an L: low for every norm above a small one "
-        "(Sec. 2, Fig. 2)",
-        paper="L",
-        quantity="train loss flat above alpha = 1 (1 yes)",
-        value=lambda n: float(bool(n["landscape"]["train_loss_flat_above_1"])),
-        rule="== 1",
+    claim(
+        "Train loss against weight norm is an L: low for every norm above a small one (Sec. 2, "
+        "Fig. 2) "
+        "| L | train loss flat above alpha = 1 (1 yes) | == 1",
+        lambda n: float(bool(n["landscape"]["train_loss_flat_above_1"])),
     ),
-    Claim(
-        "Test loss against weight norm is a U: low only near a Goldilocks norm (Sec. 2, Fig. 2)",
-        paper="U",
-        quantity="test loss at the smaller of the two ends / its best",
-        value=u_depth,
-        rule=">= 2",
+    claim(
+        "Test loss against weight norm is a U: low only near a Goldilocks norm (Sec. 2, Fig. 2) "
+        "| U | test loss at the smaller of the two ends / its best | >= 2",
+        u_depth,
     ),
 )
-STUDY = declare(
-    Study(
-        "omnigrok-teacher-student",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "teacher_student.md",
-        claims=CLAIMS,
-    )
+STUDY = kit.declare(
+    "omnigrok-teacher-student",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "teacher_student.md",
+    claims=CLAIMS,
 )

@@ -20,15 +20,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import Claim, value_at
+from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model, single_run
-from groklab.experiments.kit import Outcome, Study, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import (
-    Landscape,
-    landscape_files,
-    run_landscape,
-)
+from groklab.experiments.kit import Outcome, declare, size_table, table_of
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -106,7 +102,7 @@ def base_spec(size: ToySize) -> RunSpec:
     )
 
 
-def row_numbers(land: Landscape, r: int) -> dict[str, float]:
+def row_numbers(land: omnigrok_common.Landscape, r: int) -> dict[str, float]:
     """One messiness row: where the best test accuracy and loss are, and the smallest alpha
     that fits the training set."""
     val_acc, val_loss = land.best["best_val_acc"][r], land.best["best_val_loss"][r]
@@ -137,7 +133,7 @@ TABLE = {
 
 
 def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    land = run_landscape(
+    land = omnigrok_common.run_landscape(
         base_spec(size), alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
     )
     model = describe_decoder(size.model)
@@ -158,7 +154,7 @@ def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         {f"m={r['messiness']:g}": {k: r[k] for k in TABLE if k != "messiness"} for r in rows},
         table_of(rows, TABLE),
         notes,
-        landscape_files(
+        omnigrok_common.landscape_files(
             land, stem="toy_landscape", title=title, axis_label="messiness m", lu_row=0
         ),
     )
@@ -170,29 +166,22 @@ DESCRIPTION = "toy addition: best train/test accuracy over messiness x decoder n
 def goldilocks_margin(numbers: dict) -> float:
     """Best test accuracy over the alpha grid minus the better of its two ends, m = 0 (> 0:
     best at a middle norm)."""
-    m = numbers["m=0"]
-    return m["best_val_acc"] - max(m["val_acc_smallest_alpha"], m["val_acc_largest_alpha"])
+    return omnigrok_common.goldilocks_margin(numbers["m=0"])
 
 
 CLAIMS = (
-    Claim(
-        "Test accuracy is best at a Goldilocks decoder norm, lower at both ends (Sec. 3, "
-        "Fig. 6/8: the U)",
-        paper="U",
-        quantity="best test accuracy minus the better end's, m = 0",
-        value=goldilocks_margin,
-        rule="> 0",
+    claim(
+        "Test accuracy is best at a Goldilocks decoder norm, lower at both ends (Sec. 3, Fig. "
+        "6/8: the U) "
+        "| U | best test accuracy minus the better end's, m = 0 | > 0",
+        goldilocks_margin,
     ),
-    Claim(
-        "The training set is fitted at every norm above a small one (the L)",
-        paper="L",
-        quantity="smallest alpha whose train accuracy reaches 100 %, m = 0",
-        value=value_at("m=0.smallest_alpha_fitting_train"),
-        rule="<= 1",
+    claim(
+        "The training set is fitted at every norm above a small one (the L) "
+        "| L | smallest alpha whose train accuracy reaches 100 %, m = 0 | <= 1",
+        value_at("m=0.smallest_alpha_fitting_train"),
     ),
 )
 STUDY = declare(
-    Study(
-        "omnigrok-toy", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "toy_landscape.md", claims=CLAIMS
-    )
+    "omnigrok-toy", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "toy_landscape.md", claims=CLAIMS
 )

@@ -15,29 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
+from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, steps_at
-from groklab.experiments.common import (
-    BATCH,
-    MODEL,
-    Note,
-    P,
-    describe_model,
-    describe_op,
-    member_curves,
-    train_points,
-)
-from groklab.experiments.kit import (
-    Drawing,
-    Files,
-    Outcome,
-    Study,
-    by_run,
-    declare,
-    header,
-    size_table,
-    table_of,
-)
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, steps_at
 from groklab.plots.curves import plot_accuracy
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.plots.style import build_figure
@@ -78,7 +58,7 @@ class CurvesSize:
 
 QUICK_RUNS = (replace(ADAMW, steps=10_000, stop_at_val_acc=0.99),)
 MICRO_RUNS = (replace(ADAM, steps=30, eval_every=10), replace(ADAMW, steps=30, eval_every=10))
-SIZES = size_table(
+SIZES = kit.size_table(
     CurvesSize,
     "p model batch_size lr runs",
     {
@@ -134,10 +114,15 @@ def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
     return notes
 
 
-NOTES: tuple[Note, ...] = (P, MODEL, BATCH, run_notes)  # its settings, then its runs
+NOTES: tuple[common.Note, ...] = (
+    common.P,
+    common.MODEL,
+    common.BATCH,
+    run_notes,
+)  # its settings, then its runs
 
 
-NUMBERS = header(
+NUMBERS = kit.header(
     "steps_to_train | steps_to_val | delay | final_train_acc | final_val_acc | steps_done"
 )
 TABLE = {
@@ -159,28 +144,34 @@ def draw_run(ax: Axes, run: CurveRun, curves: dict[str, np.ndarray], row: dict) 
     return ax
 
 
-def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    result = train_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
+def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
+    result = common.train_points([run_spec(size, r) for r in size.runs], ctx, max_members=1)
     fig = build_figure(len(size.runs), figsize=(max(8.0, 5.5 * len(size.runs) + 1), 4.8))
     rows, tables = [], {}
     for ax, run, row in zip(fig.axes, size.runs, result.rows, strict=True):
-        member = tables[f"curves_{run.name}.csv"] = member_curves(result, row, evaluated_only=True)
+        member = tables[f"curves_{run.name}.csv"] = common.member_curves(
+            result, row, evaluated_only=True
+        )
         draw_run(ax, run, member, row)
         delay = row["steps_to_val"] - row["steps_to_train"]
         settings = {"optimizer": run.optimizer, "weight_decay": run.weight_decay}
         rows.append({"run": run.name, **settings, "budget": run.steps, **row, "delay": delay})
-    task = f"{describe_op(size.op, size.p)}, {size.train_fraction:.0%} training data"
+    task = f"{common.describe_op(size.op, size.p)}, {size.train_fraction:.0%} training data"
     notes = (
-        f"Task: {task}; model: {describe_model(size.model)}; lr {size.lr:g}, "
+        f"Task: {task}; model: {common.describe_model(size.model)}; lr {size.lr:g}, "
         f"10 warm-up steps, seed {size.seed}. Steps are the first evaluated step at or "
         "above 99 %; 'never' means not within the budget."
     )
-    return Outcome(
-        by_run(rows, NUMBERS),
-        table_of(rows, TABLE),
+    return kit.Outcome(
+        kit.by_run(rows, NUMBERS),
+        kit.table_of(rows, TABLE),
         notes,
-        Files(
-            [Drawing("curves.png", fig, f"{TITLE}: {task}, {describe_model(size.model)}")],
+        kit.Files(
+            [
+                kit.Drawing(
+                    "curves.png", fig, f"{TITLE}: {task}, {common.describe_model(size.model)}"
+                )
+            ],
             {**tables, "curves_summary.csv": rows},
         ),
     )
@@ -188,44 +179,37 @@ def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 DESCRIPTION = "x/y mod 97 at 50 %: train vs validation accuracy (the grokking delay)"
 CLAIMS = (
-    Claim(
-        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1, "
-        "Fig. 1 left)",
-        paper="< 10^3 steps",
-        quantity="steps to 99 % train, Adam",
-        value=steps_at("adam.steps_to_train"),
-        rule="<= 1000",
+    claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1, Fig. 1 "
+        "left) "
+        "| < 10^3 steps | steps to 99 % train, Adam | <= 1000",
+        steps_at("adam.steps_to_train"),
         sizes=("paper",),
     ),
-    Claim(
+    claim(
         "Validation accuracy is near perfect only close to 10^6 steps, with little sign of "
-        "generalization before 10^5 (Sec. 3.1, Fig. 1 left; Adam, no weight decay)",
-        paper="~10^6 steps",
-        quantity="steps to 99 % validation, Adam",
-        value=steps_at("adam.steps_to_val"),
-        rule="in [1e5, 1e6]",
+        "generalization before 10^5 (Sec. 3.1, Fig. 1 left; Adam, no weight decay) "
+        "| ~10^6 steps | steps to 99 % validation, Adam | in [1e5, 1e6]",
+        steps_at("adam.steps_to_val"),
         sizes=("paper",),
     ),
-    Claim(
-        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1)",
-        paper="< 10^3 steps",
-        quantity="steps to 99 % train, AdamW wd 1",
-        value=steps_at("adamw.steps_to_train"),
-        rule="<= 1000",
+    claim(
+        "Training accuracy is close to perfect in under 10^3 optimization steps (Sec. 3.1) "
+        "| < 10^3 steps | steps to 99 % train, AdamW wd 1 | <= 1000",
+        steps_at("adamw.steps_to_train"),
         sizes=("quick",),
         note="quick trains AdamW with weight decay 1, not the paper's Adam",
     ),
-    Claim(
-        "Generalization comes long after the training set is fitted: a delay of at least "
-        "10^3 steps (grokking as Liu et al. 2022 define it)",
-        paper="~10^5-10^6 steps with Adam",
-        quantity="steps from 99 % train to 99 % validation, AdamW wd 1",
-        value=delay("adamw"),
-        rule=f">= {GROKKING_DELAY}",
+    claim(
+        "Generalization comes long after the training set is fitted: a delay of at least 10^3 "
+        "steps (grokking as Liu et al. 2022 define it) "
+        "| ~10^5-10^6 steps with Adam | steps from 99 % train to 99 % validation, AdamW wd 1 | >= "
+        f"{GROKKING_DELAY}",
+        delay("adamw"),
         sizes=("quick",),
         note="quick shows the delay with AdamW wd 1, far shorter than Adam's",
     ),
 )
-STUDY = declare(
-    Study("power2022-curves", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "curves.md", claims=CLAIMS)
+STUDY = kit.declare(
+    "power2022-curves", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "curves.md", claims=CLAIMS
 )

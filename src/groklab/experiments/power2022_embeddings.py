@@ -22,23 +22,10 @@ from groklab.analysis.embeddings import (
     unembedding_vectors,
 )
 from groklab.data import OPS
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, reached, value_at
-from groklab.experiments.common import (
-    MICRO_MLP,
-    MODEL,
-    QUICK_MLP,
-    Note,
-    RunSize,
-    describe_batch_and_lr,
-    describe_model,
-    describe_op,
-    population_of,
-    shown,
-    single_run,
-    train_points,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.claims import claim, reached, value_at
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.loader import load
 from groklab.plots.embeddings import plot_projection
 from groklab.plots.style import build_figure
@@ -57,7 +44,7 @@ class EmbeddingRun:
 # The paper does not give Fig. 3's training fractions; 50 % for x + y is its headline setting,
 # and S5 needs far more data (its Fig. 2 left), so 80 % there is groklab's choice.
 @dataclass(frozen=True, kw_only=True)
-class EmbeddingsSize(RunSize):
+class EmbeddingsSize(common.RunSize):
     runs: tuple[EmbeddingRun, ...]
     p: int
     batch_size: str
@@ -80,8 +67,8 @@ SIZES = size_table(
         ),
         # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
         # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
-        "quick": (QUICK_RUNS, 47, QUICK_MLP, "full", 1e-2, 3_000, 50),
-        "micro": (QUICK_RUNS, 7, MICRO_MLP, "full", 1e-2, 30, 10),
+        "quick": (QUICK_RUNS, 47, common.QUICK_MLP, "full", 1e-2, 3_000, 50),
+        "micro": (QUICK_RUNS, 7, common.MICRO_MLP, "full", 1e-2, 30, 10),
     },
     seed=0,
 )
@@ -90,7 +77,7 @@ SIZES = size_table(
 def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
     """Train the whole budget (no early stop): weight decay keeps shaping the representation
     after validation accuracy has reached 99 %."""
-    return single_run(
+    return common.single_run(
         size,
         DataSpec(op=run.op, p=size.p),
         train={"batch_size": size.batch_size},
@@ -101,13 +88,13 @@ def run_spec(size: EmbeddingsSize, run: EmbeddingRun) -> RunSpec:
 
 def describe_training(size: EmbeddingsSize) -> str:
     """'full, lr 0.01, 60%': batch, learning rate and the first run's training fraction."""
-    return f"{describe_batch_and_lr(size)}, {size.runs[0].train_fraction:.0%}"
+    return f"{common.describe_batch_and_lr(size)}, {size.runs[0].train_fraction:.0%}"
 
 
-SETTING_NOTES: tuple[Note, ...] = (
-    MODEL,
+SETTING_NOTES: tuple[common.Note, ...] = (
+    common.MODEL,
     ("batch {} training data (paper {})", describe_training),
-    ("{} steps (paper {})", shown("steps", "{:,}".format)),
+    ("{} steps (paper {})", common.shown("steps", "{:,}".format)),
 )
 
 
@@ -118,11 +105,11 @@ def task_notes(size: EmbeddingsSize, paper: EmbeddingsSize) -> list[str]:
     return [f"x + y mod {size.p} only (paper: x + y mod {paper.p} and S5 x * y)"]
 
 
-NOTES: tuple[Note, ...] = (task_notes, *SETTING_NOTES)
+NOTES: tuple[common.Note, ...] = (task_notes, *SETTING_NOTES)
 
 
 def task_name(op: str, p: int) -> str:
-    return f"S5: {OPS[op].formula}" if OPS[op].is_group else describe_op(op, p)
+    return f"S5: {OPS[op].formula}" if OPS[op].is_group else common.describe_op(op, p)
 
 
 def analyse(vectors: np.ndarray, *, cyclic: bool, seed: int) -> dict:
@@ -139,9 +126,8 @@ def draw(run: EmbeddingRun, size: EmbeddingsSize, found: dict) -> Drawing:
     pcs = {"xlabel": f"PC 1 ({r[0]:.1%} of variance)", "ylabel": f"PC 2 ({r[1]:.1%})"}
     plot_projection(fig.axes[0], found["pca"], title="PCA", **pcs)
     plot_projection(fig.axes[1], found["tsne"], title="t-SNE", xlabel="t-SNE 1", ylabel="t-SNE 2")
-    title = (
-        f"{TITLE}: unembedding vectors, {task_name(run.op, size.p)}, {describe_model(size.model)}"
-    )
+    model = common.describe_model(size.model)
+    title = f"{TITLE}: unembedding vectors, {task_name(run.op, size.p)}, {model}"
     return Drawing(f"embeddings_{run.op}.png", fig, title)
 
 
@@ -177,11 +163,11 @@ HEADER = header(
 
 def outcome(size: EmbeddingsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     specs = [run_spec(size, r) for r in size.runs]
-    result = train_points(specs, ctx, max_members=1)  # one population per run
+    result = common.train_points(specs, ctx, max_members=1)  # one population per run
     files, rows = Files(), []
     for run, spec, row in zip(size.runs, specs, result.rows, strict=True):
         summary, projected = project_run(run, size, spec, row, ctx)
-        curves = {f"curves_{run.op}.csv": population_of(result, row).curves}
+        curves = {f"curves_{run.op}.csv": common.population_of(result, row).curves}
         files, rows = files + projected + Files(tables=curves), [*rows, summary]
     notes = (
         "PC k: share of the variance of the class vectors explained by the k-th principal "
@@ -216,31 +202,25 @@ def table_row(row: dict) -> tuple:
 
 DESCRIPTION = "PCA and t-SNE of the unembedding vectors of a grokked model (x+y: a ring)"
 CLAIMS = (
-    Claim(
-        "The model generalizes before its output layer is read (Fig. 3 shows grokked models)",
-        paper="grokked",
-        quantity="reached 99 % validation, x+y (1 yes, 0 no)",
-        value=reached("add.steps_to_val"),
-        rule="== 1",
+    claim(
+        "The model generalizes before its output layer is read (Fig. 3 shows grokked models) "
+        "| grokked | reached 99 % validation, x+y (1 yes, 0 no) | == 1",
+        reached("add.steps_to_val"),
     ),
-    Claim(
-        "The unembedding vectors of x+y (mod p) lie on a circle (Sec. 3.4, Fig. 3)",
-        paper="a circle",
-        quantity="share of the PC 1-2 projection's power in one ring "
-        "(1: a perfect ring, ~1/p: noise)",
-        value=value_at("add.ring_share"),
-        rule=">= 0.8",
+    claim(
+        "The unembedding vectors of x+y (mod p) lie on a circle (Sec. 3.4, Fig. 3) "
+        "| a circle | share of the PC 1-2 projection's power in one ring (1: a perfect ring, "
+        "~1/p: noise) | >= 0.8",
+        value_at("add.ring_share"),
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-embeddings",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "embeddings.md",
-        claims=CLAIMS,
-    )
+    "power2022-embeddings",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "embeddings.md",
+    claims=CLAIMS,
 )

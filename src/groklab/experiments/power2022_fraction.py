@@ -17,28 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.analysis import Summary, smallest_fraction, summarize
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import NEVER, Claim
-from groklab.experiments.common import (
-    BATCH_AND_LR,
-    MICRO_MLP,
-    MODEL,
-    QUICK_MLP,
-    SEEDS,
-    STEPS,
-    THRESHOLD,
-    P,
-    RunSize,
-    describe_model,
-    describe_op,
-    describe_values,
-    run_sweeps,
-    shown,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, header, size_table
+from groklab.experiments.claims import NEVER, claim
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.power2022 import plot_steps_by_fraction
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS
 from groklab.sweep import SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 1 center"
@@ -47,13 +32,8 @@ TITLE = "Power et al. 2022, Fig. 1 center"
 # Optimizer: AdamW lr 1e-3, weight decay 1, the paper's default for its other figures (its
 # Fig. 1 left also shows plain Adam, which at 1e5 steps generalizes at almost no fraction).
 @dataclass(frozen=True, kw_only=True)
-class FractionSize(RunSize):
+class FractionSize(common.GridSize):
     op: str
-    p: int
-    batch_size: str
-    weight_decay: float
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
 
 
 POWER = PRESETS["power2022"]
@@ -65,8 +45,17 @@ SIZES = size_table(
         "paper": (97, POWER, "power", 1e-3, 100_000, 100, PAPER_FRACTIONS, (0, 1, 2)),
         # Verified here: x / y mod 31 with this MLP needs ~250 steps at 80 %, ~1,200 at 50 %,
         # and 2 of 3 seeds never reach 99 % at 40 % within 3,000 steps (none within 2,000).
-        "quick": (31, QUICK_MLP, "full", 1e-2, 2_000, 10, (0.4, 0.5, 0.6, 0.7, 0.8), (0, 1, 2)),
-        "micro": (7, MICRO_MLP, "full", 1e-2, 30, 10, (0.3, 0.6), (0, 1)),
+        "quick": (
+            31,
+            common.QUICK_MLP,
+            "full",
+            1e-2,
+            2_000,
+            10,
+            (0.4, 0.5, 0.6, 0.7, 0.8),
+            (0, 1, 2),
+        ),
+        "micro": (7, common.MICRO_MLP, "full", 1e-2, 30, 10, (0.3, 0.6), (0, 1)),
     },
     op="div",
     weight_decay=1.0,
@@ -75,23 +64,16 @@ SIZES = size_table(
 
 def sweep_spec(size: FractionSize) -> SweepSpec:
     """One population: every (fraction, seed) a member, seeds varying fastest."""
-    base = RunSpec(
-        data=DataSpec(op=size.op, p=size.p),
-        model=size.model,
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            stop_at_val_acc=THRESHOLD,
-        ),
-        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
-    )
+    base = common.grid_base(size, size.op)
     grid = (("train_fraction", size.fractions), ("seed", size.seeds))
     return SweepSpec(base, grid=grid, max_members=len(size.fractions) * len(size.seeds))
 
 
-FRACTIONS = ("fractions {} (paper 0.2 to 0.8)", shown("fractions", describe_values))  # in words
-NOTES = (P, MODEL, BATCH_AND_LR, STEPS, FRACTIONS, SEEDS)
+FRACTIONS = (
+    "fractions {} (paper 0.2 to 0.8)",
+    common.shown("fractions", common.describe_values),
+)  # in words
+NOTES = (common.P, common.MODEL, common.BATCH_AND_LR, common.STEPS, FRACTIONS, common.SEEDS)
 
 
 SUMMARY = header(  # the summary CSV's columns
@@ -105,7 +87,7 @@ HEADER = header(
 
 
 def outcome(size: FractionSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    result = run_sweeps([sweep_spec(size)], ctx)
+    result = common.run_sweeps([sweep_spec(size)], ctx)
     summaries = summarize(result.grouped("train_fraction", "steps_to_val"))
     train = summarize(result.grouped("train_fraction", "steps_to_train"))
     best = result.grouped("train_fraction", "best_val_acc")
@@ -115,7 +97,7 @@ def outcome(size: FractionSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     )
     fig = build_figure(1, figsize=(7.5, 5.2))
     plot_steps_by_fraction(fig.axes[0], summaries, budget=size.steps, train=train, best=best)
-    task = f"{describe_op(size.op, size.p)}, {describe_model(size.model)}"
+    task = f"{common.describe_op(size.op, size.p)}, {common.describe_model(size.model)}"
     pairs = list(zip(summaries, train, strict=True))
     values = [
         (s.key, s.median, s.min, s.max, t.median, s.n, s.n_never, best[s.key]) for s, t in pairs
@@ -181,40 +163,33 @@ def slower_with_more_data(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "The steps needed to reach 99 % validation accuracy grow as the training fraction "
-        "shrinks (Fig. 1 center; Sec. 3.1: near 25-30 % of the data, 1 % less data costs "
-        "40-50 % more steps)",
-        paper="monotone, steep",
-        quantity="neighbouring fractions where more data was slower (median over seeds)",
-        value=slower_with_more_data,
-        rule="== 0",
+    claim(
+        "The steps needed to reach 99 % validation accuracy grow as the training fraction shrinks "
+        "(Fig. 1 center; Sec. 3.1: near 25-30 % of the data, 1 % less data costs 40-50 % more "
+        "steps) "
+        "| monotone, steep | neighbouring fractions where more data was slower (median over "
+        "seeds) | == 0",
+        slower_with_more_data,
     ),
-    Claim(
-        "Below some training fraction, validation accuracy does not reach 99 % within the "
-        "budget (Fig. 1 center)",
-        paper="yes",
-        quantity="fractions whose median never reached 99 % validation",
-        value=lambda n: float(sum(_median_or_never(r) == NEVER for r in n["rows"])),
-        rule=">= 1",
+    claim(
+        "Below some training fraction, validation accuracy does not reach 99 % within the budget "
+        "(Fig. 1 center) "
+        "| yes | fractions whose median never reached 99 % validation | >= 1",
+        lambda n: float(sum(_median_or_never(r) == NEVER for r in n["rows"])),
     ),
-    Claim(
-        "Training accuracy reaches 99 % within 10^3-10^4 steps at every fraction (Sec. 3.1)",
-        paper="10^3-10^4 steps",
-        quantity="largest median steps to 99 % train over the fractions",
-        value=lambda n: max(_never_if_nan(r["median_steps_to_train"]) for r in n["rows"]),
-        rule="<= 10000",
+    claim(
+        "Training accuracy reaches 99 % within 10^3-10^4 steps at every fraction (Sec. 3.1) "
+        "| 10^3-10^4 steps | largest median steps to 99 % train over the fractions | <= 10000",
+        lambda n: max(_never_if_nan(r["median_steps_to_train"]) for r in n["rows"]),
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-fraction",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        markdown="fraction.md",
-        claims=CLAIMS,
-    )
+    "power2022-fraction",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    markdown="fraction.md",
+    claims=CLAIMS,
 )

@@ -23,22 +23,10 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import smallest_fraction
 from groklab.analysis.curves import median_never_last
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
-from groklab.experiments.common import (
-    GRID_NOTES,
-    MICRO_MLP,
-    QUICK_MLP,
-    THRESHOLD,
-    Note,
-    RunSize,
-    describe_batch,
-    describe_model,
-    describe_op,
-    describe_values,
-    train_points,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.claims import claim
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.by_fraction import plot_by_fraction
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
@@ -103,13 +91,8 @@ BASELINE = "wd_origin"
 
 
 @dataclass(frozen=True, kw_only=True)
-class InterventionsSize(RunSize):
+class InterventionsSize(common.GridSize):
     op: str
-    p: int
-    weight_decay: float
-    batch_size: int | str
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
     interventions: tuple[str, ...]
 
 
@@ -119,8 +102,8 @@ SIZES = size_table(
     "op p model lr steps batch_size eval_every",
     {
         "paper": ("div", 97, PRESETS["power2022"], 1e-3, 100_000, "power", 100),
-        "quick": ("add", 31, QUICK_MLP, 1e-2, 2_000, 100, 100),  # as power2022-ops quick
-        "micro": ("add", 7, MICRO_MLP, 1e-2, 20, 16, 10),
+        "quick": ("add", 31, common.QUICK_MLP, 1e-2, 2_000, 100, 100),  # as power2022-ops quick
+        "micro": ("add", 7, common.MICRO_MLP, 1e-2, 20, 16, 10),
     },
     "fractions seeds interventions",
     {
@@ -146,7 +129,7 @@ def point_spec(
         steps=size.steps,
         batch_size=size.batch_size if iv.batch_size is None else iv.batch_size,
         eval_every=size.eval_every,
-        stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
+        stop_at_val_acc=common.THRESHOLD,  # a population stops once every member has generalized
     )
     return RunSpec(
         data=DataSpec(op=size.op, p=size.p),
@@ -166,7 +149,7 @@ def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[d
         for s in size.seeds
     ]
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
-    summaries = train_points(points, ctx).rows
+    summaries = common.train_points(points, ctx).rows
     rows = []
     for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
         m = spec.members[0]
@@ -237,7 +220,7 @@ def outcome(size: InterventionsSize, ctx: ExperimentContext, shrunk: str) -> Out
         "steps_to_val": {n: dict(zip(fractions, v, strict=True)) for n, v in steps.items()},
         "budget": size.steps,
     }
-    title = f"{TITLE}: interventions on {describe_op(size.op, size.p)}"
+    title = f"{TITLE}: interventions on {common.describe_op(size.op, size.p)}"
     figure = Drawing(
         "interventions.png",
         plot_figure(size, measured, shrunk),
@@ -257,15 +240,15 @@ def task_notes(size: InterventionsSize, paper: InterventionsSize) -> list[str]:
     return notes
 
 
-NOTES: tuple[Note, ...] = (*GRID_NOTES, task_notes)
+NOTES: tuple[common.Note, ...] = (*common.GRID_NOTES, task_notes)
 
 
 def settings_text(size: InterventionsSize) -> str:
     return (
-        f"Settings: {size.op} mod {size.p}, {describe_model(size.model)}, lr "
+        f"Settings: {size.op} mod {size.p}, {common.describe_model(size.model)}, lr "
         f"{size.lr:g}, weight decay {size.weight_decay:g} (AdamW lines), minibatch "
-        f"{describe_batch(size.batch_size)}, budget {size.steps:,} steps, fractions "
-        f"{describe_values(size.fractions)}, seeds {describe_values(size.seeds)}. "
+        f"{common.describe_batch(size.batch_size)}, budget {size.steps:,} steps, fractions "
+        f"{common.describe_values(size.fractions)}, seeds {common.describe_values(size.seeds)}. "
         "Noise scales are groklab's choice (the paper does not give them). A fraction counts "
         "when the median over seeds of the steps to 99 % validation accuracy is within the "
         "budget; lines are medians over seeds with a min-max band; x = never (median)."
@@ -308,33 +291,27 @@ def wd_over_best_other(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
-        "Weight decay toward the origin improves data efficiency the most of the "
-        "interventions tried (Sec. 3.3, Fig. 2 center)",
-        paper="largest effect",
-        quantity="smallest fraction with weight decay minus the best other intervention's "
-        "(1 = never)",
-        value=wd_over_best_other,
-        rule="<= 0",
+    claim(
+        "Weight decay toward the origin improves data efficiency the most of the interventions "
+        "tried (Sec. 3.3, Fig. 2 center) "
+        "| largest effect | smallest fraction with weight decay minus the best other "
+        "intervention's (1 = never) | <= 0",
+        wd_over_best_other,
     ),
-    Claim(
-        "Weight decay more than halves the training data needed (Sec. 3.3)",
-        paper="< 1/2",
-        quantity="smallest fraction with weight decay / with plain Adam (1 = never)",
-        value=lambda n: float(n["smallest_fraction"]["wd_origin"]) / _fraction(n, "adam"),
-        rule="<= 0.5",
+    claim(
+        "Weight decay more than halves the training data needed (Sec. 3.3) "
+        "| < 1/2 | smallest fraction with weight decay / with plain Adam (1 = never) | <= 0.5",
+        lambda n: float(n["smallest_fraction"]["wd_origin"]) / _fraction(n, "adam"),
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-interventions",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "interventions.md",
-        heading=f"{TITLE}: interventions",
-        claims=CLAIMS,
-    )
+    "power2022-interventions",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "interventions.md",
+    heading=f"{TITLE}: interventions",
+    claims=CLAIMS,
 )

@@ -25,39 +25,21 @@ from matplotlib.figure import Figure
 from groklab.analysis import smallest_fraction
 from groklab.analysis.curves import median_never_last
 from groklab.data import OPS, PAPER_OPS, make_table
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
-from groklab.experiments.common import (
-    GRID_NOTES,
-    MICRO_MLP,
-    QUICK_MLP,
-    THRESHOLD,
-    Note,
-    P,
-    RunSize,
-    describe_batch,
-    describe_model,
-    describe_values,
-    run_sweeps,
-    shown,
-)
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.claims import claim
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec, TrainSpec, members_from
+from groklab.spec import PRESETS, OptimSpec
 from groklab.sweep import SweepResult, SweepSpec
 
 TITLE = "Power et al. 2022, Fig. 2 left"
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpsSize(RunSize):
+class OpsSize(common.GridSize):
     ops: tuple[str, ...]
-    p: int
-    weight_decay: float
-    batch_size: int | str
-    fractions: tuple[float, ...]
-    seeds: tuple[int, ...]
     group: dict[str, int]
 
 
@@ -73,8 +55,8 @@ SIZES = size_table(
     "ops p model lr steps",
     {
         "paper": (PAPER_OPS, 97, PRESETS["power2022"], 1e-3, 100_000),
-        "quick": (PAPER_OPS, 31, QUICK_MLP, 1e-2, 2_000),
-        "micro": (("add", "s5_mul"), 7, MICRO_MLP, 1e-2, 20),
+        "quick": (PAPER_OPS, 31, common.QUICK_MLP, 1e-2, 2_000),
+        "micro": (("add", "s5_mul"), 7, common.MICRO_MLP, 1e-2, 20),
     },
     "batch_size eval_every fractions seeds group",
     {
@@ -99,18 +81,7 @@ def build_sweeps(size: OpsSize) -> list[SweepSpec]:
 
 
 def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
-    base = RunSpec(
-        data=DataSpec(op=ops[0], p=size.p),
-        model=size.model,
-        optim=OptimSpec(optimizer="adamw"),
-        train=TrainSpec(
-            steps=size.steps,
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            stop_at_val_acc=THRESHOLD,  # a population stops once every member has generalized
-        ),
-        members=members_from(lr=size.lr, weight_decay=size.weight_decay),
-    )
+    base = common.grid_base(size, ops[0], OptimSpec(optimizer="adamw"))
     grid = {"data.op": ops, "train_fraction": list(size.fractions), "seed": list(size.seeds)}
     return SweepSpec(base, grid=grid)
 
@@ -139,9 +110,9 @@ def op_label(op: str) -> str:
     return formula.replace(" (mod p)", "").replace("(in S5)", "(S5)")
 
 
-SETTING_NOTES: tuple[Note, ...] = (
-    ("p of the modular ops = {} (paper {})", shown("p")),
-    *(note for note in GRID_NOTES if note is not P),
+SETTING_NOTES: tuple[common.Note, ...] = (
+    ("p of the modular ops = {} (paper {})", common.shown("p")),
+    *(note for note in common.GRID_NOTES if note is not common.P),
 )
 
 
@@ -153,7 +124,7 @@ def ops_notes(size: OpsSize, paper: OpsSize) -> list[str]:
     return notes
 
 
-NOTES: tuple[Note, ...] = (*SETTING_NOTES, ops_notes)
+NOTES: tuple[common.Note, ...] = (*SETTING_NOTES, ops_notes)
 
 
 def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
@@ -187,7 +158,7 @@ def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
 
 
 def outcome(size: OpsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    result = run_sweeps(build_sweeps(size), ctx)
+    result = common.run_sweeps(build_sweeps(size), ctx)
     found = smallest_fractions(result, size.ops, size.steps)
     numbers = {
         "smallest_fraction": found,
@@ -233,7 +204,7 @@ def size_caveat(size: OpsSize) -> str:
 def group_text(group: dict) -> str:
     """'batch 256, evaluated every 250 steps': the S5 ops' own settings."""
     words = {
-        "batch_size": ("batch", describe_batch),
+        "batch_size": ("batch", common.describe_batch),
         "eval_every": ("evaluated every", lambda v: f"{v} steps"),
     }
     return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
@@ -243,11 +214,11 @@ def settings_text(size: OpsSize) -> str:
     group = f" (S5 ops: {group_text(size.group)})" if size.group else ""
     return (
         f"Settings: p = {size.p} for the modular ops (S5 for the group ops), "
-        f"{describe_model(size.model)}, AdamW lr {size.lr:g}, weight decay "
-        f"{size.weight_decay:g} toward the origin, batch {describe_batch(size.batch_size)}"
+        f"{common.describe_model(size.model)}, AdamW lr {size.lr:g}, weight decay "
+        f"{size.weight_decay:g} toward the origin, batch {common.describe_batch(size.batch_size)}"
         f"{group}, "
-        f"budget {size.steps:,} steps, fractions {describe_values(size.fractions)}, "
-        f"seeds {describe_values(size.seeds)}. A fraction counts when the median over seeds "
+        f"budget {size.steps:,} steps, fractions {common.describe_values(size.fractions)}, "
+        f"seeds {common.describe_values(size.seeds)}. A fraction counts when the median over seeds "
         "of the steps to 99 % validation accuracy is within the budget (a seed that never gets "
         "there counts as later than any budget)."
     )
@@ -296,26 +267,22 @@ def easy_over_hard(numbers: dict) -> float:
 
 
 CLAIMS = (
-    Claim(
+    claim(
         "Symmetric and easy operations (x+y, x-y, x/y) need less data to generalize than "
         "x^3+xy^2+y and the S5 products (Sec. 3.2, Fig. 2 left); compared here in training "
-        "examples, since a mod-p table and S5's differ in size (quick: 961 pairs vs 14,400)",
-        paper="easy < hard",
-        quantity="most examples an easy op needed / fewest a hard op needed",
-        value=easy_over_hard,
-        rule="< 1",
+        "examples, since a mod-p table and S5's differ in size (quick: 961 pairs vs 14,400) "
+        "| easy < hard | most examples an easy op needed / fewest a hard op needed | < 1",
+        easy_over_hard,
     ),
 )
 STUDY = declare(
-    Study(
-        "power2022-ops",
-        TITLE,
-        DESCRIPTION,
-        SIZES,
-        NOTES,
-        outcome,
-        "ops.md",
-        heading=f"{TITLE}: data needed per operation",
-        claims=CLAIMS,
-    )
+    "power2022-ops",
+    TITLE,
+    DESCRIPTION,
+    SIZES,
+    NOTES,
+    outcome,
+    "ops.md",
+    heading=f"{TITLE}: data needed per operation",
+    claims=CLAIMS,
 )

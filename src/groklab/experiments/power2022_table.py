@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from groklab.data import make_table, train_mask
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare
+from groklab.experiments.claims import claim
+from groklab.experiments.kit import Drawing, Files, Outcome, declare
 from groklab.plots.style import build_figure
 from groklab.plots.table import plot_table
 
@@ -47,18 +47,16 @@ def outcome(size: TableSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 
 CLAIMS = (
-    Claim(
-        "The picture is the task: every pair of the table is either a training entry or a "
-        "hidden (validation) one (Fig. 1 right)",
-        paper="exact",
-        quantity="pairs counted in neither or both, over the tables drawn",
-        value=lambda n: float(
+    claim(
+        "The picture is the task: every pair of the table is either a training entry or a hidden "
+        "(validation) one (Fig. 1 right) "
+        "| exact | pairs counted in neither or both, over the tables drawn | == 0",
+        lambda n: float(
             sum(abs(int(pairs) - int(train) - int(val)) for _, _, pairs, train, val in n["rows"])
         ),
-        rule="== 0",
     ),
 )
 DESCRIPTION = "operation tables with validation entries blank"
 STUDY = declare(
-    Study("power2022-table", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "table.md", claims=CLAIMS)
+    "power2022-table", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "table.md", claims=CLAIMS
 )

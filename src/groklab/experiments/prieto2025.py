@@ -49,34 +49,9 @@ from matplotlib.figure import Figure
 
 from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
+from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
-from groklab.experiments.claims import GROKKING_DELAY, Claim, delay, value_at
-from groklab.experiments.common import (
-    BUDGETS,
-    LR,
-    MODEL,
-    SEEDS,
-    BudgetsSize,
-    Note,
-    P,
-    describe_budgets,
-    describe_model,
-    describe_op,
-    keeping_checkpoints,
-    member_curves,
-    train_points,
-)
-from groklab.experiments.kit import (
-    Curves,
-    Drawing,
-    Files,
-    Outcome,
-    Study,
-    by_run,
-    declare,
-    size_table,
-    table_of,
-)
+from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.measures import MEASURES
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
@@ -119,7 +94,7 @@ RECIPES = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrietoSize(BudgetsSize):
+class PrietoSize(common.BudgetsSize):
     p: int
     train_fraction: float
     seeds: tuple[int, ...]
@@ -129,7 +104,7 @@ def _budgets(orthograd: int, collapse: int, stablemax: int, wd8: int) -> dict[st
     return {"orthograd": orthograd, "collapse": collapse, "stablemax": stablemax, "wd8": wd8}
 
 
-SIZES = size_table(
+SIZES = kit.size_table(
     PrietoSize,
     "p model lr seeds eval_every budgets",
     {
@@ -151,7 +126,7 @@ SIZES = size_table(
 )
 
 
-NOTES: tuple[Note, ...] = (P, MODEL, LR, BUDGETS, SEEDS)
+NOTES: tuple[common.Note, ...] = (common.P, common.MODEL, common.LR, common.BUDGETS, common.SEEDS)
 
 
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
@@ -233,33 +208,22 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
     rows, curves, collapses = [], [], []
     for recipe in RECIPES:
         specs = [recipe_spec(size, recipe, seed) for seed in size.seeds]
-        kept = keeping_checkpoints(ctx, keep_rule(size, recipe))
-        result = train_points(specs, kept, max_members=len(size.seeds))
+        kept = common.keeping_checkpoints(ctx, keep_rule(size, recipe))
+        result = common.train_points(specs, kept, max_members=len(size.seeds))
         collapse: dict[str, dict[str, np.ndarray]] = {}
         with RunStore(ctx.store_root) as store:
             for population in result.results:
                 n_members = population.curves["val_acc"].shape[0]
                 collapse[population.run_id] = measure_collapse(store, population.run_id, n_members)
         for seed, row in zip(size.seeds, result.rows, strict=True):
-            member = member_curves(result, row, evaluated_only=True)
+            member = common.member_curves(result, row, evaluated_only=True)
             measured = collapse[row["run_id"]]
             mine = {"step": measured["step"], COLLAPSE: measured[COLLAPSE][row["member"]]}
             curves.append(member)
             collapses.append(mine)
-            rows.append(
-                {
-                    "run": recipe.name,
-                    "seed": seed,
-                    "loss": recipe.loss,
-                    "lr": size.lr,
-                    "weight_decay": recipe.weight_decay,
-                    "transforms": "+".join(recipe.transforms) or "none",
-                    "budget": size.budgets[recipe.name],
-                    "run_id": row["run_id"],
-                    "member": row["member"],
-                    **run_numbers(member, mine),
-                }
-            )
+            settings, budget = {"loss": recipe.loss, "lr": size.lr}, size.budgets[recipe.name]
+            own = common.recipe_row("run", recipe, seed, settings, budget, row)
+            rows.append({**own, **run_numbers(member, mine)})
     return rows, curves, collapses
 
 
@@ -331,23 +295,24 @@ def plot_figure(rows, curves, collapses) -> Figure:
     return fig
 
 
-def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
+def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
     rows, curves, collapses = run_recipes(size, ctx)
     setting = (
-        f"{describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full batch, "
-        f"{describe_model(size.model)}, no biases, lr {size.lr:g}"
+        f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data, full "
+        f"batch, {common.describe_model(size.model)}, no biases, lr {size.lr:g}"
     )
-    figure = Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
+    figure = kit.Drawing("prieto.png", plot_figure(rows, curves, collapses), f"{TITLE}: {setting}")
     tables = {"prieto.csv": rows}
     for row, member, measured in zip(rows, curves, collapses, strict=True):
         name = f"prieto_curves_{row['run']}_seed{row['seed']}.csv"
-        tables[name] = Curves(with_collapse(member, measured), (COLLAPSE,))
+        tables[name] = kit.Curves(with_collapse(member, measured), (COLLAPSE,))
     unmeasured = sorted({r["run"] for r in rows if np.isnan(r["collapse_end"])})
     notes = (
         f"{setting}; AdamW betas (0.9, 0.99) (StableMax: 0.999, as the paper's code), no "
-        f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets {describe_budgets(size)} "
-        f"steps, evaluated every {size.eval_every} steps; a run stops once all its members hold "
-        "99 % validation accuracy. Softmax collapse is measured on kept checkpoints: "
+        f"warm-up, seeds {', '.join(map(str, size.seeds))}, budgets "
+        f"{common.describe_budgets(size)} steps, evaluated every {size.eval_every} steps; a run "
+        "stops once all its members hold 99 % validation accuracy. Softmax collapse is measured "
+        "on kept checkpoints: "
         f"{describe_keep(size)}; for StableMax it is the float32 softmax of its logits, which "
         "its loss does not use."
     )
@@ -356,8 +321,8 @@ def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
             f" Not measured for {', '.join(unmeasured)}: the run kept no checkpoints "
             "(trained before, or by a backend that keeps none)."
         )
-    numbers = by_run([r for r in rows if r["seed"] == 0], TABLE)
-    return Outcome(numbers, table_of(rows, TABLE), notes, Files([figure], tables))
+    numbers = kit.by_run([r for r in rows if r["seed"] == 0], TABLE)
+    return kit.Outcome(numbers, kit.table_of(rows, TABLE), notes, kit.Files([figure], tables))
 
 
 def with_collapse(member: dict[str, np.ndarray], measured: dict[str, np.ndarray]) -> dict:
@@ -377,46 +342,36 @@ DESCRIPTION = (
     "collapse fraction"
 )
 CLAIMS = (
-    Claim(
+    claim(
         "Without weight decay, float32 cross-entropy drives training samples into softmax "
-        "collapse: their softmax at the answer rounds to exactly 1 (Sec. 3, Fig. 2)",
-        paper="most samples",
-        quantity="largest collapse fraction, AdamW wd 0, float32",
-        value=value_at("collapse.collapse_max"),
-        rule=">= 0.5",
+        "collapse: their softmax at the answer rounds to exactly 1 (Sec. 3, Fig. 2) "
+        "| most samples | largest collapse fraction, AdamW wd 0, float32 | >= 0.5",
+        value_at("collapse.collapse_max"),
     ),
-    Claim(
-        "...and its validation accuracy stays near chance (Fig. 1)",
-        paper="chance",
-        quantity="final validation accuracy, AdamW wd 0 (2/p = 0.0177 at p = 113)",
-        value=value_at("collapse.final_val_acc"),
-        rule="<= 0.0177",
+    claim(
+        "...and its validation accuracy stays near chance (Fig. 1) "
+        "| chance | final validation accuracy, AdamW wd 0 (2/p = 0.0177 at p = 113) | <= 0.0177",
+        value_at("collapse.final_val_acc"),
     ),
-    Claim(
-        "⊥AdamW generalizes without weight decay, with almost no delay (Sec. 5, Fig. 1)",
-        paper="no delay",
-        quantity="steps from 99 % train to 99 % validation, ⊥AdamW",
-        value=delay("orthograd"),
-        rule=f"< {GROKKING_DELAY}",
+    claim(
+        "⊥AdamW generalizes without weight decay, with almost no delay (Sec. 5, Fig. 1) "
+        f"| no delay | steps from 99 % train to 99 % validation, ⊥AdamW | < {GROKKING_DELAY}",
+        delay("orthograd"),
     ),
-    Claim(
-        "StableMax, which cannot collapse, generalizes without weight decay (Sec. 4, Fig. 1)",
-        paper="~100 % test",
-        quantity="final validation accuracy, StableMax wd 0",
-        value=value_at("stablemax.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "StableMax, which cannot collapse, generalizes without weight decay (Sec. 4, Fig. 1) "
+        "| ~100 % test | final validation accuracy, StableMax wd 0 | >= 0.9",
+        value_at("stablemax.final_val_acc"),
         note="the paper's StableMax run trains 80,000 steps; at 40 % groklab's is still at "
         "0.004 after 12,000",
     ),
-    Claim(
-        "Weight decay keeps the logits small enough to avoid collapse, so the model groks "
-        "(the paper's account of why weight decay helps)",
-        paper="groks",
-        quantity="final validation accuracy, AdamW wd 8",
-        value=value_at("wd8.final_val_acc"),
-        rule=">= 0.9",
+    claim(
+        "Weight decay keeps the logits small enough to avoid collapse, so the model groks (the "
+        "paper's account of why weight decay helps) "
+        "| groks | final validation accuracy, AdamW wd 8 | >= 0.9",
+        value_at("wd8.final_val_acc"),
     ),
 )
-STUDY = declare(
-    Study("prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS)
+STUDY = kit.declare(
+    "prieto2025", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "prieto.md", claims=CLAIMS
 )

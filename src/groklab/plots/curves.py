@@ -77,6 +77,15 @@ def plot_weight_norm(ax: Axes, curves: dict[str, np.ndarray], *, groups: Groups 
     return ax
 
 
+def legend_on_twin(ax: Axes, twin: Axes, **legend) -> None:
+    """One legend, on the twin axis (drawn on top, so lines never hide it), holding the lines
+    of both axes; `ax`'s own legend goes."""
+    handles, labels = ax.get_legend_handles_labels()
+    twin_handles, twin_labels = twin.get_legend_handles_labels()
+    ax.get_legend().remove()
+    twin.legend(handles + twin_handles, labels + twin_labels, **legend)
+
+
 def plot_run(curves: dict[str, np.ndarray], *, title: str = "", groups: Groups = None) -> Figure:
     """Two panels: accuracy with weight norm on a twin axis, and loss."""
     fig = build_figure(2)
@@ -84,13 +93,11 @@ def plot_run(curves: dict[str, np.ndarray], *, title: str = "", groups: Groups =
     plot_accuracy(acc_ax, curves, groups=groups)
     if np.isfinite(curves["weight_norm"]).any():
         norm_ax = plot_weight_norm(acc_ax.twinx(), curves, groups=groups)
-        acc_ax.get_legend().remove()  # one legend, on the top axis, so lines never hide it
         if _is_grouped(groups):
+            acc_ax.get_legend().remove()  # one legend, on the top axis, so lines never hide it
             _legend(norm_ax, groups, ("train", "validation", "weight norm"), loc="center left")
         else:
-            acc_handles, acc_labels = acc_ax.get_legend_handles_labels()
-            norm_handles, norm_labels = norm_ax.get_legend_handles_labels()
-            norm_ax.legend(acc_handles + norm_handles, acc_labels + norm_labels, loc="center left")
+            legend_on_twin(acc_ax, norm_ax, loc="center left")
     plot_loss(loss_ax, curves, groups=groups)
     n_members = curves["train_acc"].shape[0]
     fig.suptitle(f"{title}  (M = {n_members})" if title else f"M = {n_members}")
