@@ -8,7 +8,7 @@ never) or confusion (train never). The paper finds generalization (comprehension
 only in a "Goldilocks zone" between memorization and confusion. Two panels:
 
 - Liu et al.'s toy addition model: each symbol 0..9 has a learned 1-D representation E_i
-  (uniform in [-1, 1] at initialization, groklab.models.toy), and a decoder MLP 1-200-200-30
+  (uniform in [-1/2, 1/2] at initialization, groklab.models.toy), and a decoder MLP 1-200-200-30
   (tanh, as the authors' toy code) reads E_i + E_j and regresses the random template of the
   answer i + j (19 classes; MSE, correct = nearest template). 45 of the 55 pairs i <= j train.
   The representation trains at its own lr 1e-3 and weight decay 0 (`[optim] group_lr`,
