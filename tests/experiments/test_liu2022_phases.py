@@ -5,19 +5,25 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
+from groklab.config import spec_from_json
 from groklab.experiments.liu2022_phases import (
     SIZES,
     Grid,
     diagram,
     goldilocks_text,
     grid_text,
+    rqi_medians_text,
     toy_points,
     transformer_points,
 )
+from groklab.loader import load
+from groklab.measures.rqi import rqi
 from groklab.store import RunStore
 from groklab.sweep.run import SweepResult
 from groklab.train import TrainResult
+from groklab.train.state import init_state, make_task
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +67,41 @@ def test_csv_steps_are_the_stored_curves_first_90_percent(micro):
                 assert (math.isnan(got) and math.isnan(want)) or got == want
 
 
+def toy_rows(micro) -> list[dict]:
+    rows = list(csv.DictReader(micro.path("phases.csv").open()))
+    return [r for r in rows if r["panel"] == "toy"]
+
+
+def test_csv_rqi_is_each_toy_members_final_learned_representation(micro):
+    rows = list(csv.DictReader(micro.path("phases.csv").open()))
+    store_root = micro.path("phases.csv").parent.parent / "store"
+    for row in rows:
+        if row["panel"] == "transformer":
+            assert math.isnan(float(row["rqi"]))  # no representation of symbols to score
+            continue
+        model, _ = load(row["run_id"], member=int(row["member"]), store=store_root)
+        assert float(row["rqi"]) == float(rqi(model.representation.detach()))
+
+
+def test_the_representation_learns_at_its_own_lr_whatever_the_decoders(micro):
+    """Every toy member's representation moves in training, by about its own lr (1e-3) a step
+    at most, though the decoder's lr reaches 1e-2 in half the cells."""
+    store_root = micro.path("phases.csv").parent.parent / "store"
+    size = SIZES["micro"]
+    with RunStore(store_root) as store:
+        for row in toy_rows(micro):
+            spec = spec_from_json(store.get_run(row["run_id"]).spec_json)
+            start = init_state(spec, make_task(spec, torch.device("cpu")), torch.device("cpu"))
+            m, p = int(row["member"]), size.toy_p
+            before = start.population.flat[m, :p]  # the representation's columns come first
+            model, _ = load(row["run_id"], member=m, store=store)
+            moved = (model.representation.detach()[:, 0] - before).abs()
+            assert moved.min() > 0
+            # an AdamW step moves a weight by about its lr (a little more where the gradient
+            # shrinks, beta1 != beta2): 20 steps at 1e-3 stay far below the decoder's 1e-2
+            assert moved.max() <= size.toy.steps * 1e-3 * 2
+
+
 def test_each_panel_is_one_population_of_its_grid(micro):
     assert len(micro.trained_first) == 2
     assert micro.second.table == micro.first.table
@@ -96,6 +137,7 @@ def test_diagram_classifies_each_cell_from_its_own_member():
     assert (numbers["grokking"], numbers["confusion"]) == (1, 1)
     assert numbers["goldilocks_lrs"] == [] and numbers["goldilocks_weight_decays"] == []
     assert "no Goldilocks zone" in goldilocks_text(d)
+    assert "rqi_median" not in numbers and rqi_medians_text(d) == "-"
     assert grid_text(d).endswith("lr 0.001: C G; lr 0.01: M X")
     assert [r["phase"] for r in d.rows()] == [
         "comprehension",
@@ -103,6 +145,20 @@ def test_diagram_classifies_each_cell_from_its_own_member():
         "memorization",
         "confusion",
     ]
+
+
+def test_rqi_medians_are_per_phase_and_not_measured_where_a_phase_has_no_run():
+    steps = [0, 100]
+    grid = Grid(lrs=(1e-3,), weight_decays=(0.01, 0.1, 1.0, 10.0), steps=100, eval_every=100)
+    members = [([0, 1], [0, 0]), ([0, 1], [0, 0]), ([0, 1], [0, 1]), ([0, 0], [0, 0])]  # M M C X
+    result, rows = fake_result(members, steps)
+    d = diagram("toy", grid, result, rows, [0.1, 0.3, 1.0, 0.5])
+    assert d.numbers()["rqi_median"] == pytest.approx(
+        {"comprehension": 1.0, "grokking": math.nan, "memorization": 0.2, "confusion": 0.5},
+        nan_ok=True,
+    )
+    assert rqi_medians_text(d) == "C 1.00, G -, M 0.20, X 0.50"
+    assert [r["rqi"] for r in d.rows()] == [0.1, 0.3, 1.0, 0.5]
 
 
 def test_goldilocks_zone_is_reported_where_generalization_sits_between():
@@ -120,9 +176,12 @@ def test_quick_grids_vary_lr_and_weight_decay_per_member_on_the_papers_tasks():
     toy = toy_points(size)
     assert len(toy) == len(size.toy.lrs) * len(size.toy.weight_decays)
     spec = toy[0]
-    assert (spec.data.dataset, spec.data.p, spec.members[0].n_train) == ("toy_add", 10, 45)
+    assert (spec.data.dataset, spec.data.p, spec.members[0].n_train) == ("toy_add_symbols", 10, 45)
+    assert (spec.model.arch, spec.model.d_model) == ("toy", 1)  # a learned 1-D representation
     assert (spec.model.act, spec.model.d_mlp, spec.model.n_layers) == ("tanh", 200, 2)
     assert (spec.optim.optimizer, spec.optim.beta2, spec.train.loss) == ("adamw", 0.999, "mse")
+    assert spec.optim.group_lr == ("representation=0.001",)  # the paper's, in every cell
+    assert spec.optim.group_weight_decay == ("representation=0.0",)
     assert {(s.members[0].lr, s.members[0].weight_decay) for s in toy} == {
         (lr, wd) for lr in size.toy.lrs for wd in size.toy.weight_decays
     }

