@@ -34,18 +34,18 @@ def test_measure_stores_each_measure_at_every_kept_step_equal_to_computing_it_di
     assert status == 0, err
     assert "3 checkpoints" in out
     names = [n for n, m in MEASURES.items() if m.applies(groklab_spec(store, run_id))]
-    assert {"fourier_embed", "gini", "key_frequencies", "restricted_loss"} <= set(names)
+    assert {"fourier_embed", "gini", "key_frequencies", "restricted_loss_step_keys"} <= set(names)
     with RunStore(store) as s:
         run = s.resolve(run_id)
         assert sorted(s.kept_checkpoints(run)) == [0, 2, 4]
         names = [n for n in s.measure_names(run) if n.startswith(("fourier/", "gini/"))]
         stored = s.read_measures(
-            run, [*names, "restricted_loss", "excluded_loss", "sum_sq_weights"]
+            run, [*names, "restricted_loss_step_keys", "excluded_loss_step_keys", "sum_sq_weights"]
         )
     assert list(stored["step"]) == [0, 2, 4]
     for step_index, step in enumerate([0, 2, 4]):
         for member in (0, 1):
-            for name in ("fourier_embed", "restricted_loss", "gini"):
+            for name in ("fourier_embed", "restricted_loss_step_keys", "gini"):
                 for key, value in direct(store, run_id, member, step, name).items():
                     assert stored[key][member, step_index] == pytest.approx(value, rel=1e-6)
 
@@ -60,7 +60,7 @@ def test_measure_stores_the_papers_restricted_loss_with_the_final_keys_at_every_
     names = ["restricted_loss_final_keys", "excluded_loss_final_keys"]
     with RunStore(store) as s:
         stored = s.read_measures(s.resolve(run_id), names)
-    info = MEASURES["restricted_loss_final_keys"]
+    info = MEASURES["restricted_loss"]  # the paper's definition is the default
     for member in (0, 1):
         final, _ = groklab.load(run_id, member, 4, store=store)
         for index, step in enumerate([0, 2, 4]):
@@ -111,15 +111,35 @@ def test_unknown_or_inapplicable_measure_is_one_line_exit_2_and_writes_nothing(r
         assert s.measure_names(s.resolve(run_id)) == before
 
 
+def test_the_papers_restricted_loss_runs_after_training_and_its_old_name_still_selects_it(
+    run_cli, tmp_path
+):
+    store = tmp_path / "runs"
+    status, _, err = run_cli(
+        ["train", "--store", str(store), *TINY, "--measures", "restricted_loss", "--seeds", "5"]
+    )
+    assert status == 2 and err.count("\n") == 1
+    assert "reads the run's final state" in err and "restricted_loss_step_keys" in err
+    if store.exists():
+        with RunStore(store) as s:
+            assert not s.list_runs()  # nothing trained
+    run_id = train(run_cli, store, "--keep-checkpoints", "every:2")
+    measure = ["measure", run_id, "--store", str(store), "--measures"]
+    status, out, err = run_cli([*measure, "restricted_loss_final_keys"])  # the old name
+    assert status == 0 and "3 (step, measure) computed" in out, err
+    status, out, _ = run_cli([*measure, "restricted_loss"])
+    assert status == 0 and "0 (step, measure) computed, 3 already stored" in out
+
+
 def test_train_measures_takes_cheap_measures_at_every_evaluation(run_cli, tmp_path):
     store = tmp_path / "runs"
-    run_id = train(run_cli, store, "--measures", "fourier_embed,restricted_loss")
+    run_id = train(run_cli, store, "--measures", "fourier_embed,restricted_loss_step_keys")
     with RunStore(store) as s:
         run = s.resolve(run_id)
-        stored = s.read_measures(run, ["fourier/embed/2", "restricted_loss"])
+        stored = s.read_measures(run, ["fourier/embed/2", "restricted_loss_step_keys"])
         evaluated = s.read_curves(run)["step"]
     assert list(stored["step"]) == list(evaluated) and evaluated[-1] == 4
-    assert np.isfinite(stored["restricted_loss"]).all()
+    assert np.isfinite(stored["restricted_loss_step_keys"]).all()
     final = direct(store, run_id, 1, 4, "fourier_embed")["fourier/embed/2"]
     assert stored["fourier/embed/2"][1, -1] == pytest.approx(final, rel=1e-6)
 
@@ -131,7 +151,9 @@ def test_curves_and_plot_show_the_new_measures(run_cli, tmp_path):
     status, _, err = run_cli(["curves", run_id, "--store", str(store), "--out", str(csv), "--all"])
     assert status == 0, err
     header = csv.read_text().splitlines()[0].split(",")
-    assert {"restricted_loss", "excluded_loss", "gini/W_E", "fourier/embed/3"} <= set(header)
+    steps = {"restricted_loss_step_keys", "excluded_loss_step_keys"}
+    assert {*steps, "gini/W_E", "fourier/embed/3"} <= set(header)
+    assert "restricted_loss_final_keys" not in header  # it needs the final state: not in "all"
     picked = ["curves", run_id, "--store", str(store), "--out", str(csv), "--measures"]
     status, _, err = run_cli([*picked, "gini/W_E,fourier/embed/"])  # a prefix: all under it
     assert status == 0, err
@@ -142,7 +164,7 @@ def test_curves_and_plot_show_the_new_measures(run_cli, tmp_path):
     assert status == 2 and err.count("\n") == 1 and "no measure under 'nothing/'" in err
     png = tmp_path / "m.png"
     args = ["plot", run_id, "--store", str(store), "--out", str(png)]
-    status, _, err = run_cli([*args, "--measures", "restricted_loss,excluded_loss,fourier/embed/"])
+    status, _, err = run_cli([*args, "--measures", f"{','.join(steps)},fourier/embed/"])
     assert status == 0, err
     assert png.read_bytes()[:4] == b"\x89PNG"
     status, _, err = run_cli([*args, "--measures", "nothing/"])

@@ -8,6 +8,7 @@ import torch
 from groklab.loader import build_member, member_task
 from groklab.measures import MEASURES
 from groklab.measures.fourier import (
+    circuit_losses,
     excluded_logits,
     fourier_basis,
     frequency_norms,
@@ -122,6 +123,40 @@ def test_restricted_keeps_and_excluded_removes_the_key_frequency_terms_of_the_lo
     torch.testing.assert_close(excluded_logits(logits, both), bias.expand(p * p, p))
 
 
+@pytest.mark.parametrize("p, k1, k2", [(11, 3, 5), (13, 1, 6)])
+def test_restricted_and_excluded_loss_of_a_hand_built_logit_table_equal_their_closed_form(
+    p, k1, k2
+):
+    # logits A cos(w k1 (x + y - z)) + B cos(w k2 (x + y - z)) over every (x, y): with k1 the key
+    # frequency, restricted keeps the first term and excluded the second. A term's loss at the
+    # answer z = x + y is the same for every example: -A + log sum_j exp(A cos(2 pi j / p))
+    # (k1 * j runs over every residue), and a zero logit table scores log p.
+    x = torch.arange(p).repeat_interleave(p)
+    y = torch.arange(p).repeat(p)
+    z = torch.arange(p, dtype=torch.float64)
+    s = (x + y).double()[:, None]
+    a, b, w = 2.0, 0.5, 2 * math.pi / p
+    logits = a * torch.cos(w * k1 * (s - z)) + b * torch.cos(w * k2 * (s - z))
+    targets = (x + y) % p
+    train = torch.arange(p * p) % 3 == 0  # any split: every example scores the same
+    test = ~train
+
+    def closed(amplitude: float) -> float:
+        return -amplitude + math.log(sum(math.exp(amplitude * math.cos(w * j)) for j in range(p)))
+
+    args = (x, y, p)
+    got = circuit_losses(logits, *args, [k1], train, test, targets)
+    assert got["restricted_loss"] == pytest.approx(closed(a), rel=1e-12)
+    assert got["excluded_loss"] == pytest.approx(closed(b), rel=1e-12)
+    both = circuit_losses(logits, *args, [k1, k2], train, test, targets)
+    assert both["excluded_loss"] == pytest.approx(math.log(p), rel=1e-12)  # nothing left
+    none = circuit_losses(logits, *args, [], train, test, targets)
+    assert none["restricted_loss"] == pytest.approx(math.log(p), rel=1e-12)  # class means: 0
+    assert none["excluded_loss"] == pytest.approx(
+        float(torch.nn.functional.cross_entropy(logits[train], targets[train])), rel=1e-12
+    )
+
+
 def tiny_member(layout: str = "x_y_eq", op: str = "add", p: int = 7, weights_seed: int = 4):
     spec = RunSpec(
         data=DataSpec(op=op, p=p, layout=layout),
@@ -166,7 +201,8 @@ def test_registered_measures_name_their_values_and_agree_with_plain_sums():
     keys = MEASURES["key_frequencies"].fn(model, task)
     assert sorted(keys) == sorted([f"fourier/neurons/{k}" for k in (1, 2, 3)] + ["fourier/n_key"])
     assert sum(keys[f"fourier/neurons/{k}"] for k in (1, 2, 3)) <= 1.0
-    assert set(MEASURES["restricted_loss"].fn(model, task)) == {"restricted_loss", "excluded_loss"}
+    steps = MEASURES["restricted_loss_step_keys"].fn(model, task)
+    assert steps == {f"{k}_step_keys": v for k, v in restricted_excluded(model, task).items()}
 
 
 def test_measures_apply_to_the_tasks_they_are_defined_for():
@@ -185,7 +221,7 @@ def test_measures_apply_to_the_tasks_they_are_defined_for():
 def test_the_papers_restricted_loss_reads_the_final_models_key_frequencies():
     model, task = tiny_member(p=13)
     final, _ = tiny_member(p=13, weights_seed=9)  # the same member later: other weights
-    info = MEASURES["restricted_loss_final_keys"]
+    info = MEASURES["restricted_loss"]  # the default is the paper's definition
     assert info.final and not info.cheap  # the final state exists only after training
     keys = model_key_frequencies(final, task)
     assert keys != model_key_frequencies(model, task)  # so the two definitions differ here

@@ -52,8 +52,11 @@ def test_a_measure_stores_exactly_the_value_names_it_declares(name):
 def test_measure_of_finds_the_measure_behind_a_stored_name_and_none_for_others():
     assert measure_of("fourier/embed/3").name == "fourier_embed"
     assert measure_of("fourier/neurons/2").name == "key_frequencies"
-    assert measure_of("restricted_loss").name == "restricted_loss"
-    assert measure_of("excluded_loss_final_keys").name == "restricted_loss_final_keys"
+    assert measure_of("excluded_loss_final_keys").name == "restricted_loss"  # the paper's
+    assert measure_of("restricted_loss_step_keys").name == "restricted_loss_step_keys"
+    # an earlier release stored the per-step variant under the bare names
+    assert measure_of("restricted_loss").name == "restricted_loss_step_keys"
+    assert measure_of("excluded_loss").name == "restricted_loss_step_keys"
     assert measure_of("llc_rhat").name == "llc"
     assert measure_of("attn_entropy_std/blocks.0.attn").name == "attn_entropy"
     for other in ("val_acc", "norm/W_E", "probe/margin", "fourier", "llc_trace"):

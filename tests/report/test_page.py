@@ -144,7 +144,7 @@ def test_a_measure_that_applies_but_is_not_stored_is_named_with_its_command_not_
     run = SPEC.run_id
     for command in (
         f"groklab measure {run} --measures gini,key_frequencies",
-        f"groklab measure {run} --measures restricted_loss,restricted_loss_final_keys",
+        f"groklab measure {run} --measures restricted_loss,restricted_loss_step_keys",
         f"groklab measure {run} --measures llc",
         f"groklab measure {run} --measures stable_rank,participation_ratio,htsr_alpha,"
         "correlation_traps",

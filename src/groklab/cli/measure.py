@@ -23,7 +23,9 @@ def add_measure_command(sub: argparse._SubParsersAction) -> None:
         "--measures NAMES. When llc chains have not settled (R-hat > 1.1 or |drift| > 0.05, or "
         "diverged) one warning line names the steps and members and the --llc-* flag to "
         "change; --calibrate-llc draws the llc over a grid of step sizes and n beta at one "
-        "checkpoint to choose them. Measures: "
+        "checkpoint to choose them. restricted_loss is Nanda et al.'s definition (the final "
+        "model's key frequencies at every step; stored as *_final_keys), "
+        "restricted_loss_step_keys each step's own. Measures: "
         + "; ".join(f"{m.name}: {m.doc}" for m in MEASURES.values()),
         **with_example(
             "groklab measure r-1a2b3c --measures fourier_embed,restricted_loss\n"

@@ -123,8 +123,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     plot.add_argument(
         "--measures",
         metavar="NAME,...",
-        help="draw these stored measures against step instead (e.g. restricted_loss,"
-        "excluded_loss); a name ending in / draws every measure under it (fourier/embed/)",
+        help="draw these stored measures against step instead (e.g. "
+        "restricted_loss_final_keys,excluded_loss_final_keys); a name ending in / draws every "
+        "measure under it (fourier/embed/)",
     )
     add_store(plot)
     plot.set_defaults(func=cmd_plot)

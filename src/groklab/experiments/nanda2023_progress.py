@@ -13,9 +13,10 @@ The measures (groklab.measures.fourier) show the circuit before test loss moves:
   rises (the embedding becomes sparse in frequency).
 
 As in the paper, restricted and excluded loss use the key frequencies of the final model at
-every checkpoint (`*_final_keys` in the store; `restricted_loss` / `excluded_loss` use each
-checkpoint's own). Phases are read off the curves: memorization ends at the first evaluation
-with 99 % train accuracy, cleanup starts at the first with 50 % test accuracy and ends at 99 %.
+every checkpoint (the `restricted_loss` measure, stored as `*_final_keys`; the CSV also has
+`*_step_keys`, each checkpoint's own). Phases are read off the curves: memorization ends at the
+first evaluation with 99 % train accuracy, cleanup starts at the first with 50 % test accuracy
+and ends at 99 %.
 
 Numbers: the phase boundaries, the key frequencies, and the measures at each boundary.
 """
@@ -36,7 +37,7 @@ from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
 TITLE = "Nanda et al. 2023, Fig. 5-7"
 MEASURES = header(
-    "fourier_embed | gini | key_frequencies | restricted_loss | restricted_loss_final_keys"
+    "fourier_embed | gini | key_frequencies | restricted_loss | restricted_loss_step_keys"
 )
 
 
@@ -179,7 +180,8 @@ def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
 
 COLUMNS = header(  # the CSV's measures, after the step
     "train_loss | val_loss | val_acc | restricted_loss_final_keys | excluded_loss_final_keys | "
-    "restricted_loss | excluded_loss | sum_sq_weights | gini/W_E | gini/W_L | fourier/n_key"
+    "restricted_loss_step_keys | excluded_loss_step_keys | sum_sq_weights | gini/W_E | "
+    "gini/W_L | fourier/n_key"
 )
 TABLE = {  # the table's measures, each at the end of every phase
     "train_loss": "train loss",

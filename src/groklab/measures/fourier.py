@@ -261,19 +261,37 @@ def restricted_excluded(
     if keys is None:
         keys = key_frequencies(neuron_frequency_fractions(value_grid(acts, task)))
     x, y = _operands(task)
-    directions = sum_directions(x, y, _p(task), keys)
+    train, test = task.train_mask, task.val_mask
+    return circuit_losses(logits, x, y, _p(task), keys, train, test, task.targets)
+
+
+def circuit_losses(
+    logits: Tensor,
+    x: Tensor,
+    y: Tensor,
+    p: int,
+    keys: list[int],
+    train: Tensor,
+    test: Tensor,
+    targets: Tensor,
+) -> dict[str, float]:
+    """Nanda et al.'s two losses from the logits [p^2, V] over every (x, y): `restricted_loss`,
+    the cross-entropy on the test set of the logits kept only along the key frequencies'
+    cos/sin(w_k (x + y)) (plus each class's mean), and `excluded_loss`, that on the train set of
+    the logits with all of those directions removed together."""
+    directions = sum_directions(x, y, p, keys)
     restricted = restricted_logits(logits, directions)
     excluded = excluded_logits(logits, directions)
-    train, test, t = task.train_mask, task.val_mask, task.targets
     return {
-        "restricted_loss": cross_entropy(restricted[test], t[test]),
-        "excluded_loss": cross_entropy(excluded[train], t[train]),
+        "restricted_loss": cross_entropy(restricted[test], targets[test]),
+        "excluded_loss": cross_entropy(excluded[train], targets[train]),
     }
 
 
-def restricted_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
-    """`restricted_loss`, `excluded_loss` with this step's own key frequencies."""
-    return restricted_excluded(model, task)
+def restricted_step_measure(model: nn.Module, task: MemberTask) -> dict[str, float]:
+    """`restricted_loss_step_keys`, `excluded_loss_step_keys`: with this step's own key
+    frequencies (not the paper's definition: early steps have no key set at all)."""
+    return {f"{name}_step_keys": v for name, v in restricted_excluded(model, task).items()}
 
 
 def model_key_frequencies(model: nn.Module, task: MemberTask) -> list[int]:

@@ -22,7 +22,7 @@ from torch import Tensor
 from groklab.config import spec_from_json
 from groklab.errors import GroklabError
 from groklab.loader import build_member, checkpoint_at, member_task
-from groklab.measures import MEASURES, MeasureInfo
+from groklab.measures import ALIASES, MEASURES, MeasureInfo
 from groklab.measures.llc import SGLDSpec
 from groklab.spec import RunSpec
 from groklab.store import RunStore
@@ -43,7 +43,7 @@ def choose_measures(spec: RunSpec, names: Sequence[str] | None, *, cheap: bool =
     if names is None:
         return [m for m in MEASURES.values() if m.applies(spec) and (m.cheap or not cheap)]
     chosen = []
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(ALIASES.get(n, n) for n in names):
         if name not in MEASURES:
             raise GroklabError(
                 f"--measures: {name!r} is not a measure; choose from {', '.join(MEASURES)}"
@@ -53,6 +53,13 @@ def choose_measures(spec: RunSpec, names: Sequence[str] | None, *, cheap: bool =
             fits = ", ".join(m.name for m in MEASURES.values() if m.applies(spec)) or "none"
             raise GroklabError(
                 f"--measures: {name!r} does not apply to {spec.summary()}; those that do: {fits}"
+            )
+        if cheap and info.final:
+            step_keys = f"{name}_step_keys"
+            instead = f"; {step_keys} is its per-step variant" if step_keys in MEASURES else ""
+            raise GroklabError(
+                f"--measures: {name!r} reads the run's final state, so it runs after training "
+                f"(groklab measure RUN --measures {name}){instead}"
             )
         if cheap and not info.cheap:
             fits = ", ".join(m.name for m in MEASURES.values() if m.applies(spec) and m.cheap)
