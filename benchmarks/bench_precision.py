@@ -6,7 +6,11 @@ accuracy or the step cap. bf16 passes a task when every bf16 seed reaches 99 % a
 bf16 steps-to-99 % lies within the float32 seeds' range (their seed noise). The check passes on
 a device when it passes all three tasks:
 - `main`: the README's main job, x/y mod 97, 50 % train, power2022, batch 512;
-- `nanda`: Nanda et al.'s x+y mod 113, 30 % train, nanda2023, full batch;
+- `nanda`: Nanda et al.'s x+y mod 113, 30 % train, nanda2023, full batch: `groklab bench`'s
+  nanda-add at the paper size with its matched baseline (AdamW lr 1e-3, wd 1, betas
+  (0.9, 0.98), 10 warm-up steps, evaluated every 50 steps), so with `--store` the float32
+  population is also the benchmark's (`groklab bench --paper --tasks nanda-add --methods adamw
+  --seeds N --store DIR` reads it back for seeds 0..N-1);
 - `omnigrok`: omnigrok-modadd's quick baseline, x+y mod 59, 50 %, nanda2023 at d 64, full batch.
 
 Only meaningful where bf16 is fast (a CPU with AMX or AVX512-BF16, or a CUDA GPU): on an AVX2
@@ -14,12 +18,15 @@ CPU a bf16 step is ~19x slower and the script refuses unless --anyway. After a p
 printed table in benchmarks/RESULTS.md and set `GROKKING_CHECKED[<device type>] = True`.
 
     .venv/bin/python benchmarks/bench_precision.py --device cuda [--seeds 0-4] [--tasks main,nanda]
-    (CPU: ~1 h per task and dtype at 5 seeds; a GPU: minutes)
+        [--store DIR]
+    (CPU: up to ~1 h per task and dtype at 5 seeds; a GPU: minutes. With --store DIR the runs
+    are kept there and a second call reuses the finished ones: an interrupted check resumes.)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -29,6 +36,9 @@ import numpy as np
 import torch
 
 from common import machine_info, markdown_table
+from groklab.bench.methods import MATCHED, get_method
+from groklab.bench.run import bench_spec
+from groklab.bench.tasks import get_task
 from groklab.perf import tune_allocator
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
@@ -42,11 +52,8 @@ TASKS = {
         train=TrainSpec(steps=cap, batch_size=512, stop_at_val_acc=0.99),
         members=members_from(seed=seeds, train_fraction=0.5),
     ),
-    "nanda": lambda seeds, cap: RunSpec(
-        data=DataSpec(op="add", p=113),
-        model=PRESETS["nanda2023"],
-        train=TrainSpec(steps=cap, batch_size="full", stop_at_val_acc=0.99),
-        members=members_from(seed=seeds, train_fraction=0.3),
+    "nanda": lambda seeds, cap: capped(
+        bench_spec(get_task("nanda-add"), get_method(MATCHED), "paper", seeds), cap
     ),
     "omnigrok": lambda seeds, cap: RunSpec(
         data=DataSpec(op="add", p=59),
@@ -55,7 +62,11 @@ TASKS = {
         members=members_from(seed=seeds, train_fraction=0.5),
     ),
 }
-CAPS = {"main": 20_000, "nanda": 30_000, "omnigrok": 10_000}
+CAPS = {"main": 20_000, "nanda": 0, "omnigrok": 10_000}  # 0: the benchmark's own budget
+
+
+def capped(spec: RunSpec, cap: int) -> RunSpec:
+    return replace(spec, train=replace(spec.train, steps=cap)) if cap else spec
 
 
 def seed_list(text: str) -> list[int]:
@@ -65,9 +76,12 @@ def seed_list(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def steps_to_val(spec: RunSpec, device: str) -> tuple[np.ndarray, float]:
-    """Each member's first evaluated step at >= 99 % validation (nan: not within the cap)."""
-    with tempfile.TemporaryDirectory() as tmp, RunStore(tmp) as store:
+def steps_to_val(spec: RunSpec, device: str, root: str | None) -> tuple[np.ndarray, float]:
+    """Each member's first evaluated step at >= 99 % validation (nan: not within the cap), and
+    the seconds this call trained. `root`: a store kept there (None: a temporary one)."""
+    with contextlib.ExitStack() as stack:
+        root = root or stack.enter_context(tempfile.TemporaryDirectory())
+        store = stack.enter_context(RunStore(root))
         start = time.perf_counter()
         result = train(spec, store, device=device)
         return result.steps_to_val, time.perf_counter() - start
@@ -92,6 +106,7 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"of {', '.join(TASKS)}")
     parser.add_argument("--anyway", action="store_true", help="run without fast bf16 too")
     parser.add_argument("--steps", type=int, default=0, help="cap every task here (smoke test)")
+    parser.add_argument("--store", help="keep the runs in this store (default: a temporary one)")
     args = parser.parse_args()
     device, seeds = torch.device(args.device), seed_list(args.seeds)
     reason = fast_bf16(device)
@@ -105,7 +120,8 @@ def main() -> None:
         for dtype in ("float32", "bf16"):
             base = TASKS[name](seeds, args.steps or CAPS[name])
             spec = replace(base, train=replace(base.train, dtype=dtype))
-            runs[dtype] = steps_to_val(spec, str(device))
+            print(f"{name} {dtype}: run {spec.run_id}", flush=True)
+            runs[dtype] = steps_to_val(spec, str(device), args.store)
             print(f"{name} {dtype}: steps to 99 % val {runs[dtype][0].tolist()}", flush=True)
         ok, why = verdict(runs["float32"][0], runs["bf16"][0])
         passed &= ok
