@@ -10,6 +10,7 @@ from groklab.data.qm9 import MolGraph, atom_features, pack_graphs
 from groklab.errors import SpecError
 from groklab.models import build_model
 from groklab.models.graph import NNConvNet, unpack_graphs
+from groklab.models.shape import TaskShape
 from groklab.spec import PRESETS, ModelSpec
 from groklab.train.population import Population
 
@@ -120,7 +121,5 @@ def test_init_is_deterministic_per_seed_and_differs_across_seeds():
 
 def test_token_inputs_are_refused_with_one_line():
     with pytest.raises(SpecError, match="arch='nnconv' reads packed graphs") as err:
-        NNConvNet(
-            SMALL, d_vocab=10, n_ctx=4, d_out=1, generator=torch.Generator(), input_shape=(4,)
-        )
+        NNConvNet(SMALL, TaskShape(10, 4, 1, (4,)), torch.Generator())
     assert "\n" not in str(err.value)

@@ -10,6 +10,7 @@ from groklab import rng
 from groklab.errors import SpecError
 from groklab.models import build_model
 from groklab.models.lstm import LSTMClassifier
+from groklab.models.shape import TaskShape
 from groklab.spec import PRESETS, ModelSpec
 from groklab.train.population import Population
 
@@ -103,4 +104,4 @@ def test_no_bias_spec_drops_lstm_and_readout_biases():
 
 def test_feature_inputs_are_refused_with_one_line():
     with pytest.raises(SpecError, match="reads tokens"):
-        LSTMClassifier(SMALL, d_vocab=0, n_ctx=4, d_out=1, generator=torch.Generator())
+        LSTMClassifier(SMALL, TaskShape(0, 4, 1, (4,)), torch.Generator())

@@ -7,11 +7,12 @@ import importlib
 import torch
 from torch import nn
 
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
-# arch -> "module:class", imported on first use. Every class takes
-# (spec, *, d_vocab, n_ctx, d_out, generator, input_shape) and maps one member's batch of
-# inputs [B, *input_shape] to outputs [B, d_out].
+# arch -> "module:class", imported on first use. Every class takes (spec, shape, generator), a
+# ModelSpec, a TaskShape (models/shape.py) and the member's init generator, and maps one
+# member's batch of inputs [B, *shape.input_shape] to outputs [B, shape.d_out].
 ARCH_CLASSES: dict[str, str] = {
     "transformer": "groklab.models.transformer:Transformer",
     "mlp": "groklab.models.mlp:TableMLP",
@@ -38,14 +39,8 @@ def build_model(
     input_shape: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """A fresh model; every parameter, biases included, multiplied by `init_scale` (Omnigrok)."""
-    model = arch_class(spec.arch)(
-        spec,
-        d_vocab=d_vocab,
-        n_ctx=n_ctx,
-        d_out=d_out,
-        generator=generator,
-        input_shape=(n_ctx,) if input_shape is None else tuple(input_shape),
-    )
+    given = (n_ctx,) if input_shape is None else tuple(input_shape)
+    model = arch_class(spec.arch)(spec, TaskShape(d_vocab, n_ctx, d_out, given), generator)
     if init_scale != 1.0:
         with torch.no_grad():
             for p in model.parameters():

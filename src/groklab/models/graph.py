@@ -32,8 +32,8 @@ Linear layers U(+-1/sqrt(fan_in)) for weights and biases, the root weight R U(+-
 the layer bias b zero.
 
 Example:
-    >>> net = NNConvNet(PRESETS["omnigrok_qm9"], d_vocab=0, n_ctx=29, d_out=1,
-    ...                 generator=torch.Generator().manual_seed(0), input_shape=(29, 157))
+    >>> net = NNConvNet(PRESETS["omnigrok_qm9"], TaskShape(0, 29, 1, (29, 157)),
+    ...                 torch.Generator().manual_seed(0))
     >>> net(graphs).shape          # graphs [B, 29, 157]
     torch.Size([B, 1])
 """
@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from groklab.errors import SpecError
 from groklab.models.mlp import ACTIVATIONS
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
 N_EDGE_FEATURES = 4  # bond type one-hot: single, double, triple, aromatic
@@ -115,16 +116,12 @@ class NNConvNet(nn.Module):
     def __init__(
         self,
         spec: ModelSpec,
-        *,
-        d_vocab: int,
-        n_ctx: int,
-        d_out: int,
+        shape: TaskShape,
         generator: torch.Generator,
-        input_shape: tuple[int, ...] = (),
         n_edge_features: int = N_EDGE_FEATURES,
     ) -> None:
         super().__init__()
-        del n_ctx
+        d_vocab, d_out, input_shape = shape.d_vocab, shape.d_out, shape.input_shape
         if d_vocab or len(input_shape) != 2:
             raise SpecError(
                 f"arch='nnconv' reads packed graphs [atoms, features]; got input shape "

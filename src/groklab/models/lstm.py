@@ -17,8 +17,8 @@ keep nn.LSTM's layouts, so `lstm.{i}.W_ih` is nn.LSTM's `weight_ih_l{i}` ([4H, d
 read-out `W_U` is [H, d_out] (TransformerLens' orientation).
 
 Example:
-    >>> model = LSTMClassifier(PRESETS["omnigrok_imdb"], d_vocab=1001, n_ctx=500, d_out=1,
-    ...                        generator=torch.Generator().manual_seed(0))
+    >>> model = LSTMClassifier(PRESETS["omnigrok_imdb"], TaskShape(1001, 500, 1, (500,)),
+    ...                        torch.Generator().manual_seed(0))
     >>> model(torch.zeros(3, 500, dtype=torch.long)).shape
     torch.Size([3, 1])
 """
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.errors import SpecError
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
 
@@ -69,18 +70,9 @@ class LSTMLayer(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    def __init__(
-        self,
-        spec: ModelSpec,
-        *,
-        d_vocab: int,
-        n_ctx: int,
-        d_out: int,
-        generator: torch.Generator,
-        input_shape: tuple[int, ...] = (),
-    ) -> None:
+    def __init__(self, spec: ModelSpec, shape: TaskShape, generator: torch.Generator) -> None:
         super().__init__()
-        del n_ctx, input_shape  # any sequence length
+        d_vocab, d_out = shape.d_vocab, shape.d_out  # any sequence length
         if d_vocab < 1:
             raise SpecError("arch='lstm' reads tokens; the data set gives features")
         self.W_E = nn.Parameter(torch.randn(d_vocab, spec.d_model, generator=generator))

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.errors import SpecError
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
 OPERAND_TOKENS = 2  # a table's op and '=' tokens follow the operand values in the vocabulary
@@ -66,18 +67,9 @@ class TableMLP(nn.Module):
     # named parameter groups for [optim] group_lr / group_weight_decay (models/build.py)
     PARAMETER_GROUPS = {"embed": ("W_E",), "layers": ("layers.",)}
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        *,
-        d_vocab: int,
-        n_ctx: int,
-        d_out: int,
-        generator: torch.Generator,
-        input_shape: tuple[int, ...] = (),
-    ) -> None:
+    def __init__(self, spec: ModelSpec, shape: TaskShape, generator: torch.Generator) -> None:
         super().__init__()
-        del n_ctx  # token operands sit at fixed positions 0 and 2
+        d_vocab, d_out, input_shape = shape.d_vocab, shape.d_out, shape.input_shape
         self.tokens = d_vocab > 0
         self.onehot = self.tokens and spec.inputs == "onehot"
         self.n_values = d_vocab - OPERAND_TOKENS

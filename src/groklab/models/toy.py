@@ -10,7 +10,7 @@ a row of `d_out` (the answer's template, MSE). Its two parts are the parameter g
 own rates (the paper: representation lr 1e-3, weight decay 0; a grid over the decoder's).
 
     >>> model = ToyAddition(ModelSpec(arch="toy", n_layers=2, d_model=1, d_mlp=200, act="tanh"),
-    ...                     d_vocab=10, n_ctx=2, d_out=30, generator=torch.Generator())
+    ...                     TaskShape(10, 2, 30, (2,)), torch.Generator())
     >>> model(torch.tensor([[3, 5]])).shape     # the pair (3, 5)
     torch.Size([1, 30])
 """
@@ -22,24 +22,16 @@ from torch import Tensor, nn
 
 from groklab.errors import SpecError
 from groklab.models.mlp import activation, uniform_layers
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
 
 class ToyAddition(nn.Module):
     PARAMETER_GROUPS = {"representation": ("representation",), "decoder": ("decoder.",)}
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        *,
-        d_vocab: int,
-        n_ctx: int,
-        d_out: int,
-        generator: torch.Generator,
-        input_shape: tuple[int, ...] = (),
-    ) -> None:
+    def __init__(self, spec: ModelSpec, shape: TaskShape, generator: torch.Generator) -> None:
         super().__init__()
-        del input_shape
+        d_vocab, n_ctx, d_out = shape.d_vocab, shape.n_ctx, shape.d_out
         if d_vocab < 2 or n_ctx != 2:
             raise SpecError(
                 "arch='toy' reads pairs of symbols (dataset toy_add_symbols); this data set "

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.models.mlp import ACTIVATIONS
+from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
 
@@ -191,18 +192,9 @@ class Transformer(nn.Module):
         "unembed": ("W_U", "ln_final."),
     }
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        *,
-        d_vocab: int,
-        n_ctx: int,
-        d_out: int,
-        generator: torch.Generator,
-        input_shape: tuple[int, ...] = (),
-    ) -> None:
+    def __init__(self, spec: ModelSpec, shape: TaskShape, generator: torch.Generator) -> None:
         super().__init__()
-        del input_shape  # tokens [B, n_ctx]
+        d_vocab, n_ctx, d_out = shape.d_vocab, shape.n_ctx, shape.d_out  # tokens [B, n_ctx]
         self.spec = spec
         d = spec.d_model
         # nn.Embedding's default is N(0, 1).
