@@ -31,9 +31,10 @@ import torch
 
 from common import busy_seconds, machine_info, markdown_table, wait_quiet
 from groklab.perf import tune_allocator
+from groklab.run import train
 from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import Progress, train
+from groklab.train import Progress
 from reference import ReferenceRun
 
 THRESHOLD = 0.99

@@ -38,9 +38,10 @@ from common import (
     wait_quiet,
 )
 from groklab.perf import tune_allocator
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import Progress, train
+from groklab.train import Progress
 from groklab.train.state import init_state, make_task
 from groklab.train.step import build_loss_fn, evaluate, train_step
 

@@ -31,9 +31,9 @@ import numpy as np
 from common import busy_seconds, machine_info, markdown_table
 from groklab.experiments.prieto2025 import RECIPES, SIZES, recipe_spec
 from groklab.perf import set_threads, tune_allocator
+from groklab.run import train
 from groklab.spec import RunSpec
 from groklab.store import RunStore
-from groklab.train import train
 
 GOAL_SECONDS = 75.0  # the goal for the population
 BUDGET = 400  # steps; the measurement: 99 % validation near step 110-150

@@ -40,9 +40,9 @@ from groklab.bench.methods import MATCHED, get_method
 from groklab.bench.run import bench_spec
 from groklab.bench.tasks import get_task
 from groklab.perf import tune_allocator
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 from groklab.train.precision import fast_bf16
 
 TASKS = {

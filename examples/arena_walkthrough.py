@@ -41,9 +41,9 @@ import torch
 
 import groklab
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure, save_figure
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 SIZES = {
     "tiny": dict(p=17, d_model=32, d_mlp=64, train_fraction=0.6, lr=3e-3, steps=200),

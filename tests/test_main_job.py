@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from groklab.run import train
 from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 
 from groklab.analysis import steps_to_threshold
 from groklab.experiments.omnigrok_mnist import RUNS, SIZES, run_spec
+from groklab.run import train
 from groklab.store import RunStore
-from groklab.train import train
 
 
 @pytest.mark.slow

@@ -34,9 +34,9 @@ def stale(folder: Path, name: str, pid: int = DEAD) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A store holding one finished tiny run: (store, run id)."""
+    from groklab.run import train
     from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec
     from groklab.store import RunStore
-    from groklab.train import train
 
     spec = RunSpec(
         data=DataSpec(op="add", p=7),

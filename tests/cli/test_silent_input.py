@@ -137,9 +137,9 @@ def test_two_equal_member_tables_are_refused_but_a_shared_seed_is_not(run_cli, t
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A store holding one finished tiny run: (store, run id)."""
+    from groklab.run import train
     from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec
     from groklab.store import RunStore
-    from groklab.train import train
 
     spec = RunSpec(
         data=DataSpec(op="add", p=7),

@@ -10,9 +10,9 @@ from groklab.errors import SpecError
 from groklab.measures import MEASURES
 from groklab.models import build_model
 from groklab.models.toy import ToyAddition
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 from groklab.train.population import Population
 
 SPEC = ModelSpec(arch="toy", n_layers=2, d_model=1, n_heads=1, d_mlp=16, act="tanh")

@@ -1,9 +1,9 @@
 import pytest
 
 from groklab.measures.run import measure_run
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 # A run small enough to train in a second or two: add mod 7, two members.
 SPEC = RunSpec(

@@ -10,9 +10,9 @@ import shutil
 import pytest
 
 from groklab.report import write_report
+from groklab.run import train
 from groklab.spec import RunSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 from .chromium import find_chromium, open_pages, open_tab
 from .conftest import MEASURE, SPEC

@@ -12,9 +12,9 @@ from groklab.measures.run import measure_run
 from groklab.measures.s5_irreps import IRREP_NAMES, IRREPS
 from groklab.report import build_run_page, write_report
 from groklab.report.script import plotly_js
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, canonical_json, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 from .conftest import MEASURE, SPEC
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from groklab.errors import GroklabError
+from groklab.run import train
 from groklab.sinks import TensorBoardSink, WandbSink
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 
 def small_spec():

@@ -5,9 +5,9 @@ import os
 import subprocess
 import sys
 
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 
 SPEC = RunSpec(
     data=DataSpec(op="add", p=7),

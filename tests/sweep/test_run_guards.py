@@ -7,12 +7,12 @@ import shutil
 import pytest
 
 from groklab.errors import GroklabError
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.store.lock import is_held_here
 from groklab.sweep.backend import LocalBackend
 from groklab.sweep.run import run_points
-from groklab.train import train
 
 MODEL = ModelSpec(arch="mlp", n_layers=1, d_model=8, d_mlp=16)
 

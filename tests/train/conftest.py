@@ -1,6 +1,7 @@
 import pytest
 
-from groklab.train import TrainingInterrupted, train
+from groklab.run import train
+from groklab.train import TrainingInterrupted
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import torch
 
 import groklab.train.step as step_module
 from groklab.cli import main
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import TrainingInterrupted, train
+from groklab.train import TrainingInterrupted
 
 TINY = ModelSpec(n_layers=1, d_model=16, n_heads=2, d_mlp=32)
 

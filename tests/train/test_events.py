@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from groklab.events import BaseSink, emit_end
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
 from groklab.store.sink import StoreSink
-from groklab.train import TrainingInterrupted, train
+from groklab.train import TrainingInterrupted
 
 
 def spec(steps=20):

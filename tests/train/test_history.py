@@ -9,11 +9,12 @@ import torch
 
 import groklab
 from groklab.errors import GroklabError
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
 from groklab.sweep import SweepSpec, run_sweep
 from groklab.sweep.backend import LocalBackend
-from groklab.train import TrainOptions, train
+from groklab.train import TrainOptions
 from groklab.train.history import KeepRule
 from groklab.train.schedule import is_eval_step
 

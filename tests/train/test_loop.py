@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import TrainingInterrupted, train
+from groklab.train import TrainingInterrupted
 
 TINY = ModelSpec(n_layers=1, d_model=32, n_heads=4, d_mlp=64)
 

@@ -10,9 +10,9 @@ import torch
 
 from groklab.errors import SpecError
 from groklab.models import build_model
+from groklab.run import train
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import train
 from groklab.train.muon import build_muon_layout, orthogonalize
 from groklab.train.optim import init_optim_state, optimizer_step
 from groklab.train.population import Population

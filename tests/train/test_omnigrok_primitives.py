@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import torch
 
+from groklab.run import train
 from groklab.spec import (
     PRESETS,
     DataSpec,
@@ -15,7 +16,6 @@ from groklab.spec import (
     members_from,
 )
 from groklab.store import RunStore
-from groklab.train import train
 from groklab.train.state import init_state, make_task
 from groklab.train.step import train_step
 from groklab.train.transforms import clip_grad

@@ -84,3 +84,17 @@ def test_measures_reach_the_evaluations_and_a_worker_pool_refuses_them_in_one_li
     with pytest.raises(GroklabError, match="measures cannot travel"):
         run_sweep(sweep, tmp_path / "p", backend=pool, options=TrainOptions(measures=hook))
     assert not (tmp_path / "p" / "runs.sqlite").exists() or not RunStore(tmp_path / "p").list_runs()
+
+
+def test_the_old_path_of_train_still_works_and_says_it_moved():
+    import warnings
+
+    import groklab.run
+    import groklab.train
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from groklab.train import train as old
+    assert old is groklab.run.train
+    assert any("groklab.run.train" in str(w.message) for w in caught)
+    assert all(issubclass(w.category, DeprecationWarning) for w in caught)

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from groklab.errors import SpecError
+from groklab.run import train
 from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore
-from groklab.train import train
 from groklab.train.optim import init_optim_state, optimizer_step
 from groklab.train.state import init_state, make_task
 from groklab.train.step import build_loss_fn, train_step

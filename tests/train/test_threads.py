@@ -18,10 +18,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from groklab.run import train
 from groklab.spec import DTYPES, DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.store import RunStore, load_checkpoint
 from groklab.train import loop as loop_module
-from groklab.train import train
 
 SPEC = RunSpec(
     data=DataSpec(op="add", p=11),
@@ -45,7 +45,7 @@ import sys, torch, groklab
 from groklab.config import spec_from_dict
 from groklab.perf import blas_is_reproducible
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import train
+from groklab.run import train
 import json
 spec = spec_from_dict(json.loads(sys.argv[1]))
 for i, threads in enumerate(json.loads(sys.argv[2])):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from groklab.errors import SpecError
+from groklab.run import train
 from groklab.spec import (
     TRANSFORM_NAMES,
     DataSpec,
@@ -19,7 +20,6 @@ from groklab.spec import (
     members_from,
 )
 from groklab.store import RunStore, load_checkpoint
-from groklab.train import train
 from groklab.train.noise import Streams
 from groklab.train.transforms import TRANSFORMS, build_chain
 

@@ -3,7 +3,7 @@
     sinks = [StoreSink(store), TensorBoardSink("tb")]    # the store first: mirrors follow it
     train_loop(spec, sinks, StoreCheckpoints(store, spec.run_id))
 
-`groklab.train.train(spec, store)` builds both for you.
+`groklab.run.train(spec, store)` builds both for you.
 """
 
 from __future__ import annotations

@@ -14,8 +14,17 @@ from groklab.train.population import Population
 
 def __getattr__(name: str):
     """`groklab.train.train` moved to `groklab.run.train` (the run's wiring to the store lives
-    above the trainer); the old name keeps working for one release."""
+    above the trainer); the old name keeps working for one release, with a DeprecationWarning.
+    The one import from this layer up to `groklab.run`, made only when the old name is used."""
     if name == "train":
+        import warnings
+
+        warnings.warn(
+            "groklab.train.train is now groklab.run.train; the old name goes in the next "
+            "release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from groklab.run import train
 
         return train
@@ -34,6 +43,5 @@ __all__ = [
     "TrainResult",
     "TrainingInterrupted",
     "pick_device",
-    "train",
     "train_loop",
 ]
