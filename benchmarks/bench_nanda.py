@@ -12,9 +12,13 @@ Three parts, each optional:
   run's sgemm rate. The run's floor is steps x step floor + evaluations x evaluation floor;
   `--step` prints the ratio a run would have at these rates (issue 15: within 1.3x);
 - the run itself for each of `--seeds` (skip with `--seeds ''`), capped at `--max-seconds`;
-- `--profile`: torch.profiler's top ops of the step (as profile_step.py does for Power's).
+- `--profile`: torch.profiler's top ops of the step (as profile_step.py does for Power's);
+- `--members 1,16`: a step of populations of these sizes, per member-step, against each one's
+  own-shape GEMM floor: the step's matrix products replayed alone at their shapes
+  (`common.MatmulRecorder`), which run slower per FLOP than the 2048^3 calibration product.
 
     .venv/bin/python benchmarks/bench_nanda.py --step --profile --seeds 0 --threads 1
+    .venv/bin/python benchmarks/bench_nanda.py --members 1,16 --seeds '' --threads 2
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from bench_step import counted_flop, load_average
 from common import (
+    MatmulRecorder,
     Variant,
     busy_seconds,
     machine_info,
@@ -49,7 +54,7 @@ THRESHOLD = 0.99
 MAX_STEPS = 40_000
 
 
-def nanda_spec(seed: int, *, eval_every: int = 100, steps: int = MAX_STEPS) -> RunSpec:
+def nanda_spec(seed: int | list[int], *, eval_every: int = 100, steps: int = MAX_STEPS) -> RunSpec:
     return RunSpec(
         data=DataSpec(op="add", p=113),
         model=PRESETS["nanda2023"],
@@ -144,6 +149,34 @@ def time_steps(spec: RunSpec, repeats: int, eval_every: int) -> None:
     )
 
 
+def time_populations(sizes: list[int], repeats: int) -> None:
+    """Per member-step: a population step of each size, the same step's matrix products alone
+    at their own shapes, and the 2048^3 sgemm rate's floor for the same FLOPs."""
+    variants, floors, flops = [], [], {}
+    for m in sizes:
+        step, _ = step_closures(nanda_spec(list(range(m))))
+        recorder = MatmulRecorder(step)
+        flops[m] = counted_flop(step)
+        variants.append(Variant(f"step, M = {m}", step))
+        floors.append(Variant(f"its {recorder.count()} products alone, M = {m}", recorder.replay()))
+    sgemm, sgemm_flop = sgemm_calibration()
+    calibration = Variant("sgemm 2048^3 fp32", sgemm)
+    round_robin([*variants, *floors, calibration], repeats=repeats, block_seconds=3.0)
+    peak = sgemm_flop / calibration.per_call
+    rows = []
+    for m, v, f in zip(sizes, variants, floors, strict=True):
+        step, shape, dense = v.per_call / m, f.per_call / m, flops[m] / peak / m
+        rows.append([
+            str(m), f"{step * 1e3:.1f}", f"{shape * 1e3:.1f}", f"{dense * 1e3:.1f}",
+            f"{step / shape:.2f}x", f"{step / dense:.2f}x", f"{v.n_quiet}/{len(v.samples)}",
+        ])  # fmt: skip
+    header = ["M", "step ms / member", "its products alone ms / member",
+              "sgemm-rate floor ms / member", "x own-shape floor", "x sgemm-rate floor",
+              "quiet blocks"]  # fmt: skip
+    print("\n" + markdown_table(header, rows))
+    print(f"\nsgemm {peak / 1e9:.0f} GFLOP/s; load average {load_average()}.\n", flush=True)
+
+
 def profile_step(spec: RunSpec, steps: int, top: int) -> None:
     step, _ = step_closures(spec)
     for _ in range(3):
@@ -174,6 +207,7 @@ def main() -> None:
     parser.add_argument("--step", action="store_true", help="time one step and one evaluation")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="profile the training step")
+    parser.add_argument("--members", default="", help="population sizes to compare, e.g. 1,16")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -184,6 +218,8 @@ def main() -> None:
         time_steps(spec, args.repeats, args.eval_every)
     if args.profile:
         profile_step(spec, steps=5, top=15)
+    if args.members:
+        time_populations([int(m) for m in args.members.split(",")], args.repeats)
     outcomes = []
     for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
         wait_quiet(timeout=30.0)
