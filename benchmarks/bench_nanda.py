@@ -1,10 +1,11 @@
 """Nanda et al.'s mod-113 run to 99 % validation accuracy (issue 7, benchmark 4; goal <= 2 min).
 
-The run: x+y mod 113, 30 % of the table for training, full batch, the `nanda2023` transformer
-(1 layer, d 128, 4 heads, MLP 512, ReLU, no LayerNorm, learned positions, init N(0,1)/sqrt(d)),
-AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1, through groklab's Python API
-`groklab.train.train(spec, RunStore(tmpdir))` with `TrainSpec(stop_at_val_acc=0.99)`. The clock
-includes building the data and model and every evaluation (one per `--eval-every` steps).
+The run: x+y mod 113 as [x, y, =], 30 % of the table for training, full batch, the
+`nanda2023` transformer (1 layer, d 128, 4 heads, MLP 512, ReLU, no LayerNorm, learned
+positions, init N(0,1)/sqrt(d)), AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1, through
+groklab's Python API `groklab.run.train(spec, RunStore(tmpdir))` with
+`TrainSpec(stop_at_val_acc=0.99)`. The clock includes building the data and model and every
+evaluation (one per `--eval-every` steps).
 
 Three parts, each optional:
 - `--step`: ms per training step and per full evaluation (round-robin, median of repeats), and
@@ -31,13 +32,14 @@ from dataclasses import dataclass
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from bench_step import counted_flop, load_average
 from common import (
-    MatmulRecorder,
     Variant,
     busy_seconds,
+    counted_flop,
+    load_average,
     machine_info,
     markdown_table,
+    population_table,
     round_robin,
     sgemm_calibration,
     wait_quiet,
@@ -56,7 +58,7 @@ MAX_STEPS = 40_000
 
 def nanda_spec(seed: int | list[int], *, eval_every: int = 100, steps: int = MAX_STEPS) -> RunSpec:
     return RunSpec(
-        data=DataSpec(op="add", p=113),
+        data=DataSpec(op="add", p=113, layout="x_y_eq"),  # Nanda's [x, y, =]
         model=PRESETS["nanda2023"],
         train=TrainSpec(
             steps=steps, batch_size="full", eval_every=eval_every, stop_at_val_acc=THRESHOLD
@@ -149,34 +151,6 @@ def time_steps(spec: RunSpec, repeats: int, eval_every: int) -> None:
     )
 
 
-def time_populations(sizes: list[int], repeats: int) -> None:
-    """Per member-step: a population step of each size, the same step's matrix products alone
-    at their own shapes, and the 2048^3 sgemm rate's floor for the same FLOPs."""
-    variants, floors, flops = [], [], {}
-    for m in sizes:
-        step, _ = step_closures(nanda_spec(list(range(m))))
-        recorder = MatmulRecorder(step)
-        flops[m] = counted_flop(step)
-        variants.append(Variant(f"step, M = {m}", step))
-        floors.append(Variant(f"its {recorder.count()} products alone, M = {m}", recorder.replay()))
-    sgemm, sgemm_flop = sgemm_calibration()
-    calibration = Variant("sgemm 2048^3 fp32", sgemm)
-    round_robin([*variants, *floors, calibration], repeats=repeats, block_seconds=3.0)
-    peak = sgemm_flop / calibration.per_call
-    rows = []
-    for m, v, f in zip(sizes, variants, floors, strict=True):
-        step, shape, dense = v.per_call / m, f.per_call / m, flops[m] / peak / m
-        rows.append([
-            str(m), f"{step * 1e3:.1f}", f"{shape * 1e3:.1f}", f"{dense * 1e3:.1f}",
-            f"{step / shape:.2f}x", f"{step / dense:.2f}x", f"{v.n_quiet}/{len(v.samples)}",
-        ])  # fmt: skip
-    header = ["M", "step ms / member", "its products alone ms / member",
-              "sgemm-rate floor ms / member", "x own-shape floor", "x sgemm-rate floor",
-              "quiet blocks"]  # fmt: skip
-    print("\n" + markdown_table(header, rows))
-    print(f"\nsgemm {peak / 1e9:.0f} GFLOP/s; load average {load_average()}.\n", flush=True)
-
-
 def profile_step(spec: RunSpec, steps: int, top: int) -> None:
     step, _ = step_closures(spec)
     for _ in range(3):
@@ -219,7 +193,9 @@ def main() -> None:
     if args.profile:
         profile_step(spec, steps=5, top=15)
     if args.members:
-        time_populations([int(m) for m in args.members.split(",")], args.repeats)
+        sizes = [int(m) for m in args.members.split(",")]
+        steps = {m: step_closures(nanda_spec(list(range(m))))[0] for m in sizes}
+        print("\n" + population_table(steps, args.repeats) + "\n", flush=True)
     outcomes = []
     for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
         wait_quiet(timeout=30.0)

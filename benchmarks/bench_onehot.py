@@ -10,6 +10,7 @@ timed round-robin in one process (`common.round_robin`, medians of the repeats);
 average and the other processes' CPU are printed, since the machine may be shared.
 
     .venv/bin/python benchmarks/bench_onehot.py [--repeats 7] [--threads 1]
+    .venv/bin/python benchmarks/bench_onehot.py --members 1,16 --threads 2   (population cost)
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from bench_step import load_average
-from common import Variant, machine_info, markdown_table, round_robin
+from common import (
+    Variant,
+    load_average,
+    machine_info,
+    markdown_table,
+    population_table,
+    round_robin,
+)
 from groklab.experiments.prieto2025 import RECIPES, SIZES, recipe_spec
 from groklab.perf import set_threads, tune_allocator
 from groklab.spec import RunSpec
@@ -62,10 +69,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--block-seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--members",
+        default="",
+        help="instead: population sizes (e.g. 1,16) per member-step against their GEMM floors",
+    )
     args = parser.parse_args()
     set_threads(args.threads)
     tune_allocator()
     print(machine_info(), f"; load average {load_average()}", flush=True)
+    if args.members:
+        sizes = [int(m) for m in args.members.split(",")]
+        steps = {m: closures(collapse_spec(m), dense=False)[0] for m in sizes}
+        print("\n" + population_table(steps, args.repeats) + "\n", flush=True)
+        return
     variants = []
     for n_members in (1, 4):
         spec = collapse_spec(n_members)

@@ -29,10 +29,11 @@ import statistics
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from common import (
     Variant,
+    counted_flop,
+    load_average,
     machine_info,
     markdown_table,
     other_cpu_now,
@@ -72,19 +73,6 @@ def groklab_parts(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, T
 def groklab_variant(n_members: int, *, dtype: str = "float32") -> tuple[RunSpec, object]:
     spec, state, task = groklab_parts(n_members, dtype=dtype)
     return spec, lambda: train_step(state, task, spec)
-
-
-def counted_flop(fn) -> float:
-    """Matmul FLOPs of one call of `fn` (forward and backward, as executed)."""
-    fn()
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return float(counter.get_total_flops())
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def reference_loop(n_models: int):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -221,3 +222,50 @@ def _like(a: object) -> object:
         return a
     out = torch.empty_strided(a.shape, a.stride(), dtype=a.dtype)
     return out.normal_() if out.is_floating_point() else out.zero_()
+
+
+def counted_flop(fn) -> float:
+    """Matmul FLOPs of one call of `fn` (forward and backward, as executed)."""
+    fn()
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def population_table(steps: dict[int, Callable[[], object]], repeats: int) -> str:
+    """Per member-step, for each population size M in `steps` (M -> one training step): the
+    step, the same step's matrix products replayed alone at their shapes (`MatmulRecorder`),
+    and the floor of its matmul FLOPs at a 2048^3 sgemm's rate; timed round-robin."""
+    sizes = list(steps)
+    variants = [Variant(f"step, M = {m}", steps[m]) for m in sizes]
+    recorders = [MatmulRecorder(steps[m]) for m in sizes]
+    floors = [
+        Variant(f"its {r.count()} products alone, M = {m}", r.replay())
+        for m, r in zip(sizes, recorders, strict=True)
+    ]
+    flops = [counted_flop(steps[m]) for m in sizes]
+    sgemm, sgemm_flop = sgemm_calibration()
+    calibration = Variant("sgemm 2048^3 fp32", sgemm)
+    round_robin([*variants, *floors, calibration], repeats=repeats, block_seconds=3.0)
+    peak = sgemm_flop / calibration.per_call
+    first = variants[0].per_call / sizes[0]  # per member-step of the first size
+    rows = []
+    for m, v, f, flop in zip(sizes, variants, floors, flops, strict=True):
+        step, shape, dense = v.per_call / m, f.per_call / m, flop / peak / m
+        rows.append([
+            str(m), f"{step * 1e3:.2f}", f"{shape * 1e3:.2f}", f"{dense * 1e3:.2f}",
+            f"{step / shape:.2f}x", f"{step / dense:.2f}x", f"{step / first:.2f}x",
+            f"{v.n_quiet}/{len(v.samples)}",
+        ])  # fmt: skip
+    header = ["M", "step ms / member", "its products alone ms / member",
+              "sgemm-rate floor ms / member", "x own-shape floor", "x sgemm-rate floor",
+              f"per member-step vs M = {sizes[0]}", "quiet blocks"]  # fmt: skip
+    return (
+        markdown_table(header, rows)
+        + f"\n\nsgemm {peak / 1e9:.0f} GFLOP/s; load average {load_average()}."
+    )
