@@ -66,13 +66,14 @@ def answer_patterns(model: nn.Module, inputs: Tensor) -> list[Tensor]:
 
     def hook(index: int):
         def read(module, args, kwargs, output) -> None:
-            q, kv = args
-            if kv.shape[1] != t:  # the shared prefix alone: not the answer position
+            q, parts, _ = args  # the keys come in parts along T (Attention.forward)
+            if sum(part.shape[1] for part in parts) != t:  # the shared prefix alone
                 return
             row = t - 1 - kwargs["offset"]
             h = module.n_heads
             query = q[:, row].double().reshape(q.shape[0], h, -1)  # [N, H, dh]
-            keys = kv.split(kv.shape[-1] // 2, -1)[0].double().reshape(*kv.shape[:2], h, -1)
+            kv = torch.cat(list(parts), 1).double()  # [N, T, D]
+            keys = kv.reshape(*kv.shape[:2], h, -1)
             scores = torch.einsum("nhd,nthd->hnt", query, keys) / math.sqrt(query.shape[-1])
             seen[index] = scores.softmax(-1)  # the last query sees every key: no mask
 

@@ -23,6 +23,7 @@ blocks.{i}.mlp.W_in/b_in/W_out/b_out, W_U.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -107,23 +108,35 @@ class Attention(nn.Module):
             else None
         )
 
-    def forward(self, q: Tensor, kv: Tensor, *, offset: int) -> Tensor:
-        """q [B, S, D] queries at positions offset..offset+S-1, kv [B, T, 2D] keys and values at
-        positions 0..T-1 -> attention output [B, S, D]; each query sees the keys up to its own
-        position, so only the causal (query, key) pairs of these queries are scored."""
+    def forward(
+        self, q: Tensor, keys: Sequence[Tensor], values: Sequence[Tensor], *, offset: int
+    ) -> Tensor:
+        """q [B, S, D] queries at positions offset..offset+S-1; the keys and values at positions
+        0..T-1, each given in parts along T ([B, T_i, D], e.g. a shared prefix's and the rest's,
+        so no [B, T, D] is concatenated) -> attention output [B, S, D]; each query sees the keys
+        up to its own position, so only the causal (query, key) pairs of these queries are
+        scored."""
         b, s, _ = q.shape
-        t = kv.shape[1]
-        q = q.reshape(b, s, self.n_heads, -1)
-        k, v = (z.reshape(b, t, self.n_heads, -1) for z in kv.split(kv.shape[-1] // 2, dim=-1))
+        h = self.n_heads
+        q = q.reshape(b, s, h, -1)
         # T is 3-5: broadcasting beats tiny batched matmuls (and CPU SDPA) by ~4x here, because
         # batched matmuls of a few rows run at under 10 GFLOP/s.
-        scores = (q[:, :, None] * k[:, None]).sum(-1) / math.sqrt(q.shape[-1])  # [B, S, T, H]
+        scores = [
+            (q[:, :, None] * k.reshape(b, k.shape[1], h, -1)[:, None]).sum(-1) for k in keys
+        ]  # each [B, S, T_i, H]
+        scores = (scores[0] if len(scores) == 1 else torch.cat(scores, 2)) / math.sqrt(q.shape[-1])
+        t = scores.shape[2]
         if offset < t - 1:  # some key lies after some query
             query_at = torch.arange(offset, offset + s, device=q.device)[:, None]
             seen = torch.arange(t, device=q.device) <= query_at  # [S, T]
             scores = scores.masked_fill(~seen[:, :, None], float("-inf"))
         pattern = scores.softmax(dim=2)
-        z = (pattern[..., None] * v[:, None]).sum(2)  # [B, S, H, dh]
+        z, start = None, 0
+        for v in values:  # sum over T of pattern x values, part by part: [B, S, H, dh]
+            part = v.shape[1]
+            v = v.reshape(b, part, h, -1)[:, None]
+            term = (pattern[:, :, start : start + part, :, None] * v).sum(2)
+            z, start = term if z is None else z + term, start + part
         out = z.flatten(-2) @ self.W_O.flatten(0, 1)  # [B, S, D]
         return out + self.b_O if self.has_bias else out
 
@@ -165,11 +178,19 @@ class Block(nn.Module):
         return out if b is None else out + b
 
     def forward(
-        self, x: Tensor, q: Tensor, kv: Tensor, *, offset: int, keep: Tensor | None
+        self,
+        x: Tensor,
+        q: Tensor,
+        keys: Sequence[Tensor],
+        values: Sequence[Tensor],
+        *,
+        offset: int,
+        keep: Tensor | None,
     ) -> Tensor:
         """x [B, S, D] the residual at positions offset..offset+S-1, q [B, S, D] their queries,
-        kv [B, T, 2D] keys and values at 0..T-1, keep [B, S, D] or None -> [B, S, D]."""
-        attn = self.attn(q, kv, offset=offset)
+        keys and values at 0..T-1 in parts along T ([B, T_i, D] each), keep [B, S, D] or None
+        -> [B, S, D]."""
+        attn = self.attn(q, keys, values, offset=offset)
         if self.norm == "post":  # Power et al.'s official code: x = LN(x + f(x))
             resid = self.ln1(x + attn)
             return self.ln2(resid + self._mlp(resid, keep))
@@ -253,49 +274,69 @@ class Transformer(nn.Module):
         pos = self.W_pos[:t] @ w
         return self.W_E @ w, pos if b is None else pos + b
 
+    def _qkv(
+        self, i: int, block: Block, x: Tensor, tokens: Tensor, at: slice, *, last_query: bool
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Block i's q, k, v [B, T', D] at positions `at` of `tokens` [B, T'] (whose residual
+        is x), the query only at the last of them if `last_query`: from the first block's
+        tables where they apply (gathered table by table, so the backward adds into [V, D]
+        tables instead of concatenating [B, T', 3D] gradients), else from x."""
+        d = self.spec.d_model
+        if i == 0 and self.spec.norm != "pre":
+            tok_qkv, pos_qkv = self._qkv_tables(at.stop)
+            (tok_q, tok_k, tok_v), (pos_q, pos_k, pos_v) = (
+                tok_qkv.split(d, -1),
+                pos_qkv[at].split(d, -1),
+            )
+            if last_query:
+                q = F.embedding(tokens[:, -1:], tok_q) + pos_q[-1:]
+            else:
+                q = F.embedding(tokens, tok_q) + pos_q
+            return q, F.embedding(tokens, tok_k) + pos_k, F.embedding(tokens, tok_v) + pos_v
+        q, k, v = block.qkv(x).split(d, dim=-1)
+        return (q[:, -1:] if last_query else q), k, v
+
     def _forward_dense(self, tokens: Tensor, keep: Tensor | None) -> Tensor:
         """Every position of every example -> the last block's last-position output [B, D]."""
-        t, d = tokens.shape[1], self.spec.d_model
+        t = tokens.shape[1]
         x = F.embedding(tokens, self.W_E) + self.W_pos[:t]  # [B, T, D]
         n = len(self.blocks)
         for i, block in enumerate(self.blocks):
-            if i == 0 and self.spec.norm != "pre":
-                tok_qkv, pos_qkv = self._qkv_tables(t)
-                qkv = F.embedding(tokens, tok_qkv) + pos_qkv  # [B, T, 3D]
-            else:
-                qkv = block.qkv(x)
-            q, kv = qkv.split([d, 2 * d], dim=-1)
+            last = i == n - 1  # only the last position's output is scored
+            q, k, v = self._qkv(i, block, x, tokens, slice(0, t), last_query=last)  # [B, T, D]
             mask = None if keep is None else keep[i]  # [B, T, D]
-            if i == n - 1:  # only the last position's output is scored
+            if last:
                 mask = None if mask is None else mask[:, -1:]
-                x = block(x[:, -1:], q[:, -1:], kv, offset=t - 1, keep=mask)
+                x = block(x[:, -1:], q, [k], [v], offset=t - 1, keep=mask)
             else:
-                x = block(x, q, kv, offset=0, keep=mask)
+                x = block(x, q, [k], [v], offset=0, keep=mask)
         return x[:, 0]
 
     def _forward_shared_prefix(self, tokens: Tensor) -> Tensor:
         """The prefix 0..k-1 once per first token (the [V, k] table `self.prefix`), the rest per
-        example attending to the gathered prefix keys -> last block's last-position output."""
-        (b, t), k, d = tokens.shape, self.prefix.shape[1], self.spec.d_model
+        example attending to the gathered prefix keys -> last block's last-position output.
+        The last block needs its query at the last position only."""
+        t, k = tokens.shape[1], self.prefix.shape[1]
         pre, rest = self.prefix, tokens[:, k:]  # [V, k], [B, T - k]
         first = tokens[:, 0]  # [B] each example's row of the prefix table
         x_pre = F.embedding(pre, self.W_E) + self.W_pos[:k]  # [V, k, D]
         x = F.embedding(rest, self.W_E) + self.W_pos[k:t]  # [B, T - k, D]
         n = len(self.blocks)
         for i, block in enumerate(self.blocks):
-            if i == 0 and self.spec.norm != "pre":
-                tok_qkv, pos_qkv = self._qkv_tables(t)
-                qkv_pre = F.embedding(pre, tok_qkv) + pos_qkv[:k]  # [V, k, 3D]
-                qkv = F.embedding(rest, tok_qkv) + pos_qkv[k:]  # [B, T - k, 3D]
+            last = i == n - 1
+            q_pre, k_pre, v_pre = self._qkv(i, block, x_pre, pre, slice(0, k), last_query=last)
+            q, k_rest, v_rest = self._qkv(i, block, x, rest, slice(k, t), last_query=last)
+            keys = [_gather_rows(k_pre, first), k_rest]  # [B, k, D], [B, T - k, D]
+            values = [_gather_rows(v_pre, first), v_rest]
+            if last:
+                x = block(x[:, -1:], q, keys, values, offset=t - 1, keep=None)
             else:
-                qkv_pre, qkv = block.qkv(x_pre), block.qkv(x)  # [V, k, 3D], [B, T - k, 3D]
-            q_pre, kv_pre = qkv_pre.split([d, 2 * d], dim=-1)
-            q, kv_rest = qkv.split([d, 2 * d], dim=-1)
-            kv_seen = F.embedding(first, kv_pre.flatten(1)).view(b, k, 2 * d)  # [B, k, 2D]
-            kv = torch.cat([kv_seen, kv_rest], 1)  # [B, T, 2D]
-            if i == n - 1:
-                x = block(x[:, -1:], q[:, -1:], kv, offset=t - 1, keep=None)
-            else:
-                x_pre = block(x_pre, q_pre, kv_pre, offset=0, keep=None)
-                x = block(x, q, kv, offset=k, keep=None)
+                x_pre = block(x_pre, q_pre, [k_pre], [v_pre], offset=0, keep=None)
+                x = block(x, q, keys, values, offset=k, keep=None)
         return x[:, 0]
+
+
+def _gather_rows(table: Tensor, rows: Tensor) -> Tensor:
+    """table [V, k, D], rows [B] -> table[rows] [B, k, D], through the embedding kernel (its
+    backward is an index-add into the table)."""
+    return F.embedding(rows, table.flatten(1)).view(len(rows), *table.shape[1:])

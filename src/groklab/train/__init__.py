@@ -20,8 +20,7 @@ def __getattr__(name: str):
         import warnings
 
         warnings.warn(
-            "groklab.train.train is now groklab.run.train; the old name goes in the next "
-            "release",
+            "groklab.train.train is now groklab.run.train; the old name goes in the next release",
             DeprecationWarning,
             stacklevel=2,
         )
