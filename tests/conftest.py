@@ -15,6 +15,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by CLI subprocesses
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def no_fast_bf16_unless_a_test_says(monkeypatch):
+    """`--dtype auto` (the train CLI's default) picks bf16 on CPUs with fast bf16
+    (train/precision.py): in-process tests see a CPU without it, so a test's numbers do not
+    depend on the machine the suite runs on; the tests of auto set the flags they need."""
+    from groklab.train import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+
+
 READ_ONLY_BIND = 'mount --bind -o ro "$1" "$1" || exit 97; shift; exec "$@"'
 
 

@@ -33,10 +33,14 @@ def test_auto_is_float32_without_fast_bf16_and_until_the_grokking_check_passed()
     assert resolve_dtype("auto", CPU, flags=AVX2, checked={"cpu": True})[0] == "float32"
 
 
-def test_the_check_has_not_passed_anywhere_so_auto_is_float32_on_every_machine():
-    # Flip an entry only with bench_precision.py's numbers in benchmarks/RESULTS.md.
-    assert not any(precision.GROKKING_CHECKED.values())
-    assert resolve_dtype("auto", CPU, flags=AMX)[0] == "float32"
+def test_the_check_passed_on_a_fast_bf16_cpu_only_so_auto_picks_bf16_there_alone():
+    # An entry flips only with bench_precision.py's numbers in benchmarks/RESULTS.md (§20).
+    assert precision.GROKKING_CHECKED == {"cpu": True, "cuda": False}
+    assert resolve_dtype("auto", CPU, flags=AMX) == (
+        "bf16",
+        "auto: fast bf16 (amx_bf16), grokking check passed",
+    )
+    assert resolve_dtype("auto", CPU, flags=AVX2)[0] == "float32"  # bf16 is slow there
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bf16", "float64"])

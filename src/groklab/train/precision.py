@@ -7,8 +7,9 @@ bf16 autocast is a default only where it is both fast and known not to change gr
 - known: grokking is sensitive to float precision (softmax collapse, Prieto et al. 2025), so bf16
   counts as safe on a kind of device only once benchmarks/bench_precision.py has shown steps to
   99 % validation within seed noise of float32 on the main job, Nanda's run and an Omnigrok task,
-  and its numbers are in RESULTS.md. Until then `GROKKING_CHECKED` stays False and auto is
-  float32 everywhere.
+  and its numbers are in RESULTS.md (§20). It passed on a CPU with AVX512-BF16 (5 seeds per task
+  and dtype, 2026-12-07), so auto picks bf16 on CPUs with fast bf16; a CUDA GPU has not been
+  checked, so auto is float32 there.
 
 The resolved name goes into the spec, never "auto": what a run computes is part of its id, so
 `auto` that resolves to float32 gives the same id as `--dtype float32`, and two machines that
@@ -22,8 +23,8 @@ from pathlib import Path
 import torch
 
 # Device type -> the grokking check passed for bf16 there (benchmarks/bench_precision.py's
-# numbers in benchmarks/RESULTS.md). Not yet run on a fast-bf16 machine: False everywhere.
-GROKKING_CHECKED: dict[str, bool] = {"cpu": False, "cuda": False}
+# numbers in benchmarks/RESULTS.md §20: an AVX512-BF16 CPU; no CUDA GPU has run it yet).
+GROKKING_CHECKED: dict[str, bool] = {"cpu": True, "cuda": False}
 FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
