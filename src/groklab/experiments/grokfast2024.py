@@ -18,6 +18,12 @@ Differences from the paper's code, all small: its mul table leaves out y = 0 (97
 pairs of 9,409) and its output layer scores all p + 2 tokens; groklab uses every pair and p
 outputs. Its attention weights start from torch's xavier init with zero biases; groklab's
 from U(-1/sqrt(d), 1/sqrt(d)).
+
+Compute at the paper size: at most ~32 CPU core-hours (4 recipes x 3 seeds to the 3 x 10^5-step
+budget at ~32 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
+benchmarks/RESULTS.md §21, the transformer of Power et al.'s size at batch 512); the filtered
+runs and AdamW stop at 99 % within a few thousand steps; the no-wd baseline (39,890 steps to
+95 % in the paper) is most of it, up to ~8 core-hours for its 3 seeds.
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ first evaluation with 99 % train accuracy, cleanup starts at the first with 50 %
 and ends at 99 %.
 
 Numbers: the phase boundaries, the key frequencies, and the measures at each boundary.
+
+Compute at the paper size: 40,000 full-batch steps of one member at ~59 ms per member-step on
+one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21 (~40 CPU minutes) and the
+measures at 80 kept checkpoints; measured once: 53 CPU minutes on a shared machine
+(benchmarks/RESULTS.md §19).
 """
 
 from __future__ import annotations

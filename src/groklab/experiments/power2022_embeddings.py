@@ -7,6 +7,10 @@ class c by cos and sin of 2 pi k c / p for several frequencies k, so its top pri
 components put the classes on a ring ordered by k * c. Numbers: the share of variance of the
 top principal components, and how much of the PC 1-2 projection is one such ring
 (`groklab.analysis.embeddings.ring_frequency`).
+
+Compute at the paper size: at most ~2 CPU core-hours (2 runs to their 10^5-step budgets at ~32
+ms per member-step on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21); both
+stop once grokked.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ validation accuracy any seed reached.
 
 Every (fraction, seed) is one member of a single population (the fraction is a member field),
 which stops once every member has reached 99 % validation accuracy, or at the budget.
+
+Compute at the paper size: at most ~19 CPU core-hours (21 members, 7 fractions x 3 seeds, each
+to its 10^5-step budget at ~32 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
+benchmarks/RESULTS.md §21); members stop at 99 % validation, so the fractions that grok cost far
+less.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ Metrics: the best validation accuracy within the budget (Fig. 2 center) and the 
 validation accuracy (right), against the training fraction, one line per intervention.
 Interventions that are per-member fields (dropout, noises, lr) share one population per
 optimizer and batch rule, so the quick size trains 5 populations, not 11 x fractions x seeds.
+
+Compute at the paper size: at most ~260 CPU core-hours (297 members, 9 fractions x 3 seeds x 11
+interventions, each to its 10^5-step budget at ~32 ms per member-step on one quiet core of the
+2-vCPU AMD EPYC in benchmarks/RESULTS.md §21); members that reach 99 % stop early. A cluster
+job: `--backend ray`.
 """
 
 from __future__ import annotations

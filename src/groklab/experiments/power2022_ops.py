@@ -13,6 +13,11 @@ therefore also gives its number of training examples, and a size whose tables di
 2x says so on the figure and in the Markdown (`size_caveat`).
 
 One population per operation: every fraction and seed of an operation is one member.
+
+Compute at the paper size: at most ~290 CPU core-hours (324 members, 12 operations x 9 fractions
+x 3 seeds, each to its 10^5-step budget at ~32 ms per member-step on one quiet core of the
+2-vCPU AMD EPYC in benchmarks/RESULTS.md §21); members that reach 99 % stop early. A cluster
+job: `--backend ray`.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ its own gradient vanished.
 Where the paper's code differs: its Adam epsilon is 1e-25 (groklab keeps that for the AdamW and
 StableMax runs; its ⊥AdamW run passed only lr and weight decay, so torch's defaults applied
 there: eps 1e-8, which groklab uses, and beta2 0.999, where groklab follows the issue's 0.99).
+
+Compute at the paper size: at most ~4 CPU core-hours (3 seeds x 162,300 steps over the four runs
+at ~27 ms per member-step on one core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §17, the
+one-hot MLP at full batch; the float64 StableMax loss costs more per step).
 """
 
 from __future__ import annotations
