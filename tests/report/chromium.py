@@ -130,7 +130,8 @@ def open_pages(binary: str, pages: list[Path]) -> list[PageView]:
             tools.close()
 
 
-def _view(tools: DevTools, page: Path) -> PageView:
+def _load(tools: DevTools, page: Path) -> tuple[str, str]:
+    """`page` loaded in a new 1280 x 900 tab; returns the tab's target and session ids."""
     target = tools.send("Target.createTarget", url="about:blank")["targetId"]
     session = tools.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     tools.events.clear()
@@ -146,6 +147,11 @@ def _view(tools: DevTools, page: Path) -> PageView:
     )
     tools.send("Page.navigate", session, url=page.resolve().as_uri())
     tools.wait_for("Page.loadEventFired")
+    return target, session
+
+
+def _view(tools: DevTools, page: Path) -> PageView:
+    target, session = _load(tools, page)
     size = tools.send("Page.getLayoutMetrics", session)["cssContentSize"]
     clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
     shot = tools.send(
@@ -238,21 +244,6 @@ def open_tab(binary: str, page: Path) -> Iterator[Tab]:
     with tempfile.TemporaryDirectory() as profile:
         tools = DevTools(binary, profile)
         try:
-            target = tools.send("Target.createTarget", url="about:blank")["targetId"]
-            attached = tools.send("Target.attachToTarget", targetId=target, flatten=True)
-            session = attached["sessionId"]
-            for domain in ("Page", "Runtime", "Log"):
-                tools.send(f"{domain}.enable", session)
-            tools.send(
-                "Emulation.setDeviceMetricsOverride",
-                session,
-                width=1280,
-                height=900,
-                deviceScaleFactor=1,
-                mobile=False,
-            )
-            tools.send("Page.navigate", session, url=page.resolve().as_uri())
-            tools.wait_for("Page.loadEventFired")
-            yield Tab(tools, session)
+            yield Tab(tools, _load(tools, page)[1])
         finally:
             tools.close()
