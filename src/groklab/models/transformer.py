@@ -265,25 +265,35 @@ class Transformer(nn.Module):
             x = self.ln_final(x)
         return x @ self.W_U  # [B, V]
 
-    def _qkv_tables(self, t: int) -> tuple[Tensor, Tensor]:
+    def _qkv_tables(self, t: int) -> tuple[Tensor, Tensor] | None:
         """The first block's q, k, v as a token table [V, 3D] and a position table [T, 3D], the
-        biases folded into the latter. Exact when nothing normalizes first: (W_E[tok] +
-        W_pos[t]) @ W_qkv = (W_E @ W_qkv)[tok] + (W_pos @ W_qkv)[t], two small products instead
-        of a [B, T, D] x [D, 3D] one."""
+        biases folded into the latter; None where a LayerNorm comes first (pre-norm). Exact
+        otherwise: (W_E[tok] + W_pos[t]) @ W_qkv = (W_E @ W_qkv)[tok] + (W_pos @ W_qkv)[t], two
+        small products instead of a [B, T, D] x [D, 3D] one. Made once per forward."""
+        if self.spec.norm == "pre":
+            return None
         w, b = self.blocks[0].attn.w_qkv(), self.blocks[0].attn.b_qkv()
         pos = self.W_pos[:t] @ w
         return self.W_E @ w, pos if b is None else pos + b
 
     def _qkv(
-        self, i: int, block: Block, x: Tensor, tokens: Tensor, at: slice, *, last_query: bool
+        self,
+        i: int,
+        block: Block,
+        x: Tensor,
+        tokens: Tensor,
+        at: slice,
+        *,
+        last_query: bool,
+        tables: tuple[Tensor, Tensor] | None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Block i's q, k, v [B, T', D] at positions `at` of `tokens` [B, T'] (whose residual
-        is x), the query only at the last of them if `last_query`: from the first block's
-        tables where they apply (gathered table by table, so the backward adds into [V, D]
-        tables instead of concatenating [B, T', 3D] gradients), else from x."""
+        is x), the query only at the last of them if `last_query`: for the first block from
+        `tables` (`_qkv_tables`) where given, gathered table by table, so the backward adds
+        into [V, D] tables instead of concatenating [B, T', 3D] gradients; else from x."""
         d = self.spec.d_model
-        if i == 0 and self.spec.norm != "pre":
-            tok_qkv, pos_qkv = self._qkv_tables(at.stop)
+        if i == 0 and tables is not None:
+            tok_qkv, pos_qkv = tables
             (tok_q, tok_k, tok_v), (pos_q, pos_k, pos_v) = (
                 tok_qkv.split(d, -1),
                 pos_qkv[at].split(d, -1),
@@ -300,10 +310,12 @@ class Transformer(nn.Module):
         """Every position of every example -> the last block's last-position output [B, D]."""
         t = tokens.shape[1]
         x = F.embedding(tokens, self.W_E) + self.W_pos[:t]  # [B, T, D]
-        n = len(self.blocks)
+        n, tables = len(self.blocks), self._qkv_tables(t)
         for i, block in enumerate(self.blocks):
             last = i == n - 1  # only the last position's output is scored
-            q, k, v = self._qkv(i, block, x, tokens, slice(0, t), last_query=last)  # [B, T, D]
+            q, k, v = self._qkv(  # [B, T, D] each
+                i, block, x, tokens, slice(0, t), last_query=last, tables=tables
+            )
             mask = None if keep is None else keep[i]  # [B, T, D]
             if last:
                 mask = None if mask is None else mask[:, -1:]
@@ -321,11 +333,15 @@ class Transformer(nn.Module):
         first = tokens[:, 0]  # [B] each example's row of the prefix table
         x_pre = F.embedding(pre, self.W_E) + self.W_pos[:k]  # [V, k, D]
         x = F.embedding(rest, self.W_E) + self.W_pos[k:t]  # [B, T - k, D]
-        n = len(self.blocks)
+        n, tables = len(self.blocks), self._qkv_tables(t)
         for i, block in enumerate(self.blocks):
             last = i == n - 1
-            q_pre, k_pre, v_pre = self._qkv(i, block, x_pre, pre, slice(0, k), last_query=last)
-            q, k_rest, v_rest = self._qkv(i, block, x, rest, slice(k, t), last_query=last)
+            q_pre, k_pre, v_pre = self._qkv(
+                i, block, x_pre, pre, slice(0, k), last_query=last, tables=tables
+            )
+            q, k_rest, v_rest = self._qkv(
+                i, block, x, rest, slice(k, t), last_query=last, tables=tables
+            )
             keys = [_gather_rows(k_pre, first), k_rest]  # [B, k, D], [B, T - k, D]
             values = [_gather_rows(v_pre, first), v_rest]
             if last:
