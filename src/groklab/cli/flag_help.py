@@ -2,11 +2,13 @@
 
 The allowed values come from the spec's own choice tuples (spec/sections.py), the data sets
 and operations from their registries, so the help cannot drift from what the spec accepts.
+A plug-in's knobs carry their help in their declaration (groklab/plugins.py).
 tests/cli/test_help.py checks that every field has a line here and every choice is listed.
 """
 
 from __future__ import annotations
 
+from groklab.plugins import PLUGINS
 from groklab.spec import sections as s
 
 # (section, field) -> what the flag does; "members" holds the per-member fields
@@ -46,8 +48,6 @@ FIELD_HELP: dict[tuple[str, str], str] = {
     ("optim", "grad_clip"): "clip each member's gradient to this L2 norm (0: off)",
     ("optim", "transforms"): "gradient transforms between backward and the optimizer, in "
     "order, comma-separated",
-    ("optim", "step_every"): "schedule=step: multiply lr by step_factor every this many steps",
-    ("optim", "step_factor"): "schedule=step: the factor",
     ("optim", "group_lr"): "the lr of a parameter group the model declares, instead of the "
     "member's: group=value, comma-separated (e.g. representation=1e-3)",
     ("optim", "group_weight_decay"): "the weight decay of a parameter group the model "
@@ -82,17 +82,13 @@ FIELD_HELP: dict[tuple[str, str], str] = {
 
 
 def plug_in_help() -> dict[tuple[str, str], str]:
-    """The help of the fields a plug-in reads, declared by the plug-in itself (its registry
-    entry's `knobs`): 'grokfast_ema: EMA decay ...', 'optimizer=muon: momentum'."""
-    from groklab.train.optim import OPTIMIZER_ENTRIES
-    from groklab.train.transforms import TRANSFORM_ENTRIES
-
-    helps = {}
-    for entry in TRANSFORM_ENTRIES.values():
-        helps.update({key: f"{entry.name}: {text}" for key, text in entry.knobs.items()})
-    for entry in OPTIMIZER_ENTRIES.values():
-        helps.update({key: f"optimizer={entry.name}: {text}" for key, text in entry.knobs.items()})
-    return helps
+    """The help of the fields a plug-in reads, declared by the plug-in itself (its knobs in
+    groklab/plugins.py): 'grokfast_ema: EMA decay ...', 'optimizer=muon: momentum'."""
+    return {
+        (knob.section, knob.name): f"{plugin.label}: {knob.help}"
+        for plugin in PLUGINS.values()
+        for knob in plugin.knobs
+    }
 
 
 def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:

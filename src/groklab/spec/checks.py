@@ -22,6 +22,11 @@ def check_int(name: str, value: object, lo: int, hi: int | None = None) -> None:
         raise SpecError(f"{name}={value} is out of range; allowed: {allowed}")
 
 
+def check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(f"{name}={value!r} is not true or false")
+
+
 def check_float(
     name: str,
     value: object,

@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 
 from groklab.errors import SpecError
+from groklab.spec.knobs import late_knobs
 from groklab.spec.sections import (
     SECTIONS,
     DataSpec,
@@ -84,8 +85,9 @@ class RunSpec:
 
 
 # Fields added after the first release: left out of the canonical JSON while at their default,
-# so every run stored before they existed keeps its id (and resumes).
-LATE_FIELDS: dict[str, tuple[str, ...]] = {
+# so every run stored before they existed keeps its id (and resumes). The plug-ins' knobs are
+# added from their declarations (groklab/plugins.py: every knob but SGD's momentum).
+_LATE_OWN_FIELDS: dict[str, tuple[str, ...]] = {
     "data": (
         "dataset",
         "n_examples",
@@ -100,23 +102,15 @@ LATE_FIELDS: dict[str, tuple[str, ...]] = {
     "optim": (
         "grad_clip",
         "transforms",
-        "grokfast_ma_window",
-        "step_every",
-        "step_factor",
-        "muon_momentum",
-        "muon_nesterov",
-        "muon_ns_steps",
         "group_lr",
         "group_weight_decay",
     ),
     "train": ("loss",),
-    "members": (
-        "n_train",
-        "grokfast_ema_alpha",
-        "grokfast_ema_lamb",
-        "grokfast_ma_lamb",
-        "muon_lr",
-    ),
+    "members": ("n_train",),
+}
+LATE_FIELDS: dict[str, tuple[str, ...]] = {
+    section: (*names, *late_knobs(section)) if section in ("optim", "members") else names
+    for section, names in _LATE_OWN_FIELDS.items()
 }
 
 

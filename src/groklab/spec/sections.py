@@ -1,7 +1,9 @@
 """The sections of a run spec (task, model, optimizer, interventions, training) and its members.
 
 Each is a frozen dataclass that checks itself in `__post_init__`; `SECTIONS` maps the TOML
-section names (and CLI flag groups) to them.
+section names (and CLI flag groups) to them. The knobs of the plug-ins (gradient transforms,
+optimizers, lr schedules) are declared by each plug-in in groklab/plugins.py and become fields
+of `OptimSpec` and `MemberSpec` after their own (spec/knobs.py `with_knobs`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from groklab.errors import SpecError
+from groklab.plugins import plugin_names
 from groklab.spec.checks import (
     check_choice,
     check_float,
@@ -17,6 +20,7 @@ from groklab.spec.checks import (
     check_names,
     store_floats,
 )
+from groklab.spec.knobs import check_knobs, with_knobs
 
 ARCHS = ("transformer", "mlp", "lstm", "nnconv", "toy")
 ACTIVATIONS = ("relu", "gelu", "tanh", "leaky_relu")
@@ -25,8 +29,9 @@ POSITIONS = ("sinusoidal", "learned")
 # "normal": every weight N(0, 1)/sqrt(d_model), biases 0; "normal_vocab": the same but W_U
 # N(0, 1)/sqrt(d_vocab), as Nanda et al. 2023's code initialises it (transformers only).
 INITS = ("default", "normal", "normal_vocab")
-OPTIMIZERS = ("adamw", "adam", "adam_l2", "sgd", "muon")
-SCHEDULES = ("constant", "cosine", "step")
+# The optimizers, lr schedules and gradient transforms the plug-ins declare (groklab/plugins.py)
+OPTIMIZERS = plugin_names("optimizer")  # adamw, adam, adam_l2, sgd, muon, ...
+SCHEDULES = plugin_names("schedule")  # constant, cosine, step, ...
 MLP_INPUTS = ("embed", "onehot")
 DECAY_TARGETS = ("origin", "init")
 BATCH_RULES = ("power", "full")
@@ -37,7 +42,7 @@ LOSSES = ("ce", "mse", "bce", "stablemax")
 # 4 positions) or Nanda et al.'s `x y =` (vocabulary n + 1, 3 positions); n answer logits.
 LAYOUTS = ("x_op_y_eq", "x_y_eq")
 # The gradient transforms `[optim] transforms` may list (train/transforms.py TRANSFORM_ENTRIES)
-TRANSFORM_NAMES = ("grokfast_ema", "grokfast_ma", "orthograd", "egd")
+TRANSFORM_NAMES = plugin_names("transform")  # grokfast_ema, grokfast_ma, orthograd, egd, ...
 
 
 @dataclass(frozen=True)
@@ -153,25 +158,24 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+@with_knobs("optim")
 class OptimSpec:
-    """The optimizer shared by all members; lr and weight_decay are per member (MemberSpec)."""
+    """The optimizer shared by all members; lr and weight_decay are per member (MemberSpec).
+
+    The plug-ins' run-wide knobs follow these fields, as each plug-in declares them in
+    groklab/plugins.py: e.g. SGD's `momentum`, Muon's `muon_momentum`, grokfast_ma's
+    `grokfast_ma_window`, the step schedule's `step_every` and `step_factor`.
+    """
 
     optimizer: str = "adamw"
     beta1: float = 0.9
     beta2: float = 0.98
     eps: float = 1e-8
-    momentum: float = 0.0
     warmup_steps: int = 10
     schedule: str = "constant"
     decay_to: str = "origin"
     grad_clip: float = 0.0  # clip each member's gradient to this global L2 norm; 0 = off
     transforms: tuple[str, ...] = ()  # gradient transforms, in order (train/transforms.py)
-    grokfast_ma_window: int = 100  # w of grokfast_ma: the mean of the last w gradients
-    step_every: int = 5000  # schedule="step": lr times step_factor every step_every updates
-    step_factor: float = 0.2
-    muon_momentum: float = 0.95  # optimizer="muon" (train/muon.py); AdamW uses beta1, beta2
-    muon_nesterov: bool = True
-    muon_ns_steps: int = 5
     # per-parameter-group overrides, "group=value", for the groups the model declares
     # (its PARAMETER_GROUPS, e.g. the toy's representation and decoder): that group's lr or
     # weight decay instead of the member's (the same for every member)
@@ -183,7 +187,6 @@ class OptimSpec:
         check_float("beta1", self.beta1, 0.0, 1.0, open_hi=True)
         check_float("beta2", self.beta2, 0.0, 1.0, open_hi=True)
         check_float("eps", self.eps, 0.0, open_lo=True)
-        check_float("momentum", self.momentum, 0.0, 1.0, open_hi=True)
         check_int("warmup_steps", self.warmup_steps, 0)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("decay_to", self.decay_to, DECAY_TARGETS)
@@ -191,13 +194,7 @@ class OptimSpec:
         object.__setattr__(
             self, "transforms", check_names("transforms", self.transforms, TRANSFORM_NAMES)
         )
-        check_int("grokfast_ma_window", self.grokfast_ma_window, 1, 100_000)
-        check_int("step_every", self.step_every, 1)
-        check_float("step_factor", self.step_factor, 0.0, 1.0, open_lo=True)
-        check_float("muon_momentum", self.muon_momentum, 0.0, 1.0, open_hi=True)
-        if not isinstance(self.muon_nesterov, bool):
-            raise SpecError(f"muon_nesterov={self.muon_nesterov!r} is not true or false")
-        check_int("muon_ns_steps", self.muon_ns_steps, 1, 99)
+        check_knobs(self, "optim")
         for name in ("group_lr", "group_weight_decay"):
             object.__setattr__(self, name, check_group_values(name, getattr(self, name)))
         if (self.group_lr or self.group_weight_decay) and self.optimizer == "muon":
@@ -250,6 +247,7 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+@with_knobs("members")
 class MemberSpec:
     """What may differ between the members of one population.
 
@@ -258,7 +256,9 @@ class MemberSpec:
     replaced by wrong ones (label noise), and Gaussian noise of the given standard deviation
     added to the gradient (`grad_noise`), to the normalized Adam update (`update_noise`) or to
     the weights for the forward pass only (`weight_noise`). `init_scale` multiplies every
-    initial parameter (Omnigrok's alpha).
+    initial parameter (Omnigrok's alpha). The plug-ins' per-member knobs follow these
+    fields, as each plug-in declares them in groklab/plugins.py: e.g. grokfast_ema's
+    `grokfast_ema_lamb`, Muon's `muon_lr` (the lr of the 2-D hidden weights).
     """
 
     seed: int = 0
@@ -272,10 +272,6 @@ class MemberSpec:
     update_noise: float = 0.0
     weight_noise: float = 0.0
     n_train: int = 0  # exactly this many training examples (0: train_fraction of the pool)
-    grokfast_ema_alpha: float = 0.98  # with [optim] transforms = ["grokfast_ema"]
-    grokfast_ema_lamb: float = 2.0
-    grokfast_ma_lamb: float = 5.0  # with [optim] transforms = ["grokfast_ma"]
-    muon_lr: float = 0.02  # with [optim] optimizer = "muon": the lr of the 2-D hidden weights
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**63 - 1)
@@ -288,10 +284,7 @@ class MemberSpec:
         for name in ("grad_noise", "update_noise", "weight_noise"):
             check_float(name, getattr(self, name), 0.0)
         check_int("n_train", self.n_train, 0)
-        check_float("grokfast_ema_alpha", self.grokfast_ema_alpha, 0.0, 1.0, open_hi=True)
-        check_float("grokfast_ema_lamb", self.grokfast_ema_lamb, 0.0)
-        check_float("grokfast_ma_lamb", self.grokfast_ma_lamb, 0.0)
-        check_float("muon_lr", self.muon_lr, 0.0, open_lo=True)
+        check_knobs(self, "members")
         store_floats(self)
 
 

@@ -14,7 +14,9 @@ initialization (Power et al. 2022, Fig. 2 center):
 Each optimizer is one `OptimizerEntry` in OPTIMIZER_ENTRIES: its state's layout (`init`), its
 update, and how many [M, P] tensors its state keeps (read by the memory estimate). A new
 optimizer is its update function here (or in its own module, as Muon) and one entry line, plus
-its name in spec.OPTIMIZERS (a test keeps the two lists equal).
+its declaration in groklab/plugins.py (its name, which spec.OPTIMIZERS lists, and its knobs:
+the spec fields only it reads, with their defaults, ranges and help; a test keeps the two
+lists equal).
 
 The lr schedule (`lr_factor`) multiplies every lr: linear warm-up, then constant, cosine, or
 "step" (times `step_factor` every `step_every` updates, as torch's StepLR; Omnigrok's toy model
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -48,8 +50,6 @@ class OptimizerEntry:
     needs_layout: bool = False  # it reads the population's MuonLayout
     # a saved state from an older layout, in today's (None: saved as it is today)
     upgrade: Callable[[dict], dict] | None = None
-    # the spec fields only it reads, (section, field) -> what the field does (the flags' help)
-    knobs: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _adam_state(flat: Tensor, spec: OptimSpec, layout: MuonLayout | None) -> OptimState:
@@ -206,27 +206,8 @@ OPTIMIZER_ENTRIES: dict[str, OptimizerEntry] = {
         OptimizerEntry("adamw", _adam_state, _adamw_step, 2),
         OptimizerEntry("adam", _adam_state, _adam_step, 2),
         OptimizerEntry("adam_l2", _adam_state, _adam_l2_step, 2),
-        OptimizerEntry(
-            "sgd",
-            _sgd_state,
-            _sgd_step,
-            1,
-            upgrade=_sgd_upgrade,
-            knobs={("optim", "momentum"): "momentum (0: none)"},
-        ),
-        OptimizerEntry(
-            "muon",
-            _muon_state,
-            _muon_step,
-            2,
-            needs_layout=True,
-            knobs={
-                ("optim", "muon_momentum"): "momentum",
-                ("optim", "muon_nesterov"): "Nesterov momentum (true/false)",
-                ("optim", "muon_ns_steps"): "Newton-Schulz iterations",
-                ("members", "muon_lr"): "lr of the 2-D hidden weights",
-            },
-        ),
+        OptimizerEntry("sgd", _sgd_state, _sgd_step, 1, upgrade=_sgd_upgrade),
+        OptimizerEntry("muon", _muon_state, _muon_step, 2, needs_layout=True),
     )
 }
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -189,14 +189,13 @@ def _per_member(spec: RunSpec, name: str, device: torch.device) -> Tensor:
 
 @dataclass(frozen=True)
 class TransformEntry:
-    """One gradient transform: how it is built, what it keeps, the spec fields it reads."""
+    """One gradient transform: how it is built and what it keeps. Its name and the spec
+    fields only it reads (its knobs, with their help) are declared in groklab/plugins.py."""
 
     name: str  # as `[optim] transforms` lists it (spec.TRANSFORM_NAMES)
     build: Builder
     # [M, P] tensors it keeps between steps (train/memory.py's estimate)
     state_copies: Callable[[RunSpec], int]
-    # the spec fields it reads, (section, field) -> what the field does (the flags' help)
-    knobs: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 # one line per transform
@@ -210,10 +209,6 @@ TRANSFORM_ENTRIES: dict[str, TransformEntry] = {
                 _per_member(spec, "grokfast_ema_lamb", device),
             ),
             lambda spec: 1,
-            {
-                ("members", "grokfast_ema_alpha"): "EMA decay of the gradient filter",
-                ("members", "grokfast_ema_lamb"): "gain of the filtered gradient",
-            },
         ),
         TransformEntry(
             "grokfast_ma",
@@ -221,10 +216,6 @@ TRANSFORM_ENTRIES: dict[str, TransformEntry] = {
                 spec.optim.grokfast_ma_window, _per_member(spec, "grokfast_ma_lamb", device)
             ),
             lambda spec: spec.optim.grokfast_ma_window,  # its window of past gradients
-            {
-                ("optim", "grokfast_ma_window"): "average the last this many gradients",
-                ("members", "grokfast_ma_lamb"): "gain of the filtered gradient",
-            },
         ),
         TransformEntry(
             "orthograd", lambda spec, params, device: OrthoGrad(params.sizes), lambda spec: 0
