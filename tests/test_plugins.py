@@ -10,7 +10,7 @@ import pytest
 
 from groklab.cli.flag_help import FIELD_HELP, plug_in_help
 from groklab.errors import SpecError
-from groklab.plugins import KINDS, PLUGINS, knob_owner, knobs, plugin_names
+from groklab.plugins import KINDS, PLUGINS, Knob, PlugIn, knobs, plugin_names
 from groklab.spec import (
     LATE_FIELDS,
     OPTIMIZERS,
@@ -27,6 +27,10 @@ SPECS = {"optim": OptimSpec, "members": MemberSpec}
 
 def every_knob():
     return [knob for section in SPECS for knob in knobs(section)]
+
+
+def owner(knob: Knob) -> PlugIn:
+    return next(p for p in PLUGINS.values() if knob in p.knobs)
 
 
 def test_every_knob_is_a_field_of_its_section_with_its_type_and_default():
@@ -50,7 +54,7 @@ def test_every_knob_has_its_help_after_its_plug_ins_label_and_only_there():
     helps = plug_in_help()
     for knob in every_knob():
         key = (knob.section, knob.name)
-        assert helps[key] == f"{knob_owner(knob.name).label}: {knob.help}"
+        assert helps[key] == f"{owner(knob).label}: {knob.help}"
         assert key not in FIELD_HELP
     assert helps[("optim", "step_every")].startswith("schedule=step: multiply lr")
     assert helps[("members", "muon_lr")].startswith("optimizer=muon: lr of the 2-D")
@@ -148,3 +152,12 @@ def test_a_made_up_plug_in_gets_its_field_check_late_entry_help_and_sweep_values
     assert "(default: 1.5)" in got["help"]
     assert got["swept"] == [0.5, 1.0]
     assert got["transforms"] == ["toy_gain"]  # a name `[optim] transforms` accepts
+
+
+def test_a_declaration_with_a_bad_kind_section_or_default_is_refused():
+    with pytest.raises(ValueError, match="kind='scheduler'"):
+        PlugIn("warm", "scheduler")
+    with pytest.raises(ValueError, match="section='model'"):
+        Knob("toy_width", "model", int, 4, "width of the toy")
+    with pytest.raises(ValueError, match="default 2 is not a <class 'float'>"):
+        Knob("toy_gain", "members", float, 2, "gain of the toy")  # 2.0: a float knob

@@ -63,13 +63,18 @@ class PlugIn:
     kind: str  # one of KINDS
     knobs: tuple[Knob, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"plug-in {self.name}: kind={self.kind!r} is not one of {KINDS}")
+
     @property
     def label(self) -> str:
         """How the help names it: 'grokfast_ema', 'optimizer=muon', 'schedule=step'."""
         return self.name if self.kind == "transform" else f"{self.kind}={self.name}"
 
 
-# one line per plug-in; transforms first, so the members' knobs keep their order of old
+# one line per plug-in (with its knobs); transforms first, so that the members' knobs keep
+# the order they had as fields written out in spec/sections.py
 PLUGINS: dict[str, PlugIn] = {
     plugin.name: plugin
     for plugin in (
@@ -194,8 +199,3 @@ def plugin_names(kind: str) -> tuple[str, ...]:
 def knobs(section: str) -> tuple[Knob, ...]:
     """Every knob of `section` ("optim" or "members"), in the order declared."""
     return tuple(k for plugin in PLUGINS.values() for k in plugin.knobs if k.section == section)
-
-
-def knob_owner(name: str) -> PlugIn:
-    """The plug-in that declares the knob `name`."""
-    return next(p for p in PLUGINS.values() if any(k.name == name for k in p.knobs))
