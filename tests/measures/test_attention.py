@@ -56,8 +56,12 @@ def plain_cosine_and_entropies(a: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.mean(sims)), -(a * np.log(a)).sum(-1).mean(-1)
 
 
-def test_patterns_and_measures_equal_a_plain_computation_head_by_head():
+@pytest.mark.parametrize("shared", [False, True])
+def test_patterns_and_measures_equal_a_plain_computation_head_by_head(shared):
     model, inputs = one_layer(), table_inputs(op_token=False)
+    if shared:  # as the trainer's model: its attention scored on tables
+        model.share_prefix(inputs)
+        assert model.answer_token == P
     expected = plain_patterns(model, inputs)
     (got,) = answer_patterns(model, inputs)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-7)

@@ -174,6 +174,9 @@ MORE_SPECS = SPECS | {
     "post_ln_3_layers_bias": ModelSpec(
         n_layers=3, d_model=16, n_heads=2, d_mlp=32, attn_bias=True, mlp_bias=True
     ),
+    "post_ln_1_layer_bias": ModelSpec(
+        n_layers=1, d_model=16, n_heads=2, d_mlp=32, attn_bias=True, mlp_bias=True
+    ),
 }
 
 
@@ -273,3 +276,76 @@ def test_population_of_the_trainer_uses_the_shared_prefix_and_matches_each_membe
             [g.flatten() for g in torch.autograd.grad(ref, list(m.parameters()))]
         )
         torch.testing.assert_close(grad[i], expected_grad, rtol=1e-4, atol=1e-6)
+
+
+ONE_BLOCK = ("nanda2023", "post_ln_1_layer_bias")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", ONE_BLOCK)
+def test_one_block_scores_its_constant_answer_query_on_tables(name, layout, monkeypatch):
+    model, inputs = shared_prefix_model(name, layout)
+    model.share_prefix(inputs)
+    assert model.answer_token == int(inputs[0, -1])
+    tokens = inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(6))[:40]]
+    targets = torch.randint(0, 11, (40,), generator=torch.Generator().manual_seed(7))
+    expected, expected_grads = (
+        naive_forward(model, tokens),
+        grads_of(naive_forward, model, tokens, targets),
+    )
+
+    def off(*args, **kwargs):
+        raise AssertionError("another path ran")
+
+    monkeypatch.setattr(type(model), "_forward_dense", off)
+    monkeypatch.setattr(type(model), "_forward_shared_prefix", off)
+    torch.testing.assert_close(model(tokens), expected, rtol=1e-5, atol=1e-5)
+    grads = grads_of(lambda m, t: m(t), model, tokens, targets)
+    for n, g in expected_grads.items():
+        torch.testing.assert_close(grads[n], g, rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_scored_tables_need_one_block_no_pre_norm_and_the_same_answer_token():
+    inputs = layout_inputs("x_y_eq")
+    for name, expected in (
+        ("nanda2023", True),
+        ("power2022", False),
+        ("pre_gelu_bias_3_layers", False),
+    ):
+        model, _ = shared_prefix_model(name, "x_y_eq")
+        model.share_prefix(inputs)
+        assert (model.answer_token >= 0) is expected, name
+    model, _ = shared_prefix_model("nanda2023", "x_y_eq")
+    varied = inputs.clone()
+    varied[::3, -1] = 0  # two answer tokens: the query is no longer one row
+    model.share_prefix(varied)
+    assert model.answer_token == -1
+    torch.testing.assert_close(
+        model(varied[:30]), naive_forward(model, varied[:30]), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_population_of_one_block_members_scores_on_tables_and_matches_each_member():
+    from groklab.spec import DataSpec, RunSpec, TrainSpec, members_from
+    from groklab.train.state import init_state, make_task
+
+    spec = RunSpec(
+        data=DataSpec(op="add", p=7, layout="x_y_eq"),
+        model=PRESETS["nanda2023"],
+        train=TrainSpec(batch_size="full"),
+        members=members_from(seed=[0, 1]),
+    )
+    task = make_task(spec, torch.device("cpu"))
+    pop = init_state(spec, task, torch.device("cpu")).population
+    assert pop.template.answer_token == 7  # the `=` token
+    members = [pop.member_module(i) for i in range(2)]
+    shared = torch.stack([naive_forward(m, task.inputs) for m in members])
+    torch.testing.assert_close(pop.forward_shared(task.inputs), shared, rtol=1e-5, atol=1e-5)
+    targets = task.targets[:, : len(task.inputs)] if task.targets.dim() == 2 else task.targets
+    out = pop.forward_shared(task.inputs)  # [M, N, V]
+    loss = sum(F.cross_entropy(out[i], targets[i], reduction="sum") for i in range(2))
+    (grad,) = torch.autograd.grad(loss, pop.flat)
+    for i, m in enumerate(members):
+        ref = F.cross_entropy(naive_forward(m, task.inputs), targets[i], reduction="sum")
+        expected = torch.cat([g.flatten() for g in torch.autograd.grad(ref, list(m.parameters()))])
+        torch.testing.assert_close(grad[i], expected, rtol=1e-4, atol=1e-5)

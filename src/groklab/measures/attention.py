@@ -59,7 +59,8 @@ def answer_patterns(model: nn.Module, inputs: Tensor) -> list[Tensor]:
 
     The blocks are hooked rather than re-run: the model may score its shared prefix apart
     (Transformer.share_prefix), so only the calls that see all T keys are read, at the query of
-    position T - 1."""
+    position T - 1; a one-block model that scores its attention on tables is run without them
+    (its attention module is not called there)."""
     t = inputs.shape[1]
     blocks = list(model.blocks)
     seen: dict[int, Tensor] = {}
@@ -83,9 +84,14 @@ def answer_patterns(model: nn.Module, inputs: Tensor) -> list[Tensor]:
         block.attn.register_forward_hook(hook(i), with_kwargs=True)
         for i, block in enumerate(blocks)
     ]
+    tables = getattr(model, "score_tables", None)  # scored on tables, the module is not called
     try:
+        if tables is not None:
+            model.score_tables = False
         model(inputs)
     finally:
+        if tables is not None:
+            model.score_tables = tables
         for handle in handles:
             handle.remove()
     return [seen[i] for i in range(len(blocks))]

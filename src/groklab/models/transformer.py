@@ -15,7 +15,12 @@ logits and gradients to float32 round-off):
   table) and its keys and values are gathered per example (`share_prefix`; the trainer turns it
   on from the task's inputs). The other positions attend to the gathered keys, scoring only
   the causal (query, key) pairs of their own queries. Dropout masks differ per example, so a
-  forward with `keep` masks takes the dense path.
+  forward with `keep` masks takes the dense path;
+- with one block (Nanda et al.'s model) and the same answer token in every input (`=`), the only
+  query scored is one row for every example: each key position's scores against it are a
+  [V, H] table gathered per example, its values a gathered [V, D] table, and the answer
+  position's residual one row (`_forward_scored_tables`), so no per-example key, score or
+  residual is made.
 Parameter names follow TransformerLens: W_E, W_pos, blocks.{i}.attn.W_Q/W_K/W_V/W_O,
 blocks.{i}.mlp.W_in/b_in/W_out/b_out, W_U.
 """
@@ -190,7 +195,11 @@ class Block(nn.Module):
         """x [B, S, D] the residual at positions offset..offset+S-1, q [B, S, D] their queries,
         keys and values at 0..T-1 in parts along T ([B, T_i, D] each), keep [B, S, D] or None
         -> [B, S, D]."""
-        attn = self.attn(q, keys, values, offset=offset)
+        return self.finish(x, self.attn(q, keys, values, offset=offset), keep)
+
+    def finish(self, x: Tensor, attn: Tensor, keep: Tensor | None) -> Tensor:
+        """The block after its attention: x the residual, attn the attention's output (both
+        [..., D], broadcasting) -> the block's output."""
         if self.norm == "post":  # Power et al.'s official code: x = LN(x + f(x))
             resid = self.ln1(x + attn)
             return self.ln2(resid + self._mlp(resid, keep))
@@ -241,6 +250,8 @@ class Transformer(nn.Module):
             else _weight((d, d_out), d, spec, generator)
         )
         self.register_buffer("prefix", torch.zeros(0, 0, dtype=torch.long), persistent=False)
+        self.answer_token = -1  # the last position's token where every input has the same
+        self.score_tables = True  # one block and answer_token: attention scored on tables
 
     def share_prefix(self, inputs: Tensor) -> int:
         """Turn on the shared-prefix rewrite for inputs like these [N, T] (all that will be fed):
@@ -251,13 +262,18 @@ class Transformer(nn.Module):
             k += 1
         first = torch.arange(self.W_E.shape[0], device=inputs.device)[:, None]  # [V, 1]
         self.prefix = torch.cat([first, inputs[:1, 1:k].expand(len(first), -1)], 1)  # [V, k]
+        last = inputs[0, -1]
+        scored = len(self.blocks) == 1 and self.spec.norm != "pre" and t > 1
+        self.answer_token = int(last) if scored and bool((inputs[:, -1] == last).all()) else -1
         return k
 
     def forward(self, tokens: Tensor, keep: Tensor | None = None) -> Tensor:
         """tokens [B, T] -> answer logits [B, V]; keep [L, B, T, D] dropout masks
         (0 or 1 / (1 - p)) or None."""
         k = self.prefix.shape[1]
-        if keep is None and 0 < k < tokens.shape[1]:
+        if keep is None and self.answer_token >= 0 and self.score_tables:
+            x = self._forward_scored_tables(tokens)
+        elif keep is None and 0 < k < tokens.shape[1]:
             x = self._forward_shared_prefix(tokens)
         else:
             x = self._forward_dense(tokens, keep)
@@ -350,6 +366,34 @@ class Transformer(nn.Module):
                 x_pre = block(x_pre, q_pre, [k_pre], [v_pre], offset=0, keep=None)
                 x = block(x, q, keys, values, offset=k, keep=None)
         return x[:, 0]
+
+    def _forward_scored_tables(self, tokens: Tensor) -> Tensor:
+        """One block whose query, at the answer position, is the same for every input (its
+        token `answer_token` is): each key position's scores are a [V, H] table of the
+        projected token table against that query, gathered per example, and its values are
+        gathered from a [V, D] table, so no per-example key, query or score product is made;
+        the answer position's residual is one row. -> the block's output [B, D]."""
+        t, e = tokens.shape[1], self.answer_token
+        block = self.blocks[0]
+        h = block.attn.n_heads
+        tok_qkv, pos_qkv = self._qkv_tables(t)  # [V, 3D], [T, 3D]
+        (tok_q, tok_k, tok_v), (pos_q, pos_k, pos_v) = tok_qkv.chunk(3, -1), pos_qkv.chunk(3, -1)
+        q = (tok_q[e] + pos_q[-1]).view(h, -1)  # [H, dh]
+        scale = math.sqrt(q.shape[-1])
+        scores, values = [], []
+        for j in range(t - 1):  # the positions whose token varies
+            keys = (tok_k + pos_k[j]).view(len(tok_k), h, -1)  # [V, H, dh]
+            scores.append(F.embedding(tokens[:, j], (keys * q).sum(-1) / scale))  # [B, H]
+            values.append(F.embedding(tokens[:, j], tok_v + pos_v[j]))  # [B, D]
+        last_key = (tok_k[e] + pos_k[-1]).view(h, -1)
+        last_score = ((last_key * q).sum(-1) / scale).expand_as(scores[0])
+        pattern = torch.stack([*scores, last_score], -1).softmax(-1)  # [B, H, T]
+        z = pattern[:, :, -1:] * (tok_v[e] + pos_v[-1]).view(h, -1)  # [B, H, dh]
+        for j, v in enumerate(values):
+            z = z + pattern[:, :, j, None] * v.view(len(v), h, -1)
+        attn = z.flatten(1) @ block.attn.W_O.flatten(0, 1)  # [B, D]
+        attn = attn + block.attn.b_O if block.attn.has_bias else attn
+        return block.finish(self.W_E[e] + self.W_pos[t - 1], attn, None)
 
 
 def _gather_rows(table: Tensor, rows: Tensor) -> Tensor:
