@@ -159,8 +159,11 @@ class MLP(nn.Module):
         self.act = ACTIVATIONS[spec.act]
 
     def forward(self, x: Tensor) -> Tensor:
+        # in place on the product's fresh [B, d_mlp] output (its backward keeps x and W_in, not
+        # the output): the same values, without two more passes' allocations
         h = x @ self.W_in
-        h = self.act(h + self.b_in if self.has_bias else h)
+        h = h.add_(self.b_in) if self.has_bias else h
+        h = torch.relu_(h) if self.act is F.relu else self.act(h)
         out = h @ self.W_out
         return out + self.b_out if self.has_bias else out
 
