@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.models.mlp import ACTIVATIONS
+from groklab.models.mlp import ACTIVATIONS, act_fresh
 from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
@@ -160,10 +160,9 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # in place on the product's fresh [B, d_mlp] output (its backward keeps x and W_in, not
-        # the output): the same values, without two more passes' allocations
+        # the output): the same values, without two more [B, d_mlp] allocations
         h = x @ self.W_in
-        h = h.add_(self.b_in) if self.has_bias else h
-        h = torch.relu_(h) if self.act is F.relu else self.act(h)
+        h = act_fresh(self.act, h.add_(self.b_in) if self.has_bias else h)
         out = h @ self.W_out
         return out + self.b_out if self.has_bias else out
 
