@@ -76,9 +76,9 @@ def single_run(
 ) -> RunSpec:
     """One member of the size's model on `data`, trained for the size's budget with full
     batches and evaluated every `size.eval_every` steps (`train`: other TrainSpec fields), at
-    the size's lr with `member`'s other fields (seed, weight decay, init scale, ...)."""
+    the size's lr (unless `member` sets one) with `member`'s fields (seed, weight decay, ...)."""
     settings = {"steps": size.steps, "batch_size": "full", "eval_every": size.eval_every}
-    members = members_from(lr=size.lr, **member)
+    members = members_from(**{"lr": size.lr, **member})
     return RunSpec(
         data=data,
         model=size.model,
