@@ -1,6 +1,8 @@
 """The kit every experiment shares: the small models of the Power et al. 2022 quick and micro
-sizes, how a setting reads in a note, what a size shrank from the paper, and running points and
-sweeps from an ExperimentContext (the store reused, one progress bar per experiment).
+sizes, how a setting reads in a note, what a size shrank from the paper, running points and
+sweeps from an ExperimentContext (the store reused, one progress bar per experiment), recipes
+compared as populations (`Recipe`, `recipe_run`) and numbers read off a member's curves
+(`curve_numbers`).
 
 A size is a frozen dataclass of settings (`p`, `model`, `lr`, `steps`, ...), one instance per
 size name. A note is a template and what to show of a size, or a rule `(size, paper) ->

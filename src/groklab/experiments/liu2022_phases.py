@@ -65,14 +65,11 @@ TITLE = "Liu et al. 2022, phase diagrams"
 TOY_MODEL = ModelSpec(
     arch="toy", n_layers=2, d_model=1, n_heads=1, d_mlp=200, act="tanh", mlp_bias=True
 )
-TOY_OPTIM = OptimSpec(
-    optimizer="adamw",
-    beta1=0.9,
-    beta2=0.999,
-    warmup_steps=0,
-    group_lr=("representation=0.001",),
-    group_weight_decay=("representation=0",),
-)
+REPRESENTATION = {
+    "group_lr": ("representation=0.001",),
+    "group_weight_decay": ("representation=0",),
+}
+TOY_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0, **REPRESENTATION)
 TRANSFORMER_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
 TOY_P, TOY_TRAIN = 10, 45  # 45 of the 55 pairs i <= j, as the paper
 
