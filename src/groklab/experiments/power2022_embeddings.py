@@ -137,17 +137,10 @@ def project_run(
         {"class": c, "pca_1": pc[0], "pca_2": pc[1], "tsne_1": ts[0], "tsne_2": ts[1]}
         for c, (pc, ts) in enumerate(zip(found["pca"], found["tsne"], strict=True))
     ]
-    summary = {
-        "op": run.op,
-        "p": size.p,
-        "train_fraction": run.train_fraction,
-        "steps_to_val": row["steps_to_val"],
-        "final_val_acc": row["final_val_acc"],
-        "steps_done": row["steps_done"],
-        **{f"pca_{i + 1}_variance": float(v) for i, v in enumerate(found["ratio"])},
-        "ring_frequency": found["ring_k"],
-        "ring_share": found["ring_share"],
-    }
+    summary = {"op": run.op, "p": size.p, "train_fraction": run.train_fraction}
+    summary |= {k: row[k] for k in ("steps_to_val", "final_val_acc", "steps_done")}
+    summary |= {f"pca_{i + 1}_variance": float(v) for i, v in enumerate(found["ratio"])}
+    summary |= {"ring_frequency": found["ring_k"], "ring_share": found["ring_share"]}
     return summary, Files([draw(run, size, found)], {f"embeddings_{run.op}.csv": points})
 
 

@@ -31,7 +31,7 @@ from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.by_fraction import plot_by_fraction
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
 TITLE = "Power et al. 2022, Fig. 2 center/right"
 
@@ -146,21 +146,16 @@ def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[d
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
     summaries = common.train_points(points, ctx).rows
     rows = []
-    for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
-        m, optim = spec.members[0], spec.optim
+    for (iv, f, s), spec, summary in zip(keys, points, summaries, strict=True):
+        optim, member = spec.optim, {k: getattr(spec.members[0], k) for k in MEMBER_COLUMNS}
         run = {"optimizer": optim.optimizer, "decay_to": optim.decay_to}
         run["batch_size"] = spec.train.batch_size
-        rows.append(
-            {"intervention": iv.name, **fields(m, "train_fraction seed"), **run}
-            | fields(m, "lr weight_decay dropout update_noise weight_noise grad_noise")
-            | summary
-        )
+        rows.append({"intervention": iv.name, "train_fraction": f, "seed": s, **run, **member})
+        rows[-1].update(summary)
     return rows
 
 
-def fields(member: MemberSpec, names: str) -> dict:
-    """The member's fields `names` (separated by spaces), by name."""
-    return {name: getattr(member, name) for name in names.split()}
+MEMBER_COLUMNS = ("lr", "weight_decay", "dropout", "update_noise", "weight_noise", "grad_noise")
 
 
 def by_fraction(rows: list[dict], name: str, size: InterventionsSize, column: str) -> np.ndarray:
