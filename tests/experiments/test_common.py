@@ -1,5 +1,5 @@
 """Tests for src/groklab/experiments/common.py: notes on what a size shrank, descriptions of
-settings, and running points and sweeps from an experiment's context."""
+settings, running points and sweeps from an experiment's context, and numbers read off curves."""
 
 import math
 from dataclasses import replace
@@ -16,12 +16,14 @@ from groklab.experiments.common import (
     QUICK_MLP,
     STEPS,
     P,
+    curve_numbers,
     describe_batch,
     describe_model,
     describe_op,
     run_sweeps,
     shrunk_notes,
     shrunk_text,
+    stack_members,
     train_points,
 )
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
@@ -139,3 +141,31 @@ def test_keeping_checkpoints_fills_in_a_rule_where_none_was_given(tmp_path):
     told = replace(user, options=TrainOptions(device="cpu", keep_checkpoints="every:50"))
     again = keeping_checkpoints(told, "log:24")  # a rule the user gave is kept
     assert again.options.keep_checkpoints.text == "every:50" and again.device == "cpu"
+
+
+def test_curve_numbers_reads_first_step_at_a_level_final_and_best_values():
+    curves = {
+        "step": np.array([0, 10, 20, 30]),
+        "val_acc": np.array([[0.1, 0.96, 0.995, 0.97]]),
+        "train_loss": np.array([[2.0, 0.5, 0.1, 0.05]]),
+    }
+    columns = {
+        "to_95": "first val_acc 0.95",
+        "to_99": "first val_acc 0.99",
+        "never": "first val_acc 0.999",
+        "final": "final train_loss",
+        "best": "best val_acc",
+        "steps_done": "final step",
+    }
+    got = curve_numbers(curves, columns)
+    assert list(got) == list(columns)
+    assert (got["to_95"], got["to_99"], got["final"], got["best"]) == (10.0, 20.0, 0.05, 0.995)
+    assert np.isnan(got["never"]) and got["steps_done"] == 30.0
+
+
+def test_stack_members_puts_each_members_curves_on_the_member_axis():
+    one = {"step": np.array([0, 10]), "val_acc": np.array([[0.1, 0.2]])}
+    two = {"step": np.array([0, 10]), "val_acc": np.array([[0.3, 0.4]])}
+    stacked = stack_members([one, two])
+    np.testing.assert_array_equal(stacked["step"], [0, 10])
+    np.testing.assert_array_equal(stacked["val_acc"], [[0.1, 0.2], [0.3, 0.4]])  # [M, S]

@@ -1,6 +1,8 @@
 """The kit every experiment shares: the small models of the Power et al. 2022 quick and micro
-sizes, how a setting reads in a note, what a size shrank from the paper, and running points and
-sweeps from an ExperimentContext (the store reused, one progress bar per experiment).
+sizes, how a setting reads in a note, what a size shrank from the paper, running points and
+sweeps from an ExperimentContext (the store reused, one progress bar per experiment), recipes
+compared as populations (`Recipe`, `recipe_run`) and numbers read off a member's curves
+(`curve_numbers`).
 
 A size is a frozen dataclass of settings (`p`, `model`, `lr`, `steps`, ...), one instance per
 size name. A note is a template and what to show of a size, or a rule `(size, paper) ->
@@ -21,12 +23,13 @@ phrases`; `shrunk_text` joins the phrases of the notes whose value the size chan
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
 
+from groklab.analysis import steps_to_threshold
 from groklab.data import OPS
 from groklab.errors import SpecError
 from groklab.experiments.base import ExperimentContext
@@ -75,9 +78,9 @@ def single_run(
 ) -> RunSpec:
     """One member of the size's model on `data`, trained for the size's budget with full
     batches and evaluated every `size.eval_every` steps (`train`: other TrainSpec fields), at
-    the size's lr with `member`'s other fields (seed, weight decay, init scale, ...)."""
+    the size's lr (unless `member` sets one) with `member`'s fields (seed, weight decay, ...)."""
     settings = {"steps": size.steps, "batch_size": "full", "eval_every": size.eval_every}
-    members = members_from(lr=size.lr, **member)
+    members = members_from(**{"lr": size.lr, **member})
     return RunSpec(
         data=data,
         model=size.model,
@@ -241,6 +244,63 @@ def train_points(
 def population_of(result: SweepResult, row: dict) -> TrainResult:
     """The population a row's member trained in (its curves are `curves[k][row["member"]]`)."""
     return next(r for r in result.results if r.run_id == row["run_id"])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One population of a comparison of training recipes: an optimizer, its weight decay, the
+    gradient transforms before it and the loss (every member has the size's lr)."""
+
+    name: str
+    label: str
+    optimizer: str
+    weight_decay: float
+    transforms: tuple[str, ...] = ()
+    loss: str = "ce"
+    optim: dict = field(default_factory=dict)  # further OptimSpec fields
+    member: dict = field(default_factory=dict)  # further MemberSpec fields
+
+
+def recipe_run(
+    size: BudgetsSize, recipe: Recipe, data: DataSpec, seed: int, optim: dict, train: dict
+) -> RunSpec:
+    """One member of `recipe` on `data` for the recipe's budget: `optim` and `train` hold what
+    every recipe of the experiment shares (OptimSpec, TrainSpec fields), the recipe the rest."""
+    shared = {"transforms": recipe.transforms, **optim}
+    return single_run(
+        size,
+        data,
+        optim=OptimSpec(**{"optimizer": recipe.optimizer, **shared, **recipe.optim}),
+        train={"steps": size.budgets[recipe.name], "loss": recipe.loss, **train},
+        seed=seed,
+        train_fraction=size.train_fraction,
+        weight_decay=recipe.weight_decay,
+        **recipe.member,
+    )
+
+
+def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dict[str, float]:
+    """Numbers read off one member's curves ({"step": [S], metric: [1, S]}), one per column,
+    each written as what it reads: "first val_acc 0.95" (the first step at or above 0.95, nan:
+    never), "final train_loss", "best val_acc" (the highest) or "final step"."""
+    out = {}
+    for name, reading in columns.items():
+        how, metric, *level = reading.split()
+        values = curves[metric] if metric == "step" else curves[metric][0]
+        if how == "first":
+            out[name] = float(steps_to_threshold(curves["step"], values, float(level[0])))
+        else:
+            out[name] = float(values[-1] if how == "final" else np.nanmax(values))
+    return out
+
+
+def stack_members(curves: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Members evaluated at the same steps ({"step": [S], metric: [1, S]} each) as one [M, S]
+    set of curves, for one CSV file."""
+    return {
+        k: v if k == "step" else np.concatenate([c[k] for c in curves])
+        for k, v in curves[0].items()
+    }
 
 
 def recipe_row(column: str, recipe, seed: int, settings: dict, budget: int, row: dict) -> dict:

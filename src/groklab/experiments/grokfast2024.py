@@ -1,18 +1,13 @@
 """Grokfast (Lee, Kang, Kim, Lee 2024), Fig. 2-3: amplifying the slow gradient against an honest
 baseline on x*y mod 97.
 
-The paper trains the Power et al. 2-layer transformer (their code: width 128, 4 heads, MLP
-512 with GELU, pre-LayerNorm blocks and a final LayerNorm, learned positions, biases, no
-dropout) on x*y mod 97 with 50 % of the table, batch 512, Adam lr 1e-3, betas (0.9, 0.98),
-10 warm-up steps, and reports the iterations to 95 % validation accuracy: 39,890 for the
-baseline (Adam, no weight decay), 790 with Grokfast-MA (window 100, lamb 5, weight decay 0.01)
-and 910 with Grokfast-EMA (alpha 0.98, lamb 2, weight decay 0.005). Their weight decay is
-torch Adam's, an L2 term added to the filtered gradient (`adam_l2` here). A fourth recipe the
-paper does not run is the honest baseline: AdamW with decoupled weight decay 1 and no filter.
-
-Each recipe is one population of seeds; every member's steps to 95 % and 99 % validation
-accuracy are reported with the median per recipe ("never" where a member did not get there
-within the budget: a median over members counts those as later than any step).
+The paper trains the Power et al. 2-layer transformer on x*y mod 97 with 50 % of the table,
+batch 512, Adam lr 1e-3, betas (0.9, 0.98), 10 warm-up steps, and reports the iterations to
+95 % validation accuracy: 39,890 for the baseline (Adam, no weight decay), 790 with Grokfast-MA
+(window 100, lamb 5, weight decay 0.01) and 910 with Grokfast-EMA (alpha 0.98, lamb 2, weight
+decay 0.005). Their weight decay is torch Adam's, an L2 term added to the filtered gradient
+(`adam_l2` here). A fourth recipe the paper does not run is the honest baseline: AdamW with
+decoupled weight decay 1 and no filter. Each recipe is one population of seeds.
 
 Differences from the paper's code, all small: its mul table leaves out y = 0 (97 trivial
 pairs of 9,409) and its output layer scores all p + 2 tokens; groklab uses every pair and p
@@ -21,62 +16,48 @@ from U(-1/sqrt(d), 1/sqrt(d)).
 
 Compute at the paper size: at most ~32 CPU core-hours (4 recipes x 3 seeds to the 3 x 10^5-step
 budget at ~32 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
-benchmarks/RESULTS.md §21, the transformer of Power et al.'s size at batch 512); the filtered
-runs and AdamW stop at 99 % within a few thousand steps; the no-wd baseline (39,890 steps to
-95 % in the paper) is most of it, up to ~8 core-hours for its 3 seeds.
+benchmarks/RESULTS.md §21); the filtered runs and AdamW stop at 99 % within a few thousand
+steps; the no-wd baseline (39,890 steps to 95 % in the paper) is most of it, up to ~8
+core-hours for its 3 seeds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from groklab.analysis import steps_to_threshold
 from groklab.analysis.curves import median_never_last
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim, ratio, steps_at
-from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
+from groklab.experiments.common import Recipe
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.style import MEDIAN_LINEWIDTH, MEMBER_ALPHA, build_figure
-from groklab.spec import DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
+from groklab.spec import DataSpec, ModelSpec, RunSpec
 
 TITLE = "Grokfast (Lee et al. 2024), Fig. 2-3"
 THRESHOLDS = (0.95, 0.99)  # the paper reports 95 %; 99 % is groklab's usual bar
 
-# The paper's model (ironjr/grokfast main.py): pre-LN blocks with a final LayerNorm, GELU,
-# learned positions, biases everywhere but the unembedding.
+# The paper's model (ironjr/grokfast main.py): width 128, 4 heads, MLP 512 (the defaults),
+# pre-LN blocks with a final LayerNorm, GELU, learned positions, biases everywhere but the
+# unembedding, no dropout.
 GROKFAST_MODEL = ModelSpec(
     act="gelu", norm="pre", positions="learned", attn_bias=True, mlp_bias=True
-)  # n_layers 2, d_model 128, 4 heads, MLP 512: defaults
+)
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """One population: an optimizer, its weight decay, and the gradient filters before it."""
-
-    name: str
-    label: str
-    optimizer: str
-    weight_decay: float
-    transforms: tuple[str, ...] = ()
-    optim: dict = field(default_factory=dict)  # further OptimSpec fields
-    member: dict = field(default_factory=dict)  # further MemberSpec fields
-
-
-def grokfast(kind: str, label: str, weight_decay: float, optim=None, member=None) -> Recipe:
+def grokfast(kind: str, label: str, weight_decay: float, **more) -> Recipe:
     """A Grokfast filter ("ma", "ema") before Adam with an L2 term, as the paper's code."""
-    name = f"grokfast_{kind}"
-    return Recipe(name, label, "adam_l2", weight_decay, (name,), optim or {}, member or {})
+    return Recipe(f"grokfast_{kind}", label, "adam_l2", weight_decay, (f"grokfast_{kind}",), **more)
 
 
+WINDOW = {"grokfast_ma_window": 100}
 MA, EMA = {"grokfast_ma_lamb": 5.0}, {"grokfast_ema_alpha": 0.98, "grokfast_ema_lamb": 2.0}
 RECIPES = (
     Recipe("baseline", "Adam, wd 0 (paper's baseline)", "adam", 0.0),
-    grokfast(
-        "ma", "Grokfast-MA w 100 lamb 5, Adam + L2 0.01", 0.01, {"grokfast_ma_window": 100}, MA
-    ),
+    grokfast("ma", "Grokfast-MA w 100 lamb 5, Adam + L2 0.01", 0.01, optim=WINDOW, member=MA),
     grokfast("ema", "Grokfast-EMA alpha 0.98 lamb 2, Adam + L2 0.005", 0.005, member=EMA),
     Recipe("adamw", "AdamW, decoupled wd 1, no filter", "adamw", 1.0),
 )
@@ -102,72 +83,42 @@ SIZES = size_table(
         # The paper's code budget is 3e5 updates; every population stops once all its members
         # hold 99 % validation accuracy, so only a run that never gets there uses all of it.
         "paper": (97, GROKFAST_MODEL, 1e-3, 50, 512, _budgets(300_000, 300_000)),
-        # The paper's task and model (p = 97, width 128), 4 populations of 3: the filtered runs
-        # and AdamW get 3,000 steps (each stops at 99 %), the baseline 5,000, which the paper
-        # needs ~40k steps to pass (so it shows "never within 5,000"; its claim counts that as
-        # 5,000). Measured (RESULTS.md §14, quiet 2-core AMD EPYC, 15 min 26 s, 1,816 CPU-s:
-        # one of the heavy quick sizes): 95 % at a median of EMA 950, AdamW wd 1 1,200, MA
-        # 2,250 (2 of 3 seeds); the baseline never within 5,000. The earlier quick size (p =
-        # 47, width 32, 1,500 steps) showed none of the claims.
+        # The paper's task and model, 4 populations of 3: the filtered runs and AdamW get
+        # 3,000 steps (each stops at 99 %), the baseline 5,000, which the paper needs ~40k
+        # steps to pass (its claim counts "never" as 5,000). Measured (RESULTS.md §14, quiet
+        # 2-core AMD EPYC, 15 min 26 s, 1,816 CPU-s): 95 % at a median of EMA 950, AdamW wd 1
+        # 1,200, MA 2,250 (2 of 3 seeds); the baseline never within 5,000. The earlier quick
+        # size (p = 47, width 32, 1,500 steps) showed none of the claims.
         "quick": (97, GROKFAST_MODEL, 1e-3, 50, 512, _budgets(5_000, 3_000)),
         "micro": (7, MICRO_MODEL, 1e-2, 5, 8, _budgets(10, 20)),
     },
     train_fraction=0.5,
     seeds=(0, 1, 2),
 )
-
-
 BATCH: common.Note = ("batch {} (paper {})", lambda size: size.batch_size)
-NOTES: tuple[common.Note, ...] = (
-    common.P,
-    common.MODEL,
-    common.LR,
-    common.BUDGETS,
-    BATCH,
-    common.SEEDS,
-)
+NOTES = (common.P, common.MODEL, common.LR, common.BUDGETS, BATCH, common.SEEDS)
 
 
 def recipe_spec(size: GrokfastSize, recipe: Recipe, seed: int) -> RunSpec:
-    """One member of one recipe: the paper's task, model, Adam betas and warm-up."""
-    member = MemberSpec(
-        seed=seed,
-        train_fraction=size.train_fraction,
-        lr=size.lr,
-        weight_decay=recipe.weight_decay,
-        **recipe.member,
-    )
-    return RunSpec(
-        data=DataSpec(op="mul", p=size.p),
-        model=size.model,
-        optim=OptimSpec(
-            optimizer=recipe.optimizer,
-            beta1=0.9,
-            beta2=0.98,
-            warmup_steps=10,
-            transforms=recipe.transforms,
-            **recipe.optim,
-        ),
-        train=TrainSpec(
-            steps=size.budgets[recipe.name],
-            batch_size=size.batch_size,
-            eval_every=size.eval_every,
-            stop_at_val_acc=THRESHOLDS[-1],  # a population stops once all its members generalized
-        ),
-        members=(member,),
-    )
+    """One member of one recipe: the paper's task, model, Adam betas and warm-up; a population
+    stops once all its members generalized."""
+    optim = {"beta1": 0.9, "beta2": 0.98, "warmup_steps": 10}
+    train = {"batch_size": size.batch_size, "stop_at_val_acc": THRESHOLDS[-1]}
+    return common.recipe_run(size, recipe, DataSpec(op="mul", p=size.p), seed, optim, train)
+
+
+NUMBERS = {  # each member's numbers, read off its curves
+    **{f"steps_to_{round(t * 100)}": f"first val_acc {t}" for t in THRESHOLDS},
+    "final_val_acc": "final val_acc",
+    "best_val_acc": "best val_acc",
+    "final_train_acc": "final train_acc",
+    "steps_done": "final step",
+}
 
 
 def member_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """Steps to each threshold (nan: never), the final and best validation accuracy."""
-    steps, val = curves["step"], curves["val_acc"][0]
-    out = {
-        f"steps_to_{round(t * 100)}": float(steps_to_threshold(steps, val, t)) for t in THRESHOLDS
-    }
-    out["final_val_acc"], out["best_val_acc"] = float(val[-1]), float(np.nanmax(val))
-    out["final_train_acc"] = float(curves["train_acc"][0, -1])
-    out["steps_done"] = float(steps[-1])
-    return out
+    return common.curve_numbers(curves, NUMBERS)
 
 
 def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
@@ -177,11 +128,10 @@ def run_recipes(size: GrokfastSize, ctx: ExperimentContext):
     result = common.train_points(specs, ctx, max_members=len(size.seeds))
     rows, curves = [], []
     for (recipe, seed), row in zip(keys, result.rows, strict=True):
-        member = common.member_curves(result, row, evaluated_only=True)
-        curves.append(member)
+        curves.append(common.member_curves(result, row, evaluated_only=True))
         settings, budget = {"optimizer": recipe.optimizer}, size.budgets[recipe.name]
         own = common.recipe_row("recipe", recipe, seed, settings, budget, row)
-        rows.append({**own, **member_numbers(member)})
+        rows.append({**own, **member_numbers(curves[-1])})
     return rows, curves
 
 
@@ -191,40 +141,31 @@ def medians(rows: list[dict]) -> dict[str, dict[str, float]]:
     out = {}
     for recipe in RECIPES:
         mine = [r for r in rows if r["recipe"] == recipe.name]
-        entry = {}
-        for t in THRESHOLDS:
-            key = f"steps_to_{round(t * 100)}"
-            values = np.array([[r[key] for r in mine]], float)  # [1, S]
-            entry[f"median_{key}"] = float(median_never_last(values)[0])
-            entry[f"reached_{round(t * 100)}"] = int(np.isfinite(values).sum())
+        out[recipe.name] = entry = {}
+        for t in (round(t * 100) for t in THRESHOLDS):
+            values = np.array([[r[f"steps_to_{t}"] for r in mine]], float)  # [1, S]
+            entry[f"median_steps_to_{t}"] = float(median_never_last(values)[0])
+            entry[f"reached_{t}"] = int(np.isfinite(values).sum())
         entry["members"] = len(mine)
-        out[recipe.name] = entry
     return out
 
 
-def steps_cell(value: float, budget: int) -> str:
+def steps_cell(value: float, budget: int, never: str = "never within {:,}") -> str:
     """'1,150', or 'never within 2,000' for a median member that did not get there."""
-    return f"{value:,.0f}" if np.isfinite(value) else f"never within {budget:,}"
+    return f"{value:,.0f}" if np.isfinite(value) else never.format(budget)
+
+
+TABLE = header(
+    "recipe | steps to 95 % val (median) | steps to 99 % val (median) | members at 95 % | "
+    "members at 99 % | steps to 95 % per member"
+)
 
 
 def recipes_table(rows: list[dict], summary: dict, budgets: dict[str, int]) -> str:
-    header = (
-        "recipe",
-        "steps to 95 % val (median)",
-        "steps to 99 % val (median)",
-        "members at 95 %",
-        "members at 99 %",
-        "steps to 95 % per member",
-    )
     lines = []
     for recipe in RECIPES:
-        s = summary[recipe.name]
-        each = ", ".join(
-            f"{r['steps_to_95']:,.0f}" if np.isfinite(r["steps_to_95"]) else "never"
-            for r in rows
-            if r["recipe"] == recipe.name
-        )
-        budget = budgets[recipe.name]
+        s, budget = summary[recipe.name], budgets[recipe.name]
+        mine = [r for r in rows if r["recipe"] == recipe.name]
         lines.append(
             (
                 recipe.label,
@@ -232,10 +173,10 @@ def recipes_table(rows: list[dict], summary: dict, budgets: dict[str, int]) -> s
                 steps_cell(s["median_steps_to_99"], budget),
                 f"{s['reached_95']}/{s['members']}",
                 f"{s['reached_99']}/{s['members']}",
-                each,
+                ", ".join(steps_cell(r["steps_to_95"], budget, "never") for r in mine),
             )
         )
-    return markdown_table(header, lines)
+    return markdown_table(TABLE, lines)
 
 
 COLORS = {"baseline": "#7f7f7f", "grokfast_ma": "#1f77b4", "grokfast_ema": "#2ca02c"}
@@ -256,14 +197,8 @@ def plot_figure(rows, curves, summary, *, budgets: dict) -> Figure:
                 label = f"{LABELS[name]} (95 % at {to95})"
                 labelled.add(name)
             steps = np.maximum(member["step"], 1)  # step 0 on a log axis
-            ax.plot(
-                steps,
-                member[metric][0],
-                color=COLORS[name],
-                label=label,
-                linewidth=MEDIAN_LINEWIDTH / 2,
-                alpha=max(MEMBER_ALPHA, 0.7),
-            )
+            style = {"linewidth": MEDIAN_LINEWIDTH / 2, "alpha": max(MEMBER_ALPHA, 0.7)}
+            ax.plot(steps, member[metric][0], color=COLORS[name], label=label, **style)
         for t in THRESHOLDS:
             ax.axhline(t, color="black", linewidth=0.6, linestyle=":")
         ax.set_xscale("log")
@@ -285,7 +220,7 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     tables = {"grokfast.csv": rows}
     for recipe in RECIPES:  # every member's curves, one file per recipe
         mine = [c for r, c in zip(rows, curves, strict=True) if r["recipe"] == recipe.name]
-        tables[f"grokfast_curves_{recipe.name}.csv"] = stack_members(mine)
+        tables[f"grokfast_curves_{recipe.name}.csv"] = common.stack_members(mine)
     notes = (
         f"{setting}; pre-LN GELU transformer with learned positions and biases, 10 warm-up "
         f"steps, seeds {', '.join(map(str, size.seeds))}, budgets "
@@ -298,14 +233,6 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     files = Files([Drawing("grokfast.png", fig, f"{TITLE}: {setting}")], tables)
     numbers = {**summary, "budgets": dict(size.budgets)}
     return Outcome(numbers, recipes_table(rows, summary, size.budgets), notes, files)
-
-
-def stack_members(curves: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Members of one population ({"step": [S], metric: [1, S]} each) as one [M, S] set."""
-    first = curves[0]
-    return {
-        k: (v if k == "step" else np.concatenate([c[k] for c in curves])) for k, v in first.items()
-    }
 
 
 DESCRIPTION = (

@@ -11,37 +11,18 @@ only in a "Goldilocks zone" between memorization and confusion. Two panels:
   (uniform in [-1/2, 1/2] at initialization, groklab.models.toy), and a decoder MLP 1-200-200-30
   (tanh, as the authors' toy code) reads E_i + E_j and regresses the random template of the
   answer i + j (19 classes; MSE, correct = nearest template). 45 of the 55 pairs i <= j train.
-  The representation trains at its own lr 1e-3 and weight decay 0 (`[optim] group_lr`,
-  `group_weight_decay`), the decoder at the cell's lr and weight decay (AdamW, betas
-  0.9/0.999, full batch, no warm-up): the grid is decoder lr x decoder weight decay;
+  The representation trains at its own lr 1e-3 and weight decay 0, the decoder at the cell's:
+  the grid is decoder lr x decoder weight decay. Each run's final representation is scored by
+  its RQI (groklab.measures.rqi: the fraction of ideal parallelograms E_i + E_n = E_j + E_m it
+  satisfies): the paper finds RQI near 1 in comprehension and none in memorization;
 - a transformer on x + y mod 59 over lr x weight decay (AdamW).
 
-The toy's representation is read back from each run's last checkpoint and scored by its RQI
-(groklab.measures.rqi: the fraction of ideal parallelograms E_i + E_n = E_j + E_m it
-satisfies): the paper finds a structured representation (RQI near 1) in comprehension and
-none in memorization. Both parts use AdamW's betas 0.9/0.999, as the authors' code. Where the
-toy still differs from theirs: the templates, the initialization and the train split are drawn
-from groklab's own seeds, so a cell's phase is not the paper's cell's, only the diagram's shape
-is comparable.
-
-Sizes: the grids are packed into populations (each cell a member with its own lr and weight
-decay: one population per panel). The paper's own grids and the transformer it used were not
-at hand: "paper" is a denser grid over the same decades with a longer budget, not a copy of
-the paper's figure.
-
-Numbers per panel: how many runs fall in each phase, and along which lines of the grid the
-Goldilocks zone shows (a generalizing cell between a memorization and a confusion cell); for
-the toy also the median RQI of each phase's runs. Measured at the quick size (a loaded 2-core
-machine, one thread, 167 CPU s in all): the toy is confused at decoder lr 1e-5 (it does not fit
-the training pairs in 5,000 steps) and at weight decay 10, comprehends at decoder lr 1e-4
-(weight decay 0.01 to 1), and memorizes at 3e-5 and from 3e-4 up, so the Goldilocks zone runs
-along lr at weight decay 0.01, 0.1 and 1. RQI separates the phases as the paper says: 1.00 in
-every comprehension run, a median of 0.14 over the memorization runs. It also shows what the
-phase rule misses: the representation is a line (RQI 1.00) wherever the decoder is slow
-(lr <= 1e-4), including the 3e-5 runs counted as memorization, whose test accuracy had not
-reached 90 % by the budget's end, and the confused 1e-5 runs. The transformer: memorization at
-small weight decay, confusion at weight decay 10 and comprehension and grokking between them,
-grokking on the memorization side.
+Both parts use AdamW's betas 0.9/0.999, as the authors' code. Where the toy still differs from
+theirs: the templates, the initialization and the train split are drawn from groklab's own
+seeds, so a cell's phase is not the paper's cell's, only the diagram's shape is comparable.
+The paper's own grids and the transformer it used were not at hand: "paper" is a denser grid
+over the same decades with a longer budget, not a copy of the paper's figure. Each panel's
+grid is one population (each cell a member with its own lr and weight decay).
 """
 
 from __future__ import annotations
@@ -61,15 +42,15 @@ from groklab.analysis.phases import (
     phase_steps,
 )
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.claims import Claim, value_at
+from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import (
     Note,
     describe_model,
     describe_values,
-    population_of,
+    member_curves,
     train_points,
 )
-from groklab.experiments.kit import Drawing, Files, Outcome, Study, declare, size_table
+from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.loader import load
 from groklab.measures.rqi import rqi_measure
 from groklab.plots.phases import plot_phase_diagram
@@ -84,14 +65,11 @@ TITLE = "Liu et al. 2022, phase diagrams"
 TOY_MODEL = ModelSpec(
     arch="toy", n_layers=2, d_model=1, n_heads=1, d_mlp=200, act="tanh", mlp_bias=True
 )
-TOY_OPTIM = OptimSpec(
-    optimizer="adamw",
-    beta1=0.9,
-    beta2=0.999,
-    warmup_steps=0,
-    group_lr=("representation=0.001",),
-    group_weight_decay=("representation=0",),
-)
+REPRESENTATION = {
+    "group_lr": ("representation=0.001",),
+    "group_weight_decay": ("representation=0",),
+}
+TOY_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.999, warmup_steps=0, **REPRESENTATION)
 TRANSFORMER_OPTIM = OptimSpec(optimizer="adamw", beta1=0.9, beta2=0.98, warmup_steps=10)
 TOY_P, TOY_TRAIN = 10, 45  # 45 of the 55 pairs i <= j, as the paper
 
@@ -138,12 +116,20 @@ def decades(lo: int, hi: int, per_decade: int) -> tuple[float, ...]:
 PAPER_LRS, PAPER_WDS = decades(-5, -2, 3), decades(-2, 1, 3)
 WDS = (0.01, 0.1, 1.0, 10.0)
 MICRO_GRID = Grid((1e-3, 1e-2), (0.1, 1.0), 20, 10)
-# The toy's decoder lr spans the paper's decades down to 1e-5: measured here, decoder lr 1e-5
-# does not fit the training pairs in 5,000 steps (confusion), 1e-4 comprehends, 3e-4 and up
-# memorize, so the confused end of a Goldilocks line along lr needs the smallest decade.
+# The toy's decoder lr spans the paper's decades down to 1e-5. Measured at the quick size (a
+# loaded 2-core machine, one thread, 167 CPU s for both panels): the toy is confused at decoder
+# lr 1e-5 (it does not fit the training pairs in 5,000 steps) and at weight decay 10,
+# comprehends at 1e-4 (weight decay 0.01 to 1), and memorizes at 3e-5 and from 3e-4 up: the
+# Goldilocks zone runs along lr at weight decay 0.01, 0.1 and 1. RQI separates the phases as
+# the paper says: 1.00 in every comprehension run, a median of 0.14 over the memorization
+# runs. It also shows what the phase rule misses: the representation is a line (RQI 1.00)
+# wherever the decoder is slow (lr <= 1e-4), including the 3e-5 runs counted as memorization,
+# whose test accuracy had not reached 90 % by the budget's end, and the confused 1e-5 runs.
 QUICK_TOY = Grid((1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), WDS, 5_000, 50)
 # Measured here (transformer, first 700 steps of 4,000): lr 1e-4 and 3e-4 fit nothing (train
-# acc <= 0.08), so the quick grid starts at 1e-3 and adds 3e-2.
+# acc <= 0.08), so the quick grid starts at 1e-3 and adds 3e-2. Over the quick grid:
+# memorization at small weight decay, confusion at weight decay 10, comprehension and grokking
+# between them, grokking on the memorization side.
 QUICK_TRANSFORMER = Grid((1e-3, 3e-3, 1e-2, 3e-2), WDS, 3_000, 100)
 SIZES = size_table(
     PhasesSize,
@@ -219,6 +205,9 @@ def transformer_points(size: PhasesSize) -> list[RunSpec]:
     return cell_specs(base, grid)
 
 
+ROW = ("steps_to_train_90", "steps_to_test_90", "phase", "run_id", "member", "rqi")
+
+
 @dataclass(frozen=True)
 class PhaseDiagram:
     name: str  # "toy" or "transformer"
@@ -232,31 +221,14 @@ class PhaseDiagram:
 
     def rows(self) -> list[dict]:
         """One CSV row per run."""
-        cells = grid_cells(self.grid)
         rqi = self.rqi if self.rqi is not None else np.full(self.phases.shape, np.nan)
-        flat = zip(
-            cells,
-            self.train_steps.ravel(),
-            self.test_steps.ravel(),
-            self.phases.ravel(),
-            self.run_ids,
-            self.members,
-            rqi.ravel(),
-            strict=True,
+        cells = (self.train_steps, self.test_steps, self.phases)
+        values = zip(
+            *(c.ravel() for c in cells), self.run_ids, self.members, rqi.ravel(), strict=True
         )
         return [
-            {
-                "panel": self.name,
-                "lr": lr,
-                "weight_decay": wd,
-                "steps_to_train_90": a,
-                "steps_to_test_90": b,
-                "phase": phase,
-                "run_id": run_id,
-                "member": member,
-                "rqi": q,
-            }
-            for (lr, wd), a, b, phase, run_id, member, q in flat
+            {"panel": self.name, "lr": lr, "weight_decay": wd, **dict(zip(ROW, v, strict=True))}
+            for (lr, wd), v in zip(grid_cells(self.grid), values, strict=True)
         ]
 
     def numbers(self) -> dict:
@@ -283,17 +255,10 @@ def diagram(
 ) -> PhaseDiagram:
     """Classify every cell of one panel from its member's curves; `rqi`: each cell's final
     representation's RQI, lr outer (the toy)."""
-    to_train, to_test = [], []
-    for row in rows:
-        curves = population_of(result, row).curves
-        m = row["member"]
-        a, b = phase_steps(
-            curves["step"], curves["train_acc"][m : m + 1], curves["val_acc"][m : m + 1], THRESHOLD
-        )
-        to_train.append(a[0])
-        to_test.append(b[0])
+    curves = [member_curves(result, row) for row in rows]
+    steps = [phase_steps(c["step"], c["train_acc"], c["val_acc"], THRESHOLD) for c in curves]
     shape = (len(grid.lrs), len(grid.weight_decays))
-    train_steps, test_steps = np.reshape(to_train, shape), np.reshape(to_test, shape)
+    train_steps, test_steps = (np.reshape([s[i][0] for s in steps], shape) for i in (0, 1))
     phases = classify_phases(train_steps, test_steps)
     return PhaseDiagram(
         name,
@@ -324,39 +289,36 @@ def final_rqi(rows: list[dict], store_root: Path) -> list[float]:
 def goldilocks_text(d: PhaseDiagram) -> str:
     """Where the Goldilocks zone showed in one panel, or that it did not."""
     lrs, wds = d.numbers()["goldilocks_lrs"], d.numbers()["goldilocks_weight_decays"]
-    if not lrs and not wds:
-        return (
-            f"{d.name}: no Goldilocks zone (no generalizing run between memorization and confusion)"
-        )
-    parts = []
-    if lrs:
-        parts.append(f"along weight decay at lr {describe_values(lrs)}")
-    if wds:
-        parts.append(f"along lr at weight decay {describe_values(wds)}")
-    return f"{d.name}: Goldilocks zone {' and '.join(parts)}"
+    parts = [f"along weight decay at lr {describe_values(lrs)}"] if lrs else []
+    parts += [f"along lr at weight decay {describe_values(wds)}"] if wds else []
+    if parts:
+        return f"{d.name}: Goldilocks zone {' and '.join(parts)}"
+    return f"{d.name}: no Goldilocks zone (no generalizing run between memorization and confusion)"
 
 
 LETTER = {"comprehension": "C", "grokking": "G", "memorization": "M", "confusion": "X"}
 
 
+def per_lr(d: PhaseDiagram, heading: str, values: np.ndarray, cell) -> str:
+    """'<heading>: lr 0.001: a b; lr 0.01: c d': `cell` of each value, one part per lr."""
+    lines = [
+        f"lr {lr:g}: " + " ".join(map(cell, row))
+        for lr, row in zip(d.grid.lrs, values, strict=True)
+    ]
+    return f"{heading}: " + "; ".join(lines)
+
+
 def grid_text(d: PhaseDiagram) -> str:
     """The phases as letters, one line per lr: 'lr 0.001: C G M X' (X = confusion)."""
-    lines = [
-        f"lr {lr:g}: " + " ".join(LETTER[p] for p in row)
-        for lr, row in zip(d.grid.lrs, d.phases, strict=True)
-    ]
     wds = describe_values(d.grid.weight_decays)
-    return f"{d.name} (weight decay {wds} left to right): " + "; ".join(lines)
+    return per_lr(d, f"{d.name} (weight decay {wds} left to right)", d.phases, LETTER.get)
 
 
 def rqi_text(d: PhaseDiagram) -> str:
     """The final representations' RQI, one line per lr: 'lr 0.001: 0.95 0.12 ...'."""
-    lines = [
-        f"lr {lr:g}: " + " ".join(f"{q:.2f}" for q in row)
-        for lr, row in zip(d.grid.lrs, d.rqi, strict=True)
-    ]
     wds = describe_values(d.grid.weight_decays)
-    return f"{d.name} RQI of the final representation (weight decay {wds}): " + "; ".join(lines)
+    heading = f"{d.name} RQI of the final representation (weight decay {wds})"
+    return per_lr(d, heading, d.rqi, "{:.2f}".format)
 
 
 def rqi_medians_text(d: PhaseDiagram) -> str:
@@ -368,24 +330,20 @@ def rqi_medians_text(d: PhaseDiagram) -> str:
     return ", ".join(f"{letter} {value}" for letter, value in shown)
 
 
+AXES = {
+    "toy": ("decoder weight decay", "decoder learning rate"),
+    "transformer": ("weight decay", "learning rate"),
+}
+
+
 def plot_figure(diagrams: list[PhaseDiagram]) -> Figure:
     """Both phase diagrams side by side, weight decay on x and lr on y, log axes."""
     fig = build_figure(len(diagrams))
-    labels = {
-        "toy": ("decoder weight decay", "decoder learning rate"),
-        "transformer": ("weight decay", "learning rate"),
-    }
     for i, (ax, d) in enumerate(zip(fig.axes, diagrams, strict=True)):
-        xlabel, ylabel = labels[d.name]
-        plot_phase_diagram(
-            ax,
-            d.phases,
-            x_values=np.array(d.grid.weight_decays),
-            y_values=np.array(d.grid.lrs),
-            xlabel=xlabel,
-            ylabel=ylabel,
-            legend=i == len(diagrams) - 1,
-        )
+        grid, last = d.grid, i == len(diagrams) - 1
+        axes = {"x_values": np.array(grid.weight_decays), "y_values": np.array(grid.lrs)}
+        xlabel, ylabel = AXES[d.name]
+        plot_phase_diagram(ax, d.phases, **axes, xlabel=xlabel, ylabel=ylabel, legend=last)
         ax.set_title(d.name, fontsize=9)
     return fig
 
@@ -440,54 +398,40 @@ DESCRIPTION = "phase diagrams (comprehension, grokking, memorization, confusion)
 
 
 def goldilocks_lines_of(panel: str):
-    return lambda n: float(
-        len(n[panel]["goldilocks_lrs"]) + len(n[panel]["goldilocks_weight_decays"])
-    )
+    return lambda n: float(sum(len(n[panel][f"goldilocks_{k}"]) for k in ("lrs", "weight_decays")))
 
 
+LINES = "grid lines with a generalizing cell between a memorization and a confusion cell"
 CLAIMS = (
-    Claim(
+    claim(
         "Generalization happens only in a Goldilocks zone between memorization and confusion "
-        "(Sec. 5, phase diagrams), toy model",
-        paper="yes",
-        quantity="grid lines with a generalizing cell between a memorization and a confusion cell",
-        value=goldilocks_lines_of("toy"),
-        rule=">= 1",
+        f"(Sec. 5, phase diagrams), toy model | yes | {LINES} | >= 1",
+        goldilocks_lines_of("toy"),
         note="the paper's toy grid and budget were not at hand: another grid can miss the edges",
     ),
-    Claim(
-        "The same for the transformer (Sec. 6)",
-        paper="yes",
-        quantity="grid lines with a generalizing cell between a memorization and a confusion cell",
-        value=goldilocks_lines_of("transformer"),
-        rule=">= 1",
+    claim(
+        f"The same for the transformer (Sec. 6) | yes | {LINES} | >= 1",
+        goldilocks_lines_of("transformer"),
     ),
-    Claim(
+    claim(
         "All four phases appear over learning rate x weight decay: comprehension, grokking, "
-        "memorization, confusion (Sec. 6)",
-        paper="4",
-        quantity="phases with at least one run, transformer",
-        value=lambda n: float(sum(n["transformer"][p] > 0 for p in PHASES)),
-        rule=">= 4",
+        "memorization, confusion (Sec. 6) | 4 | phases with at least one run, transformer | >= 4",
+        lambda n: float(sum(n["transformer"][p] > 0 for p in PHASES)),
     ),
-    Claim(
+    claim(
         "Comprehension learns a structured representation: its E_i + E_n = E_j + E_m where "
-        "i + n = j + m, RQI near 1 (Sec. 3 RQI, Sec. 5 the phases' representations), toy model",
-        paper="near 1",
-        quantity="median RQI of the final representation over the toy's comprehension runs "
-        "(not measured where the grid has none)",
-        value=value_at("toy.rqi_median.comprehension"),
-        rule=">= 0.9",
+        "i + n = j + m, RQI near 1 (Sec. 3 RQI, Sec. 5 the phases' representations), toy model "
+        "| near 1 | median RQI of the final representation over the toy's comprehension runs "
+        "(not measured where the grid has none) | >= 0.9",
+        value_at("toy.rqi_median.comprehension"),
     ),
-    Claim(
-        "Memorization does not: its representation stays unstructured (Sec. 5), toy model",
-        paper="low",
-        quantity="median RQI of the final representation over the toy's memorization runs "
-        "(not measured where the grid has none)",
-        value=value_at("toy.rqi_median.memorization"),
-        rule="<= 0.5",
+    claim(
+        "Memorization does not: its representation stays unstructured (Sec. 5), toy model "
+        "| low | median RQI of the final representation over the toy's memorization runs "
+        "(not measured where the grid has none) | <= 0.5",
+        value_at("toy.rqi_median.memorization"),
     ),
 )
 STUDY = declare(
-    Study("liu2022-phases", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "phases.md", claims=CLAIMS)
+    "liu2022-phases", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "phases.md", claims=CLAIMS
 )

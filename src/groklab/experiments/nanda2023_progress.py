@@ -18,8 +18,6 @@ every checkpoint (the `restricted_loss` measure, stored as `*_final_keys`; the C
 first evaluation with 99 % train accuracy, cleanup starts at the first with 50 % test accuracy
 and ends at 99 %.
 
-Numbers: the phase boundaries, the key frequencies, and the measures at each boundary.
-
 Compute at the paper size: 40,000 full-batch steps of one member at ~59 ms per member-step on
 one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21 (~40 CPU minutes) and the
 measures at 80 kept checkpoints; measured once: 53 CPU minutes on a shared machine
@@ -36,6 +34,7 @@ from matplotlib.axes import Axes
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, value_at
+from groklab.experiments.common import describe_values
 from groklab.experiments.kit import Drawing, Files, Outcome, declare, header, size_table
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
@@ -103,19 +102,16 @@ def measure_history(store, run_id: str) -> dict:
     return {"keys": model_key_frequencies(model, task), "steps": result.steps}
 
 
+PHASE_STEPS = {
+    "memorized": "first train_acc 0.99",
+    "cleanup": "first val_acc 0.5",
+    "grokked": "first val_acc 0.99",
+}
+
+
 def phase_steps(curves: dict[str, np.ndarray]) -> dict[str, float]:
     """memorized: first 99 % train accuracy; cleanup: first 50 % test; grokked: first 99 %."""
-    step = curves["step"]
-
-    def first(name: str, level: float) -> float:
-        hit = np.flatnonzero(curves[name][0] >= level)
-        return float(step[hit[0]]) if hit.size else float("nan")
-
-    return {
-        "memorized": first("train_acc", 0.99),
-        "cleanup": first("val_acc", 0.5),
-        "grokked": first("val_acc", 0.99),
-    }
+    return common.curve_numbers(curves, PHASE_STEPS)
 
 
 def at(curves: dict[str, np.ndarray], name: str, step: float) -> float:
@@ -136,15 +132,9 @@ def mark_phases(ax: Axes, phases: dict[str, float], end: float) -> None:
         if lo == lo and hi == hi and hi > lo:
             ax.axvspan(lo, hi, color=color, zorder=0)
             if label:  # staggered, so a short phase's label does not run into the next
-                ax.text(
-                    (lo + hi) / 2,
-                    0.98 - 0.06 * (i % 2),
-                    label,
-                    fontsize=7,
-                    ha="center",
-                    va="top",
-                    transform=ax.get_xaxis_transform(),
-                )
+                at = ((lo + hi) / 2, 0.98 - 0.06 * (i % 2))
+                style = {"fontsize": 7, "ha": "center", "va": "top"}
+                ax.text(*at, label, transform=ax.get_xaxis_transform(), **style)
 
 
 def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
@@ -158,14 +148,13 @@ def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
     ):
         seen = np.isfinite(curves[name][0])
         loss_ax.plot(x[seen], curves[name][0][seen], style, label=label)
-    loss_ax.set_yscale("log")
-    loss_ax.set_xlabel("step")
+    loss_ax.set(yscale="log", xlabel="step")
     loss_ax.set_title("losses", fontsize=10)
     loss_ax.legend(fontsize=7, loc="lower left")
     mark_phases(loss_ax, phases, end)
     seen = np.isfinite(curves["sum_sq_weights"][0])
     weight_ax.plot(x[seen], curves["sum_sq_weights"][0][seen], color="k", label="sum sq. weights")
-    weight_ax.set_xlabel("step")
+    weight_ax.set(xlabel="step")
     weight_ax.set_title("weights", fontsize=10)
     gini_ax = weight_ax.twinx()
     for name, color in (("gini/W_E", "#1f77b4"), ("gini/W_L", "#d62728")):
@@ -178,9 +167,7 @@ def draw(fig, curves: dict, phases: dict, keys: list[int], p: int) -> None:
     norms = [curves[f"fourier/embed/{k}"][0][seen][-1] for k in ks]
     embed_ax.bar(ks, norms, color=["#d62728" if k in keys else "#999999" for k in ks])
     embed_ax.set_xlabel("frequency k")
-    embed_ax.set_title(
-        f"W_E Fourier norms at the end; key: {', '.join(map(str, keys))}", fontsize=10
-    )
+    embed_ax.set_title(f"W_E Fourier norms at the end; key: {describe_values(keys)}", fontsize=10)
 
 
 COLUMNS = header(  # the CSV's measures, after the step
@@ -237,24 +224,19 @@ def outcome(size: ProgressSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
 
 def progress_numbers(curves: dict, phases: dict, keys: list[int]) -> dict:
     """The phase boundaries and the three claims, each as the numbers it rests on."""
-    mem, clean, grok = phases["memorized"], phases["cleanup"], phases["grokked"]
-    first = float(curves["step"][np.flatnonzero(np.isfinite(curves["sum_sq_weights"][0]))[0]])
-    r = "restricted_loss_final_keys"
-    e = "excluded_loss_final_keys"
+    seen = np.flatnonzero(np.isfinite(curves["sum_sq_weights"][0]))
+    steps = {**phases, "start": float(curves["step"][seen[0]])}
+
+    def at_ends(name: str, *ends: str) -> dict[str, float]:
+        return {end: at(curves, name, steps[end]) for end in ends}
+
     return {
         "phases": phases,
         "key_frequencies": keys,
-        "restricted_at": {"memorized": at(curves, r, mem), "cleanup": at(curves, r, clean)},
-        "excluded_at": {"memorized": at(curves, e, mem), "cleanup": at(curves, e, clean)},
-        "sum_sq_weights_at": {
-            "cleanup": at(curves, "sum_sq_weights", clean),
-            "grokked": at(curves, "sum_sq_weights", grok),
-        },
-        "gini_W_E_at": {
-            "start": at(curves, "gini/W_E", first),
-            "memorized": at(curves, "gini/W_E", mem),
-            "grokked": at(curves, "gini/W_E", grok),
-        },
+        "restricted_at": at_ends("restricted_loss_final_keys", "memorized", "cleanup"),
+        "excluded_at": at_ends("excluded_loss_final_keys", "memorized", "cleanup"),
+        "sum_sq_weights_at": at_ends("sum_sq_weights", "cleanup", "grokked"),
+        "gini_W_E_at": at_ends("gini/W_E", "start", "memorized", "grokked"),
     }
 
 

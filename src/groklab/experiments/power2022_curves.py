@@ -4,9 +4,6 @@ accuracy is near 100 % within 10^3 steps; validation accuracy stays near chance 
 within a few thousand with AdamW and weight decay 1. The paper size trains both; quick trains
 the AdamW run until validation accuracy holds at 99 %.
 
-Numbers: the first evaluated step with train and with validation accuracy >= 99 %, and the
-delay between them.
-
 Compute at the paper size: the Adam run's 10^6 steps are about 9 CPU core-hours (~32 ms per
 member-step on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21); the AdamW
 run stops near 5,000 steps (minutes).
@@ -77,25 +74,12 @@ SIZES = kit.size_table(
 
 
 def run_spec(size: CurvesSize, run: CurveRun) -> RunSpec:
-    train = TrainSpec(
-        steps=run.steps,
-        batch_size=size.batch_size,
-        eval_every=run.eval_every,
-        stop_at_val_acc=run.stop_at_val_acc,
-    )
-    members = members_from(
-        seed=size.seed,
-        train_fraction=size.train_fraction,
-        lr=size.lr,
-        weight_decay=run.weight_decay,
-    )
-    return RunSpec(
-        data=DataSpec(op=size.op, p=size.p),
-        model=size.model,
-        optim=OptimSpec(optimizer=run.optimizer),
-        train=train,
-        members=members,
-    )
+    stop = run.stop_at_val_acc
+    train = TrainSpec(run.steps, size.batch_size, run.eval_every, stop_at_val_acc=stop)
+    member = {"seed": size.seed, "train_fraction": size.train_fraction, "lr": size.lr}
+    members = members_from(**member, weight_decay=run.weight_decay)
+    optim, data = OptimSpec(optimizer=run.optimizer), DataSpec(op=size.op, p=size.p)
+    return RunSpec(data, size.model, optim, train=train, members=members)
 
 
 def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
@@ -118,12 +102,7 @@ def run_notes(size: CurvesSize, paper: CurvesSize) -> list[str]:
     return notes
 
 
-NOTES: tuple[common.Note, ...] = (
-    common.P,
-    common.MODEL,
-    common.BATCH,
-    run_notes,
-)  # its settings, then its runs
+NOTES = (common.P, common.MODEL, common.BATCH, run_notes)  # its settings, then its runs
 
 
 NUMBERS = kit.header(
@@ -166,19 +145,11 @@ def outcome(size: CurvesSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcom
         f"10 warm-up steps, seed {size.seed}. Steps are the first evaluated step at or "
         "above 99 %; 'never' means not within the budget."
     )
-    return kit.Outcome(
-        kit.by_run(rows, NUMBERS),
-        kit.table_of(rows, TABLE),
-        notes,
-        kit.Files(
-            [
-                kit.Drawing(
-                    "curves.png", fig, f"{TITLE}: {task}, {common.describe_model(size.model)}"
-                )
-            ],
-            {**tables, "curves_summary.csv": rows},
-        ),
+    title = f"{TITLE}: {task}, {common.describe_model(size.model)}"
+    files = kit.Files(
+        [kit.Drawing("curves.png", fig, title)], {**tables, "curves_summary.csv": rows}
     )
+    return kit.Outcome(kit.by_run(rows, NUMBERS), kit.table_of(rows, TABLE), notes, files)
 
 
 DESCRIPTION = "x/y mod 97 at 50 %: train vs validation accuracy (the grokking delay)"

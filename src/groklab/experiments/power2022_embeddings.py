@@ -4,8 +4,7 @@ structure of the operation, a circle for x + y (mod p) and cosets for S5.
 
 A model trained on x + y (mod p) with weight decay, left to train past grokking, represents
 class c by cos and sin of 2 pi k c / p for several frequencies k, so its top principal
-components put the classes on a ring ordered by k * c. Numbers: the share of variance of the
-top principal components, and how much of the PC 1-2 projection is one such ring
+components put the classes on a ring ordered by k * c
 (`groklab.analysis.embeddings.ring_frequency`).
 
 Compute at the paper size: at most ~2 CPU core-hours (2 runs to their 10^5-step budgets at ~32
@@ -55,20 +54,13 @@ class EmbeddingsSize(common.RunSize):
     seed: int
 
 
+PAPER_RUNS = (EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8))
 QUICK_RUNS = (EmbeddingRun("add", 0.6),)
 SIZES = size_table(
     EmbeddingsSize,
     "runs p model batch_size lr steps eval_every",
     {
-        "paper": (
-            (EmbeddingRun("add", 0.5), EmbeddingRun("s5_mul", 0.8)),
-            97,
-            PRESETS["power2022"],
-            "power",
-            1e-3,
-            100_000,
-            100,
-        ),
+        "paper": (PAPER_RUNS, 97, PRESETS["power2022"], "power", 1e-3, 100_000, 100),
         # Verified here: grokked (99 % validation) at step ~380, then weight decay cleans the
         # representation: by step 3,000 PC 1-2 is a ring (one frequency holds > 99 % of it).
         "quick": (QUICK_RUNS, 47, common.QUICK_MLP, "full", 1e-2, 3_000, 50),
@@ -145,17 +137,10 @@ def project_run(
         {"class": c, "pca_1": pc[0], "pca_2": pc[1], "tsne_1": ts[0], "tsne_2": ts[1]}
         for c, (pc, ts) in enumerate(zip(found["pca"], found["tsne"], strict=True))
     ]
-    summary = {
-        "op": run.op,
-        "p": size.p,
-        "train_fraction": run.train_fraction,
-        "steps_to_val": row["steps_to_val"],
-        "final_val_acc": row["final_val_acc"],
-        "steps_done": row["steps_done"],
-        **{f"pca_{i + 1}_variance": float(v) for i, v in enumerate(found["ratio"])},
-        "ring_frequency": found["ring_k"],
-        "ring_share": found["ring_share"],
-    }
+    summary = {"op": run.op, "p": size.p, "train_fraction": run.train_fraction}
+    summary |= {k: row[k] for k in ("steps_to_val", "final_val_acc", "steps_done")}
+    summary |= {f"pca_{i + 1}_variance": float(v) for i, v in enumerate(found["ratio"])}
+    summary |= {"ring_frequency": found["ring_k"], "ring_share": found["ring_share"]}
     return summary, Files([draw(run, size, found)], {f"embeddings_{run.op}.csv": points})
 
 
@@ -187,18 +172,16 @@ def table_row(row: dict) -> tuple:
     shares = [
         row[f"pca_{i}_variance"] for i in range(1, N_COMPONENTS + 1) if f"pca_{i}_variance" in row
     ]
-    ring = (
-        "-"
-        if row["ring_frequency"] is None
-        else f"{row['ring_frequency']}, {row['ring_share']:.3f}"
-    )
+    k = row["ring_frequency"]
+    ring = "-" if k is None else f"{k}, {row['ring_share']:.3f}"
+    two = shares[0] + shares[1]
+    task = task_name(row["op"], row["p"])
     return (
-        task_name(row["op"], row["p"]),
+        task,
         row["steps_to_val"],
         row["final_val_acc"],
-        shares[0],
-        shares[1],
-        shares[0] + shares[1],
+        *shares[:2],
+        two,
         float(sum(shares)),
         ring,
     )
@@ -218,13 +201,5 @@ CLAIMS = (
         value_at("add.ring_share"),
     ),
 )
-STUDY = declare(
-    "power2022-embeddings",
-    TITLE,
-    DESCRIPTION,
-    SIZES,
-    NOTES,
-    outcome,
-    "embeddings.md",
-    claims=CLAIMS,
-)
+NAME = "power2022-embeddings"
+STUDY = declare(NAME, TITLE, DESCRIPTION, SIZES, NOTES, outcome, "embeddings.md", claims=CLAIMS)

@@ -1,17 +1,14 @@
 """Power et al. 2022, Fig. 2 center/right: which training choices buy generalization.
 
 On one task, across training fractions, compare AdamW with weight decay 1 toward the origin
-(the paper's setting) with weight decay toward the initialization, Adam + L2, plain Adam, and
-plain Adam plus one source of noise each (dropout, noise on the update, on the weights for the
-forward pass, on the gradient), Adam with full batches instead of minibatches, and AdamW at
-0.3x and 3x the learning rate. The paper: weight decay toward the origin helps most (it more
-than halves the data needed); toward the initialization helps, less; noise helps some; the
-learning rate works only within about an order of magnitude.
-
-Metrics: the best validation accuracy within the budget (Fig. 2 center) and the steps to 99 %
-validation accuracy (right), against the training fraction, one line per intervention.
-Interventions that are per-member fields (dropout, noises, lr) share one population per
-optimizer and batch rule, so the quick size trains 5 populations, not 11 x fractions x seeds.
+(the paper's setting) with weight decay toward the initialization, Adam + L2, plain Adam, plain
+Adam plus one source of noise each (dropout, noise on the update, on the weights for the
+forward pass, on the gradient), Adam with full batches, and AdamW at 0.3x and 3x the learning
+rate. The paper: weight decay toward the origin helps most (it more than halves the data
+needed); toward the initialization helps, less; noise helps some; the learning rate works only
+within about an order of magnitude. Interventions that are per-member fields (dropout, noises,
+lr) share one population per optimizer and batch rule: the quick size trains 5 populations,
+not 11 x fractions x seeds.
 
 Compute at the paper size: at most ~260 CPU core-hours (297 members, 9 fractions x 3 seeds x 11
 interventions, each to its 10^5-step budget at ~32 ms per member-step on one quiet core of the
@@ -34,7 +31,7 @@ from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
 from groklab.plots.by_fraction import plot_by_fraction
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, MemberSpec, OptimSpec, RunSpec, TrainSpec
+from groklab.spec import PRESETS, DataSpec, OptimSpec, RunSpec
 
 TITLE = "Power et al. 2022, Fig. 2 center/right"
 
@@ -123,25 +120,18 @@ SIZES = size_table(
 def point_spec(
     size: InterventionsSize, iv: Intervention, train_fraction: float, seed: int
 ) -> RunSpec:
-    """The single-member run of one intervention at one fraction and seed."""
-    member = MemberSpec(
+    """The single-member run of one intervention at one fraction and seed; a population stops
+    once every member has generalized."""
+    batch = size.batch_size if iv.batch_size is None else iv.batch_size
+    return common.single_run(
+        size,
+        DataSpec(op=size.op, p=size.p),
+        optim=OptimSpec(**iv.optim),
+        train={"batch_size": batch, "stop_at_val_acc": common.THRESHOLD},
         seed=seed,
         train_fraction=train_fraction,
         lr=size.lr * iv.lr_factor,
         **{"weight_decay": size.weight_decay, **iv.member},
-    )
-    train = TrainSpec(
-        steps=size.steps,
-        batch_size=size.batch_size if iv.batch_size is None else iv.batch_size,
-        eval_every=size.eval_every,
-        stop_at_val_acc=common.THRESHOLD,  # a population stops once every member has generalized
-    )
-    return RunSpec(
-        data=DataSpec(op=size.op, p=size.p),
-        model=size.model,
-        optim=OptimSpec(**iv.optim),
-        train=train,
-        members=(member,),
     )
 
 
@@ -156,26 +146,16 @@ def run_interventions(size: InterventionsSize, ctx: ExperimentContext) -> list[d
     points = [point_spec(size, iv, f, s) for iv, f, s in keys]
     summaries = common.train_points(points, ctx).rows
     rows = []
-    for (iv, _, _), spec, summary in zip(keys, points, summaries, strict=True):
-        m = spec.members[0]
-        rows.append(
-            {
-                "intervention": iv.name,
-                "train_fraction": m.train_fraction,
-                "seed": m.seed,
-                "optimizer": spec.optim.optimizer,
-                "decay_to": spec.optim.decay_to,
-                "batch_size": spec.train.batch_size,
-                "lr": m.lr,
-                "weight_decay": m.weight_decay,
-                "dropout": m.dropout,
-                "update_noise": m.update_noise,
-                "weight_noise": m.weight_noise,
-                "grad_noise": m.grad_noise,
-                **summary,
-            }
-        )
+    for (iv, f, s), spec, summary in zip(keys, points, summaries, strict=True):
+        optim, member = spec.optim, {k: getattr(spec.members[0], k) for k in MEMBER_COLUMNS}
+        run = {"optimizer": optim.optimizer, "decay_to": optim.decay_to}
+        run["batch_size"] = spec.train.batch_size
+        rows.append({"intervention": iv.name, "train_fraction": f, "seed": s, **run, **member})
+        rows[-1].update(summary)
     return rows
+
+
+MEMBER_COLUMNS = ("lr", "weight_decay", "dropout", "update_noise", "weight_noise", "grad_noise")
 
 
 def by_fraction(rows: list[dict], name: str, size: InterventionsSize, column: str) -> np.ndarray:
@@ -193,24 +173,6 @@ def measure(rows: list[dict], size: InterventionsSize) -> dict[str, dict]:
     fractions = np.repeat(np.array(size.fractions), seeds)  # matches steps[n].ravel()
     found = {n: smallest_fraction(fractions, steps[n].ravel(), size.steps) for n in names}
     return {"best_val_acc": best, "steps_to_val": steps, "smallest_fraction": found}
-
-
-def interventions_table(measured: dict, size: InterventionsSize) -> str:
-    """intervention | smallest fraction to 99 % | median best validation accuracy per fraction."""
-    header = (
-        "intervention",
-        "smallest fraction to 99 %",
-        *(f"best val acc at {f:g}" for f in size.fractions),
-    )
-    rows = [
-        (
-            INTERVENTIONS[n].label,
-            measured["smallest_fraction"][n],
-            *np.median(measured["best_val_acc"][n], axis=1),
-        )
-        for n in size.interventions
-    ]
-    return markdown_table(header, rows)
 
 
 def outcome(size: InterventionsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
@@ -234,7 +196,10 @@ def outcome(size: InterventionsSize, ctx: ExperimentContext, shrunk: str) -> Out
         settings=settings_text(size),
     )
     files = Files([figure], {"interventions.csv": rows})
-    return Outcome(numbers, interventions_table(measured, size), settings_text(size), files)
+    cells = [(INTERVENTIONS[n].label, numbers["smallest_fraction"][n], *best[n]) for n in best]
+    header = ["intervention", "smallest fraction to 99 %"]
+    table = markdown_table(header + [f"best val acc at {f:g}" for f in fractions], cells)
+    return Outcome(numbers, table, settings_text(size), files)
 
 
 def task_notes(size: InterventionsSize, paper: InterventionsSize) -> list[str]:
@@ -309,14 +274,7 @@ CLAIMS = (
         lambda n: float(n["smallest_fraction"]["wd_origin"]) / _fraction(n, "adam"),
     ),
 )
+NAME, HEADING = "power2022-interventions", f"{TITLE}: interventions"
 STUDY = declare(
-    "power2022-interventions",
-    TITLE,
-    DESCRIPTION,
-    SIZES,
-    NOTES,
-    outcome,
-    "interventions.md",
-    heading=f"{TITLE}: interventions",
-    claims=CLAIMS,
+    NAME, TITLE, DESCRIPTION, SIZES, NOTES, outcome, "interventions.md", HEADING, CLAIMS
 )

@@ -12,8 +12,6 @@ training examples, and the quick figure drew x*y in S5 as the easiest operation.
 therefore also gives its number of training examples, and a size whose tables differ more than
 2x says so on the figure and in the Markdown (`size_caveat`).
 
-One population per operation: every fraction and seed of an operation is one member.
-
 Compute at the paper size: at most ~290 CPU core-hours (324 members, 12 operations x 9 fractions
 x 3 seeds, each to its 10^5-step budget at ~32 ms per member-step on one quiet core of the
 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21); members that reach 99 % stop early. A cluster
@@ -34,6 +32,7 @@ from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim
 from groklab.experiments.kit import Drawing, Files, Outcome, declare, size_table
+from groklab.experiments.kit import header as header_of
 from groklab.plots.bars import plot_smallest_fractions
 from groklab.plots.style import build_figure
 from groklab.spec import PRESETS, OptimSpec
@@ -93,13 +92,11 @@ def build_sweep(size: OpsSize, ops: list[str]) -> SweepSpec:
 
 def smallest_fractions(result: SweepResult, ops: tuple[str, ...], budget: int) -> dict:
     """{op: smallest fraction whose median steps-to-99 % is within budget, nan if none}."""
-    out = {}
-    for op in ops:
-        rows = result.where(op=op)
-        out[op] = smallest_fraction(
-            rows.column("train_fraction"), rows.column("steps_to_val"), budget
-        )
-    return out
+    rows = {op: result.where(op=op) for op in ops}
+    fraction, steps = "train_fraction", "steps_to_val"
+    return {
+        op: smallest_fraction(r.column(fraction), r.column(steps), budget) for op, r in rows.items()
+    }
 
 
 def median_steps_at(result: SweepResult, op: str, fraction: float) -> float:
@@ -150,16 +147,11 @@ def ops_table(result: SweepResult, size: OpsSize, found: dict) -> str:
         rows.append(
             (op, op_label(op), pairs, f"{fraction:g}" if reached else never, examples, steps, *best)
         )
-    header = (
-        "op",
-        "formula",
-        "pairs",
-        "smallest fraction",
-        "training examples there",
-        "median steps to 99 % there",
-        *(f"best val acc at {f:g}" for f in size.fractions),
+    header = header_of(
+        "op | formula | pairs | smallest fraction | training examples there | "
+        "median steps to 99 % there"
     )
-    return markdown_table(header, rows)
+    return markdown_table(header + [f"best val acc at {f:g}" for f in size.fractions], rows)
 
 
 def outcome(size: OpsSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
@@ -192,10 +184,8 @@ S5_PAIRS = 120 * 120
 def size_caveat(size: OpsSize) -> str:
     """'' when the modular and S5 tables are within 2x in size; else what that does to the
     comparison (the same fraction is many more S5 examples)."""
-    if not any(OPS[op].is_group for op in size.ops):
-        return ""
     modular = [make_table(op, size.p).n_examples for op in size.ops if not OPS[op].is_group]
-    if not modular or max(modular) * 2 >= S5_PAIRS:
+    if len(modular) in (0, len(size.ops)) or max(modular) * 2 >= S5_PAIRS:
         return ""
     ratio = S5_PAIRS / max(modular)
     return (
@@ -208,11 +198,8 @@ def size_caveat(size: OpsSize) -> str:
 
 def group_text(group: dict) -> str:
     """'batch 256, evaluated every 250 steps': the S5 ops' own settings."""
-    words = {
-        "batch_size": ("batch", common.describe_batch),
-        "eval_every": ("evaluated every", lambda v: f"{v} steps"),
-    }
-    return ", ".join(f"{words[k][0]} {words[k][1](v)}" for k, v in group.items())
+    words = {"batch_size": "batch {}", "eval_every": "evaluated every {} steps"}
+    return ", ".join(words[k].format(common.describe_batch(v)) for k, v in group.items())
 
 
 def settings_text(size: OpsSize) -> str:
@@ -280,14 +267,7 @@ CLAIMS = (
         easy_over_hard,
     ),
 )
+HEADING = f"{TITLE}: data needed per operation"
 STUDY = declare(
-    "power2022-ops",
-    TITLE,
-    DESCRIPTION,
-    SIZES,
-    NOTES,
-    outcome,
-    "ops.md",
-    heading=f"{TITLE}: data needed per operation",
-    claims=CLAIMS,
+    "power2022-ops", TITLE, DESCRIPTION, SIZES, NOTES, outcome, "ops.md", HEADING, CLAIMS
 )

@@ -12,28 +12,12 @@ the table, full batch, AdamW betas (0.9, 0.99), no warm-up. Four runs:
   with lr 1e-2, beta2 0.999 for 80,000 full-batch steps (Fig. 1) to generalize;
 - AdamW lr 1e-2 with weight decay 8: weight decay keeps the logits small, so it groks.
 
-At the quick size (the paper's settings, seed 0, 5,000 steps for the two runs without weight
-decay; measured 2026-12-07 with one thread) the float32 run's collapse fraction reaches
-0.51-0.52 at steps 1,900-1,940, falls to 0.15 when the loss spikes near step 2,040 (with eps
-1e-25 Adam rescales the vanishing gradient of the few examples not yet collapsed into full-size
-steps; training accuracy drops to 0.71 and recovers), and is 0.52-0.75 again at steps
-4,200-4,600 (0.75 at 4,400); its validation accuracy stays below 0.003 after step 0. StableMax
-never collapses, but at 40 % it generalizes much later than the quick size can afford:
-validation accuracy 0.0014 at step 5,000 and 0.0043 at 12,000, creeping up, so the quick size's
-StableMax claim fails; the paper's code gives it 80,000 steps. With 70 % of the table StableMax
-reaches 0.91 by step 1,500, but there the float32 softmax run generalizes too (0.19 at step
-1,500 and rising) and the paper's contrast is gone, so the quick size keeps the paper's 40 %.
-
 The softmax-collapse fraction (the share of training examples whose float32 softmax is exactly
-1 at the answer, `groklab.measures`' `softmax_collapse`) is measured on kept checkpoints and
-written to the store as the measure `softmax_collapse`, so `groklab curves RUN --measures
-softmax_collapse` shows it. The float32 AdamW run keeps one every budget / `KEEP_EVERY` steps
-(every 100 of the quick size's 5,000): its collapse rises late and falls back within a few
-dozen steps when the loss spikes, which the few late checkpoints of a log axis can miss; the
-other runs keep about `KEEP` spread on a log axis (plus the first and last). For
-the StableMax run it reads the float32 *softmax* of the logits, which that run's loss never
-uses: a value near 1 there says its logits grew past where softmax would round to 1, not that
-its own gradient vanished.
+1 at the answer, the measure `softmax_collapse`) is measured on kept checkpoints and written to
+the store, so `groklab curves RUN --measures softmax_collapse` shows it. For the StableMax run
+it reads the float32 *softmax* of the logits, which that run's loss never uses: a value near 1
+there says its logits grew past where softmax would round to 1, not that its own gradient
+vanished.
 
 Where the paper's code differs: its Adam epsilon is 1e-25 (groklab keeps that for the AdamW and
 StableMax runs; its ⊥AdamW run passed only lr and weight decay, so torch's defaults applied
@@ -46,19 +30,19 @@ one-hot MLP at full batch; the float64 StableMax loss costs more per step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from groklab.analysis import steps_to_threshold
 from groklab.errors import GroklabError
 from groklab.experiments import common, kit
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
+from groklab.experiments.common import Recipe
 from groklab.measures import MEASURES
 from groklab.plots.style import build_figure
-from groklab.spec import PRESETS, DataSpec, MemberSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec
+from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 from groklab.store import RunStore
 
 TITLE = "Prieto et al. 2025, Fig. 1-2"
@@ -74,27 +58,16 @@ MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, inputs="onehot")
 PRIETO = PRESETS["prieto2025"]
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """One run: the optimizer's settings, the loss and the member's weight decay (every run
-    has the size's lr: 1e-2 in the paper)."""
-
-    name: str
-    label: str
-    weight_decay: float
-    loss: str = "ce"
-    transforms: tuple[str, ...] = ()
-    optim: dict = field(default_factory=dict)  # further OptimSpec fields
-    keep: str = "log"  # kept checkpoints: "log" (KEEP on a log axis) or "every" (KEEP_EVERY)
-
-
 PAPER_OPTIM, EPS_B999 = {"eps": PAPER_EPS}, {"eps": PAPER_EPS, "beta2": 0.999}
-RECIPES = (
-    Recipe("orthograd", "⊥AdamW, wd 0", 0.0, transforms=("orthograd",)),
-    Recipe("collapse", "AdamW, wd 0, float32 softmax", 0.0, optim=PAPER_OPTIM, keep="every"),
-    Recipe("stablemax", "StableMax, AdamW wd 0, beta2 0.999", 0.0, "stablemax", (), EPS_B999),
-    Recipe("wd8", "AdamW, wd 8", 8.0, optim=PAPER_OPTIM),
+RECIPES = (  # every run has the size's lr (1e-2 in the paper)
+    Recipe("orthograd", "⊥AdamW, wd 0", "adamw", 0.0, ("orthograd",)),
+    Recipe("collapse", "AdamW, wd 0, float32 softmax", "adamw", 0.0, optim=PAPER_OPTIM),
+    Recipe(
+        "stablemax", "StableMax, AdamW wd 0, beta2 0.999", "adamw", 0.0, (), "stablemax", EPS_B999
+    ),
+    Recipe("wd8", "AdamW, wd 8", "adamw", 8.0, optim=PAPER_OPTIM),
 )
+EVERY = ("collapse",)  # the runs that keep a checkpoint every budget / KEEP_EVERY steps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,8 +77,9 @@ class PrietoSize(common.BudgetsSize):
     seeds: tuple[int, ...]
 
 
-def _budgets(orthograd: int, collapse: int, stablemax: int, wd8: int) -> dict[str, int]:
-    return {"orthograd": orthograd, "collapse": collapse, "stablemax": stablemax, "wd8": wd8}
+def _budgets(*steps: int) -> dict[str, int]:
+    """Each run's budget, in RECIPES order."""
+    return dict(zip([r.name for r in RECIPES], steps, strict=True))
 
 
 SIZES = kit.size_table(
@@ -116,12 +90,17 @@ SIZES = kit.size_table(
         # 80,000); weight decay 8 is groklab's (the issue's measurement: 99 % near step 225).
         "paper": (113, PRIETO, 1e-2, (0, 1, 2), 10, _budgets(300, 80_000, 80_000, 2_000)),
         # The paper's task, model and settings, one seed; the collapse run and StableMax get
-        # 5,000 of their 80,000 steps (about 27 ms each on one thread). Seed 0's float32 run
-        # collapses twice within them: 0.51-0.52 of its training examples at steps
-        # 1,900-1,940, then the loss spikes and the fraction falls to 0.15; 0.52-0.75 at
-        # 4,200-4,600 (a kept checkpoint every 100 steps sees both); validation accuracy stays
-        # below 0.003 after step 0. StableMax needs more than the quick size can give at 40 %
-        # (see the module's docstring).
+        # 5,000 of their 80,000 steps (about 27 ms each on one thread). Measured 2026-12-07
+        # (seed 0, one thread): the float32 run's collapse fraction reaches 0.51-0.52 at steps
+        # 1,900-1,940, falls to 0.15 when the loss spikes near step 2,040 (with eps 1e-25 Adam
+        # rescales the vanishing gradient of the few examples not yet collapsed into full-size
+        # steps; training accuracy drops to 0.71 and recovers), and is 0.52-0.75 again at
+        # steps 4,200-4,600 (0.75 at 4,400; a kept checkpoint every 100 steps sees both); its
+        # validation accuracy stays below 0.003 after step 0. StableMax never collapses but at
+        # 40 % generalizes later than this size affords: validation accuracy 0.0014 at step
+        # 5,000 and 0.0043 at 12,000, creeping up, so its claim fails here. With 70 % of the
+        # table StableMax reaches 0.91 by step 1,500, but there the float32 softmax run
+        # generalizes too (0.19 at step 1,500 and rising): the paper's contrast is gone.
         "quick": (113, PRIETO, 1e-2, (0,), 10, _budgets(300, 5_000, 5_000, 600)),
         # lr 0.1: collapses within 60 steps
         "micro": (11, MICRO_MLP, 0.1, (0,), 5, _budgets(20, 60, 20, 20)),
@@ -136,28 +115,9 @@ NOTES: tuple[common.Note, ...] = (common.P, common.MODEL, common.LR, common.BUDG
 def recipe_spec(size: PrietoSize, recipe: Recipe, seed: int) -> RunSpec:
     """One member of one run: full batch, no warm-up, AdamW betas (0.9, 0.99) unless the run
     says otherwise, stopping once every member holds 99 % validation accuracy."""
-    adamw = {"optimizer": "adamw", "beta1": 0.9, "beta2": 0.99, "warmup_steps": 0}
-    optim = {**adamw, "transforms": recipe.transforms, **recipe.optim}
-    return RunSpec(
-        data=DataSpec(op="add", p=size.p),
-        model=size.model,
-        optim=OptimSpec(**optim),
-        train=TrainSpec(
-            steps=size.budgets[recipe.name],
-            batch_size="full",
-            eval_every=size.eval_every,
-            stop_at_val_acc=THRESHOLD,
-            loss=recipe.loss,
-        ),
-        members=(
-            MemberSpec(
-                seed=seed,
-                train_fraction=size.train_fraction,
-                lr=size.lr,
-                weight_decay=recipe.weight_decay,
-            ),
-        ),
-    )
+    optim = {"beta1": 0.9, "beta2": 0.99, "warmup_steps": 0}
+    data, train = DataSpec(op="add", p=size.p), {"stop_at_val_acc": THRESHOLD}
+    return common.recipe_run(size, recipe, data, seed, optim, train)
 
 
 def measure_collapse(store: RunStore, run_id: str, n_members: int) -> dict[str, np.ndarray]:
@@ -189,7 +149,7 @@ def measure_collapse(store: RunStore, run_id: str, n_members: int) -> dict[str, 
 def keep_rule(size: PrietoSize, recipe: Recipe) -> str:
     """The checkpoints a run keeps for the collapse measure: 'log:24', or 'every:N' with N
     about the budget / KEEP_EVERY in whole evaluations ('every:100' for 5,000 steps)."""
-    if recipe.keep == "log":
+    if recipe.name not in EVERY:
         return f"log:{KEEP}"
     evaluations = max(1, round(size.budgets[recipe.name] / KEEP_EVERY / size.eval_every))
     return f"every:{evaluations * size.eval_every}"
@@ -197,12 +157,8 @@ def keep_rule(size: PrietoSize, recipe: Recipe) -> str:
 
 def describe_keep(size: PrietoSize) -> str:
     """'collapse every 100 steps, the others about 24 on a log axis'."""
-    rules = {r.name: keep_rule(size, r) for r in RECIPES}
-    every = [
-        f"{name} every {rule.split(':')[1]} steps"
-        for name, rule in rules.items()
-        if rule.startswith("every")
-    ]
+    rules = {r.name: keep_rule(size, r).split(":") for r in RECIPES}
+    every = [f"{name} every {n} steps" for name, (rule, n) in rules.items() if rule == "every"]
     return ", ".join([*every, f"the others about {KEEP} on a log axis"])
 
 
@@ -231,20 +187,19 @@ def run_recipes(size: PrietoSize, ctx: ExperimentContext):
     return rows, curves, collapses
 
 
+NUMBERS = {f"steps_to_{k}": f"first {k}_acc {THRESHOLD}" for k in ("train", "val")}
+NUMBERS |= {f"final_{k}": f"final {k}" for k in ("train_acc", "val_acc", "train_loss")}
+
+
 def run_numbers(curves: dict[str, np.ndarray], collapse: dict[str, np.ndarray]) -> dict:
     """Steps to 99 % train and validation accuracy, the final accuracies, and the collapse
     fraction at the last kept checkpoint and at its highest (nan where none was measured)."""
-    steps = curves["step"]
-    fraction = collapse[COLLAPSE]
+    fraction, nan = collapse[COLLAPSE], float("nan")
     return {
-        "steps_to_train": float(steps_to_threshold(steps, curves["train_acc"][0], THRESHOLD)),
-        "steps_to_val": float(steps_to_threshold(steps, curves["val_acc"][0], THRESHOLD)),
-        "final_train_acc": float(curves["train_acc"][0, -1]),
-        "final_val_acc": float(curves["val_acc"][0, -1]),
-        "final_train_loss": float(curves["train_loss"][0, -1]),
-        "collapse_end": float(fraction[-1]) if fraction.size else float("nan"),
-        "collapse_max": float(np.nanmax(fraction)) if fraction.size else float("nan"),
-        "steps_done": float(steps[-1]),
+        **common.curve_numbers(curves, NUMBERS),
+        "collapse_end": float(fraction[-1]) if fraction.size else nan,
+        "collapse_max": float(np.nanmax(fraction)) if fraction.size else nan,
+        "steps_done": float(curves["step"][-1]),
     }
 
 
@@ -269,25 +224,14 @@ def plot_figure(rows, curves, collapses) -> Figure:
     labels = {r.name: r.label for r in RECIPES}
     for row, member, measured in zip(rows, curves, collapses, strict=True):
         color, first = COLORS[row["run"]], row["seed"] == rows[0]["seed"]
+        label = labels[row["run"]] if first else None
         steps = np.maximum(member["step"], 1)  # step 0 on a log axis
-        acc_ax.plot(
-            steps,
-            member["val_acc"][0],
-            color=color,
-            linewidth=1.4,
-            label=labels[row["run"]] if first else None,
-        )
+        acc_ax.plot(steps, member["val_acc"][0], color=color, linewidth=1.4, label=label)
         acc_ax.plot(steps, member["train_acc"][0], color=color, linewidth=0.8, linestyle="--")
         if measured["step"].size:
-            collapse_ax.plot(
-                np.maximum(measured["step"], 1),
-                measured[COLLAPSE],
-                color=color,
-                marker="o",
-                markersize=3,
-                linewidth=1.2,
-                label=labels[row["run"]] if first else None,
-            )
+            kept = np.maximum(measured["step"], 1), measured[COLLAPSE]
+            style = {"marker": "o", "markersize": 3, "linewidth": 1.2}
+            collapse_ax.plot(*kept, color=color, label=label, **style)
     acc_ax.set_ylabel("accuracy (validation solid, training dashed)")
     collapse_ax.set_ylabel("softmax collapse: share of training examples with p = 1")
     for ax in fig.axes:
