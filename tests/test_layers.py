@@ -1,6 +1,7 @@
 """The trainer and the store stay apart: `train/` imports nothing of `store/` (one run's wiring
 lives in `groklab/run.py` above both), and `store/` nothing of `train/` (both read
-`groklab/events.py`); the old import paths keep working for a release."""
+`groklab/events.py`); the spec imports nothing above the bottom layer; the old import paths
+keep working for a release."""
 
 import ast
 from pathlib import Path
@@ -33,6 +34,12 @@ def test_the_trainer_imports_nothing_of_the_store():
 def test_the_store_imports_nothing_of_the_trainer():
     for name, modules in imported("store").items():
         assert not {m for m in modules if m.startswith("groklab.train")}, name
+
+
+def test_the_spec_imports_only_itself_and_the_bottom_layer():
+    bottom = ("groklab.errors", "groklab.rng", "groklab.plugins", "groklab.catalog")
+    for name, modules in imported("spec").items():
+        assert not {m for m in modules if not m.startswith(("groklab.spec", *bottom))}, name
 
 
 def test_the_old_paths_name_the_same_objects():

@@ -27,6 +27,7 @@ from typing import Any
 
 import tomli_w
 
+from groklab.catalog import DATASETS
 from groklab.errors import GroklabError, SpecError
 from groklab.files import write_text_atomic
 from groklab.spec import (
@@ -136,8 +137,6 @@ def _optim_groups(values: dict[str, Any]) -> dict[str, Any]:
 def _check_read(values: dict[str, Any], dataset: object) -> None:
     """A [data] field the data set does not read, given a value of its own, is refused: the
     spec would store its default, and a `--source FILE` on a table would be silently ignored."""
-    from groklab.data.catalog import DATASETS
-
     info = DATASETS.get(dataset) if isinstance(dataset, str) else None
     for key, value in values.items():
         if info is None or key == "dataset" or key in info.fields:

@@ -1,13 +1,15 @@
 """What each spec field's flag does, and the values it allows, for `groklab train --help`.
 
 The allowed values come from the spec's own choice tuples (spec/sections.py), the data sets
-and operations from their registries, so the help cannot drift from what the spec accepts.
+and operations from their catalogue (groklab/catalog.py), so the help cannot drift from what
+the spec accepts.
 A plug-in's knobs carry their help in their declaration (groklab/plugins.py).
-tests/cli/test_help.py checks that every field has a line here and every choice is listed.
+tests/cli/test_flag_help.py checks that every field has a line here and every choice is listed.
 """
 
 from __future__ import annotations
 
+from groklab.catalog import DATASETS, OPERATIONS
 from groklab.plugins import PLUGINS
 from groklab.spec import sections as s
 
@@ -93,11 +95,8 @@ def plug_in_help() -> dict[tuple[str, str], str]:
 
 def field_choices() -> dict[tuple[str, str], tuple[str, ...]]:
     """(section, field) -> its allowed values, for every field that takes a name."""
-    from groklab.data.catalog import DATASETS
-    from groklab.data.ops import OPS
-
     return {
-        ("data", "op"): tuple(OPS),
+        ("data", "op"): tuple(OPERATIONS),
         ("data", "dataset"): tuple(DATASETS),
         ("model", "arch"): s.ARCHS,
         ("model", "act"): s.ACTIVATIONS,

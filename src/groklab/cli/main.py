@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import sys
 
+from groklab.catalog import OPERATIONS
 from groklab.cli.common import (
     EXIT_USAGE,
     OUT_FILE_HELP,
@@ -103,9 +104,7 @@ def build_parser() -> Parser:
 
 
 def _add_op_p(parser: argparse.ArgumentParser) -> None:
-    from groklab.data import OPS
-
-    parser.add_argument("op", help=f"one of: {', '.join(OPS)}")
+    parser.add_argument("op", help=f"one of: {', '.join(OPERATIONS)}")
     parser.add_argument("--p", type=int, default=97, help="modulus (ignored for S5 ops)")
 
 

@@ -6,8 +6,8 @@ examples; members differ in which of them they train on (their own seed, `train_
 drawn for training and are the only ones evaluated as validation. Without a holdout, the
 validation split is every example a member does not train on (Power et al. 2022).
 
-`DATASETS` (data/catalog.py) is the registry: name -> which `DataSpec` fields the data set reads
-and the function that makes it.
+`DATASETS` (groklab/catalog.py) is the registry: name -> which `DataSpec` fields the data set
+reads and the function that makes it.
 
 Example:
     >>> ds = make_dataset(DataSpec(op="add", p=5))
@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from groklab import rng
-from groklab.data.catalog import DATASETS
+from groklab.catalog import DATASETS
 from groklab.data.table import train_count
 from groklab.errors import SpecError
 

@@ -1,4 +1,6 @@
-"""The binary operations of Power et al. (2022) and of the official openai/grok code.
+"""The functions of the binary operations of Power et al. (2022) and of the official openai/grok
+code; their names, formulas, domains and rules (p in range, prime where needed) are declared in
+groklab/catalog.py, below the spec, and `OPS` joins each declaration to its functions here.
 
 Each op is a vectorized function of int64 arrays x, y and the modulus p, plus an optional
 filter of the pairs where it is defined. `make_table` evaluates it on every defined pair.
@@ -11,19 +13,18 @@ out, so the table has 5 * 4 rows:
 (20, 4)
 """
 
-import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from groklab.catalog import OPERATIONS, P_MAX, P_MIN, PAPER_OPS, OpInfo, check_op_p
 from groklab.data import s5
 from groklab.data.table import Table
 from groklab.errors import SpecError
 
-P_MIN, P_MAX = 2, 1024  # p <= 1024 keeps x**3 + x*y**2 + y far inside int64
+__all__ = ["OPS", "P_MAX", "P_MIN", "PAPER_OPS", "BinaryOp", "check_op_p", "make_table"]
 
 OpFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
@@ -41,33 +42,10 @@ class BinaryOp:
     defined: OpFn | None = None
 
 
-OPS: dict[str, BinaryOp] = {}  # insertion order is the listing order of `groklab ops`
-
-
 def _inverse(y: np.ndarray, p: int) -> np.ndarray:
     """y^(p-2) mod p, the inverse of y != 0 for prime p (Fermat); never integer division."""
     table = np.array([pow(v, p - 2, p) for v in range(p)], dtype=np.int64)
     return table[y]
-
-
-_ALL_PAIRS = "0 <= x, y < p"
-
-
-def _modular(
-    name: str,
-    formula: str,
-    fn: OpFn,
-    *,
-    needs_prime: bool = False,
-    domain: str = _ALL_PAIRS,
-    defined: OpFn | None = None,
-) -> BinaryOp:
-    return BinaryOp(name, f"{formula} (mod p)", domain, needs_prime, False, fn, defined)
-
-
-def _group(name: str, formula: str, fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> BinaryOp:
-    domain = "x, y in S5 (indices 0..119 of the permutations in lexicographic order; p ignored)"
-    return BinaryOp(name, f"{formula} (in S5)", domain, False, True, lambda x, y, p: fn(x, y))
 
 
 def _div_or_sub(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
@@ -75,71 +53,43 @@ def _div_or_sub(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
     return np.where(y % 2 == 1, x * _inverse(y, p), x - y) % p
 
 
-def _s5_conj(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _s5_conj(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
     return s5.COMPOSE[s5.COMPOSE[x, y], s5.INVERSE[x]]
 
 
-for _op in (
-    # The thirteen of the `groklab ops` contract, in its order (Power et al. 2022, Fig. 2, plus
-    # `mul`).
-    _modular("add", "x + y", lambda x, y, p: (x + y) % p),
-    _modular("sub", "x - y", lambda x, y, p: (x - y) % p),
-    _modular("mul", "x * y", lambda x, y, p: (x * y) % p),
-    _modular(
-        "div",
-        "x / y",
-        lambda x, y, p: (x * _inverse(y, p)) % p,
-        needs_prime=True,
-        domain="0 <= x, y < p, y != 0",
-        defined=lambda x, y, p: y != 0,
-    ),
-    _modular("div_or_sub", "x / y if y odd else x - y", _div_or_sub, needs_prime=True),
-    _modular("sq_sum", "x^2 + y^2", lambda x, y, p: (x * x + y * y) % p),
-    _modular("quad", "x^2 + xy + y^2", lambda x, y, p: (x * x + x * y + y * y) % p),
-    _modular("quad_x", "x^2 + xy + y^2 + x", lambda x, y, p: (x * x + x * y + y * y + x) % p),
-    _modular("cubic_xy", "x^3 + xy", lambda x, y, p: (x * x * x + x * y) % p),
-    _modular("cubic_xy2_y", "x^3 + xy^2 + y", lambda x, y, p: (x * x * x + x * y * y + y) % p),
-    _group("s5_mul", "x * y", lambda x, y: s5.COMPOSE[x, y]),
-    _group("s5_conj", "x * y * x^-1", _s5_conj),
-    _group("s5_xyx", "x * y * x", lambda x, y: s5.COMPOSE[s5.COMPOSE[x, y], x]),
-    # Four more from the official openai/grok code.
-    _modular("sq_plus", "x^2 + y", lambda x, y, p: (x * x + y) % p),
-    _modular("cube_plus", "x^3 + y", lambda x, y, p: (x * x * x + y) % p),
-    _modular(
-        "add_or_mul",
-        "x + y if x even else x * y",
-        lambda x, y, p: np.where(x % 2 == 0, x + y, x * y) % p,
-    ),
-    _modular(
-        "add_or_sub",
-        "x + y if x even else x - y",
-        lambda x, y, p: np.where(x % 2 == 0, x + y, x - y) % p,
-    ),
-):
-    OPS[_op.name] = _op
-del _op
-
-# Power et al. (2022), Fig. 2: the thirteen above without `mul`.
-PAPER_OPS: tuple[str, ...] = (
-    "add", "sub", "div", "div_or_sub", "sq_sum", "quad", "quad_x", "cubic_xy", "cubic_xy2_y",
-    "s5_mul", "s5_conj", "s5_xyx",
-)  # fmt: skip
+# name -> fn, or (fn, defined) for an op defined on some pairs only; an S5 op ignores p
+_FUNCTIONS: dict[str, OpFn | tuple[OpFn, OpFn]] = {
+    "add": lambda x, y, p: (x + y) % p,
+    "sub": lambda x, y, p: (x - y) % p,
+    "mul": lambda x, y, p: (x * y) % p,
+    "div": (lambda x, y, p: (x * _inverse(y, p)) % p, lambda x, y, p: y != 0),
+    "div_or_sub": _div_or_sub,
+    "sq_sum": lambda x, y, p: (x * x + y * y) % p,
+    "quad": lambda x, y, p: (x * x + x * y + y * y) % p,
+    "quad_x": lambda x, y, p: (x * x + x * y + y * y + x) % p,
+    "cubic_xy": lambda x, y, p: (x * x * x + x * y) % p,
+    "cubic_xy2_y": lambda x, y, p: (x * x * x + x * y * y + y) % p,
+    "s5_mul": lambda x, y, p: s5.COMPOSE[x, y],
+    "s5_conj": _s5_conj,
+    "s5_xyx": lambda x, y, p: s5.COMPOSE[s5.COMPOSE[x, y], x],
+    "sq_plus": lambda x, y, p: (x * x + y) % p,
+    "cube_plus": lambda x, y, p: (x * x * x + y) % p,
+    "add_or_mul": lambda x, y, p: np.where(x % 2 == 0, x + y, x * y) % p,
+    "add_or_sub": lambda x, y, p: np.where(x % 2 == 0, x + y, x - y) % p,
+}
 
 
-def _is_prime(n: int) -> bool:
-    return n >= 2 and all(n % d for d in range(2, math.isqrt(n) + 1))
+def _binary_op(info: OpInfo) -> BinaryOp:
+    fn, defined = _FUNCTIONS[info.name], None
+    if isinstance(fn, tuple):
+        fn, defined = fn
+    return BinaryOp(
+        info.name, info.formula, info.domain, info.needs_prime, info.is_group, fn, defined
+    )
 
 
-def check_op_p(op: str, p: int) -> None:
-    """Raise a one-line SpecError unless `op` is registered and `p` is allowed for it."""
-    if op not in OPS:
-        raise SpecError(f"unknown op {op!r}; choose one of: {', '.join(OPS)}")
-    if not isinstance(p, numbers.Integral) or isinstance(p, bool):
-        raise SpecError(f"p={p!r} is not an integer; use an integer in [{P_MIN}, {P_MAX}]")
-    if not P_MIN <= p <= P_MAX:
-        raise SpecError(f"p={p} is out of range; use an integer in [{P_MIN}, {P_MAX}]")
-    if OPS[op].needs_prime and not _is_prime(int(p)):
-        raise SpecError(f"p={p} is not prime; op {op!r} needs a prime p (e.g. 97)")
+# in the declarations' order, the listing order of `groklab ops`
+OPS: dict[str, BinaryOp] = {name: _binary_op(info) for name, info in OPERATIONS.items()}
 
 
 def make_table(op: str, p: int, layout: str = "x_op_y_eq") -> Table:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from groklab.catalog import OPERATIONS
 from groklab.measures import attention, htsr, llc, rqi
 from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
 from groklab.measures.fourier import (
@@ -73,11 +74,11 @@ def _classification(spec: RunSpec) -> bool:
 
 def _mod_p_table(spec: RunSpec) -> bool:
     """A table of an operation mod p (not S5) on a transformer: Z_p's Fourier basis applies."""
-    from groklab.data.ops import OPS
-
     data = spec.data
     return (
-        data.dataset == "table" and not OPS[data.op].is_group and spec.model.arch == "transformer"
+        data.dataset == "table"
+        and not OPERATIONS[data.op].is_group
+        and spec.model.arch == "transformer"
     )
 
 
@@ -92,10 +93,12 @@ def _multiplicative_table(spec: RunSpec) -> bool:
 def _s5_table(spec: RunSpec) -> bool:
     """A table of an S5 operation on a transformer: S5's irreducible representations apply
     (s5_irreps.py)."""
-    from groklab.data.ops import OPS
-
     data = spec.data
-    return data.dataset == "table" and OPS[data.op].is_group and spec.model.arch == "transformer"
+    return (
+        data.dataset == "table"
+        and OPERATIONS[data.op].is_group
+        and spec.model.arch == "transformer"
+    )
 
 
 def _additive_table(spec: RunSpec) -> bool:

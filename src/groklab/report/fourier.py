@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from groklab.catalog import OPERATIONS
+
 if TYPE_CHECKING:
     from groklab.spec import RunSpec
 
@@ -23,10 +25,9 @@ HEATMAP_MEASURES = ("fourier_embed", "fourier_embed_mul", "fourier_embed_s5")
 
 def basis_text(spec: RunSpec, step: int) -> str:
     """What the heat map's columns are, in the basis of the operation's group."""
-    from groklab.data.ops import OPS
     from groklab.measures.groups import group_of
 
-    if OPS[spec.data.op].is_group:
+    if OPERATIONS[spec.data.op].is_group:
         return (
             f"W_E of the 120 elements of S5 at step {step} (the latest measured) in the basis of "
             "S5's irreducible representations, the group s5_mul, s5_conj and s5_xyx live in "

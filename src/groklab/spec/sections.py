@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from groklab.catalog import DATASETS, OPERATIONS, check_op_p
 from groklab.errors import SpecError
 from groklab.plugins import plugin_names
 from groklab.spec.checks import (
@@ -50,7 +51,8 @@ class DataSpec:
     """The task. `dataset="table"` is a binary-operation table (Power et al. 2022, Sec. 2) of
     `op` mod `p`; for the S5 operations p is meaningless and stored as 5 (the group acts on 5
     points), so one S5 task has one id. The other data sets are Omnigrok's (Liu et al. 2023,
-    *Omnigrok*); `groklab.data.catalog.DATASETS` lists them with the fields each reads.
+    *Omnigrok*); `groklab.catalog.DATASETS` lists them with the fields each reads, and
+    `groklab.catalog.OPERATIONS` the ops with the p each allows.
     Fields a data set does not use are stored at their defaults, so one task has one id.
 
     `n_examples` caps the pool of examples (0: the data set's own size), `messiness` is the
@@ -75,9 +77,6 @@ class DataSpec:
     layout: str = "x_op_y_eq"
 
     def __post_init__(self) -> None:
-        from groklab.data.catalog import DATASETS
-        from groklab.data.ops import OPS, check_op_p
-
         check_choice("dataset", self.dataset, tuple(DATASETS))
         check_int("n_examples", self.n_examples, 0)
         if self.messiness is not None:
@@ -98,7 +97,9 @@ class DataSpec:
                 object.__setattr__(self, name, info.defaults[name])
         if self.dataset == "table":
             check_op_p(self.op, self.p)
-            p = 5 if OPS[self.op].is_group else int(self.p)  # a numpy integer would not serialize
+            p = (
+                5 if OPERATIONS[self.op].is_group else int(self.p)
+            )  # a numpy integer would not serialize
             object.__setattr__(self, "p", p)
         else:
             info.check(self)
