@@ -5,8 +5,8 @@ A *landscape* trains one member per (alpha, value) cell with the weight norm hel
 alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and test loss and
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
 a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
-decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
-row of numbers per panel, `grokking_files` draws one panel per run (accuracy against step
+decay, the norm held or not), each one single-member run: `run_grokking` trains them, gives a row
+of numbers per panel and `grokking_files`, which draws one panel per run (accuracy against step
 with the weight norm on a twin axis, or the experiment's own `draw`) beside each run's curves
 and the rows, and `landscape_files` draws a landscape's heat maps and its L and U: both are
 `kit.Files` for the experiment's `Outcome`.
@@ -307,43 +307,6 @@ class Panel:
         return default if self.weight_decay is None else self.weight_decay
 
 
-def run_panels(
-    panels: Sequence[Panel],
-    specs: Sequence[RunSpec],
-    ctx: ExperimentContext,
-    size: Any,
-    *,
-    numbers: Callable[[dict[str, np.ndarray]], dict],
-    columns: Sequence[str] = ("init_scale", "weight_decay"),
-    max_members: int = 2,
-) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
-    """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-    name, the panel's `columns` (its weight decay: the size's unless its own), "budget" (the
-    size's steps), "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S],
-    metric: [1, S]})."""
-    budget, weight_decay = size.steps, getattr(size, "weight_decay", 0.0)
-    result = train_points(specs, ctx, max_members=max_members)
-    all_curves = [member_curves(result, row) for row in result.rows]
-    rows = []
-    for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
-        settings = {
-            "init_scale": panel.init_scale,
-            "constrained": panel.constrained,
-            "weight_decay": panel.weight_decay_or(weight_decay),
-        }
-        rows.append(
-            {
-                "run": panel.name,
-                **{c: settings[c] for c in columns},
-                "budget": budget,
-                "run_id": row["run_id"],
-                "member": row["member"],
-                **numbers(curves),
-            }
-        )
-    return rows, all_curves
-
-
 ENDS = {  # what every grokking run reads off its curves' ends (common.curve_numbers)
     "final_train_acc": "final train_acc",
     "final_val_acc": "final val_acc",
@@ -395,17 +358,26 @@ def run_grokking(
     max_members: int = 2,
     **figure: Any,
 ) -> tuple[list[dict], Files]:
-    """`run_panels`, then `grokking_files` of its rows: each panel titled `label(panel, row)`
-    (default: its label); `figure`: grokking_files' mark, summary, draw, figsize, title_width."""
-    rows, curves = run_panels(
-        panels, specs, ctx, size, numbers=numbers, columns=columns, max_members=max_members
-    )
-    if max_members == 1:  # one member per population: the member is always 0
-        rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]
-    runs = [
-        (p.name, label(p, row) if label else p.label, c)
-        for p, row, c in zip(panels, rows, curves, strict=True)
-    ]
+    """Train (or reuse) one single-member spec per panel; a row per panel ({"run": name, the
+    panel's `columns` (its weight decay: the size's unless its own), "budget" (the size's
+    steps), "run_id", "member" (not with one member per population), **numbers(curves)}) and
+    `grokking_files` of them, each panel titled `label(panel, row)` (default: its label;
+    `figure`: grokking_files' mark, summary, draw, figsize, title_width)."""
+    result = train_points(specs, ctx, max_members=max_members)
+    rows, runs = [], []
+    for panel, row in zip(panels, result.rows, strict=True):
+        curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
+        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained}
+        settings["weight_decay"] = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+        ids = {"run_id": row["run_id"], "member": row["member"]}
+        if max_members == 1:  # the member is always 0
+            del ids["member"]
+        rows.append(
+            {"run": panel.name, **{c: settings[c] for c in columns}, "budget": size.steps}
+            | ids
+            | numbers(curves)
+        )
+        runs.append((panel.name, label(panel, rows[-1]) if label else panel.label, curves))
     return rows, grokking_files(stem, runs, rows, title=title, **figure)
 
 
@@ -425,18 +397,15 @@ def landscape_part(
     base: RunSpec,
     size: Any,
     ctx: ExperimentContext,
-    *,
     axis: str,
-    values: Sequence[object],
-    stem: str,
-    title: str,
-    axis_label: str,
-    lu_row: int | None = None,
-    max_members: int = 64,
+    values,
+    *,
+    max_members=64,
+    **drawing,
 ) -> tuple[Landscape, Files]:
-    """`run_landscape` over the size's alphas and `values`, and its `landscape_files`."""
+    """`run_landscape` over the size's alphas and `values`, and its `landscape_files`
+    (`drawing`: their stem, title, axis_label and lu_row)."""
     land = run_landscape(
         base, alphas=size.alphas, axis=axis, values=values, ctx=ctx, max_members=max_members
     )
-    files = landscape_files(land, stem=stem, title=title, axis_label=axis_label, lu_row=lu_row)
-    return land, files
+    return land, landscape_files(land, **drawing)

@@ -15,10 +15,6 @@ much later, while the weight norm first rises, then falls. Started at alpha = 0.
 default scale and held at that norm (weight decay 0, the norm projected back after every step),
 train and test accuracy rise together: the delay is gone.
 
-Numbers per run: the first evaluated step with train and with validation accuracy >= 99 %, the
-delay between them, and the weight norm at the start, at its peak (and when) and at the end; a
-norm held constant has no peak (nan in the numbers, "held" in the table).
-
 Compute at the paper size: about half a CPU core-hour (2 runs x 15,000 full-batch steps of Nanda
 et al.'s transformer at ~59 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
 benchmarks/RESULTS.md §21).
@@ -31,14 +27,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
-from groklab.analysis import steps_to_threshold
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.experiments.kit import Outcome, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
+from groklab.experiments.omnigrok_common import Panel, panel_run, run_grokking
 from groklab.plots.power2022 import mark_threshold_steps
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
@@ -94,37 +89,32 @@ NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, c
 
 def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
-    spec = common.single_run(
-        size,
-        DataSpec(op="add", p=size.p),
-        seed=size.seed,
-        train_fraction=size.train_fraction,
-        weight_decay=run.weight_decay,
-        init_scale=run.init_scale,
-    )
-    return constrained(spec) if run.constrained else spec
+    data = DataSpec(op="add", p=size.p)
+    return panel_run(size, run, data, optim=OptimSpec(), train_fraction=size.train_fraction)
+
+
+TO_99 = {
+    "steps_to_train": f"first train_acc {THRESHOLD}",
+    "steps_to_val": f"first val_acc {THRESHOLD}",
+}
+NORMS = {  # and the ends; a norm held constant has no peak (nan)
+    "norm_start": "initial weight_norm",
+    "norm_peak": "best weight_norm",
+    "step_norm_peak": "when best weight_norm",
+    "norm_end": "final weight_norm",
+    "final_train_acc": "final train_acc",
+    "final_val_acc": "final val_acc",
+    "steps_done": "final step",
+}
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
-    steps = curves["step"]
-    norm = curves["weight_norm"][0]
-    to_train = float(steps_to_threshold(steps, curves["train_acc"][0], THRESHOLD))
-    to_val = float(steps_to_threshold(steps, curves["val_acc"][0], THRESHOLD))
-    peak = int(np.nanargmax(norm))
-    held = is_held(norm)
-    return {
-        "steps_to_train": to_train,
-        "steps_to_val": to_val,
-        "delay": to_val - to_train,
-        "norm_start": float(norm[0]),
-        "norm_peak": float("nan") if held else float(norm[peak]),
-        "step_norm_peak": float("nan") if held else float(steps[peak]),
-        "norm_end": float(norm[-1]),
-        "final_train_acc": float(curves["train_acc"][0, -1]),
-        "final_val_acc": float(curves["val_acc"][0, -1]),
-        "steps_done": float(steps[-1]),
-    }
+    """TO_99, the delay between them, then NORMS of one member's curves ({"step": [S], metric:
+    [1, S]})."""
+    to, norms = common.curve_numbers(curves, TO_99), common.curve_numbers(curves, NORMS)
+    if is_held(curves["weight_norm"][0]):
+        norms.update(norm_peak=float("nan"), step_norm_peak=float("nan"))
+    return {**to, "delay": to["steps_to_val"] - to["steps_to_train"], **norms}
 
 
 def is_held(norm: np.ndarray, *, rtol: float = 1e-4) -> bool:
@@ -159,26 +149,29 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}\n(delay {delay:,.0f} steps)" if np.isfinite(delay) else run.label
 
 
-SUMMARY = "modadd_summary.csv"
-
-
 def mark(ax: Axes, row: dict) -> None:
     mark_threshold_steps(ax, row["steps_to_train"], row["steps_to_val"])
 
 
 def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
-    specs = [run_spec(size, r) for r in RUNS]
-    columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = run_panels(
-        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns, max_members=1
-    )
-    rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
     task = f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     model = common.describe_model(size.model)
     setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
-    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-
+    rows, files = run_grokking(
+        RUNS,
+        [run_spec(size, r) for r in RUNS],
+        ctx,
+        size,
+        stem="modadd_curves",
+        title=f"{TITLE}: {setting}",
+        numbers=run_numbers,
+        label=panel_label,
+        columns=("init_scale", "weight_decay", "constrained"),
+        max_members=1,  # one population per run
+        mark=mark,
+        summary="modadd_summary.csv",
+    )
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
         f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "
@@ -187,14 +180,7 @@ def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "are the first evaluated step at or above 99 %; 'never' means not within the budget. "
         "Weight norm: all parameters, biases included."
     )
-    return Outcome(
-        by_run(rows, TABLE),
-        table_of(rows, TABLE, table_cell),
-        notes,
-        grokking_files(
-            "modadd_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark, summary=SUMMARY
-        ),
-    )
+    return Outcome(by_run(rows, TABLE), table_of(rows, TABLE, table_cell), notes, files)
 
 
 DESCRIPTION = (

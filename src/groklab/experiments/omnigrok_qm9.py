@@ -21,24 +21,30 @@ the batch MSE divided by the batch size, 32 times smaller). Accuracy, the fracti
 molecules with squared error below 1e-3, is recorded but low on this scale (at most ~0.1 in
 the quick run); the test loss is the quantity to read.
 
-Numbers per run: train and test loss at the start, the end and their best; the first
-evaluated step with train and with test loss below FIT_LOSS (1 bohr^6: an RMS error of
-1 bohr^3, a tenth of the targets' standard deviation); the weight norm at the start and end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from matplotlib.axes import Axes
 
-from groklab.analysis import steps_to_threshold
 from groklab.data import qm9
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
-from groklab.experiments.common import Note, describe_model, pow10, shown, single_run
+from groklab.experiments.common import (
+    BATCH,
+    MODEL,
+    STEPS,
+    Note,
+    curve_numbers,
+    describe_model,
+    pow10,
+    shown,
+)
 from groklab.experiments.kit import Outcome, declare, size_table, table_of
 from groklab.experiments.omnigrok_common import paper_alphas
 from groklab.plots.curves import legend_on_twin, plot_loss, plot_weight_norm
@@ -107,9 +113,9 @@ def describe_landscape_steps(size: Qm9Size) -> str:
 
 NOTES: tuple[Note, ...] = (
     ("{} molecules (paper {})", shown("n_examples")),
-    ("model {} (paper {})", shown("model", describe_model)),
-    ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
-    ("batch {} (paper {})", shown("batch_size")),
+    MODEL,
+    STEPS,
+    BATCH,
     ("landscape {} (paper {})", describe_grid),
     ("landscape {} (paper {})", describe_landscape_steps),
 )
@@ -119,16 +125,8 @@ def run_spec(size: Qm9Size, run: omnigrok_common.Panel, source: str = "") -> Run
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
-    return single_run(
-        size,
-        data,
-        optim=OPTIM,
-        train={"batch_size": size.batch_size, "loss": "mse"},
-        seed=size.seed,
-        train_fraction=0.5,
-        weight_decay=run.weight_decay,
-        init_scale=run.init_scale,
-    )
+    train = {"batch_size": size.batch_size, "loss": "mse"}
+    return omnigrok_common.panel_run(size, run, data, optim=OPTIM, train=train, train_fraction=0.5)
 
 
 def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
@@ -159,25 +157,20 @@ def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.
     )
 
 
-def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
-    steps = curves["step"]
-    train, val, norm = curves["train_loss"][0], curves["val_loss"][0], curves["weight_norm"][0]
-    best = int(np.nanargmin(val))
-    return {
-        "initial_train_loss": float(train[0]),
-        "initial_val_loss": float(val[0]),
-        "steps_to_fit_train": float(steps_to_threshold(steps, -train, -FIT_LOSS)),
-        "steps_to_fit_val": float(steps_to_threshold(steps, -val, -FIT_LOSS)),
-        "best_val_loss": float(val[best]),
-        "best_val_step": float(steps[best]),
-        "final_train_loss": float(train[-1]),
-        "final_val_loss": float(val[-1]),
-        "final_val_acc": float(curves["val_acc"][0, -1]),
-        "initial_weight_norm": float(norm[0]),
-        "final_weight_norm": float(norm[-1]),
-        "steps_done": float(steps[-1]),
-    }
+NUMBERS = {
+    "initial_train_loss": "initial train_loss",
+    "initial_val_loss": "initial val_loss",
+    "steps_to_fit_train": f"first train_loss <= {FIT_LOSS}",
+    "steps_to_fit_val": f"first val_loss <= {FIT_LOSS}",
+    "best_val_loss": "lowest val_loss",
+    "best_val_step": "when lowest val_loss",
+    "final_train_loss": "final train_loss",
+    "final_val_loss": "final val_loss",
+    "final_val_acc": "final val_acc",
+    "initial_weight_norm": "initial weight_norm",
+    "final_weight_norm": "final weight_norm",
+    "steps_done": "final step",
+}
 
 
 def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
@@ -231,16 +224,15 @@ def landscape_numbers(landscape: omnigrok_common.Landscape) -> dict:
 def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
         qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
-    specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    rows, curves = omnigrok_common.run_panels(
-        RUNS, specs, ctx, size, numbers=run_numbers, columns=("init_scale",)
-    )
-    runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
-    grokking = omnigrok_common.grokking_files(
-        "qm9_curves",
-        runs,
-        rows,
+    rows, grokking = omnigrok_common.run_grokking(
+        RUNS,
+        [run_spec(size, r, ctx.source) for r in RUNS],
+        ctx,
+        size,
+        stem="qm9_curves",
         title=f"{TITLE}: {setting(size)}",
+        numbers=partial(curve_numbers, columns=NUMBERS),
+        columns=("init_scale",),
         draw=draw_run,
         figsize=(11.0, 4.8),
         title_width=150,
