@@ -160,17 +160,9 @@ def landscape_points(
 ) -> list[RunSpec]:
     """One single-member spec per cell, rows (values) outer, alphas inner: norm constrained,
     weight decay 0, the member's init_scale = alpha."""
-    axis = axis_name(axis)
-    constrained = replace(
-        base,
-        interventions=replace(base.interventions, norm_constraint=True),
-        members=(replace(base.members[0], weight_decay=0.0),),
-    )
-    return [
-        apply_point(constrained, {axis: value, "init_scale": float(alpha)})
-        for value in values
-        for alpha in alphas
-    ]
+    axis, held = axis_name(axis), replace(base.interventions, norm_constraint=True)
+    cell = replace(base, interventions=held, members=(replace(base.members[0], weight_decay=0.0),))
+    return [apply_point(cell, {axis: v, "init_scale": float(a)}) for v in values for a in alphas]
 
 
 def run_landscape(
@@ -198,35 +190,18 @@ def run_landscape(
 
 
 def landscape_files(
-    landscape: Landscape,
-    *,
-    stem: str,
-    title: str,
-    axis_label: str | None = None,
-    lu_row: int | None = None,
+    landscape: Landscape, *, stem: str, title: str, axis_label: str = "", lu_row: int | None = None
 ) -> Files:
     """Heat maps of the four best values, the L/U slice of one row (default: the last), and
     the cells as CSV: `<stem>.png`, `<stem>.csv`."""
-    label = axis_label or landscape.axis
+    label, best = axis_label or landscape.axis, landscape.best
+    grid = {"alphas": landscape.alphas, "values": landscape.values, "axis_label": label}
     fig = build_figure(5, figsize=(24.0, 4.6))
     for ax, metric in zip(fig.axes[:4], METRICS, strict=True):
-        plot_heatmap(
-            ax,
-            landscape.best[metric],
-            alphas=landscape.alphas,
-            values=landscape.values,
-            metric=metric,
-            axis_label=label,
-        )
+        plot_heatmap(ax, best[metric], metric=metric, **grid)
     r = len(landscape.values) - 1 if lu_row is None else lu_row
-    best = landscape.best
-    plot_lu(
-        fig.axes[4],
-        landscape.norms[r],
-        best["best_train_loss"][r],
-        best["best_val_loss"][r],
-        label=f"{label} = {landscape.values[r]:.3g}: L and U",
-    )
+    lu = landscape.norms[r], best["best_train_loss"][r], best["best_val_loss"][r]
+    plot_lu(fig.axes[4], *lu, label=f"{label} = {landscape.values[r]:.3g}: L and U")
     return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
 
 

@@ -26,7 +26,13 @@ from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
 from groklab.experiments.common import Note, describe_model, shown
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import ENDS, paper_alphas
+from groklab.experiments.omnigrok_common import (
+    ENDS,
+    Panel,
+    panel_run,
+    paper_alphas,
+    runs_and_landscape,
+)
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -40,12 +46,8 @@ MICRO_LSTM = ModelSpec(arch="lstm", n_layers=1, d_model=4, d_mlp=6, mlp_bias=Tru
 
 
 RUNS = (
-    omnigrok_common.Panel(
-        "alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0
-    ),
-    omnigrok_common.Panel(
-        "alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0
-    ),
+    Panel("alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0),
+    Panel("alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0),
 )
 
 
@@ -132,19 +134,12 @@ def run_spec(size: ImdbSize, run: omnigrok_common.Panel, *, text_source: str = "
     so they train as one population)."""
     data = imdb_data(size, size.n_examples, text_source)
     train = {"batch_size": size.batch_size, "loss": "bce"}
-    return omnigrok_common.panel_run(
-        size, run, data, optim=OPTIM, train=train, n_train=size.n_train
-    )
+    return panel_run(size, run, data, optim=OPTIM, train=train, n_train=size.n_train)
 
 
 def imdb_data(size: ImdbSize, n_examples: int, text_source: str) -> DataSpec:
-    return DataSpec(
-        dataset="imdb",
-        n_examples=n_examples,
-        seq_len=size.seq_len,
-        n_words=size.n_words,
-        source=text_source,
-    )
+    words = {"seq_len": size.seq_len, "n_words": size.n_words}
+    return DataSpec(dataset="imdb", n_examples=n_examples, source=text_source, **words)
 
 
 def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
@@ -222,16 +217,10 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
+    drawing = {"stem": "imdb_landscape", "title": title, "axis_label": "training texts N"}
+    base = landscape_base(size, text_source=source(ctx))
     land, files = omnigrok_common.landscape_part(
-        landscape_base(size, text_source=source(ctx)),
-        size,
-        ctx,
-        "n_train",
-        size.n_trains,
-        max_members=size.landscape_members,
-        stem="imdb_landscape",
-        title=title,
-        axis_label="training texts N",
+        base, size, ctx, "n_train", size.n_trains, max_members=size.landscape_members, **drawing
     )
     return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
 
@@ -261,9 +250,7 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
     files = grokking_part + land_part
-    return omnigrok_common.runs_and_landscape(
-        rows, shown_rows, TABLE, notes, land, land_table, files
-    )
+    return runs_and_landscape(rows, shown_rows, TABLE, notes, land, land_table, files)
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"

@@ -9,7 +9,6 @@ test accuracy stays low; weight decay shrinks the norm and the test accuracy cli
 grokking. With alpha = 1 it generalizes at once. The landscape trains one student per alpha
 with the norm held at alpha * ||theta_0|| (Adam, i.e. AdamW with weight decay 0, 10^4 steps):
 the best train loss against the norm is an "L", the best test loss a "U".
-
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from groklab.experiments import kit, omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
 from groklab.experiments.common import Note, curve_numbers, describe_model, shown
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.omnigrok_common import Panel, panel_run, paper_alphas
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -36,8 +35,8 @@ MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=Tru
 
 
 RUNS = (  # the size's weight decay
-    omnigrok_common.Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
-    omnigrok_common.Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
+    Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
+    Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
 )
 
 
@@ -81,15 +80,11 @@ def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = F
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
     steps, every = getattr(size, prefix + "steps"), getattr(size, prefix + "eval_every")
-    panel = omnigrok_common.Panel("", "", init_scale, 0.0 if landscape else None)
-    return omnigrok_common.panel_run(
-        size,
-        panel,
-        DataSpec(dataset="teacher_student", n_examples=size.n_examples),
-        optim=replace(OPTIM, optimizer="adam") if landscape else OPTIM,
-        train={"steps": steps, "eval_every": every, "loss": "mse"},
-        n_train=size.n_train,
-    )
+    data = DataSpec(dataset="teacher_student", n_examples=size.n_examples)
+    optim = replace(OPTIM, optimizer="adam") if landscape else OPTIM
+    train = {"steps": steps, "eval_every": every, "loss": "mse"}
+    panel = Panel("", "", init_scale, weight_decay=0.0 if landscape else None)
+    return panel_run(size, panel, data, optim=optim, train=train, n_train=size.n_train)
 
 
 NUMBERS = {
@@ -124,13 +119,8 @@ def landscape_figure(land: omnigrok_common.Landscape) -> Figure:
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
     norms, best = land.norms[0], {k: v[0] for k, v in land.best.items()}
-    plot_lu(
-        loss_ax,
-        norms,
-        best["best_train_loss"],
-        best["best_val_loss"],
-        label="best loss against weight norm",
-    )
+    losses = best["best_train_loss"], best["best_val_loss"]
+    plot_lu(loss_ax, norms, *losses, label="best loss against weight norm")
     loss_ax.axhline(FIT_LOSS, color="grey", lw=0.8, ls=":", label="MSE 1e-3 (correct)")
     loss_ax.legend(fontsize=8)
     order = np.argsort(norms)
@@ -203,8 +193,7 @@ def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> ki
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    numbers = kit.by_run(rows, NUMBERS)
-    numbers["landscape"] = lands
+    numbers = {**kit.by_run(rows, NUMBERS), "landscape": lands}
     return kit.Outcome(numbers, table, notes, grokking_part + lu_part)
 
 
