@@ -282,6 +282,7 @@ class Panel:
         return default if self.weight_decay is None else self.weight_decay
 
 
+CELL = Panel("cell", "", weight_decay=0.0)  # a landscape's template (run_landscape sets alpha)
 ENDS = {  # what every grokking run reads off its curves' ends (common.curve_numbers)
     "final_train_acc": "final train_acc",
     "final_val_acc": "final val_acc",

@@ -29,7 +29,6 @@ from groklab.spec import PRESETS, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
 AXIS_LABEL = "messiness m"
-LANDSCAPE = omnigrok_common.Panel("landscape", "", weight_decay=0.0)  # run_landscape's template
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -72,7 +71,7 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
-    return omnigrok_common.mnist_run(size, LANDSCAPE, source)
+    return omnigrok_common.mnist_run(size, omnigrok_common.CELL, source)
 
 
 def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome:

@@ -1,12 +1,11 @@
 """Omnigrok (Liu, Michaud, Tegmark 2023), Fig. 8: grokking on x+y mod 113 is about the norm.
 
-Figure number: this project numbers Omnigrok's figures as the ICLR 2023 (OpenReview) version
-does, as the authors' code README does: teacher-student 2, MNIST 3, IMDb 4, QM9 5, MNIST
-representation 7 (omnigrok-mnist-repr), and modular addition "6 & 8". Of those two, 6 is the
-reduced landscape (the code's landscape notebooks) and 8 this run. The authors' notebook for
-this run says it reproduces "Figure 7" of arXiv 2210.01117: it dates from v1 (October 2022),
-whose numbering has no MNIST-representation figure before it. (Inferred from the two sources;
-the PDFs themselves were not at hand.) So: Fig. 8 in the ICLR version, Fig. 7 in arXiv v1.
+Figure numbers are the ICLR 2023 (OpenReview) version's, as in the authors' code README:
+teacher-student 2, MNIST 3, IMDb 4, QM9 5, MNIST representation 7 (omnigrok-mnist-repr), and
+modular addition "6 & 8": 6 the reduced landscape (the code's landscape notebooks), 8 this run.
+The authors' notebook for this run says "Figure 7" of arXiv 2210.01117: it dates from v1
+(October 2022), with no MNIST-representation figure before it (inferred from the two sources;
+the PDFs were not at hand). So: Fig. 8 in the ICLR version, Fig. 7 in arXiv v1.
 
 Nanda et al.'s run: a 1-layer transformer (d 128, 4 heads, MLP 512, ReLU, no LayerNorm, learned
 positions, weights N(0, 1)/sqrt(d)) on x+y mod 113 with 30 % of the table, full batch, AdamW lr
@@ -14,10 +13,6 @@ positions, weights N(0, 1)/sqrt(d)) on x+y mod 113 with 30 % of the table, full 
 much later, while the weight norm first rises, then falls. Started at alpha = 0.8 of the
 default scale and held at that norm (weight decay 0, the norm projected back after every step),
 train and test accuracy rise together: the delay is gone.
-
-Compute at the paper size: about half a CPU core-hour (2 runs x 15,000 full-batch steps of Nanda
-et al.'s transformer at ~59 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
-benchmarks/RESULTS.md §21).
 """
 
 from __future__ import annotations
@@ -38,17 +33,12 @@ from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
 ALPHA = 0.8  # the constrained run's init scale (and so its held norm), as in the paper
+HELD = f"alpha = {ALPHA}, norm constrained, weight decay 0"
 
 
 RUNS = (  # weight decay 1 from the default init, or alpha with the norm held fixed
     Panel("baseline", "baseline: weight decay 1", init_scale=1.0, weight_decay=1.0),
-    Panel(
-        "constrained",
-        f"alpha = {ALPHA}, norm constrained, weight decay 0",
-        init_scale=ALPHA,
-        weight_decay=0.0,
-        constrained=True,
-    ),
+    Panel("constrained", HELD, init_scale=ALPHA, weight_decay=0.0, constrained=True),
 )
 
 
@@ -68,6 +58,8 @@ SIZES = size_table(
     ModaddSize,
     "p train_fraction model lr steps eval_every",
     {
+        # About half a CPU core-hour: 2 runs x 15,000 full-batch steps at ~59 ms per member-step
+        # on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21.
         "paper": (113, 0.3, PRESETS["nanda2023"], 1e-3, 15_000, 100),
         # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
         # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
@@ -78,12 +70,7 @@ SIZES = size_table(
 )
 
 
-FRACTION: common.Note = (
-    "{} training data (paper {})",
-    common.shown("train_fraction", "{:.0%}".format),
-)
-
-
+FRACTION = ("{} training data (paper {})", common.shown("train_fraction", "{:.0%}".format))
 NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, common.STEPS)
 
 
@@ -93,10 +80,7 @@ def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     return panel_run(size, run, data, optim=OptimSpec(), train_fraction=size.train_fraction)
 
 
-TO_99 = {
-    "steps_to_train": f"first train_acc {THRESHOLD}",
-    "steps_to_val": f"first val_acc {THRESHOLD}",
-}
+TO_99 = {f"steps_to_{split}": f"first {split}_acc {THRESHOLD}" for split in ("train", "val")}
 NORMS = {  # and the ends; a norm held constant has no peak (nan)
     "norm_start": "initial weight_norm",
     "norm_peak": "best weight_norm",

@@ -20,7 +20,6 @@ Losses are the trainer's per-molecule mean squared error in bohr^6 (the paper's 
 the batch MSE divided by the batch size, 32 times smaller). Accuracy, the fraction of test
 molecules with squared error below 1e-3, is recorded but low on this scale (at most ~0.1 in
 the quick run); the test loss is the quantity to read.
-
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ from groklab.experiments.common import (
     pow10,
     shown,
 )
-from groklab.experiments.kit import Outcome, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.kit import Outcome, declare, header, size_table, table_of
+from groklab.experiments.omnigrok_common import Panel, panel_run, paper_alphas, run_landscape
 from groklab.plots.curves import legend_on_twin, plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
@@ -60,8 +59,8 @@ LANDSCAPE_AXIS = "data.n_examples"
 
 
 RUNS = (  # weight decay 0, as the paper's Fig. 5
-    omnigrok_common.Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
-    omnigrok_common.Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
+    Panel("alpha3", "init scale 3", init_scale=3.0, weight_decay=0.0),
+    Panel("alpha1", "init scale 1", init_scale=1.0, weight_decay=0.0),
 )
 
 
@@ -121,12 +120,12 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def run_spec(size: Qm9Size, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
+def run_spec(size: Qm9Size, run: Panel, source: str = "") -> RunSpec:
     """A single-member spec: the first n_examples molecules (of qm9pack, or of the user's CSV
     `source`), half of them for training."""
     data = DataSpec(dataset="qm9", n_examples=size.n_examples, source=source)
     train = {"batch_size": size.batch_size, "loss": "mse"}
-    return omnigrok_common.panel_run(size, run, data, optim=OPTIM, train=train, train_fraction=0.5)
+    return panel_run(size, run, data, optim=OPTIM, train=train, train_fraction=0.5)
 
 
 def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
@@ -142,12 +141,8 @@ def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.
     parts = []
     for steps in dict.fromkeys(budget.values()):
         values = [n for n in size.sizes if budget[n] == steps]
-        base = landscape_base(size, steps, ctx.source)
-        parts.append(
-            omnigrok_common.run_landscape(
-                base, alphas=size.alphas, axis=LANDSCAPE_AXIS, values=values, ctx=ctx
-            )
-        )
+        base, cells = landscape_base(size, steps, ctx.source), {"axis": LANDSCAPE_AXIS, "ctx": ctx}
+        parts.append(run_landscape(base, alphas=size.alphas, values=values, **cells))
     return omnigrok_common.Landscape(
         parts[0].alphas,
         parts[0].axis,
@@ -196,6 +191,7 @@ TABLE = {
     "initial_weight_norm": "norm start",
     "final_weight_norm": "norm end",
 }
+LAND_TABLE = header("N | best init scale | its best test loss | best train loss (any scale)")
 LABELS = ("run", "run_id", "member")  # row fields that are not numbers
 
 
@@ -243,10 +239,7 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
         landscape, stem="qm9_landscape", title=title, axis_label="molecules N (half train)"
     )
     by_n = landscape_numbers(landscape)
-    land_table = markdown_table(
-        ["N", "best init scale", "its best test loss", "best train loss (any scale)"],
-        [[n, *v.values()] for n, v in by_n.items()],
-    )
+    land_table = markdown_table(LAND_TABLE, [[n, *v.values()] for n, v in by_n.items()])
     notes = (
         f"{setting(size)}; float32, seed {size.seed}. Losses are mean squared errors per "
         f"molecule in bohr^6; steps are the first evaluated step below {FIT_LOSS:g}, 'never' "
