@@ -4,11 +4,11 @@ runs, run from an ExperimentContext (the store reused, one progress bar per expe
 A *landscape* trains one member per (alpha, value) cell with the weight norm held at
 alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and test loss and
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
-a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
-decay, the norm held or not), each one single-member run: `run_grokking` trains them, gives a row
-of numbers per panel and `grokking_files`, which draws one panel per run (accuracy against step
-with the weight norm on a twin axis, or the experiment's own `draw`) beside each run's curves
-and the rows, and `landscape_files` draws a landscape's heat maps and its L and U: both are
+a grid row is one process. A *grokking figure* is a `Grokking`: a few `Panel`s (an init scale,
+a weight decay, the norm held or not), each one single-member run; its `run` trains them, gives
+a row of numbers per panel and draws one panel per run (accuracy against step with the weight
+norm on a twin axis, or the experiment's own `draw`) beside each run's curves and the rows
+(`grokking_files`). `landscape_files` draws a landscape's heat maps and its L and U: both are
 `kit.Files` for the experiment's `Outcome`.
 
 Example:
@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -282,6 +282,7 @@ class Panel:
         return default if self.weight_decay is None else self.weight_decay
 
 
+HELD_COLUMNS = ("init_scale", "weight_decay", "constrained")  # a row's panel, norm held or not
 CELL = Panel("cell", "", weight_decay=0.0)  # a landscape's template (run_landscape sets alpha)
 ENDS = {  # what every grokking run reads off its curves' ends (common.curve_numbers)
     "final_train_acc": "final train_acc",
@@ -320,41 +321,40 @@ def mnist_run(size: Any, panel: Panel, source: str = "", **train: Any) -> RunSpe
     return panel_run(size, panel, data, train=train, n_train=size.n_train)
 
 
-def run_grokking(
-    panels: Sequence[Panel],
-    specs: Sequence[RunSpec],
-    ctx: ExperimentContext,
-    size: Any,
-    *,
-    stem: str,
-    title: str,
-    numbers: Callable[[dict[str, np.ndarray]], dict],
-    label: Callable[[Panel, dict], str] | None = None,
-    columns: Sequence[str] = ("init_scale", "weight_decay"),
-    max_members: int = 2,
-    **figure: Any,
-) -> tuple[list[dict], Files]:
-    """Train (or reuse) one single-member spec per panel; a row per panel ({"run": name, the
-    panel's `columns` (its weight decay: the size's unless its own), "budget" (the size's
-    steps), "run_id", "member" (not with one member per population), **numbers(curves)}) and
-    `grokking_files` of them, each panel titled `label(panel, row)` (default: its label;
-    `figure`: grokking_files' mark, summary, draw, figsize, title_width)."""
-    result = train_points(specs, ctx, max_members=max_members)
-    rows, runs = [], []
-    for panel, row in zip(panels, result.rows, strict=True):
-        curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
-        settings = {"init_scale": panel.init_scale, "constrained": panel.constrained}
-        settings["weight_decay"] = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
-        ids = {"run_id": row["run_id"], "member": row["member"]}
-        if max_members == 1:  # the member is always 0
-            del ids["member"]
-        rows.append(
-            {"run": panel.name, **{c: settings[c] for c in columns}, "budget": size.steps}
-            | ids
-            | numbers(curves)
-        )
-        runs.append((panel.name, label(panel, rows[-1]) if label else panel.label, curves))
-    return rows, grokking_files(stem, runs, rows, title=title, **figure)
+@dataclass(frozen=True)
+class Grokking:
+    """A figure of grokking runs, declared: its panels, the stem of its files (`grokking_files`),
+    what each run's row holds (the panels' `columns`, then `numbers` of its curves), each
+    panel's title (`label(panel, row)`; None: the panel's label) and the rest of the figure
+    (`figure`: grokking_files' mark, summary, draw, figsize, title_width)."""
+
+    panels: tuple[Panel, ...]
+    stem: str
+    numbers: Callable[[dict[str, np.ndarray]], dict]
+    columns: tuple[str, ...] = ("init_scale", "weight_decay")
+    label: Callable[[Panel, dict], str] | None = None
+    figure: dict = field(default_factory=dict)
+    max_members: int = 2
+
+    def run(self, specs: Sequence[RunSpec], ctx: ExperimentContext, size: Any, title: str):
+        """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
+        name, its `columns` (its weight decay: the size's unless its own), "budget" (the
+        size's steps), "run_id", "member" (left out with one member per population),
+        **numbers(curves)}) and the figure's `Files`."""
+        result = train_points(specs, ctx, max_members=self.max_members)
+        rows, runs = [], []
+        for panel, row in zip(self.panels, result.rows, strict=True):
+            curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
+            settings = {"init_scale": panel.init_scale, "constrained": panel.constrained}
+            settings["weight_decay"] = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+            ids = {"run_id": row["run_id"], "member": row["member"]}
+            if self.max_members == 1:  # the member is always 0
+                del ids["member"]
+            own = {"run": panel.name, **{c: settings[c] for c in self.columns}}
+            rows.append({**own, "budget": size.steps, **ids, **self.numbers(curves)})
+            label = self.label(panel, rows[-1]) if self.label else panel.label
+            runs.append((panel.name, label, curves))
+        return rows, grokking_files(self.stem, runs, rows, title=title, **self.figure)
 
 
 def dotted(**colors: str) -> Callable[[Axes, dict], None]:

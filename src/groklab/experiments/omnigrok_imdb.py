@@ -194,20 +194,17 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     )
 
 
+MARK = omnigrok_common.dotted(steps_to_memorize=TRAIN_COLOR, steps_to_peak=VAL_COLOR)
+GROKKING = omnigrok_common.Grokking(
+    RUNS, "imdb_curves", run_numbers, label=panel_label, figure={"mark": MARK}
+)
+
+
 def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
     """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
     train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
-    return omnigrok_common.run_grokking(
-        RUNS,
-        [run_spec(size, r, text_source=source(ctx)) for r in RUNS],
-        ctx,
-        size,
-        stem="imdb_curves",
-        title=f"{TITLE}: {setting}",
-        numbers=run_numbers,
-        label=panel_label,
-        mark=omnigrok_common.dotted(steps_to_memorize=TRAIN_COLOR, steps_to_peak=VAL_COLOR),
-    )
+    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
+    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
 
 
 def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:

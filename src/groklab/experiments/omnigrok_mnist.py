@@ -23,7 +23,7 @@ from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, describe_model
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.omnigrok_common import HELD_COLUMNS, paper_alphas
 from groklab.plots.style import VAL_COLOR
 from groklab.spec import PRESETS, RunSpec
 
@@ -151,22 +151,17 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
+MARK = omnigrok_common.dotted(steps_to_goal=VAL_COLOR)
+GROKKING = omnigrok_common.Grokking(
+    RUNS, "mnist_curves", run_numbers, HELD_COLUMNS, label=panel_label, figure={"mark": MARK}
+)
+
+
 def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
     """Train (or reuse) the three runs (alpha = 8 and 1 share a population; the constrained
     run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
     specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    return omnigrok_common.run_grokking(
-        RUNS,
-        specs,
-        ctx,
-        size,
-        stem="mnist_curves",
-        title=f"{TITLE}: {setting}",
-        numbers=run_numbers,
-        label=panel_label,
-        columns=("init_scale", "weight_decay", "constrained"),
-        mark=omnigrok_common.dotted(steps_to_goal=VAL_COLOR),
-    )
+    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
 
 
 def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:

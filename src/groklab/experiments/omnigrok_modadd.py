@@ -26,7 +26,7 @@ from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.experiments.kit import Outcome, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import Panel, panel_run, run_grokking
+from groklab.experiments.omnigrok_common import HELD_COLUMNS, Grokking, Panel, panel_run
 from groklab.plots.power2022 import mark_threshold_steps
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
@@ -137,25 +137,18 @@ def mark(ax: Axes, row: dict) -> None:
     mark_threshold_steps(ax, row["steps_to_train"], row["steps_to_val"])
 
 
+MARKS = {"mark": mark, "summary": "modadd_summary.csv"}
+GROKKING = Grokking(  # one population per run
+    RUNS, "modadd_curves", run_numbers, HELD_COLUMNS, label=panel_label, figure=MARKS, max_members=1
+)
+
+
 def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
     task = f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     model = common.describe_model(size.model)
     setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
-    rows, files = run_grokking(
-        RUNS,
-        [run_spec(size, r) for r in RUNS],
-        ctx,
-        size,
-        stem="modadd_curves",
-        title=f"{TITLE}: {setting}",
-        numbers=run_numbers,
-        label=panel_label,
-        columns=("init_scale", "weight_decay", "constrained"),
-        max_members=1,  # one population per run
-        mark=mark,
-        summary="modadd_summary.csv",
-    )
+    rows, files = GROKKING.run([run_spec(size, r) for r in RUNS], ctx, size, f"{TITLE}: {setting}")
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
         f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "

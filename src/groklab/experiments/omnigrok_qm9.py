@@ -179,6 +179,12 @@ def draw_run(ax: Axes, label: str, curves: dict[str, np.ndarray]) -> Axes:
     return ax
 
 
+FIGURE = {"draw": draw_run, "figsize": (11.0, 4.8), "title_width": 150}
+GROKKING = omnigrok_common.Grokking(
+    RUNS, "qm9_curves", partial(curve_numbers, columns=NUMBERS), ("init_scale",), figure=FIGURE
+)
+
+
 TABLE = {
     "run": "run",
     "initial_val_loss": "test loss start",
@@ -220,19 +226,8 @@ def landscape_numbers(landscape: omnigrok_common.Landscape) -> dict:
 def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     if not ctx.source:
         qm9.qm9pack_files()  # without the extra: one line naming it, before anything trains
-    rows, grokking = omnigrok_common.run_grokking(
-        RUNS,
-        [run_spec(size, r, ctx.source) for r in RUNS],
-        ctx,
-        size,
-        stem="qm9_curves",
-        title=f"{TITLE}: {setting(size)}",
-        numbers=partial(curve_numbers, columns=NUMBERS),
-        columns=("init_scale",),
-        draw=draw_run,
-        figsize=(11.0, 4.8),
-        title_width=150,
-    )
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]
+    rows, grokking = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting(size)}")
     landscape = run_qm9_landscape(size, ctx)
     title = f"{TITLE}: landscape, norm constrained, {setting(size)}"
     land = omnigrok_common.landscape_files(

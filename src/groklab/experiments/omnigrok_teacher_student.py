@@ -99,6 +99,9 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
     return curve_numbers(curves, NUMBERS)
 
 
+GROKKING = omnigrok_common.Grokking(RUNS, "teacher_student_curves", run_numbers)
+
+
 def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool]:
     """The U's bottom and ends, and whether the L is flat for alpha >= 1."""
     train, val = land.best["best_train_loss"][0], land.best["best_val_loss"][0]
@@ -160,10 +163,7 @@ def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dic
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
     )
     specs = [run_spec(size, r.init_scale) for r in RUNS]
-    title, stem = f"{TITLE}: {setting}", "teacher_student_curves"
-    return omnigrok_common.run_grokking(
-        RUNS, specs, ctx, size, stem=stem, title=title, numbers=run_numbers
-    )
+    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
 
 
 def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.Files]:
