@@ -369,19 +369,22 @@ def dotted(**colors: str) -> Callable[[Axes, dict], None]:
     return mark
 
 
-def landscape_part(
-    base: RunSpec,
-    size: Any,
-    ctx: ExperimentContext,
-    axis: str,
-    values,
-    *,
-    max_members=64,
-    **drawing,
-) -> tuple[Landscape, Files]:
-    """`run_landscape` over the size's alphas and `values`, and its `landscape_files`
-    (`drawing`: their stem, title, axis_label and lu_row)."""
-    land = run_landscape(
-        base, alphas=size.alphas, axis=axis, values=values, ctx=ctx, max_members=max_members
-    )
-    return land, landscape_files(land, **drawing)
+@dataclass(frozen=True)
+class LandscapeFigure:
+    """A landscape, declared: the spec field its rows vary (`axis`, e.g. "n_train"), the size's
+    field that holds their values, its files' stem and the rows' label on the figure."""
+
+    axis: str
+    values: str  # e.g. "n_trains", "messiness"
+    stem: str
+    axis_label: str
+
+    def run(self, base: RunSpec, size: Any, ctx: ExperimentContext, title: str, **more: Any):
+        """`run_landscape` from `base` over the size's alphas and values (`more`: max_members)
+        and its `landscape_files` (`more`: lu_row). Returns the landscape and the files."""
+        lu_row, values = more.pop("lu_row", None), getattr(size, self.values)
+        land = run_landscape(
+            base, alphas=size.alphas, axis=self.axis, values=values, ctx=ctx, **more
+        )
+        drawing = {"stem": self.stem, "title": title, "axis_label": self.axis_label}
+        return land, landscape_files(land, lu_row=lu_row, **drawing)

@@ -194,6 +194,9 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     )
 
 
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "n_train", "n_trains", "imdb_landscape", "training texts N"
+)
 MARK = omnigrok_common.dotted(steps_to_memorize=TRAIN_COLOR, steps_to_peak=VAL_COLOR)
 GROKKING = omnigrok_common.Grokking(
     RUNS, "imdb_curves", run_numbers, label=panel_label, figure={"mark": MARK}
@@ -214,11 +217,8 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
-    drawing = {"stem": "imdb_landscape", "title": title, "axis_label": "training texts N"}
-    base = landscape_base(size, text_source=source(ctx))
-    land, files = omnigrok_common.landscape_part(
-        base, size, ctx, "n_train", size.n_trains, max_members=size.landscape_members, **drawing
-    )
+    base, members = landscape_base(size, text_source=source(ctx)), size.landscape_members
+    land, files = LANDSCAPE.run(base, size, ctx, title, max_members=members)
     return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
 
 

@@ -151,6 +151,9 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "n_train", "n_trains", "mnist_landscape", "training set size N"
+)
 MARK = omnigrok_common.dotted(steps_to_goal=VAL_COLOR)
 GROKKING = omnigrok_common.Grokking(
     RUNS, "mnist_curves", run_numbers, HELD_COLUMNS, label=panel_label, figure={"mark": MARK}
@@ -171,17 +174,8 @@ def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files
         f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
         f"{size.landscape_steps:,} steps"
     )
-    land, files = omnigrok_common.landscape_part(
-        landscape_base(size, ctx.source),
-        size,
-        ctx,
-        axis="n_train",
-        values=size.n_trains,
-        stem="mnist_landscape",
-        title=title,
-        axis_label="training set size N",
-        lu_row=size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None,
-    )
+    lu_row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
+    land, files = LANDSCAPE.run(landscape_base(size, ctx.source), size, ctx, title, lu_row=lu_row)
     best = omnigrok_common.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
     return (*best, files)
 

@@ -28,7 +28,9 @@ from groklab.experiments.kit import Outcome, declare, size_table
 from groklab.spec import PRESETS, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
-AXIS_LABEL = "messiness m"
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "data.messiness", "messiness", "mnist_repr", "messiness m"
+)
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -80,16 +82,7 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
-    landscape, files = omnigrok_common.landscape_part(
-        base_spec(size, ctx.source),
-        size,
-        ctx,
-        axis="data.messiness",
-        values=size.messiness,
-        stem="mnist_repr",
-        title=title,
-        axis_label=AXIS_LABEL,
-    )
+    landscape, files = LANDSCAPE.run(base_spec(size, ctx.source), size, ctx, title)
     numbers, table = omnigrok_common.best_alpha_table(
         landscape, "m", key=float, at="test acc at alpha"
     )

@@ -22,10 +22,11 @@ from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model
 from groklab.experiments.kit import Outcome, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import CELL, landscape_part, panel_run
+from groklab.experiments.omnigrok_common import CELL, LandscapeFigure, panel_run
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
+LANDSCAPE = LandscapeFigure("data.messiness", "messiness", "toy_landscape", "messiness m")
 # The paper's code: Adam with betas (0.9, 0.99), no warm-up, full batch (45 examples), its lr
 # multiplied by 0.2 every 5,000 steps (torch's StepLR), LeakyReLU(0.2) in the decoder.
 OPTIM = OptimSpec(
@@ -129,9 +130,7 @@ def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         f"held at alpha * ||theta_0||, Adam lr {size.lr:g} x0.2 every {size.step_every:,} "
         f"steps, {size.steps:,} steps; L/U at messiness 0"
     )
-    drawing = {"stem": "toy_landscape", "title": title, "axis_label": "messiness m", "lu_row": 0}
-    cells = base_spec(size), size, ctx, "data.messiness", size.messiness
-    land, files = landscape_part(*cells, **drawing)
+    land, files = LANDSCAPE.run(base_spec(size), size, ctx, title, lu_row=0)
     rows = [row_numbers(land, r) for r in range(len(land.values))]
     notes = (
         f"{model} on E_i + E_j, E = (1 - m) * line + m * random "
