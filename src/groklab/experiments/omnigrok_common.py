@@ -30,18 +30,9 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.common import (
-    Note,
-    RunSize,
-    describe_model,
-    member_curves,
-    population_of,
-    pow10,
-    shown,
-    single_run,
-    train_points,
-)
+from groklab.experiments.common import member_curves
 from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
 from groklab.plots.curves import legend_on_twin, plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
@@ -59,7 +50,7 @@ MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # 
 
 def paper_alphas(n: int = 21) -> np.ndarray:
     """Omnigrok's init scales: 10 ** linspace(-1, 1, n), the same on every machine."""
-    return pow10(np.linspace(-1.0, 1.0, n))
+    return common.pow10(np.linspace(-1.0, 1.0, n))
 
 
 def describe_grid(values: Sequence[float]) -> str:
@@ -67,23 +58,23 @@ def describe_grid(values: Sequence[float]) -> str:
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
 
 
-def train_of(unit: str, pool: int = 0) -> Note:
+def train_of(unit: str, pool: int = 0) -> common.Note:
     """The note '1,000 train of 5,000 images' (`pool` where the size reads the whole set)."""
     return ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or pool:,} {unit}")
 
 
-def model_of(shape: tuple[int, int]) -> Note:
+def model_of(shape: tuple[int, int]) -> common.Note:
     """The note 'model MLP 784-200-200-10, relu': an MLP of vectors `shape` (inputs, outputs)."""
-    return ("model {} (paper {})", lambda s: describe_model(s.model, shape))
+    return ("model {} (paper {})", lambda s: common.describe_model(s.model, shape))
 
 
-def grid_of(what: str, key: str) -> Note:
+def grid_of(what: str, key: str) -> common.Note:
     """The note 'landscape alphas 0.1 to 10 (5 values)': a grid of the size's `key`."""
-    return (f"{what} {{}} (paper {{}})", shown(key, describe_grid))
+    return (f"{what} {{}} (paper {{}})", common.shown(key, describe_grid))
 
 
 @dataclass(frozen=True, kw_only=True)
-class LandscapeSize(RunSize):
+class LandscapeSize(common.RunSize):
     """A size of an Omnigrok experiment with a landscape: its pool of examples and its alphas."""
 
     n_examples: int
@@ -176,12 +167,12 @@ def run_landscape(
 ) -> Landscape:
     """Train (or read back) every cell of the grid and keep each cell's best values."""
     points = landscape_points(base, alphas=alphas, axis=axis, values=values)
-    result = train_points(points, ctx, max_members=max_members)
+    result = common.train_points(points, ctx, max_members=max_members)
     best = {m: np.full((len(values), len(alphas)), np.nan) for m in METRICS}
     norms = np.full((len(values), len(alphas)), np.nan)
     for i, row in enumerate(result.rows):
         r, a = divmod(i, len(alphas))
-        curves = population_of(result, row).curves
+        curves = common.population_of(result, row).curves
         member = {k: v[row["member"]] for k, v in curves.items() if k != "step"}
         for name, value in best_values(member).items():
             best[name][r, a] = value
@@ -300,7 +291,7 @@ def panel_run(
     member fields): the size's seed, the panel's init scale and weight decay (the size's unless
     its own), and its norm held where the panel says so."""
     weight_decay = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
-    spec = single_run(
+    spec = common.single_run(
         size,
         data,
         optim=optim,
@@ -341,7 +332,7 @@ class Grokking:
         name, its `columns` (its weight decay: the size's unless its own), "budget" (the
         size's steps), "run_id", "member" (left out with one member per population),
         **numbers(curves)}) and the figure's `Files`."""
-        result = train_points(specs, ctx, max_members=self.max_members)
+        result = common.train_points(specs, ctx, max_members=self.max_members)
         rows, runs = [], []
         for panel, row in zip(self.panels, result.rows, strict=True):
             curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
