@@ -203,13 +203,6 @@ GROKKING = omnigrok_common.Grokking(
 )
 
 
-def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
-    """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
-    train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
-    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
-
-
 def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files."""
     title = (
@@ -234,7 +227,8 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         f"{describe_model(size.model)}, BCE, AdamW lr {size.lr:g}, "
         f"batch {size.batch_size}, clip 5"
     )
-    rows, grokking_part = grokking(size, ctx, setting)
+    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]  # one population
+    rows, grokking_part = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
     land, land_table, land_part = landscape(size, ctx)
     # a run that never memorized has no accuracy "then" (markdown_table writes nan as 'never')
     shown_rows = [{**r, "val_acc_memorized": _or_na(r["val_acc_memorized"])} for r in rows]

