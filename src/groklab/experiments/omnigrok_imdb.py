@@ -26,13 +26,7 @@ from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
 from groklab.experiments.common import Note, describe_model, shown
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import (
-    ENDS,
-    Panel,
-    panel_run,
-    paper_alphas,
-    runs_and_landscape,
-)
+from groklab.experiments.omnigrok_common import ENDS, Panel, panel_run, runs_and_landscape
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -86,8 +80,16 @@ SIZES = size_table(
     "alphas landscape_examples n_trains landscape_lr landscape_steps landscape_eval "
     "landscape_members",
     {
-        "paper": (tuple(paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
-        "quick": (tuple(paper_alphas(5)), 1000, (100, 300, 750), 1e-3, 400, 100, 64),
+        "paper": (tuple(omnigrok_common.paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
+        "quick": (
+            tuple(omnigrok_common.paper_alphas(5)),
+            1000,
+            (100, 300, 750),
+            1e-3,
+            400,
+            100,
+            64,
+        ),
         "micro": ((0.5, 2.0), 40, (10, 30), 1e-2, 10, 5, 64),
     },
     seed=0,
