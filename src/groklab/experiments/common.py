@@ -280,6 +280,9 @@ def recipe_run(
     )
 
 
+EXTREMES = {"best": (np.nanargmax, np.nanmax), "lowest": (np.nanargmin, np.nanmin)}
+
+
 def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dict[str, float]:
     """Numbers read off one member's curves ({"step": [S], metric: [1, S]}), one per column,
     each written as what it reads: "first val_acc 0.95" (the first step at or above 0.95, nan:
@@ -298,11 +301,9 @@ def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dic
             out[name] = float(steps_to_threshold(steps, sign * values, sign * float(arg[-1])))
         elif how == "at":
             out[name] = acc_at(steps, values, float(out.get(arg[0], arg[0])))
-        elif how in ("best", "lowest"):
-            arg_pick, pick = (
-                (np.nanargmax, np.nanmax) if how == "best" else (np.nanargmin, np.nanmin)
-            )
-            out[name] = float(steps[arg_pick(values)] if when else pick(values))
+        elif how in EXTREMES:
+            where, extreme = EXTREMES[how]
+            out[name] = float(steps[where(values)] if when else extreme(values))
         else:
             out[name] = float(values[0 if how == "initial" else -1])
     return out
