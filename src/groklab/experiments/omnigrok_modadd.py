@@ -1,12 +1,11 @@
 """Omnigrok (Liu, Michaud, Tegmark 2023), Fig. 8: grokking on x+y mod 113 is about the norm.
 
-Figure number: this project numbers Omnigrok's figures as the ICLR 2023 (OpenReview) version
-does, as the authors' code README does: teacher-student 2, MNIST 3, IMDb 4, QM9 5, MNIST
-representation 7 (omnigrok-mnist-repr), and modular addition "6 & 8". Of those two, 6 is the
-reduced landscape (the code's landscape notebooks) and 8 this run. The authors' notebook for
-this run says it reproduces "Figure 7" of arXiv 2210.01117: it dates from v1 (October 2022),
-whose numbering has no MNIST-representation figure before it. (Inferred from the two sources;
-the PDFs themselves were not at hand.) So: Fig. 8 in the ICLR version, Fig. 7 in arXiv v1.
+Figure numbers are the ICLR 2023 (OpenReview) version's, as in the authors' code README:
+teacher-student 2, MNIST 3, IMDb 4, QM9 5, MNIST representation 7 (omnigrok-mnist-repr), and
+modular addition "6 & 8": 6 the reduced landscape (the code's landscape notebooks), 8 this run.
+The authors' notebook for this run says "Figure 7" of arXiv 2210.01117: it dates from v1
+(October 2022), with no MNIST-representation figure before it (inferred from the two sources;
+the PDFs were not at hand). So: Fig. 8 in the ICLR version, Fig. 7 in arXiv v1.
 
 Nanda et al.'s run: a 1-layer transformer (d 128, 4 heads, MLP 512, ReLU, no LayerNorm, learned
 positions, weights N(0, 1)/sqrt(d)) on x+y mod 113 with 30 % of the table, full batch, AdamW lr
@@ -14,14 +13,6 @@ positions, weights N(0, 1)/sqrt(d)) on x+y mod 113 with 30 % of the table, full 
 much later, while the weight norm first rises, then falls. Started at alpha = 0.8 of the
 default scale and held at that norm (weight decay 0, the norm projected back after every step),
 train and test accuracy rise together: the delay is gone.
-
-Numbers per run: the first evaluated step with train and with validation accuracy >= 99 %, the
-delay between them, and the weight norm at the start, at its peak (and when) and at the end; a
-norm held constant has no peak (nan in the numbers, "held" in the table).
-
-Compute at the paper size: about half a CPU core-hour (2 runs x 15,000 full-batch steps of Nanda
-et al.'s transformer at ~59 ms per member-step on one quiet core of the 2-vCPU AMD EPYC in
-benchmarks/RESULTS.md §21).
 """
 
 from __future__ import annotations
@@ -31,29 +22,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.axes import Axes
 
-from groklab.analysis import steps_to_threshold
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, value_at
 from groklab.experiments.kit import Outcome, by_run, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import Panel, constrained, grokking_files, run_panels
+from groklab.experiments.omnigrok_common import HELD_COLUMNS, Grokking, Panel, panel_run
 from groklab.plots.power2022 import mark_threshold_steps
-from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
+from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 8"
 THRESHOLD = 0.99
 ALPHA = 0.8  # the constrained run's init scale (and so its held norm), as in the paper
+HELD = f"alpha = {ALPHA}, norm constrained, weight decay 0"
 
 
 RUNS = (  # weight decay 1 from the default init, or alpha with the norm held fixed
     Panel("baseline", "baseline: weight decay 1", init_scale=1.0, weight_decay=1.0),
-    Panel(
-        "constrained",
-        f"alpha = {ALPHA}, norm constrained, weight decay 0",
-        init_scale=ALPHA,
-        weight_decay=0.0,
-        constrained=True,
-    ),
+    Panel("constrained", HELD, init_scale=ALPHA, weight_decay=0.0, constrained=True),
 )
 
 
@@ -73,6 +58,8 @@ SIZES = size_table(
     ModaddSize,
     "p train_fraction model lr steps eval_every",
     {
+        # About half a CPU core-hour: 2 runs x 15,000 full-batch steps at ~59 ms per member-step
+        # on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21.
         "paper": (113, 0.3, PRESETS["nanda2023"], 1e-3, 15_000, 100),
         # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
         # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.
@@ -83,48 +70,35 @@ SIZES = size_table(
 )
 
 
-FRACTION: common.Note = (
-    "{} training data (paper {})",
-    common.shown("train_fraction", "{:.0%}".format),
-)
-
-
+FRACTION = ("{} training data (paper {})", common.shown("train_fraction", "{:.0%}".format))
 NOTES: tuple[common.Note, ...] = (common.P, FRACTION, common.MODEL, common.LR, common.STEPS)
 
 
 def run_spec(size: ModaddSize, run: Panel) -> RunSpec:
     """A single-member spec: full batch, 30 % train, the run's init scale and weight decay."""
-    spec = common.single_run(
-        size,
-        DataSpec(op="add", p=size.p),
-        seed=size.seed,
-        train_fraction=size.train_fraction,
-        weight_decay=run.weight_decay,
-        init_scale=run.init_scale,
-    )
-    return constrained(spec) if run.constrained else spec
+    data = DataSpec(op="add", p=size.p)
+    return panel_run(size, run, data, optim=OptimSpec(), train_fraction=size.train_fraction)
+
+
+TO_99 = {f"steps_to_{split}": f"first {split}_acc {THRESHOLD}" for split in ("train", "val")}
+NORMS = {  # and the ends; a norm held constant has no peak (nan)
+    "norm_start": "initial weight_norm",
+    "norm_peak": "best weight_norm",
+    "step_norm_peak": "when best weight_norm",
+    "norm_end": "final weight_norm",
+    "final_train_acc": "final train_acc",
+    "final_val_acc": "final val_acc",
+    "steps_done": "final step",
+}
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """The key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
-    steps = curves["step"]
-    norm = curves["weight_norm"][0]
-    to_train = float(steps_to_threshold(steps, curves["train_acc"][0], THRESHOLD))
-    to_val = float(steps_to_threshold(steps, curves["val_acc"][0], THRESHOLD))
-    peak = int(np.nanargmax(norm))
-    held = is_held(norm)
-    return {
-        "steps_to_train": to_train,
-        "steps_to_val": to_val,
-        "delay": to_val - to_train,
-        "norm_start": float(norm[0]),
-        "norm_peak": float("nan") if held else float(norm[peak]),
-        "step_norm_peak": float("nan") if held else float(steps[peak]),
-        "norm_end": float(norm[-1]),
-        "final_train_acc": float(curves["train_acc"][0, -1]),
-        "final_val_acc": float(curves["val_acc"][0, -1]),
-        "steps_done": float(steps[-1]),
-    }
+    """TO_99, the delay between them, then NORMS of one member's curves ({"step": [S], metric:
+    [1, S]})."""
+    to, norms = common.curve_numbers(curves, TO_99), common.curve_numbers(curves, NORMS)
+    if is_held(curves["weight_norm"][0]):
+        norms.update(norm_peak=float("nan"), step_norm_peak=float("nan"))
+    return {**to, "delay": to["steps_to_val"] - to["steps_to_train"], **norms}
 
 
 def is_held(norm: np.ndarray, *, rtol: float = 1e-4) -> bool:
@@ -159,26 +133,22 @@ def panel_label(run: Panel, numbers: dict) -> str:
     return f"{run.label}\n(delay {delay:,.0f} steps)" if np.isfinite(delay) else run.label
 
 
-SUMMARY = "modadd_summary.csv"
-
-
 def mark(ax: Axes, row: dict) -> None:
     mark_threshold_steps(ax, row["steps_to_train"], row["steps_to_val"])
 
 
+MARKS = {"mark": mark, "summary": "modadd_summary.csv"}
+GROKKING = Grokking(  # one population per run
+    RUNS, "modadd_curves", run_numbers, HELD_COLUMNS, label=panel_label, figure=MARKS, max_members=1
+)
+
+
 def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     """Both panels (accuracy, the norm on a twin axis, 99 % steps dotted), curves, summary."""
-    specs = [run_spec(size, r) for r in RUNS]
-    columns = ("init_scale", "weight_decay", "constrained")
-    rows, curves = run_panels(
-        RUNS, specs, ctx, size, numbers=run_numbers, columns=columns, max_members=1
-    )
-    rows = [{k: v for k, v in row.items() if k != "member"} for row in rows]  # one per population
     task = f"{common.describe_op('add', size.p)}, {size.train_fraction:.0%} training data"
     model = common.describe_model(size.model)
     setting = f"{task}, full batch, {model}, AdamW lr {size.lr:g}, betas (0.9, 0.98)"
-    runs = [(r.name, panel_label(r, row), c) for r, row, c in zip(RUNS, rows, curves, strict=True)]
-
+    rows, files = GROKKING.run([run_spec(size, r) for r in RUNS], ctx, size, f"{TITLE}: {setting}")
     notes = (
         f"{setting}; 10 warm-up steps, seed {size.seed}, budget {size.steps:,} steps, "
         f"evaluated every {size.eval_every} steps. The baseline has weight decay 1 from the "
@@ -187,14 +157,7 @@ def outcome(size: ModaddSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "are the first evaluated step at or above 99 %; 'never' means not within the budget. "
         "Weight norm: all parameters, biases included."
     )
-    return Outcome(
-        by_run(rows, TABLE),
-        table_of(rows, TABLE, table_cell),
-        notes,
-        grokking_files(
-            "modadd_curves", runs, rows, title=f"{TITLE}: {setting}", mark=mark, summary=SUMMARY
-        ),
-    )
+    return Outcome(by_run(rows, TABLE), table_of(rows, TABLE, table_cell), notes, files)
 
 
 DESCRIPTION = (

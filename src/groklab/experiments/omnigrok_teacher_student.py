@@ -9,11 +9,6 @@ test accuracy stays low; weight decay shrinks the norm and the test accuracy cli
 grokking. With alpha = 1 it generalizes at once. The landscape trains one student per alpha
 with the norm held at alpha * ||theta_0|| (Adam, i.e. AdamW with weight decay 0, 10^4 steps):
 the best train loss against the norm is an "L", the best test loss a "U".
-
-Numbers per grokking run: the first evaluated step with train and with test accuracy >= 99 %,
-the final accuracies and the weight norm at the start and end. Landscape: the alpha with the
-lowest best test loss, the best test loss there and at the smallest and largest alpha, and
-whether the best train loss stays low (below 1e-3) for every alpha >= 1 (the flat arm of the L).
 """
 
 from __future__ import annotations
@@ -23,13 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.figure import Figure
 
-from groklab.analysis import steps_to_threshold
-from groklab.analysis.curves import curve_ends
 from groklab.experiments import kit, omnigrok_common
-from groklab.experiments.base import ExperimentContext, markdown_table
+from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
-from groklab.experiments.common import Note, describe_model, shown, single_run
-from groklab.experiments.omnigrok_common import paper_alphas
+from groklab.experiments.common import Note, curve_numbers, describe_model, shown
+from groklab.experiments.omnigrok_common import Panel, panel_run, paper_alphas
 from groklab.plots.landscape import plot_lu
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR, build_figure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
@@ -42,8 +35,8 @@ MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=16, act="tanh", mlp_bias=Tru
 
 
 RUNS = (  # the size's weight decay
-    omnigrok_common.Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
-    omnigrok_common.Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
+    Panel("alpha2", "student alpha = 2 (grokking)", init_scale=2.0),
+    Panel("alpha1", "student alpha = 1 (no delay)", init_scale=1.0),
 )
 
 
@@ -74,8 +67,8 @@ SIZES = kit.size_table(
 
 
 NOTES: tuple[Note, ...] = (
-    ("{} (paper {})", lambda s: f"{s.n_train} train of {s.n_examples or 200} examples"),
-    ("model {} (paper {})", lambda s: describe_model(s.model, (5, 5))),
+    omnigrok_common.train_of("examples", 200),
+    omnigrok_common.model_of((5, 5)),
     ("grokking budget {} steps (paper {})", shown("steps", "{:,}".format)),
     ("{} alphas in the landscape (paper {})", lambda s: len(s.alphas)),
     ("landscape budget {} steps (paper {})", shown("landscape_steps", "{:,}".format)),
@@ -87,33 +80,26 @@ def run_spec(size: TeacherStudentSize, init_scale: float, *, landscape: bool = F
     that `run_landscape` turns into Adam with the norm held fixed."""
     prefix = "landscape_" if landscape else ""
     steps, every = getattr(size, prefix + "steps"), getattr(size, prefix + "eval_every")
-    return single_run(
-        size,
-        DataSpec(dataset="teacher_student", n_examples=size.n_examples),
-        optim=replace(OPTIM, optimizer="adam") if landscape else OPTIM,
-        train={"steps": steps, "eval_every": every, "loss": "mse"},
-        seed=size.seed,
-        n_train=size.n_train,
-        weight_decay=0.0 if landscape else size.weight_decay,
-        init_scale=init_scale,
-    )
+    data = DataSpec(dataset="teacher_student", n_examples=size.n_examples)
+    optim = replace(OPTIM, optimizer="adam") if landscape else OPTIM
+    train = {"steps": steps, "eval_every": every, "loss": "mse"}
+    panel = Panel("", "", init_scale, weight_decay=0.0 if landscape else None)
+    return panel_run(size, panel, data, optim=optim, train=train, n_train=size.n_train)
 
 
-NUMBERS = (
-    "steps_to_train steps_to_val final_train_acc final_val_acc initial_weight_norm "
-    "final_weight_norm steps_done"
-)
+NUMBERS = {
+    "steps_to_train": f"first train_acc {THRESHOLD}",
+    "steps_to_val": f"first val_acc {THRESHOLD}",
+    **omnigrok_common.ENDS,
+}
 
 
 def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """Key numbers of one member's curves ({"step": [S], metric: [1, S]})."""
-    steps = curves["step"]
-    train, val = curves["train_acc"][0], curves["val_acc"][0]
-    return {
-        "steps_to_train": float(steps_to_threshold(steps, train, THRESHOLD)),
-        "steps_to_val": float(steps_to_threshold(steps, val, THRESHOLD)),
-        **curve_ends(curves),
-    }
+    """NUMBERS of one member's curves ({"step": [S], metric: [1, S]})."""
+    return curve_numbers(curves, NUMBERS)
+
+
+GROKKING = omnigrok_common.Grokking(RUNS, "teacher_student_curves", run_numbers)
 
 
 def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool]:
@@ -136,13 +122,8 @@ def landscape_figure(land: omnigrok_common.Landscape) -> Figure:
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
     norms, best = land.norms[0], {k: v[0] for k, v in land.best.items()}
-    plot_lu(
-        loss_ax,
-        norms,
-        best["best_train_loss"],
-        best["best_val_loss"],
-        label="best loss against weight norm",
-    )
+    losses = best["best_train_loss"], best["best_val_loss"]
+    plot_lu(loss_ax, norms, *losses, label="best loss against weight norm")
     loss_ax.axhline(FIT_LOSS, color="grey", lw=0.8, ls=":", label="MSE 1e-3 (correct)")
     loss_ax.legend(fontsize=8)
     order = np.argsort(norms)
@@ -177,25 +158,19 @@ LAND_TABLE = {
 
 def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dict], kit.Files]:
     """Train (or reuse) the alpha = 2 and alpha = 1 students; their figure, curves and summary."""
-    specs = [run_spec(size, r.init_scale) for r in RUNS]
-    rows, curves = omnigrok_common.run_panels(RUNS, specs, ctx, size, numbers=run_numbers)
     setting = (
         f"teacher-student, {size.n_train} train, {describe_model(size.model, (5, 5))}, "
         f"AdamW lr {size.lr:g} wd {size.weight_decay:g}, full batch"
     )
-    runs = [(r.name, r.label, c) for r, c in zip(RUNS, curves, strict=True)]
-    title = f"{TITLE}: {setting}"
-    return rows, omnigrok_common.grokking_files("teacher_student_curves", runs, rows, title=title)
+    specs = [run_spec(size, r.init_scale) for r in RUNS]
+    return GROKKING.run(specs, ctx, size, f"{TITLE}: {setting}")
 
 
 def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.Files]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
+    base = run_spec(size, 1.0, landscape=True)
     land = omnigrok_common.run_landscape(
-        run_spec(size, 1.0, landscape=True),
-        alphas=size.alphas,
-        axis="n_train",
-        values=[size.n_train],
-        ctx=ctx,
+        base, alphas=size.alphas, axis="n_train", values=[size.n_train], ctx=ctx
     )
     title = (
         f"{TITLE}: norm held at alpha * ||theta_0||, Adam lr {size.lr:g}, "
@@ -209,8 +184,7 @@ def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.File
 def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcome:
     rows, grokking_part = grokking(size, ctx)
     lands, lu_part = lu(size, ctx)
-    table = kit.table_of(rows, TABLE)
-    table += "\n" + markdown_table(list(LAND_TABLE.values()), [[lands[k] for k in LAND_TABLE]])
+    table = kit.table_of(rows, TABLE) + "\n" + kit.table_of([lands], LAND_TABLE)
     notes = (
         f"Grokking runs: AdamW lr {size.lr:g} (betas 0.9, 0.999), weight decay "
         f"{size.weight_decay:g}, full batch, no warm-up, seed {size.seed}; an example is "
@@ -219,8 +193,7 @@ def outcome(size: TeacherStudentSize, ctx: ExperimentContext, shrunk: str) -> ki
         f"{size.alphas[-1]:.3g}; the best values over training. 'never' means not within "
         "the budget."
     )
-    numbers = kit.by_run(rows, NUMBERS.split())
-    numbers["landscape"] = lands
+    numbers = {**kit.by_run(rows, NUMBERS), "landscape": lands}
     return kit.Outcome(numbers, table, notes, grokking_part + lu_part)
 
 

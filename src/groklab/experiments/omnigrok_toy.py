@@ -9,9 +9,6 @@ template (MSE). Only the decoder trains, with its norm held at alpha * ||theta_0
 norm in the "Goldilocks" zone: with m = 0 the best test accuracy is highest at a middle alpha
 and lower at both ends (the U), while the training set is fitted for every alpha above a small
 one (the L); a messier representation lowers the test accuracy at every norm.
-
-Numbers per messiness: the best test accuracy over alphas and where, the lowest best test loss
-and where, and the smallest alpha that fits the training set (best train accuracy 100 %).
 """
 
 from __future__ import annotations
@@ -23,11 +20,13 @@ import numpy as np
 from groklab.experiments import omnigrok_common
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
-from groklab.experiments.common import Note, RunSize, describe_model, single_run
+from groklab.experiments.common import Note, RunSize, describe_model
 from groklab.experiments.kit import Outcome, declare, size_table, table_of
+from groklab.experiments.omnigrok_common import CELL, LandscapeFigure, panel_run
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
+LANDSCAPE = LandscapeFigure("data.messiness", "messiness", "toy_landscape", "messiness m")
 # The paper's code: Adam with betas (0.9, 0.99), no warm-up, full batch (45 examples), its lr
 # multiplied by 0.2 every 5,000 steps (torch's StepLR), LeakyReLU(0.2) in the decoder.
 OPTIM = OptimSpec(
@@ -90,16 +89,8 @@ NOTES: tuple[Note, ...] = (
 def base_spec(size: ToySize) -> RunSpec:
     """One decoder on the structured representation; `run_landscape` sets messiness, alpha,
     the norm constraint and weight decay 0 per cell."""
-    optim = replace(OPTIM, step_every=size.step_every)
-    return single_run(
-        size,
-        DataSpec(dataset="toy_add", p=size.p),
-        optim=optim,
-        train={"loss": "mse"},
-        seed=size.seed,
-        n_train=size.n_train,
-        weight_decay=0.0,
-    )
+    optim, data = replace(OPTIM, step_every=size.step_every), DataSpec(dataset="toy_add", p=size.p)
+    return panel_run(size, CELL, data, optim=optim, train={"loss": "mse"}, n_train=size.n_train)
 
 
 def row_numbers(land: omnigrok_common.Landscape, r: int) -> dict[str, float]:
@@ -133,15 +124,13 @@ TABLE = {
 
 
 def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
-    land = omnigrok_common.run_landscape(
-        base_spec(size), alphas=size.alphas, axis="data.messiness", values=size.messiness, ctx=ctx
-    )
     model = describe_decoder(size.model)
     title = (
         f"{TITLE}: toy (i + j) mod {size.p}, {size.n_train} train pairs, {model}, decoder norm "
         f"held at alpha * ||theta_0||, Adam lr {size.lr:g} x0.2 every {size.step_every:,} "
         f"steps, {size.steps:,} steps; L/U at messiness 0"
     )
+    land, files = LANDSCAPE.run(base_spec(size), size, ctx, title, lu_row=0)
     rows = [row_numbers(land, r) for r in range(len(land.values))]
     notes = (
         f"{model} on E_i + E_j, E = (1 - m) * line + m * random "
@@ -154,9 +143,7 @@ def outcome(size: ToySize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         {f"m={r['messiness']:g}": {k: r[k] for k in TABLE if k != "messiness"} for r in rows},
         table_of(rows, TABLE),
         notes,
-        omnigrok_common.landscape_files(
-            land, stem="toy_landscape", title=title, axis_label="messiness m", lu_row=0
-        ),
+        files,
     )
 
 
