@@ -23,6 +23,11 @@ seeds, so a cell's phase is not the paper's cell's, only the diagram's shape is 
 The paper's own grids and the transformer it used were not at hand: "paper" is a denser grid
 over the same decades with a longer budget, not a copy of the paper's figure. Each panel's
 grid is one population (each cell a member with its own lr and weight decay).
+
+Compute at the paper size: ~16 CPU core-hours (each panel 10 lrs x 10 weight decays x 20,000
+steps: the toy at ~0.46 ms per member-step in a population of 64, ~0.26 core-hours; the
+transformer, Power et al.'s model at batch 512, at ~28 ms, ~15.5 core-hours; one core of the
+2-vCPU AMD EPYC in benchmarks/RESULTS.md §23). A cluster job: `--backend ray`.
 """
 
 from __future__ import annotations

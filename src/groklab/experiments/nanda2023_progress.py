@@ -18,10 +18,10 @@ every checkpoint (the `restricted_loss` measure, stored as `*_final_keys`; the C
 first evaluation with 99 % train accuracy, cleanup starts at the first with 50 % test accuracy
 and ends at 99 %.
 
-Compute at the paper size: 40,000 full-batch steps of one member at ~59 ms per member-step on
-one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21 (~40 CPU minutes) and the
-measures at 80 kept checkpoints; measured once: 53 CPU minutes on a shared machine
-(benchmarks/RESULTS.md §19).
+Compute at the paper size: 40,000 full-batch steps of one member at ~52 ms per member-step on
+one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §22 (~35 CPU minutes) and the
+measures at 80 kept checkpoints; measured once, before §22's rewrite: 53 CPU minutes on a shared
+machine (benchmarks/RESULTS.md §19).
 """
 
 from __future__ import annotations

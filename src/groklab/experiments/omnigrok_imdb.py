@@ -12,6 +12,11 @@ fixed (weight decay 0, lr 1e-3 as the paper's landscape), the best test accuracy
 Text: the user's `IMDB Dataset.csv` when `groklab reproduce omnigrok-imdb --source FILE` names
 it (paper and quick sizes), else the offline fallback, labelled tweets (groklab.data.imdb): a
 shorter, noisier sentiment task than reviews, with a lower ceiling on test accuracy.
+
+Compute at the paper size: ~240 CPU core-hours, a GPU job (2 grokking runs x 75,000 steps and
+11 alphas x 9 N x 3,750 landscape steps, each a batch of 50 reviews of 500 tokens through the
+2-layer LSTM at ~1.7 s per member-step on one core of the 2-vCPU AMD EPYC in
+benchmarks/RESULTS.md §23); its landscape needs the IMDb CSV (`--source`: 50,000 reviews).
 """
 
 from __future__ import annotations

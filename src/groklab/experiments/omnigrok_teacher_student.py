@@ -9,6 +9,10 @@ test accuracy stays low; weight decay shrinks the norm and the test accuracy cli
 grokking. With alpha = 1 it generalizes at once. The landscape trains one student per alpha
 with the norm held at alpha * ||theta_0|| (Adam, i.e. AdamW with weight decay 0, 10^4 steps):
 the best train loss against the norm is an "L", the best test loss a "U".
+
+Compute at the paper size: ~0.05 CPU core-hours (2 grokking runs x 100,000 steps at ~0.66 ms per
+member-step and 21 landscape cells x 10,000 at ~0.22 in a population, one core of the 2-vCPU AMD
+EPYC in benchmarks/RESULTS.md §23).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ template (MSE). Only the decoder trains, with its norm held at alpha * ||theta_0
 norm in the "Goldilocks" zone: with m = 0 the best test accuracy is highest at a middle alpha
 and lower at both ends (the U), while the training set is fitted for every alpha above a small
 one (the L); a messier representation lowers the test accuracy at every norm.
+
+Compute at the paper size: ~0.65 CPU core-hours (21 m x 20 alphas x 15,000 full-batch steps at
+~0.37 ms per member-step in populations of 20, one core of the 2-vCPU AMD EPYC in
+benchmarks/RESULTS.md §23).
 """
 
 from __future__ import annotations
