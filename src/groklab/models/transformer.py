@@ -160,9 +160,12 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # in place on the product's fresh [B, d_mlp] output (its backward keeps x and W_in, not
-        # the output): the same values, without two more [B, d_mlp] allocations
+        # the output): the same values, without two more [B, d_mlp] allocations. Not under
+        # autocast, where the product is bf16 and the bias float32: the sum is float32 there.
         h = x @ self.W_in
-        h = act_fresh(self.act, h.add_(self.b_in) if self.has_bias else h)
+        if self.has_bias:
+            h = h.add_(self.b_in) if h.dtype == self.b_in.dtype else h + self.b_in
+        h = act_fresh(self.act, h)
         out = h @ self.W_out
         return out + self.b_out if self.has_bias else out
 
