@@ -2,8 +2,8 @@
 
 A plug-in is a gradient transform (`[optim] transforms`, train/transforms.py), an optimizer
 (`[optim] optimizer`, train/optim.py) or an lr schedule (`[optim] schedule`, train/optim.py
-`lr_factor`). Its code lives in train/; its declaration lives here, below the spec, because the
-spec is made from it:
+`SCHEDULE_FACTORS`). Its code lives in train/; its declaration lives here, below the spec,
+because the spec is made from it:
 
 - the names `[optim] transforms`, `optimizer` and `schedule` accept (spec/sections.py
   `TRANSFORM_NAMES`, `OPTIMIZERS`, `SCHEDULES`), in the order declared;

@@ -139,6 +139,20 @@ def test_step_schedule_fields_at_their_defaults_keep_run_ids():
     assert RunSpec(optim=OptimSpec(schedule="step")).run_id != RunSpec().run_id
 
 
+def test_every_schedule_the_spec_allows_has_its_factor_and_an_unknown_one_is_refused():
+    """SCHEDULE_FACTORS and spec.SCHEDULES name the same schedules (a schedule declared without
+    its factor would otherwise train at some other lr), and lr_factor refuses a name it lacks."""
+    from types import SimpleNamespace
+
+    from groklab.spec import SCHEDULES
+    from groklab.train.optim import SCHEDULE_FACTORS, lr_factor
+
+    assert list(SCHEDULE_FACTORS) == list(SCHEDULES)
+    unknown = SimpleNamespace(warmup_steps=0, schedule="linear")  # as a plug-in without code
+    with pytest.raises(ValueError, match="schedule 'linear' has no factor; known: constant"):
+        lr_factor(3, unknown, 100)
+
+
 def test_every_optimizer_the_spec_allows_has_one_entry_and_its_state_is_what_it_declares():
     """OPTIMIZER_ENTRIES and spec.OPTIMIZERS name the same optimizers; each entry's state keeps
     at most `state_copies` [M, P] tensors (what the memory estimate counts)."""

@@ -99,6 +99,20 @@ def upgrade_optim_dict(d: dict, spec: OptimSpec) -> dict:
     return dict(d) if upgrade is None else dict(upgrade(dict(d)))
 
 
+def _cosine(step: int, spec: OptimSpec, total_steps: int) -> float:
+    span = max(1, total_steps - spec.warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - spec.warmup_steps) / span)))
+
+
+# each lr schedule declared in groklab/plugins.py: its factor after the warm-up (a test keeps
+# the two lists equal)
+SCHEDULE_FACTORS: dict[str, Callable[[int, OptimSpec, int], float]] = {
+    "constant": lambda step, spec, total_steps: 1.0,
+    "cosine": _cosine,
+    "step": lambda step, spec, total_steps: spec.step_factor ** (step // spec.step_every),
+}
+
+
 def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:
     """Multiplier of the base lr for update number `step` (0-based).
 
@@ -108,12 +122,10 @@ def lr_factor(step: int, spec: OptimSpec, total_steps: int) -> float:
     """
     if step < spec.warmup_steps:
         return (step + 1) / spec.warmup_steps
-    if spec.schedule == "step":
-        return spec.step_factor ** (step // spec.step_every)
-    if spec.schedule == "cosine":
-        span = max(1, total_steps - spec.warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - spec.warmup_steps) / span)))
-    return 1.0
+    if spec.schedule not in SCHEDULE_FACTORS:
+        known = ", ".join(SCHEDULE_FACTORS)
+        raise ValueError(f"schedule {spec.schedule!r} has no factor; known: {known}")
+    return SCHEDULE_FACTORS[spec.schedule](step, spec, total_steps)
 
 
 @torch.no_grad()
