@@ -198,3 +198,9 @@ def test_stack_members_puts_each_members_curves_on_the_member_axis():
     stacked = stack_members([one, two])
     np.testing.assert_array_equal(stacked["step"], [0, 10])
     np.testing.assert_array_equal(stacked["val_acc"], [[0.1, 0.2], [0.3, 0.4]])  # [M, S]
+
+
+def test_curve_numbers_refuses_a_reading_it_does_not_know():
+    curves = {"step": np.array([0, 10]), "val_acc": np.array([[0.1, 0.9]])}
+    with pytest.raises(ValueError, match="reading 'fnal val_acc' of 'end': how 'fnal'"):
+        curve_numbers(curves, {"end": "fnal val_acc"})

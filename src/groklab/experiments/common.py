@@ -281,6 +281,7 @@ def recipe_run(
 
 
 EXTREMES = {"best": (np.nanargmax, np.nanmax), "lowest": (np.nanargmin, np.nanmin)}
+ENDS = {"initial": 0, "final": -1}
 
 
 def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dict[str, float]:
@@ -304,8 +305,13 @@ def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dic
         elif how in EXTREMES:
             where, extreme = EXTREMES[how]
             out[name] = float(steps[where(values)] if when else extreme(values))
-        else:
-            out[name] = float(values[0 if how == "initial" else -1])
+        elif how in ENDS:
+            out[name] = float(values[ENDS[how]])
+        else:  # a misspelt reading would otherwise read something else
+            raise ValueError(
+                f"reading {reading!r} of {name!r}: how {how!r} is not one of "
+                f"first, at, {', '.join([*EXTREMES, *ENDS])}"
+            )
     return out
 
 
