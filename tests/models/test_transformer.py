@@ -203,19 +203,27 @@ def grads_of(fn, model, tokens, targets):
 def test_shared_prefix_forward_equals_textbook_logits_and_gradients(name, layout, monkeypatch):
     model, inputs = shared_prefix_model(name, layout)
     assert model.share_prefix(inputs) == LAYOUTS[layout]
-    tokens = inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(3))[:48]]
-    targets = torch.randint(0, 11, (48,), generator=torch.Generator().manual_seed(4))
+    assert_textbook_without(model, inputs, ("_forward_dense",), monkeypatch, seed=3, n=48)
+
+
+def assert_textbook_without(model, inputs, paths, monkeypatch, *, seed: int, n: int) -> None:
+    """With the model's `paths` (its forward methods) made to fail, n rows of `inputs` give the
+    textbook forward's logits and every gradient, to float32 round-off."""
+    gen = torch.Generator().manual_seed(seed)
+    tokens = inputs[torch.randperm(len(inputs), generator=gen)[:n]]
+    targets = torch.randint(0, 11, (n,), generator=torch.Generator().manual_seed(seed + 1))
     expected = naive_forward(model, tokens)
     expected_grads = grads_of(naive_forward, model, tokens, targets)
 
-    def dense_is_off(*args, **kwargs):
-        raise AssertionError("the dense path ran")
+    def off(*args, **kwargs):
+        raise AssertionError("another path ran")
 
-    monkeypatch.setattr(type(model), "_forward_dense", dense_is_off)
+    for path in paths:
+        monkeypatch.setattr(type(model), path, off)
     torch.testing.assert_close(model(tokens), expected, rtol=1e-5, atol=1e-5)
     grads = grads_of(lambda m, t: m(t), model, tokens, targets)
-    for n, g in expected_grads.items():
-        torch.testing.assert_close(grads[n], g, rtol=1e-4, atol=1e-6, msg=n)
+    for name, g in expected_grads.items():
+        torch.testing.assert_close(grads[name], g, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_shared_prefix_stops_at_the_first_position_that_varies():
@@ -287,22 +295,8 @@ def test_one_block_scores_its_constant_answer_query_on_tables(name, layout, monk
     model, inputs = shared_prefix_model(name, layout)
     model.share_prefix(inputs)
     assert model.answer_token == int(inputs[0, -1])
-    tokens = inputs[torch.randperm(len(inputs), generator=torch.Generator().manual_seed(6))[:40]]
-    targets = torch.randint(0, 11, (40,), generator=torch.Generator().manual_seed(7))
-    expected, expected_grads = (
-        naive_forward(model, tokens),
-        grads_of(naive_forward, model, tokens, targets),
-    )
-
-    def off(*args, **kwargs):
-        raise AssertionError("another path ran")
-
-    monkeypatch.setattr(type(model), "_forward_dense", off)
-    monkeypatch.setattr(type(model), "_forward_shared_prefix", off)
-    torch.testing.assert_close(model(tokens), expected, rtol=1e-5, atol=1e-5)
-    grads = grads_of(lambda m, t: m(t), model, tokens, targets)
-    for n, g in expected_grads.items():
-        torch.testing.assert_close(grads[n], g, rtol=1e-4, atol=1e-6, msg=n)
+    paths = ("_forward_dense", "_forward_shared_prefix")
+    assert_textbook_without(model, inputs, paths, monkeypatch, seed=6, n=40)
 
 
 def test_scored_tables_need_one_block_no_pre_norm_and_the_same_answer_token():

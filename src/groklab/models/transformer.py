@@ -142,7 +142,11 @@ class Attention(nn.Module):
             v = v.reshape(b, part, h, -1)[:, None]
             term = (pattern[:, :, start : start + part, :, None] * v).sum(2)
             z, start = term if z is None else z + term, start + part
-        out = z.flatten(-2) @ self.W_O.flatten(0, 1)  # [B, S, D]
+        return self.project(z.flatten(-2))  # [B, S, D]
+
+    def project(self, z: Tensor) -> Tensor:
+        """The heads' outputs side by side [..., H * dh] -> the attention's output [..., D]."""
+        out = z @ self.W_O.flatten(0, 1)
         return out + self.b_O if self.has_bias else out
 
 
@@ -396,8 +400,7 @@ class Transformer(nn.Module):
         z = pattern[:, :, -1:] * (tok_v[e] + pos_v[-1]).view(h, -1)  # [B, H, dh]
         for j, v in enumerate(values):
             z = z + pattern[:, :, j, None] * v.view(len(v), h, -1)
-        attn = z.flatten(1) @ block.attn.W_O.flatten(0, 1)  # [B, D]
-        attn = attn + block.attn.b_O if block.attn.has_bias else attn
+        attn = block.attn.project(z.flatten(1))  # [B, D]
         return block.finish(self.W_E[e] + self.W_pos[t - 1], attn, None)
 
 
