@@ -269,10 +269,10 @@ def build_mirrors(args: argparse.Namespace) -> list:
 
 def add_sweep_flags(parser: argparse.ArgumentParser, *, backend_help: str | None = None) -> None:
     """The flags of every command that trains populations through a backend: --store,
-    --backend and each registered backend's own options (sweep/backend.py: --workers,
+    --backend and each registered backend's own options (sweep/registry.py: --workers,
     --ray-address), --device, --threads, the mirrors and the kept checkpoints (sweep,
     reproduce, bench)."""
-    from groklab.sweep.backend import BACKENDS
+    from groklab.sweep.registry import BACKENDS
 
     parser.add_argument("--store", help=STORE_HELP)
     parser.add_argument(
@@ -313,7 +313,7 @@ class Preflight:
 def backend_flags(args: argparse.Namespace) -> dict[str, object]:
     """Every backend option's flag as given ({key: value or None}), each checked whichever
     backend runs: `--workers 0` is one line even with --backend ray."""
-    from groklab.sweep.backend import BACKENDS
+    from groklab.sweep.registry import BACKENDS
 
     return {
         option.key: option.checked(getattr(args, option.dest), option.flag)
@@ -342,7 +342,7 @@ def preflight(
 
     runner = None
     if sweeps:
-        from groklab.sweep.backend import backend_entry
+        from groklab.sweep.registry import backend_entry
 
         given = backend_flags(args)
         entry = backend_entry(args.backend or default_backend)

@@ -77,7 +77,7 @@ def add_calibration_flags(parser: argparse.ArgumentParser) -> None:
 def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
     """--llc-epsilon, --llc-gamma, --llc-n-beta, --llc-chains, --llc-draws, --llc-burn-in: the
     llc measure's SGLD sampler, each flag one SGLDSpec field."""
-    from groklab.measures.llc import SGLDSpec
+    from groklab.measures.llc_spec import SGLDSpec
 
     default = SGLDSpec()
     helps = {
@@ -99,7 +99,7 @@ def sampler_from_args(args: argparse.Namespace):
     """The SGLDSpec the --llc-* flags give (None when none is given: SGLDSpec's defaults); a
     bad value is one line naming its flag."""
     from groklab.errors import SpecError
-    from groklab.measures.llc import SGLDSpec
+    from groklab.measures.llc_spec import SGLDSpec
 
     given = {
         field: getattr(args, f"llc_{field}")
@@ -159,7 +159,7 @@ def llc_warning(store, run_id: str, sampler) -> str | None:
     import numpy as np
 
     from groklab.measures.chains import DRIFT_LIMIT, RHAT_LIMIT, unsettled
-    from groklab.measures.llc import SGLDSpec
+    from groklab.measures.llc_spec import SGLDSpec
 
     sampler = sampler or SGLDSpec()
     got = store.read_measures(run_id, ["llc", "llc_std", "llc_rhat", "llc_drift", "llc_draws"])

@@ -17,8 +17,8 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
         add_sweep_flags,
         with_example,
     )
-    from groklab.sweep import BACKENDS
     from groklab.sweep.grid import MAX_RUNS
+    from groklab.sweep.registry import BACKENDS
 
     sweep = sub.add_parser(
         "sweep",

@@ -9,6 +9,9 @@ measures together) and the value names it stores. The values go to the store as 
 measures (`RunStore.write_metrics`), under the names the function returns; `measure_of` finds
 the measure behind a stored name.
 
+The registry names each function by "module:function" (`LazyFn`), imported at its first call,
+so reading the registry (`groklab measure --help` lists it) loads no torch.
+
     >>> from groklab.measures import MEASURES
     >>> MEASURES["softmax_collapse"].fn(model, task)
     {'softmax_collapse': 0.93}
@@ -16,27 +19,13 @@ the measure behind a stored name.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from groklab.catalog import OPERATIONS
-from groklab.measures import attention, htsr, llc, rqi
-from groklab.measures.collapse import softmax_collapse_measure, zero_loss_measure
-from groklab.measures.fourier import (
-    embed_fourier_measure,
-    embed_fourier_mul_measure,
-    gini_measure,
-    key_frequency_measure,
-    restricted_final_measure,
-    restricted_step_measure,
-)
-from groklab.measures.s5_irreps import embed_irrep_measure
-from groklab.measures.spectral import (
-    effective_rank_measure,
-    participation_ratio_measure,
-    stable_rank_measure,
-)
+from groklab.measures import llc_spec
 
 if TYPE_CHECKING:
     from torch import nn
@@ -45,6 +34,18 @@ if TYPE_CHECKING:
     from groklab.spec import RunSpec
 
 MeasureFn = Callable[["nn.Module", "MemberTask"], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class LazyFn:
+    """A function named as "module:function", imported at its first call: the registry names
+    each measure's code without importing it (torch), so `groklab measure --help` stays light."""
+
+    target: str
+
+    def __call__(self, *args, **kwargs):
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ MEASURES: dict[str, MeasureInfo] = {
     for info in (
         MeasureInfo(
             "softmax_collapse",
-            softmax_collapse_measure,
+            LazyFn("groklab.measures.collapse:softmax_collapse_measure"),
             _classification,
             cheap=True,
             doc="fraction of training examples whose float32 softmax is exactly 1 at the "
@@ -139,7 +140,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "zero_loss",
-            zero_loss_measure,
+            LazyFn("groklab.measures.collapse:zero_loss_measure"),
             _classification,
             cheap=True,
             doc="fraction of training examples whose float32 cross-entropy is exactly 0",
@@ -148,7 +149,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "fourier_embed",
-            embed_fourier_measure,
+            LazyFn("groklab.measures.fourier:embed_fourier_measure"),
             _additive_table,
             cheap=True,
             doc="fourier/embed/k: the norm of W_E along frequency k of Z_p, the additive "
@@ -158,7 +159,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "fourier_embed_mul",
-            embed_fourier_mul_measure,
+            LazyFn("groklab.measures.fourier:embed_fourier_mul_measure"),
             _multiplicative_table,
             cheap=True,
             doc="x*y, x/y mod a prime p: fourier_mul/embed/k, the norm of W_E along frequency k "
@@ -169,7 +170,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "fourier_embed_s5",
-            embed_irrep_measure,
+            LazyFn("groklab.measures.s5_irreps:embed_irrep_measure"),
             _s5_table,
             cheap=True,
             doc="S5 operations: fourier_s5/embed/<irrep>, the energy of W_E's element rows in "
@@ -181,7 +182,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "gini",
-            gini_measure,
+            LazyFn("groklab.measures.fourier:gini_measure"),
             _additive_table,
             cheap=True,
             doc="gini/W_E, gini/W_L: Gini coefficient of the Fourier norms of W_E and of "
@@ -191,7 +192,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "key_frequencies",
-            key_frequency_measure,
+            LazyFn("groklab.measures.fourier:key_frequency_measure"),
             _full_mod_p_table,
             cheap=True,
             doc="fourier/neurons/k: share of MLP neurons whose activations are mostly "
@@ -201,7 +202,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "restricted_loss",
-            restricted_final_measure,
+            LazyFn("groklab.measures.fourier:restricted_final_measure"),
             _add,
             cheap=False,
             final=True,
@@ -215,7 +216,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "restricted_loss_step_keys",
-            restricted_step_measure,
+            LazyFn("groklab.measures.fourier:restricted_step_measure"),
             _add,
             cheap=True,
             doc="restricted_loss_step_keys, excluded_loss_step_keys: the same with each step's "
@@ -227,8 +228,8 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "rqi",
-            rqi.rqi_measure,
-            rqi.applies_to,
+            LazyFn("groklab.measures.rqi:rqi_measure"),
+            LazyFn("groklab.measures.rqi:applies_to"),
             cheap=True,
             doc="toy_add: fraction of ideal parallelograms i+n=j+m the representation satisfies "
             "(Liu et al. 2022)",
@@ -237,10 +238,10 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "llc",
-            llc.llc_measure,
-            llc.applies_to,
+            LazyFn("groklab.measures.llc:llc_measure"),
+            LazyFn("groklab.measures.llc:applies_to"),
             cheap=False,
-            settings=llc.SETTINGS,
+            settings=llc_spec.SETTINGS,
             doc="llc: local learning coefficient by SGLD around the member's weights (Lau et al. "
             "2023); llc_std: its spread over chains; llc_rhat, llc_drift: split-R-hat over "
             "chains and the relative drift between the halves of the draws (settled: about 1 "
@@ -248,11 +249,18 @@ MEASURES: dict[str, MeasureInfo] = {
             "the sampler's settings; llc_trace/<chain>/<block>: each chain's trace (each "
             "draw's estimate) in 10 block means, in draw order",
             family="llc",
-            stores=("llc", "llc_std", "llc_rhat", "llc_drift", *llc.SETTINGS, llc.TRACE_PREFIX),
+            stores=(
+                "llc",
+                "llc_std",
+                "llc_rhat",
+                "llc_drift",
+                *llc_spec.SETTINGS,
+                llc_spec.TRACE_PREFIX,
+            ),
         ),
         MeasureInfo(
             "eff_rank",
-            effective_rank_measure,
+            LazyFn("groklab.measures.spectral:effective_rank_measure"),
             _any,
             cheap=True,
             doc="eff_rank/<parameter>: exp of the entropy of each weight matrix's normalized "
@@ -262,7 +270,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "stable_rank",
-            stable_rank_measure,
+            LazyFn("groklab.measures.spectral:stable_rank_measure"),
             _any,
             cheap=True,
             doc="stable_rank/<parameter>: ||W||_F^2 / ||W||_2^2 of each weight matrix",
@@ -271,7 +279,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "participation_ratio",
-            participation_ratio_measure,
+            LazyFn("groklab.measures.spectral:participation_ratio_measure"),
             _any,
             cheap=True,
             doc="participation_ratio/<parameter>: (sum s^2)^2 / sum s^4, the participation ratio "
@@ -281,7 +289,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "htsr_alpha",
-            htsr.alpha_measure,
+            LazyFn("groklab.measures.htsr:alpha_measure"),
             _any,
             cheap=True,
             doc="htsr_alpha/<parameter>: power-law exponent of the eigenvalues of W^T W of each "
@@ -292,7 +300,7 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "correlation_traps",
-            htsr.traps_measure,
+            LazyFn("groklab.measures.htsr:traps_measure"),
             _any,
             cheap=True,
             doc="correlation_traps/<parameter>: eigenvalues of each weight matrix with its "
@@ -302,8 +310,8 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "attn_head_cos",
-            attention.head_cosine_measure,
-            attention.applies_to_heads,
+            LazyFn("groklab.measures.attention:head_cosine_measure"),
+            LazyFn("groklab.measures.attention:applies_to_heads"),
             cheap=True,
             doc="attn_head_cos/blocks.<i>.attn: mean pairwise cosine similarity of the heads' "
             "attention patterns at the answer position over every input (Verma 2026)",
@@ -312,8 +320,8 @@ MEASURES: dict[str, MeasureInfo] = {
         ),
         MeasureInfo(
             "attn_entropy",
-            attention.entropy_measure,
-            attention.applies_to,
+            LazyFn("groklab.measures.attention:entropy_measure"),
+            LazyFn("groklab.measures.attention:applies_to"),
             cheap=True,
             doc="attn_entropy_std/blocks.<i>.attn: std over heads of each head's mean attention "
             "entropy at the answer position over every input (Verma 2026); attn_entropy/...: "

@@ -13,6 +13,9 @@ draws (`groklab.measures.chains`). The default inverse temperature is beta = 1 /
 (n beta = n / log n), as the paper's. For a regular model, whose loss near w* is a positive
 definite quadratic in d parameters, lambda = d / 2; degenerate directions lower it.
 
+The sampler's settings (`SGLDSpec`) and the value names the measure stores (`SETTINGS`,
+`TRACE_PREFIX`) live in llc_spec.py, which imports no torch; they are importable from here too.
+
 Everything runs over flat [M, P] parameters with the member axis first: members are independent
 (a member's loss depends only on its own row, and its noise comes from its own generator), so a
 member gives the same estimate alone or in a population.
@@ -39,7 +42,7 @@ from torch import Tensor
 
 from groklab import rng
 from groklab.measures.chains import relative_drift, split_rhat
-from groklab.spec.checks import check_float, check_int
+from groklab.measures.llc_spec import SETTINGS, TRACE_BLOCKS, TRACE_PREFIX, SGLDSpec  # noqa: F401
 
 if TYPE_CHECKING:
     from torch import nn
@@ -52,35 +55,6 @@ if TYPE_CHECKING:
 LLC_NOISE = 1_000
 
 LossFn = Callable[[Tensor], Tensor]  # w [C, M, P] -> L_n(w) [C, M], each row its own member's
-
-
-@dataclass(frozen=True)
-class SGLDSpec:
-    """The sampler: step size eps, localization gamma, inverse temperature n beta (None: n / log
-    n), chains per member, draws kept per chain after `burn_in` discarded steps.
-
-    Far from w*'s stiff directions a chain spreads out at the rate eps gamma / 2 per step, its
-    loss settling over about 3 / (eps gamma) = 300 steps at these defaults: hence 400 burn-in
-    steps. Until 2026-12 the defaults were 100 draws after 50 burn-in steps, on chains still
-    climbing (drift 0.25 to 0.48, the estimate 27 to 41 % low on nanda2023 runs at p = 31
-    and 59; README, "The local learning coefficient"). A larger eps settles sooner but is
-    biased upward once eps n beta nears 0.05 (groklab measure --calibrate-llc shows it)."""
-
-    epsilon: float = 1e-4
-    gamma: float = 100.0
-    n_beta: float | None = None
-    chains: int = 4
-    draws: int = 200
-    burn_in: int = 400
-
-    def __post_init__(self) -> None:
-        check_float("epsilon", self.epsilon, 0.0, open_lo=True)
-        check_float("gamma", self.gamma, 0.0)
-        if self.n_beta is not None:
-            check_float("n_beta", self.n_beta, 0.0, open_lo=True)
-        check_int("chains", self.chains, 1, 1024)
-        check_int("draws", self.draws, 1)
-        check_int("burn_in", self.burn_in, 0)
 
 
 @dataclass(frozen=True)
@@ -186,15 +160,6 @@ def member_llc(model: nn.Module, task: MemberTask, spec: SGLDSpec | None = None)
 
 def applies_to(spec: RunSpec) -> bool:
     return True  # any run with a training loss
-
-
-# The value names of the sampler's settings, stored beside each estimate so that a stored `llc`
-# always says how it was made. Values stored before these names existed were made with the
-# defaults SGLDSpec had then: epsilon 1e-4, gamma 100, n beta = n / log n, 4 chains, 100 draws
-# after 50 burn-in steps (groklab measure recomputes them, now with their settings stored).
-SETTINGS = ("llc_epsilon", "llc_gamma", "llc_n_beta", "llc_chains", "llc_draws", "llc_burn_in")
-TRACE_PREFIX = "llc_trace/"  # llc_trace/<chain>/<block>: each chain's trace in TRACE_BLOCKS means
-TRACE_BLOCKS = 10
 
 
 def trace_blocks(traces: Tensor, member: int = 0) -> dict[str, float]:

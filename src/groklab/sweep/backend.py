@@ -2,10 +2,10 @@
 
 A backend takes populations (RunSpecs) and returns one TrainResult per population, in order,
 with the metrics in the store at `store_root`. `local` trains them one after another in this
-process; a cluster backend (Ray, sweep/ray_backend.py) has the same signature. Each backend
-declares its entry (its options, their flags and [sweep] keys) in its own module, and BACKENDS
-lists the entries (the `Backend` protocol, the entry and sweep-wide progress live in
-sweep/base.py, below every backend).
+process; a cluster backend (Ray, sweep/ray_backend.py) has the same signature. BACKENDS, the
+backends' entries (their classes, options, flags and [sweep] keys), lives in sweep/registry.py,
+which imports no torch, and is the same dict here; the `Backend` protocol and sweep-wide
+progress live in sweep/base.py, below every backend.
 """
 
 from __future__ import annotations
@@ -13,20 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from groklab.errors import GroklabError, SpecError
+from groklab.errors import GroklabError
 from groklab.events import Sink
 from groklab.run import train
 from groklab.spec import RunSpec
 from groklab.store import RunStore
-from groklab.sweep.base import (
-    Backend,
-    BackendEntry,
-    BackendOption,
-    ProgressCounter,
-    SweepProgress,
-    positive_int,
-)
-from groklab.sweep.ray_backend import RAY
+from groklab.sweep.base import Backend, ProgressCounter, SweepProgress
+from groklab.sweep.registry import BACKENDS, backend_entry  # noqa: F401  (BACKENDS: its old path)
 from groklab.train import Progress, TrainResult
 from groklab.train.options import TrainOptions
 
@@ -75,38 +68,6 @@ class LocalBackend:
                 if progress is not None:
                     progress(counter.finish(i))
         return results
-
-
-def _workers(value: object, where: str) -> int:
-    try:
-        return positive_int(value, where)
-    except SpecError as e:
-        raise SpecError(f"{e} (1: train in this process)") from None
-
-
-LOCAL = BackendEntry(
-    "local",
-    LocalBackend,
-    (
-        BackendOption(
-            "workers",
-            "--workers",
-            "worker processes of one thread each (default 1: in this process)",
-            _workers,
-            int,
-        ),
-    ),
-)
-
-# one line per backend: its entry, declared in its own module
-BACKENDS: dict[str, BackendEntry] = {entry.name: entry for entry in (LOCAL, RAY)}
-
-
-def backend_entry(name: str) -> BackendEntry:
-    """The registry's entry for `name`; an unknown name is one line listing the choices."""
-    if not isinstance(name, str) or name not in BACKENDS:
-        raise GroklabError(f"backend {name!r} is unknown; choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[name]
 
 
 def get_backend(backend: str | Backend, **options: object) -> Backend:

@@ -1,10 +1,11 @@
-"""What every backend shares: the `Backend` seam, its registry entry, and sweep-wide progress.
+"""What every backend shares: the `Backend` seam and sweep-wide progress.
 
-A backend is one module: its class (the `Backend` protocol) and one `BackendEntry` naming the
-options it takes, each with its command-line flag, its key in a sweep file's [sweep] table,
-its help and its check. `sweep/backend.py` lists the entries (BACKENDS, one line each); the
-commands add each option's flag from there and a sweep file's [sweep] keys are checked there,
-so a new backend touches its own module and that one line.
+A backend is one module with its class (the `Backend` protocol), and one `BackendEntry` line in
+sweep/registry.py's BACKENDS naming that class as "module:class" and the options it takes, each
+with its command-line flag, its key in a sweep file's [sweep] table, its help and its check.
+The commands add each option's flag from there and a sweep file's [sweep] keys are checked
+there, so a new backend touches its own module and that one line. `BackendEntry`,
+`BackendOption` and their checks are importable from here too, as before.
 
 Progress counts member-steps over all the populations a backend was given: a population of 4
 members at step 10 of 20 has done 40 of its 80. A population that stops early (it reached
@@ -18,8 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from groklab.errors import SpecError
 from groklab.spec import RunSpec
+from groklab.sweep.registry import (  # noqa: F401  (their old path)
+    BackendEntry,
+    BackendOption,
+    address,
+    given_as,
+    positive_int,
+)
 from groklab.train import TrainOptions, TrainResult
 
 
@@ -79,64 +86,3 @@ class ProgressCounter:
             step=sum(budget[i] for i in self.done) + running,
             steps=sum(budget),
         )
-
-
-@dataclass(frozen=True)
-class BackendOption:
-    """One setting of a backend: its constructor's keyword, its flag, its [sweep] key."""
-
-    key: str  # e.g. "workers", "address"
-    flag: str  # e.g. "--workers", "--ray-address"
-    help: str
-    check: Callable[[object, str], object]  # (value, how it was given) -> value, or SpecError
-    kind: type = str  # what argparse makes of the flag's text
-    toml: str = ""  # its key in [sweep] when not `key`, e.g. "ray_address"
-
-    @property
-    def sweep_key(self) -> str:
-        return self.toml or self.key
-
-    @property
-    def dest(self) -> str:
-        """The flag's attribute on argparse's namespace: "--ray-address" -> "ray_address"."""
-        return self.flag.lstrip("-").replace("-", "_")
-
-    def checked(self, value: object, where: str) -> object:
-        """`value` as given by `where` ("--workers", "[sweep] workers"), or a one-line
-        SpecError naming it; None (not given) passes."""
-        return None if value is None else self.check(value, where)
-
-
-@dataclass(frozen=True)
-class BackendEntry:
-    name: str  # what --backend and [sweep] backend take
-    make: Callable[..., Backend]  # called with the given options (by key) and `sinks`
-    options: tuple[BackendOption, ...] = ()
-
-    def build(self, sinks: Sequence[object] = (), **given: object) -> Backend:
-        """The backend, its options checked; an option it does not take is refused."""
-        keys = {option.key: option for option in self.options}
-        for key in given:
-            if key not in keys:
-                allowed = ", ".join(keys) or "none"
-                raise SpecError(f"backend {self.name!r} takes no option {key!r}; its: {allowed}")
-        values = {k: keys[k].checked(v, k) for k, v in given.items()}
-        return self.make(**{k: v for k, v in values.items() if v is not None}, sinks=sinks)
-
-
-def given_as(where: str, value: object) -> str:
-    """How the user wrote it: '--workers 0' on the command line, "[sweep] workers='2'" in a
-    sweep file."""
-    return f"{where} {value}" if where.startswith("--") else f"{where}={value!r}"
-
-
-def positive_int(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"{given_as(where, value)} is not allowed; give a positive integer")
-    return value
-
-
-def address(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SpecError(f"{given_as(where, value)} is not an address; give host:port or auto")
-    return value

@@ -37,6 +37,7 @@ import numpy as np
 from groklab.config import TOP_KEYS, coerce_field, field_types, read_toml, spec_from_dict
 from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
+from groklab.sweep.registry import BACKENDS
 
 SWEEP_KEYS = (*TOP_KEYS, "grid", "sweep")
 SWEEP_FIELDS = ("max_members", "max_runs", "backend")  # and each backend's own keys
@@ -134,8 +135,6 @@ class SweepSpec:
     def options_of(self, backend: str) -> dict[str, object]:
         """This file's options for `backend` by its constructor's keywords (others left out),
         e.g. {"workers": 2} for local."""
-        from groklab.sweep.backend import BACKENDS
-
         entry = BACKENDS.get(backend)
         given = dict(self.backend_options)
         return {} if entry is None else {o.key: given.get(o.sweep_key) for o in entry.options}
@@ -291,9 +290,7 @@ def sweep_from_dict(d: Mapping[str, Any]) -> SweepSpec:
 
 
 def sweep_backend_options() -> dict:
-    """{[sweep] key: BackendOption} over every registered backend (sweep/backend.py)."""
-    from groklab.sweep.backend import BACKENDS
-
+    """{[sweep] key: BackendOption} over every registered backend (sweep/registry.py)."""
     return {o.sweep_key: o for entry in BACKENDS.values() for o in entry.options}
 
 

@@ -16,6 +16,7 @@ the sweep ends with one line counting the failures. Restarting an interrupted sw
 only what is missing.
 Ray is an optional extra: `pip install 'groklab[ray]'`. On a cluster, groklab must be
 importable on every node (installed there, or shipped with a Ray runtime_env).
+Its entry (--ray-address, [sweep] ray_address) is the `RAY` line of sweep/registry.py.
 
 A local instance keeps its session files, sockets included, under `$RAY_TMPDIR/ray`, else
 `$TMPDIR/ray`, else `/tmp/ray`; a socket's path may not pass 107 bytes, so under a deep
@@ -37,7 +38,7 @@ from groklab.errors import GroklabError
 from groklab.events import Sink
 from groklab.spec import RunSpec, canonical_json
 from groklab.store import RunStore
-from groklab.sweep.base import BackendEntry, BackendOption, SweepProgress, address
+from groklab.sweep.base import SweepProgress
 from groklab.sweep.remote import (
     checkpoint_bytes,
     checkpoint_source,
@@ -228,21 +229,6 @@ class RayBackend:
             return
         results[i] = record_payload(store, specs[i], payload)
         router.finish(i, payload.status, payload.step)
-
-
-RAY = BackendEntry(
-    "ray",
-    RayBackend,
-    (
-        BackendOption(
-            "address",
-            "--ray-address",
-            "cluster address (default $RAY_ADDRESS, else a local Ray instance)",
-            address,
-            toml="ray_address",
-        ),
-    ),
-)
 
 
 def _one_line(error: Exception) -> str:
