@@ -171,7 +171,9 @@ class MLP(nn.Module):
             h = h.add_(self.b_in) if h.dtype == self.b_in.dtype else h + self.b_in
         h = act_fresh(self.act, h)
         out = h @ self.W_out
-        return out + self.b_out if self.has_bias else out
+        if self.has_bias:
+            out = out.add_(self.b_out) if out.dtype == self.b_out.dtype else out + self.b_out
+        return out
 
 
 class Block(nn.Module):
@@ -209,10 +211,13 @@ class Block(nn.Module):
     def finish(self, x: Tensor, attn: Tensor, keep: Tensor | None) -> Tensor:
         """The block after its attention: x the residual, attn the attention's output (both
         [..., D], broadcasting) -> the block's output."""
+        return self.finish_sum(x + attn, keep)
+
+    def finish_sum(self, resid: Tensor, keep: Tensor | None) -> Tensor:
+        """The block after its attention, from the residual plus the attention's output."""
         if self.norm == "post":  # Power et al.'s official code: x = LN(x + f(x))
-            resid = self.ln1(x + attn)
+            resid = self.ln1(resid)
             return self.ln2(resid + self._mlp(resid, keep))
-        resid = x + attn
         mlp_in = self.ln2(resid) if self.norm == "pre" else resid
         return resid + self._mlp(mlp_in, keep)
 
@@ -381,27 +386,32 @@ class Transformer(nn.Module):
         token `answer_token` is): each key position's scores are a [V, H] table of the
         projected token table against that query, gathered per example, and its values are
         gathered from a [V, D] table, so no per-example key, query or score product is made;
-        the answer position's residual is one row. -> the block's output [B, D]."""
+        the answer position's residual, value and their projections are one row. -> the
+        block's output [B, D]."""
         t, e = tokens.shape[1], self.answer_token
         block = self.blocks[0]
         h = block.attn.n_heads
         tok_qkv, pos_qkv = self._qkv_tables(t)  # [V, 3D], [T, 3D]
         (tok_q, tok_k, tok_v), (pos_q, pos_k, pos_v) = tok_qkv.chunk(3, -1), pos_qkv.chunk(3, -1)
         q = (tok_q[e] + pos_q[-1]).view(h, -1)  # [H, dh]
-        scale = math.sqrt(q.shape[-1])
-        scores, values = [], []
-        for j in range(t - 1):  # the positions whose token varies
-            keys = (tok_k + pos_k[j]).view(len(tok_k), h, -1)  # [V, H, dh]
-            scores.append(F.embedding(tokens[:, j], (keys * q).sum(-1) / scale))  # [B, H]
-            values.append(F.embedding(tokens[:, j], tok_v + pos_v[j]))  # [B, D]
+        v_last = tok_v[e] + pos_v[-1]  # [D] the answer position's value
+        scale, n, v = math.sqrt(q.shape[-1]), t - 1, len(tok_k)  # n positions whose token varies
+        # one [n * V, .] table for them all, row j * V + token: one gather and one index-add each
+        rows = tokens[:, :n] + torch.arange(0, n * v, v, device=tokens.device)  # [B, n]
+        keys = (tok_k + pos_k[:n, None]).view(n, v, h, -1)  # [n, V, H, dh]
+        scores = F.embedding(rows, ((keys * q).sum(-1) / scale).flatten(0, 1))  # [B, n, H]
+        # each head's weights sum to 1, so its output is v_last + sum_j a_j (v_j - v_last):
+        # values relative to the answer position's, which enters once, as a row
+        values = F.embedding(rows, (tok_v + (pos_v[:n, None] - v_last)).flatten(0, 1))  # [B, n, D]
         last_key = (tok_k[e] + pos_k[-1]).view(h, -1)
-        last_score = ((last_key * q).sum(-1) / scale).expand_as(scores[0])
-        pattern = torch.stack([*scores, last_score], -1).softmax(-1)  # [B, H, T]
-        z = pattern[:, :, -1:] * (tok_v[e] + pos_v[-1]).view(h, -1)  # [B, H, dh]
-        for j, v in enumerate(values):
-            z = z + pattern[:, :, j, None] * v.view(len(v), h, -1)
-        attn = block.attn.project(z.flatten(1))  # [B, D]
-        return block.finish(self.W_E[e] + self.W_pos[t - 1], attn, None)
+        last_score = ((last_key * q).sum(-1) / scale).expand(len(tokens), 1, h)
+        pattern = torch.cat([scores, last_score], 1).softmax(1)  # [B, T, H]
+        values = values.view(len(tokens), n, h, -1)  # [B, n, H, dh]
+        z = pattern[:, 0, :, None] * values[:, 0]  # [B, H, dh]
+        for j in range(1, n):
+            z = torch.addcmul(z, pattern[:, j, :, None], values[:, j])
+        row = self.W_E[e] + self.W_pos[t - 1] + block.attn.project(v_last)  # [D]
+        return block.finish_sum(z.flatten(1) @ block.attn.W_O.flatten(0, 1) + row, None)
 
 
 def _gather_rows(table: Tensor, rows: Tensor) -> Tensor:
