@@ -93,7 +93,7 @@ def test_quick_size_packs_eleven_interventions_into_five_populations():
     ]
     populations, _ = pack_members(points)
     assert len(size.interventions) == 11 and len(populations) == 5
-    assert sorted(p.n_members for p in populations) == [6, 6, 6, 18, 30]
+    assert sorted(p.n_members for p in populations) == [8, 8, 8, 24, 40]
 
 
 def test_by_fraction_plot_draws_medians_and_marks_never_reached():

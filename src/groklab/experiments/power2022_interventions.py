@@ -104,13 +104,14 @@ SIZES = size_table(
     "op p model lr steps batch_size eval_every",
     {
         "paper": ("div", 97, PRESETS["power2022"], 1e-3, 100_000, "power", 100),
-        "quick": ("add", 31, common.QUICK_MLP, 1e-2, 2_000, 100, 100),  # as power2022-ops quick
+        "quick": ("add", 31, common.QUICK_MLP, 1e-2, 3_000, 100, 100),  # power2022-ops quick's
         "micro": ("add", 7, common.MICRO_MLP, 1e-2, 20, 16, 10),
     },
     "fractions seeds interventions",
     {
         "paper": (PAPER_FRACTIONS, (0, 1, 2), tuple(INTERVENTIONS)),
-        "quick": ((0.4, 0.6, 0.8), (0, 1), tuple(INTERVENTIONS)),  # 4 fractions: 6 min
+        # wd toward the origin at 0.5 needs ~2,500 steps (2,000 held no fraction under 0.6)
+        "quick": ((0.4, 0.5, 0.6, 0.8), (0, 1), tuple(INTERVENTIONS)),
         "micro": ((0.5, 0.8), (0, 1), ("wd_origin", "adam", "dropout", "full_batch")),
     },
     weight_decay=1.0,
