@@ -61,6 +61,58 @@ def test_population_optimizer_equals_torch_optimizer_for_each_member(name, make_
     torch.testing.assert_close(run_ours(spec, flat, grads), run_torch(make_opt, flat, grads))
 
 
+def adam_steps(name, flat, grads, lr, wd, *, chain=False):
+    """`flat` after one optimizer step per gradient; `chain`: through the step-by-step chain
+    (a zero update noise routes around the fused kernel and adds nothing)."""
+    flat, spec = flat.clone(), OptimSpec(optimizer=name)
+    state = init_optim_state(flat, spec)
+    for g in grads:
+        optimizer_step(
+            flat,
+            g,
+            state,
+            spec=spec,
+            lr=lr,
+            weight_decay=wd,
+            target=None,
+            update_noise=torch.zeros_like(flat) if chain else None,
+        )
+    return flat
+
+
+def random_problem(m: int, p: int, steps: int = 6):
+    gen = torch.Generator().manual_seed(2)
+    flat = torch.randn(m, p, generator=gen)
+    return flat, [torch.randn(m, p, generator=gen) * 1e-2 for _ in range(steps)]
+
+
+@pytest.mark.parametrize("name", ["adamw", "adam", "adam_l2"])
+@pytest.mark.parametrize("same", [True, False])
+def test_fused_adam_equals_the_chain(name, same):
+    flat, grads = random_problem(3, 1001)
+    lr = torch.full((3, 1), 3e-3) if same else torch.tensor(LR)[:, None]
+    wd = torch.full((3, 1), 0.5) if same else torch.tensor(WD)[:, None]
+    fused = adam_steps(name, flat, grads, lr, wd)
+    chain = adam_steps(name, flat, grads, lr, wd, chain=True)
+    assert not torch.equal(fused, chain)  # two implementations: round-off apart, not the same
+    torch.testing.assert_close(fused, chain, rtol=1e-6, atol=1e-7)
+
+
+def test_fused_adam_gives_a_member_the_same_bits_alone_in_a_population_and_at_any_threads():
+    flat, grads = random_problem(4, 50_001)
+    lr, wd = torch.full((4, 1), 1e-3), torch.full((4, 1), 1.0)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one_thread = adam_steps("adamw", flat, grads, lr, wd)
+        torch.set_num_threads(2)
+        population = adam_steps("adamw", flat, grads, lr, wd)
+    finally:
+        torch.set_num_threads(before)
+    alone = adam_steps("adamw", flat[2:3], [g[2:3] for g in grads], lr[:1], wd[:1])
+    assert torch.equal(one_thread, population) and torch.equal(population[2:3], alone)
+
+
 def test_decay_toward_init_pulls_toward_the_init_not_the_origin():
     init = torch.randn(2, 100, generator=torch.Generator().manual_seed(1)) * 3
     flat = init + 1.0
