@@ -10,18 +10,17 @@ LR = [1e-3, 3e-3, 1e-2]
 WD = [0.0, 0.5, 1.0]
 
 
-def run_ours(spec, flat, grads):
-    flat = flat.clone()
-    state = init_optim_state(flat, spec)
+def run_ours(spec, flat, grads, lr=None, wd=None, *, chain=False):
+    """`flat` after one optimizer step per gradient (lr, wd [M, 1]: LR and WD by default);
+    `chain`: through the step-by-step chain (a zero update noise routes around the fused
+    kernel and adds nothing)."""
+    flat, state = flat.clone(), init_optim_state(flat, spec)
+    lr = torch.tensor(LR)[:, None] if lr is None else lr
+    wd = torch.tensor(WD)[:, None] if wd is None else wd
+    noise = torch.zeros_like(flat) if chain else None
     for g in grads:
         optimizer_step(
-            flat,
-            g,
-            state,
-            spec=spec,
-            lr=torch.tensor(LR)[:, None],
-            weight_decay=torch.tensor(WD)[:, None],
-            target=None,
+            flat, g, state, spec=spec, lr=lr, weight_decay=wd, target=None, update_noise=noise
         )
     return flat
 
@@ -62,22 +61,7 @@ def test_population_optimizer_equals_torch_optimizer_for_each_member(name, make_
 
 
 def adam_steps(name, flat, grads, lr, wd, *, chain=False):
-    """`flat` after one optimizer step per gradient; `chain`: through the step-by-step chain
-    (a zero update noise routes around the fused kernel and adds nothing)."""
-    flat, spec = flat.clone(), OptimSpec(optimizer=name)
-    state = init_optim_state(flat, spec)
-    for g in grads:
-        optimizer_step(
-            flat,
-            g,
-            state,
-            spec=spec,
-            lr=lr,
-            weight_decay=wd,
-            target=None,
-            update_noise=torch.zeros_like(flat) if chain else None,
-        )
-    return flat
+    return run_ours(OptimSpec(optimizer=name), flat, grads, lr, wd, chain=chain)
 
 
 def random_problem(m: int, p: int, steps: int = 6):
