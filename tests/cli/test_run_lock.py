@@ -127,6 +127,9 @@ def test_second_train_while_a_real_train_runs_exits_2_and_kill_9_frees_the_lock(
     """The issue's case: a real `groklab train` writing the run, a second one started."""
     store = tmp_path / "s"
     argv = ["train", *TINY, "--steps", "100000", "--checkpoint-every", "20", "--store", str(store)]
+    # the dtype said: `auto` would pick bf16 in the owner on a CPU with fast bf16 but float32 in
+    # this process (conftest hides the CPU's bf16), two different runs that lock nothing shared
+    argv += ["--dtype", "float32"]
     owner = subprocess.Popen(
         [sys.executable, "-m", "groklab", *argv], stdout=subprocess.PIPE, text=True
     )
