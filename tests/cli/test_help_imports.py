@@ -1,6 +1,6 @@
-"""`groklab --help` and every command's --help load no torch: building the parser reads only
-the declarations (the catalogue, the plug-ins, the backends' registry, the measures' registry),
-never the code behind them, so help answers at once."""
+"""`groklab --help` and every command's --help load neither torch nor numpy: building the
+parser reads only the declarations (the catalogue, the plug-ins, the backends' registry, the
+measures' registry), never the code behind them, so help answers at once."""
 
 import argparse
 import json
@@ -24,7 +24,7 @@ for argv in json.loads(sys.argv[1]):
             runpy.run_module("groklab", run_name="__main__")
         except SystemExit as e:
             code = e.code
-    out.append([" ".join(argv), code, "torch" in sys.modules])
+    out.append([" ".join(argv), code, "torch" in sys.modules, "numpy" in sys.modules])
 print(json.dumps(out))
 """
 
@@ -51,5 +51,6 @@ def test_no_commands_help_imports_torch():
         check=True,
         env={**os.environ, "PYTHONPATH": path},
     )
-    # one process, commands in turn: the first to load torch is the first row with True
-    assert json.loads(out.stdout) == [[" ".join(argv), 0, False] for argv in argvs]
+    # one process, commands in turn: the first to load torch (or numpy) is the first row with
+    # True
+    assert json.loads(out.stdout) == [[" ".join(argv), 0, False, False] for argv in argvs]

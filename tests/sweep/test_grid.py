@@ -94,6 +94,17 @@ def test_int_values_of_float_fields_give_the_same_points_as_floats():
     assert [s.run_id for s in ints] == [s.run_id for s in floats]
 
 
+def test_numpy_arrays_and_scalars_give_the_same_points_as_lists():
+    import numpy as np
+
+    given = {"lr": np.array([1e-3, 3e-3]), "seed": [np.int64(0), np.int64(2)]}
+    plain = {"lr": [1e-3, 3e-3], "seed": [0, 2]}
+    from_numpy, from_lists = SweepSpec(BASE, grid=given), SweepSpec(BASE, grid=plain)
+    assert from_numpy.grid == from_lists.grid
+    assert all(type(v) in (int, float) for _, values in from_numpy.grid for v in values)
+    assert [s.run_id for s in expand(from_numpy)] == [s.run_id for s in expand(from_lists)]
+
+
 def test_seed_axis_takes_the_seeds_syntax():
     sweep = SweepSpec(BASE, grid={"seed": "0-2,5"})
     assert sweep.grid == (("seed", (0, 1, 2, 5)),)

@@ -32,8 +32,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from groklab.config import TOP_KEYS, coerce_field, field_types, read_toml, spec_from_dict
 from groklab.errors import SpecError
 from groklab.spec import PRESETS, SECTIONS, MemberSpec, RunSpec, parse_seeds
@@ -161,8 +159,7 @@ class SweepSpec:
 def _axis_values(name: str, values: Any) -> tuple:
     if name == "seed" and isinstance(values, str):
         values = parse_seeds(values)
-    if isinstance(values, np.ndarray):
-        values = values.tolist()
+    values = _from_numpy(values)
     if not isinstance(values, (list, tuple, range)):
         raise SpecError(f"grid {name}={values!r} is not a list; give a list of values, e.g. [1, 2]")
     if len(values) == 0:
@@ -179,9 +176,14 @@ def _axis_values(name: str, values: Any) -> tuple:
     return checked
 
 
+def _from_numpy(value: Any) -> Any:
+    """A numpy array or scalar as Python's list or number, anything else as it is; told by its
+    type's module, so reading a sweep file (and the CLI's help) does not import numpy."""
+    return value.tolist() if type(value).__module__ == "numpy" else value
+
+
 def _axis_value(name: str, value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = _from_numpy(value)
     value = coerce_field("grid", name, value, AXIS_TYPES[name])
     if name == "model.preset" and value not in PRESETS:
         raise SpecError(
