@@ -95,3 +95,19 @@ def test_ray_task_that_fails_is_retried_and_its_metrics_written_once(tmp_path, r
     for run in store.list_runs():
         curves = store.read_curves(run.run_id)
         assert len(curves["step"]) == len(set(curves["step"].tolist()))
+
+
+def test_an_experiment_reproduced_on_ray_writes_what_it_writes_locally(tmp_path, ray_local):
+    """`groklab reproduce NAME --backend ray`, as a cluster runs a paper size: the micro size of
+    an experiment that trains several populations, its CSV and Markdown the same as locally."""
+    from groklab.experiments import ExperimentContext, get_experiment
+
+    written = {}
+    for name in ("local", "ray"):
+        out = tmp_path / name / "out"
+        out.mkdir(parents=True)
+        ctx = ExperimentContext("micro", out, tmp_path / name / "store", backend=name)
+        get_experiment("power2022-interventions").run(ctx)
+        files = sorted(p for p in out.rglob("*") if p.suffix in (".csv", ".md"))
+        written[name] = {p.relative_to(out): p.read_text() for p in files}
+    assert len(written["local"]) >= 2 and written["ray"] == written["local"]
