@@ -2,7 +2,7 @@
 LayerNorm, the attention, the MLP and the block, with their initial draws.
 
 Each part is the textbook computation; the Transformer's exact rewrites call into their pieces
-(`Attention.project`, `Block.finish_sum`) so that a rewritten path and the dense one share them.
+(`Attention.project`, `Block.finish`) so that a rewritten path and the dense one share them.
 Parameter names follow TransformerLens (W_Q, W_K, W_V, W_O; W_in, b_in, W_out, b_out).
 """
 
@@ -125,10 +125,11 @@ class Attention(nn.Module):
             z, start = term if z is None else z + term, start + part
         return self.project(z.flatten(-2))  # [B, S, D]
 
-    def project(self, z: Tensor) -> Tensor:
-        """The heads' outputs side by side [..., H * dh] -> the attention's output [..., D]."""
+    def project(self, z: Tensor, *, bias: bool = True) -> Tensor:
+        """The heads' outputs side by side [..., H * dh] -> the attention's output [..., D]
+        (without its bias where `bias` is False)."""
         out = z @ self.W_O.flatten(0, 1)
-        return out + self.b_O if self.has_bias else out
+        return out + self.b_O if self.has_bias and bias else out
 
 
 class MLP(nn.Module):
@@ -144,17 +145,18 @@ class MLP(nn.Module):
         self.act = ACTIVATIONS[spec.act]
 
     def forward(self, x: Tensor) -> Tensor:
-        # in place on the product's fresh [B, d_mlp] output (its backward keeps x and W_in, not
-        # the output): the same values, without two more [B, d_mlp] allocations. Not under
-        # autocast, where the product is bf16 and the bias float32: the sum is float32 there.
+        # the biases and the ReLU in place on the products' fresh outputs (a product's backward
+        # keeps its inputs, not its output): the same values, fewer [B, width] allocations. Not
+        # under autocast, where a product is bf16 and its bias float32: the sum is float32.
         h = x @ self.W_in
-        if self.has_bias:
-            h = h.add_(self.b_in) if h.dtype == self.b_in.dtype else h + self.b_in
-        h = act_fresh(self.act, h)
+        h = act_fresh(self.act, _plus_bias(h, self.b_in) if self.has_bias else h)
         out = h @ self.W_out
-        if self.has_bias:
-            out = out.add_(self.b_out) if out.dtype == self.b_out.dtype else out + self.b_out
-        return out
+        return _plus_bias(out, self.b_out) if self.has_bias else out
+
+
+def _plus_bias(fresh: Tensor, bias: Tensor) -> Tensor:
+    """fresh + bias, in place on a product's fresh output where the dtypes match."""
+    return fresh.add_(bias) if fresh.dtype == bias.dtype else fresh + bias
 
 
 class Block(nn.Module):
@@ -187,14 +189,9 @@ class Block(nn.Module):
         """x [B, S, D] the residual at positions offset..offset+S-1, q [B, S, D] their queries,
         keys and values at 0..T-1 in parts along T ([B, T_i, D] each), keep [B, S, D] or None
         -> [B, S, D]."""
-        return self.finish(x, self.attn(q, keys, values, offset=offset), keep)
+        return self.finish(x + self.attn(q, keys, values, offset=offset), keep)
 
-    def finish(self, x: Tensor, attn: Tensor, keep: Tensor | None) -> Tensor:
-        """The block after its attention: x the residual, attn the attention's output (both
-        [..., D], broadcasting) -> the block's output."""
-        return self.finish_sum(x + attn, keep)
-
-    def finish_sum(self, resid: Tensor, keep: Tensor | None) -> Tensor:
+    def finish(self, resid: Tensor, keep: Tensor | None) -> Tensor:
         """The block after its attention, from the residual plus the attention's output."""
         if self.norm == "post":  # Power et al.'s official code: x = LN(x + f(x))
             resid = self.ln1(resid)

@@ -223,7 +223,7 @@ class Transformer(nn.Module):
         for j in range(1, n):
             z = torch.addcmul(z, pattern[:, j, :, None], values[:, j])
         row = self.W_E[e] + self.W_pos[t - 1] + block.attn.project(v_last)  # [D]
-        return block.finish_sum(z.flatten(1) @ block.attn.W_O.flatten(0, 1) + row, None)
+        return block.finish(block.attn.project(z.flatten(1), bias=False) + row, None)
 
 
 def _gather_rows(table: Tensor, rows: Tensor) -> Tensor:
