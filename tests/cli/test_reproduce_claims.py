@@ -108,6 +108,10 @@ def test_all_scores_every_experiment_on_the_scoreboard(run_cli, tmp_path, fakes)
     }
     md = (tmp_path / "o" / "SCOREBOARD.md").read_text()
     assert "3 of 5 claims held over 3 experiments" in md and "cores" in md
+    failed = md.split("## Claims that did not hold\n\n")[1].splitlines()[2:]
+    assert failed == [
+        "| b-fails | x is in range | x: 20 | <= 10 | the quick size may be too small to show it |"
+    ]
     assert (tmp_path / "o" / "a-holds" / "claims.csv").exists()
 
 

@@ -5,7 +5,9 @@ reused from the store, so an interrupted scoreboard resumes), writes each one's 
 and claims under DIR/<experiment>/, and then DIR/SCOREBOARD.md and DIR/SCOREBOARD.csv: one row
 per experiment with its claims held / total, its wall clock and CPU seconds, on the machine
 named at the top. An experiment that cannot run here (an extra not installed) is a row that
-says why, and its claims count as not held.
+says why, and its claims count as not held. Under the table, each claim that did not hold:
+the experiment, the claim, our number against its rule, and why (so a reviewer sees what
+failed without opening every experiment's claims.md).
 
     rows = [score(experiment, ctx) for experiment in experiments]
     write_scoreboard(out_dir, "quick", rows)
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.experiments.base import Experiment, ExperimentContext, ExperimentResult
-from groklab.experiments.claims import count_held, write_csv
+from groklab.experiments.claims import count_held, value_text, write_csv
 from groklab.files import write_text_atomic
 from groklab.perf import machine_text
 from groklab.train import TrainingInterrupted
@@ -110,8 +112,27 @@ def write_scoreboard(out_dir: Path, size: str, scores: Sequence[Score]) -> list[
             f"| {link} | {s.experiment.figure} | {s.held} / {s.total} | "
             f"{s.wall_s:.0f} | {s.cpu_s:.0f} | {s.status} |"
         )
+    lines += failed_claims(scores)
     md = out_dir / "SCOREBOARD.md"
     write_text_atomic(md, "\n".join(lines) + "\n")
     path = out_dir / "SCOREBOARD.csv"
     write_csv(path, SCOREBOARD_HEADER, [s.row() for s in scores])
     return [md, path]
+
+
+def failed_claims(scores: Sequence[Score]) -> list[str]:
+    """Markdown lines: a table of every claim that did not hold (experiment, claim, this run
+    against the rule, why), or none where every claim held; an experiment that did not run
+    is in the table above with its reason."""
+    rows = [
+        f"| {s.experiment.name} | {r.claim.text} | {r.claim.quantity}: {value_text(r.value)} | "
+        f"{r.claim.rule} | {r.why} |"
+        for s in scores
+        if s.result
+        for r in s.result.claims
+        if not r.holds
+    ]
+    if not rows:
+        return []
+    header = ["| experiment | claim | this run | rule | why |", "|---|---|---|---|---|"]
+    return ["", "## Claims that did not hold", "", *header, *rows]
