@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from groklab.experiments import ExperimentContext
-from groklab.experiments.common import train_points
+from groklab.experiments.common import curve_numbers, train_points
 from groklab.experiments.kit import write_files
 from groklab.experiments.omnigrok_common import (
+    ENDS,
     METRICS,
+    Grokking,
     Landscape,
     Panel,
     best_alpha_by_row,
@@ -207,6 +209,42 @@ def test_panel_run_takes_the_sizes_seed_and_weight_decay_and_holds_a_constrained
     assert free.members[0].init_scale == 2.0 and free.members[0].n_train == 10
     assert not free.interventions.norm_constraint
     assert held.interventions.norm_constraint and held.members[0].weight_decay == 0.0
+
+
+def test_grokking_over_seeds_gives_each_panels_median_and_keeps_every_seeds_row(tmp_path):
+    size = SimpleNamespace(model=MICRO_MLP, lr=1e-2, steps=12, eval_every=4, seed=0)
+    data = DataSpec(dataset="teacher_student", n_examples=30)
+    panels = (Panel("big", "alpha 2", init_scale=2.0), Panel("one", "alpha 1"))
+    grokking = Grokking(panels, "g", lambda c: curve_numbers(c, ENDS))
+    ctx = ExperimentContext("micro", tmp_path, tmp_path / "store")
+
+    def specs(seeds):
+        train = {"loss": "mse"}
+        return [
+            panel_run(size, p, data, seed=s, n_train=10, train=train) for s in seeds for p in panels
+        ]
+
+    alone, _ = grokking.run(specs([0]), ctx, size, "t")
+    rows, files = grokking.run(specs([0, 1, 2]), ctx, size, "t", seeds=(0, 1, 2))
+    per_seed = files.tables["g_summary.csv"]
+    assert [(r["run"], r["seed"]) for r in per_seed] == [
+        (name, seed) for seed in (0, 1, 2) for name in ("big", "one")
+    ]
+    assert [r["run_id"] for r in per_seed[:2]] == [r["run_id"] for r in alone]  # seed 0 kept
+    assert len({r["run_id"] for r in per_seed}) == 3  # a population of the 2 panels per seed
+    for p, row in enumerate(rows):
+        assert row["run"] == panels[p].name and row["seeds"] == 3
+        assert "run_id" not in row and "seed" not in row
+        for k in ENDS:
+            assert row[k] == np.median([r[k] for r in per_seed[p::2]])
+    assert rows[0]["initial_weight_norm"] != per_seed[0]["initial_weight_norm"]  # not seed 0's
+    curves = files.tables["g_big.csv"]  # a member per seed
+    assert curves["weight_norm"].shape[0] == 3
+    np.testing.assert_array_equal(
+        curves["weight_norm"][:, 0], [r["initial_weight_norm"] for r in per_seed[::2]]
+    )
+    with pytest.raises(ValueError, match="5 specs for 2 panels x 3 seeds"):
+        grokking.run(specs([0, 1, 2])[:5], ctx, size, "t", seeds=(0, 1, 2))
 
 
 def test_dotted_marks_each_named_step_that_was_reached_one_step_later():

@@ -288,14 +288,14 @@ def panel_run(
     size: Any, panel: Panel, data: DataSpec, *, optim: OptimSpec = TORCH_ADAMW, **fields: Any
 ) -> RunSpec:
     """The panel's run on `data` (`common.single_run`; `fields`: its train dict and further
-    member fields): the size's seed, the panel's init scale and weight decay (the size's unless
-    its own), and its norm held where the panel says so."""
+    member fields): the size's seed (unless `fields` names one), the panel's init scale and
+    weight decay (the size's unless its own), and its norm held where the panel says so."""
     weight_decay = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
     spec = common.single_run(
         size,
         data,
         optim=optim,
-        seed=size.seed,
+        seed=fields.pop("seed", size.seed),
         weight_decay=weight_decay,
         init_scale=panel.init_scale,
         **fields,
@@ -327,25 +327,84 @@ class Grokking:
     figure: dict = field(default_factory=dict)
     max_members: int = 2
 
-    def run(self, specs: Sequence[RunSpec], ctx: ExperimentContext, size: Any, title: str):
-        """Train (or reuse) one single-member spec per panel. Returns a row per panel ({"run":
-        name, its `columns` (its weight decay: the size's unless its own), "budget" (the
-        size's steps), "run_id", "member" (left out with one member per population),
-        **numbers(curves)}) and the figure's `Files`."""
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        ctx: ExperimentContext,
+        size: Any,
+        title: str,
+        seeds: Sequence[int] = (),
+    ):
+        """Train (or reuse) one single-member spec per panel, or per panel and seed (`seeds`
+        outer: the specs of seeds[0]'s panels first). Returns a row per panel ({"run": name,
+        its `columns` (its weight decay: the size's unless its own), "budget" (the size's
+        steps), "run_id", "member" (left out with one member per population),
+        **numbers(curves)}) and the figure's `Files`.
+
+        With several seeds a panel's row holds "seeds" (how many) and, for each number, its
+        median over the seeds (`median_rows`) in place of run_id and member; the summary CSV
+        holds the per-seed rows (with "seed"), each run's curves CSV one member per seed, and
+        the figure draws (and titles and marks) the first seed's runs."""
+        seeds = tuple(seeds) or (getattr(size, "seed", 0),)
+        if len(specs) != len(self.panels) * len(seeds):
+            raise ValueError(
+                f"{len(specs)} specs for {len(self.panels)} panels x {len(seeds)} seeds"
+            )
         result = common.train_points(specs, ctx, max_members=self.max_members)
-        rows, runs = [], []
-        for panel, row in zip(self.panels, result.rows, strict=True):
-            curves = member_curves(result, row)  # {"step": [S], metric: [1, S]}
+        rows, curves = [], []
+        for i, row in enumerate(result.rows):
+            panel, seed = self.panels[i % len(self.panels)], seeds[i // len(self.panels)]
+            curves.append(member_curves(result, row))  # {"step": [S], metric: [1, S]}
             settings = {"init_scale": panel.init_scale, "constrained": panel.constrained}
             settings["weight_decay"] = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
             ids = {"run_id": row["run_id"], "member": row["member"]}
             if self.max_members == 1:  # the member is always 0
                 del ids["member"]
-            own = {"run": panel.name, **{c: settings[c] for c in self.columns}}
-            rows.append({**own, "budget": size.steps, **ids, **self.numbers(curves)})
-            label = self.label(panel, rows[-1]) if self.label else panel.label
-            runs.append((panel.name, label, curves))
-        return rows, grokking_files(self.stem, runs, rows, title=title, **self.figure)
+            own = {"run": panel.name, **({"seed": seed} if len(seeds) > 1 else {})}
+            own |= {c: settings[c] for c in self.columns}
+            rows.append({**own, "budget": size.steps, **ids, **self.numbers(curves[-1])})
+        shown = rows if len(seeds) == 1 else median_rows(rows, len(self.panels))
+        drawn = rows[: len(self.panels)]  # the figure draws (and marks) the first seed's runs
+        runs = [
+            (panel.name, self.label(panel, row) if self.label else panel.label, curves[p])
+            for p, (panel, row) in enumerate(zip(self.panels, drawn, strict=True))
+        ]
+        files = grokking_files(self.stem, runs, drawn, title=title, **self.figure)
+        if len(seeds) > 1:  # each run's curves, a member per seed, and every seed's row
+            tables = {
+                f"{self.stem}_{p.name}.csv": stack_seeds(curves[i :: len(self.panels)])
+                for i, p in enumerate(self.panels)
+            }
+            tables[self.figure.get("summary") or f"{self.stem}_summary.csv"] = rows
+            files = Files(files.drawings, {**files.tables, **tables})
+        return shown, files
+
+
+def median_rows(rows: Sequence[dict], n_panels: int) -> list[dict]:
+    """One row per panel from its seeds' rows (seeds outer, `n_panels` rows each): its name
+    and settings (the first seed's), "seeds", then each number's median over the seeds
+    where it was measured (nan where fewer than half measured it: a step never reached counts
+    as not measured)."""
+    out = []
+    for p in range(n_panels):
+        group = rows[p::n_panels]
+        first = group[0]
+        numbers = [k for k, v in first.items() if isinstance(v, (float, np.floating))]
+        row = {k: v for k, v in first.items() if k not in (*numbers, "seed", "run_id", "member")}
+        row["seeds"] = len(group)
+        for k in numbers:
+            values = np.array([r[k] for r in group], dtype=float)
+            finite = values[np.isfinite(values)]
+            row[k] = float(np.median(finite)) if 2 * finite.size >= values.size else np.nan
+        out.append(row)
+    return out
+
+
+def stack_seeds(curves: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """A panel's curves over its seeds as one set, a member per seed (the steps of the
+    shortest, where an early stop cut some short)."""
+    n = min(len(c["step"]) for c in curves)
+    return common.stack_members([{k: v[..., :n] for k, v in c.items()} for c in curves])
 
 
 def dotted(**colors: str) -> Callable[[Axes, dict], None]:
