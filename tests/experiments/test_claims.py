@@ -15,6 +15,7 @@ from groklab.experiments.claims import (
     NEVER,
     Claim,
     check_claims,
+    delay,
     ratio,
     steps_at,
     value_at,
@@ -58,6 +59,20 @@ def test_never_and_unmeasured_values_fail_and_say_why():
     assert math.isnan(results[1].value) and "did not measure" in results[1].why
     assert (results[2].value, results[2].holds, results[2].why) == (0.25, True, "")
     assert check_claims(claims, numbers, "micro") == []  # micro checks no claim
+
+
+def test_a_delay_that_never_ended_fails_a_claim_that_needs_it_within_the_budget():
+    numbers = {"run": {"steps_to_train": 200.0, "steps_to_val": float("nan")}}
+    loose = claim(">= 1000", delay("run"))
+    strict = claim(">= 1000", delay("run"), within_budget=True)
+    (a, b) = check_claims([loose, strict], numbers, "quick")
+    assert (a.value, a.holds) == (NEVER, True)  # "never" is later than any step...
+    assert (b.value, b.holds) == (NEVER, False)  # ...but shows no grokking where one is claimed
+    assert b.why.startswith("never within the budget, which the claim needs")
+    numbers["run"]["steps_to_val"] = 1500.0
+    assert [r.holds for r in check_claims([loose, strict], numbers, "quick")] == [True, True]
+    numbers["run"]["steps_to_val"] = 900.0
+    assert [r.holds for r in check_claims([loose, strict], numbers, "quick")] == [False, False]
 
 
 def test_steps_at_reads_a_never_as_the_budget_when_asked_and_ratio_divides_as_ieee():

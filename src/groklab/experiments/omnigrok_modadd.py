@@ -178,6 +178,7 @@ CLAIMS = (
         "The transformer with weight decay 1 groks modular addition (Fig. 6/8, baseline) "
         f"| grokking | steps from 99 % train to 99 % test, baseline | >= {GROKKING_DELAY}",
         delay("baseline"),
+        within_budget=True,
     ),
     claim(
         "...its weight norm first rises, then falls as it generalizes (Fig. 6/8) "

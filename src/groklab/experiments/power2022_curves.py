@@ -181,6 +181,7 @@ CLAIMS = (
         "| ~10^5-10^6 steps with Adam | steps from 99 % train to 99 % validation, AdamW wd 1 | >= "
         f"{GROKKING_DELAY}",
         delay("adamw"),
+        within_budget=True,
         sizes=("quick",),
         note="quick shows the delay with AdamW wd 1, far shorter than Adam's",
     ),
