@@ -211,7 +211,11 @@ class Transformer(nn.Module):
         # one [n * V, .] table for them all, row j * V + token: one gather and one index-add each
         rows = tokens[:, :n] + torch.arange(0, n * v, v, device=tokens.device)  # [B, n]
         keys = (tok_k + pos_k[:n, None]).view(n, v, h, -1)  # [n, V, H, dh]
-        scores = F.embedding(rows, ((keys * q).sum(-1) / scale).flatten(0, 1))  # [B, n, H]
+        # index_select, not the embedding kernel: the same rows and gradient to the bit, but
+        # its backward is an index-add where the embedding's sorts the indices first (the
+        # [n V, H] table is narrow: the sort was most of the gather's cost)
+        table = ((keys * q).sum(-1) / scale).flatten(0, 1)  # [n V, H]
+        scores = table.index_select(0, rows.flatten()).view(*rows.shape, h)  # [B, n, H]
         # each head's weights sum to 1, so its output is v_last + sum_j a_j (v_j - v_last):
         # values relative to the answer position's, which enters once, as a row
         values = F.embedding(rows, (tok_v + (pos_v[:n, None] - v_last)).flatten(0, 1))  # [B, n, D]
