@@ -291,11 +291,12 @@ def panel_run(
     member fields): the size's seed (unless `fields` names one), the panel's init scale and
     weight decay (the size's unless its own), and its norm held where the panel says so."""
     weight_decay = panel.weight_decay_or(getattr(size, "weight_decay", 0.0))
+    seed = fields.pop("seed") if "seed" in fields else size.seed
     spec = common.single_run(
         size,
         data,
         optim=optim,
-        seed=fields.pop("seed", size.seed),
+        seed=seed,
         weight_decay=weight_decay,
         init_scale=panel.init_scale,
         **fields,

@@ -59,8 +59,8 @@ class ImdbSize(omnigrok_common.LandscapeSize):
     n_words: int
     n_train: int
     batch_size: int
-    seed: int  # the landscape's
-    seeds: tuple[int, ...]  # the grokking runs' (its claims read their median)
+    seeds: tuple[int, ...]  # the grokking runs' (the claims read their median); the first
+    # is the landscape's
     landscape_examples: int
     n_trains: tuple[int, ...]
     landscape_lr: float
@@ -98,7 +98,6 @@ SIZES = size_table(
         ),
         "micro": ((0.5, 2.0), 40, (10, 30), 1e-2, 10, 5, 64),
     },
-    seed=0,
 )
 
 
@@ -159,7 +158,7 @@ def landscape_base(size: ImdbSize, *, text_source: str = "") -> RunSpec:
     spec = run_spec(size, RUNS[1], text_source=text_source)
     data = imdb_data(size, size.landscape_examples, text_source)
     train = replace(spec.train, steps=size.landscape_steps, eval_every=size.landscape_eval)
-    members = members_from(seed=size.seed, n_train=size.n_trains[-1], lr=size.landscape_lr)
+    members = members_from(seed=size.seeds[0], n_train=size.n_trains[-1], lr=size.landscape_lr)
     return replace(spec, data=data, train=train, members=members)
 
 
