@@ -10,7 +10,7 @@ Linear layers use PyTorch's default initialization, weights and biases uniform i
 
 The one-hot first layer is computed as a gather, not a product: W @ [one_hot(x); one_hot(y)]
 is W[:, x] + W[:, n + y], two columns of `layers.0.weight` [d_mlp, 2n] added (then the bias),
-and autograd makes its backward an index-add of the output's gradient into those columns.
+and its backward an index-add of the output's gradient into those columns (models/gather.py).
 The parameters, their shapes and their initial draws are the dense layer's, so run ids do not
 change; the forward equals the product exactly without a bias (a sum of two non-zero terms
 rounds the same in any order) and to float32 round-off with one, and the gradient to round-off
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.errors import SpecError
+from groklab.models.gather import sum_rows
 from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
@@ -121,8 +122,7 @@ class TableMLP(nn.Module):
         """The first layer of one-hot [x; y], inputs [B, T] -> [B, H]: the columns x and n + y
         of its weight [H, 2n] added, plus its bias; the same as the product with the one-hot
         vector (see the module's docstring). The transposed weight is made contiguous so each
-        example's gather reads two rows (the embedding kernel, whose backward is an index-add)."""
+        example's sum reads two rows (`sum_rows`: one bag forward, an index-add backward)."""
         first = self.layers[0]
-        rows = first.weight.t().contiguous()  # [2n, H]
-        h = F.embedding(inputs[:, 0], rows) + F.embedding(inputs[:, 2] + self.n_values, rows)
-        return h if first.bias is None else h + first.bias
+        columns = inputs[:, [0, 2]] + torch.tensor([0, self.n_values], device=inputs.device)
+        return sum_rows(first.weight.t().contiguous(), columns, first.bias)  # [2n, H] -> [B, H]
