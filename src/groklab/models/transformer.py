@@ -34,7 +34,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.models.blocks import Block, LayerNorm, init_weight, sinusoidal_positions
-from groklab.models.gather import gather_rows
 from groklab.models.shape import TaskShape
 from groklab.spec import ModelSpec
 
@@ -219,7 +218,7 @@ class Transformer(nn.Module):
         scores = table.index_select(0, rows.flatten()).view(*rows.shape, h)  # [B, n, H]
         # each head's weights sum to 1, so its output is v_last + sum_j a_j (v_j - v_last):
         # values relative to the answer position's, which enters once, as a row
-        values = gather_rows((tok_v + (pos_v[:n, None] - v_last)).flatten(0, 1), rows)  # [B, n, D]
+        values = F.embedding(rows, (tok_v + (pos_v[:n, None] - v_last)).flatten(0, 1))  # [B, n, D]
         last_key = (tok_k[e] + pos_k[-1]).view(h, -1)
         last_score = ((last_key * q).sum(-1) / scale).expand(len(tokens), 1, h)
         pattern = torch.cat([scores, last_score], 1).softmax(1)  # [B, T, H]
