@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from groklab.analysis import grokking_delay, median_and_range, steps_to_threshold
-from groklab.analysis.curves import curve_ends, late_median, median_never_last, smoothed
+from groklab.analysis.curves import (
+    curve_ends,
+    late_median,
+    median_never_last,
+    smoothed,
+    stack_members,
+    stack_seeds,
+)
 
 STEPS = np.array([0, 10, 100, 1000, 10000])
 
@@ -85,3 +92,21 @@ def test_curve_ends_reads_the_first_norm_and_the_last_of_everything_else():
         "final_weight_norm": 4.0,
         "steps_done": 20.0,
     }
+
+
+def test_stack_members_puts_each_members_curves_on_the_member_axis():
+    one = {"step": np.array([0, 10]), "val_acc": np.array([[0.1, 0.2]])}
+    two = {"step": np.array([0, 10]), "val_acc": np.array([[0.3, 0.4]])}
+    stacked = stack_members([one, two])
+    np.testing.assert_array_equal(stacked["step"], [0, 10])
+    np.testing.assert_array_equal(stacked["val_acc"], [[0.1, 0.2], [0.3, 0.4]])  # [M, S]
+
+
+def test_stack_seeds_cuts_every_seed_to_the_shortest_run():
+    """A run that stopped early (its goal reached) has fewer evaluations: every seed's curves
+    are cut to the shortest, one member per seed."""
+    long = {"step": np.array([0, 10, 20]), "val_acc": np.array([[0.1, 0.5, 0.9]])}
+    short = {"step": np.array([0, 10]), "val_acc": np.array([[0.2, 0.99]])}
+    stacked = stack_seeds([long, short])
+    np.testing.assert_array_equal(stacked["step"], [0, 10])
+    np.testing.assert_array_equal(stacked["val_acc"], [[0.1, 0.5], [0.2, 0.99]])

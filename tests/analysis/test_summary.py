@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from groklab.analysis import Summary, summarize
+from groklab.analysis.summary import median_rows
 
 NAN = float("nan")
 
@@ -24,3 +25,23 @@ def test_a_group_that_never_reached_has_nan_statistics_and_counts_all_runs():
 
 def test_empty_mapping_gives_no_summaries():
     assert summarize({}) == []
+
+
+def test_median_rows_gives_each_panel_its_median_over_seeds():
+    """Seeds outer: rows 0-1 are seed 0's two panels, rows 2-3 seed 1's, rows 4-5 seed 2's.
+    Settings come from the first seed; a number measured by fewer than half the seeds is nan;
+    the ids and the seed go."""
+    rows = [
+        {"run": name, "seed": seed, "run_id": f"r{seed}", "member": 0, "alpha": alpha,
+         "delay": delay, "peak": peak}
+        for seed, panel_rows in enumerate(
+            [[(1.0, 10.0, 0.5), (2.0, math.nan, 0.1)],
+             [(1.0, 30.0, 0.7), (2.0, math.nan, 0.3)],
+             [(1.0, 20.0, 0.6), (2.0, 5.0, 0.2)]]
+        )
+        for name, (alpha, delay, peak) in zip(("a", "b"), panel_rows, strict=True)
+    ]  # fmt: skip
+    first, second = median_rows(rows, 2)
+    assert first == {"run": "a", "alpha": 1.0, "seeds": 3, "delay": 20.0, "peak": 0.6}
+    assert second["run"] == "b" and second["seeds"] == 3 and second["peak"] == 0.2
+    assert math.isnan(second["delay"])  # 1 of 3 seeds reached it

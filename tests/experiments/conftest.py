@@ -8,9 +8,19 @@ from pathlib import Path
 import pytest
 
 from groklab.experiments import ExperimentContext, ExperimentResult, get_experiment
+from groklab.spec import DataSpec, ModelSpec, OptimSpec, RunSpec, TrainSpec, members_from
 from groklab.sweep import LocalBackend, SweepProgress
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# a micro Omnigrok run (teacher-student, tanh MLP) for the landscape and grokking helpers
+MICRO_MLP = ModelSpec(arch="mlp", n_layers=2, d_mlp=8, act="tanh", mlp_bias=True)
+BASE = RunSpec(
+    data=DataSpec(dataset="teacher_student", n_examples=30),
+    model=MICRO_MLP,
+    optim=OptimSpec(optimizer="adamw", warmup_steps=0),
+    train=TrainSpec(steps=12, batch_size="full", eval_every=4, loss="mse"),
+    members=members_from(seed=0, n_train=10, lr=1e-2, weight_decay=0.5),
+)
 
 
 class CountingBackend(LocalBackend):

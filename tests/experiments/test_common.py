@@ -23,7 +23,6 @@ from groklab.experiments.common import (
     run_sweeps,
     shrunk_notes,
     shrunk_text,
-    stack_members,
     train_points,
 )
 from groklab.spec import PRESETS, DataSpec, RunSpec, TrainSpec, members_from
@@ -190,14 +189,6 @@ def test_curve_numbers_reads_levels_from_below_initial_lowest_their_steps_and_va
         0.5,
     )
     assert np.isnan(got["past_the_end"])
-
-
-def test_stack_members_puts_each_members_curves_on_the_member_axis():
-    one = {"step": np.array([0, 10]), "val_acc": np.array([[0.1, 0.2]])}
-    two = {"step": np.array([0, 10]), "val_acc": np.array([[0.3, 0.4]])}
-    stacked = stack_members([one, two])
-    np.testing.assert_array_equal(stacked["step"], [0, 10])
-    np.testing.assert_array_equal(stacked["val_acc"], [[0.1, 0.2], [0.3, 0.4]])  # [M, S]
 
 
 def test_curve_numbers_refuses_a_reading_it_does_not_know():

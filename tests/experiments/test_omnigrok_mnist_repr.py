@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from groklab.experiments.omnigrok_common import landscape_points
+from groklab.experiments.omnigrok_landscape import landscape_points
 from groklab.experiments.omnigrok_mnist_repr import SIZES, base_spec
 
 

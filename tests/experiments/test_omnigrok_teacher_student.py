@@ -8,7 +8,8 @@ import pytest
 
 from groklab.experiments import ExperimentContext
 from groklab.experiments.common import train_points
-from groklab.experiments.omnigrok_common import member_curves, paper_alphas, run_landscape
+from groklab.experiments.omnigrok_common import member_curves, paper_alphas
+from groklab.experiments.omnigrok_landscape import run_landscape
 from groklab.experiments.omnigrok_teacher_student import SIZES, run_numbers, run_spec
 from groklab.spec import PRESETS
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from groklab.experiments import ExperimentContext
-from groklab.experiments.omnigrok_common import landscape_points, run_landscape
+from groklab.experiments.omnigrok_landscape import landscape_points, run_landscape
 from groklab.experiments.omnigrok_toy import SIZES, base_spec
 from groklab.spec import PRESETS
 

@@ -8,6 +8,7 @@ Curves are numpy arrays as `RunStore.read_curves` returns them: `steps` is [S] a
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -108,3 +109,19 @@ def curve_ends(curves: dict[str, np.ndarray]) -> dict[str, float]:
         "final_weight_norm": float(norm[-1]),
         "steps_done": float(curves["step"][-1]),
     }
+
+
+def stack_members(curves: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Members evaluated at the same steps ({"step": [S], metric: [1, S]} each) as one [M, S]
+    set of curves, for one CSV file."""
+    return {
+        k: v if k == "step" else np.concatenate([c[k] for c in curves])
+        for k, v in curves[0].items()
+    }
+
+
+def stack_seeds(curves: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """A panel's curves over its seeds as one set, a member per seed (the steps of the
+    shortest, where an early stop cut some short)."""
+    n = min(len(c["step"]) for c in curves)
+    return stack_members([{k: v[..., :n] for k, v in c.items()} for c in curves])

@@ -315,15 +315,6 @@ def curve_numbers(curves: dict[str, np.ndarray], columns: dict[str, str]) -> dic
     return out
 
 
-def stack_members(curves: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Members evaluated at the same steps ({"step": [S], metric: [1, S]} each) as one [M, S]
-    set of curves, for one CSV file."""
-    return {
-        k: v if k == "step" else np.concatenate([c[k] for c in curves])
-        for k, v in curves[0].items()
-    }
-
-
 def recipe_row(column: str, recipe, seed: int, settings: dict, budget: int, row: dict) -> dict:
     """The CSV row of one member of a recipe (its `name`, `weight_decay` and `transforms`):
     {column: its name, "seed", *settings, "weight_decay", "transforms", "budget", "run_id",

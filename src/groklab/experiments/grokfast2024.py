@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.figure import Figure
 
-from groklab.analysis.curves import median_never_last
+from groklab.analysis.curves import median_never_last, stack_members
 from groklab.experiments import common
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import claim, ratio, steps_at
@@ -220,7 +220,7 @@ def outcome(size: GrokfastSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
     tables = {"grokfast.csv": rows}
     for recipe in RECIPES:  # every member's curves, one file per recipe
         mine = [c for r, c in zip(rows, curves, strict=True) if r["recipe"] == recipe.name]
-        tables[f"grokfast_curves_{recipe.name}.csv"] = common.stack_members(mine)
+        tables[f"grokfast_curves_{recipe.name}.csv"] = stack_members(mine)
     notes = (
         f"{setting}; pre-LN GELU transformer with learned positions and biases, 10 warm-up "
         f"steps, seeds {', '.join(map(str, size.seeds))}, budgets "

@@ -26,12 +26,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from groklab.analysis.curves import late_median, smoothed
-from groklab.experiments import common, omnigrok_common
+from groklab.experiments import common, omnigrok_common, omnigrok_landscape
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, value_at
 from groklab.experiments.common import Note, describe_model, shown
 from groklab.experiments.kit import Files, Outcome, declare, size_table
-from groklab.experiments.omnigrok_common import ENDS, Panel, panel_run, runs_and_landscape
+from groklab.experiments.omnigrok_common import ENDS, Panel, panel_run
+from groklab.experiments.omnigrok_landscape import runs_and_landscape
 from groklab.plots.style import TRAIN_COLOR, VAL_COLOR
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec, members_from
 
@@ -54,7 +55,7 @@ RUNS = (
 # (3/4 of them for training, 5 epochs, Adam lr 1e-3). Here the landscape's test set is fixed
 # (a quarter of its pool) and every cell trains the same budget.
 @dataclass(frozen=True, kw_only=True)
-class ImdbSize(omnigrok_common.LandscapeSize):
+class ImdbSize(omnigrok_landscape.LandscapeSize):
     seq_len: int
     n_words: int
     n_train: int
@@ -208,7 +209,7 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     )
 
 
-LANDSCAPE = omnigrok_common.LandscapeFigure(
+LANDSCAPE = omnigrok_landscape.LandscapeFigure(
     "n_train", "n_trains", "imdb_landscape", "training texts N"
 )
 MARK = omnigrok_common.dotted(steps_to_memorize=TRAIN_COLOR, steps_to_peak=VAL_COLOR)
@@ -226,7 +227,7 @@ def landscape(size: ImdbSize, ctx: ExperimentContext) -> tuple[dict, str, Files]
     )
     base, members = landscape_base(size, text_source=source(ctx)), size.landscape_members
     land, files = LANDSCAPE.run(base, size, ctx, title, max_members=members)
-    return (*omnigrok_common.best_alpha_table(land, "N", at="at alpha"), files)
+    return (*omnigrok_landscape.best_alpha_table(land, "N", at="at alpha"), files)
 
 
 def _or_na(value: float) -> float | str:

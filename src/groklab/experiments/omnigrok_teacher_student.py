@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.figure import Figure
 
-from groklab.experiments import kit, omnigrok_common
+from groklab.experiments import kit, omnigrok_common, omnigrok_landscape
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import GROKKING_DELAY, claim, delay, ratio, value_at
 from groklab.experiments.common import Note, curve_numbers, describe_model, shown
@@ -45,7 +45,7 @@ RUNS = (  # the size's weight decay
 
 
 @dataclass(frozen=True, kw_only=True)
-class TeacherStudentSize(omnigrok_common.LandscapeSize):
+class TeacherStudentSize(omnigrok_landscape.LandscapeSize):
     n_train: int
     weight_decay: float
     landscape_steps: int
@@ -109,7 +109,7 @@ def run_numbers(curves: dict[str, np.ndarray]) -> dict[str, float]:
 GROKKING = omnigrok_common.Grokking(RUNS, "teacher_student_curves", run_numbers)
 
 
-def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool]:
+def landscape_numbers(land: omnigrok_landscape.Landscape) -> dict[str, float | bool]:
     """The U's bottom and ends, and whether the L is flat for alpha >= 1."""
     train, val = land.best["best_train_loss"][0], land.best["best_val_loss"][0]
     best = int(np.nanargmin(val))
@@ -124,7 +124,7 @@ def landscape_numbers(land: omnigrok_common.Landscape) -> dict[str, float | bool
     }
 
 
-def landscape_figure(land: omnigrok_common.Landscape) -> Figure:
+def landscape_figure(land: omnigrok_landscape.Landscape) -> Figure:
     """The L and the U (best losses against norm) and the best accuracies against norm."""
     fig = build_figure(2, figsize=(11.0, 4.6))
     loss_ax, acc_ax = fig.axes
@@ -176,7 +176,7 @@ def grokking(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[list[dic
 def lu(size: TeacherStudentSize, ctx: ExperimentContext) -> tuple[dict, kit.Files]:
     """Train (or reuse) the constrained students, one per alpha; draw the L and the U."""
     base = run_spec(size, 1.0, landscape=True)
-    land = omnigrok_common.run_landscape(
+    land = omnigrok_landscape.run_landscape(
         base, alphas=size.alphas, axis="n_train", values=[size.n_train], ctx=ctx
     )
     title = (

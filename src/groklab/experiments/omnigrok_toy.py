@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from groklab.experiments import omnigrok_common
+from groklab.experiments import omnigrok_landscape
 from groklab.experiments.base import ExperimentContext
 from groklab.experiments.claims import claim, value_at
 from groklab.experiments.common import Note, RunSize, describe_model
 from groklab.experiments.kit import Outcome, declare, size_table, table_of
-from groklab.experiments.omnigrok_common import CELL, LandscapeFigure, panel_run
+from groklab.experiments.omnigrok_common import CELL, panel_run
+from groklab.experiments.omnigrok_landscape import LandscapeFigure
 from groklab.spec import PRESETS, DataSpec, ModelSpec, OptimSpec, RunSpec
 
 TITLE = "Omnigrok (Liu et al. 2023), Fig. 6/8"
@@ -97,7 +98,7 @@ def base_spec(size: ToySize) -> RunSpec:
     return panel_run(size, CELL, data, optim=optim, train={"loss": "mse"}, n_train=size.n_train)
 
 
-def row_numbers(land: omnigrok_common.Landscape, r: int) -> dict[str, float]:
+def row_numbers(land: omnigrok_landscape.Landscape, r: int) -> dict[str, float]:
     """One messiness row: where the best test accuracy and loss are, and the smallest alpha
     that fits the training set."""
     val_acc, val_loss = land.best["best_val_acc"][r], land.best["best_val_loss"][r]
@@ -157,7 +158,7 @@ DESCRIPTION = "toy addition: best train/test accuracy over messiness x decoder n
 def goldilocks_margin(numbers: dict) -> float:
     """Best test accuracy over the alpha grid minus the better of its two ends, m = 0 (> 0:
     best at a middle norm)."""
-    return omnigrok_common.goldilocks_margin(numbers["m=0"])
+    return omnigrok_landscape.goldilocks_margin(numbers["m=0"])
 
 
 CLAIMS = (
