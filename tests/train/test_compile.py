@@ -15,6 +15,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+import groklab
 import groklab.train.step as step_module
 from groklab.cli import main
 from groklab.run import train
@@ -73,6 +74,23 @@ def test_compiled_nanda_full_batch_run_with_norm_constraint_matches(tmp_path, ao
     compiled = train(spec, RunStore(tmp_path / "compiled"), compile=True)
     assert_runs_close(plain, compiled)
     assert plain.curves["train_loss"][0, -1] < plain.curves["train_loss"][0, 0]  # it trained
+
+
+def test_compiled_onehot_mlp_run_matches_and_its_first_layer_trains(tmp_path, aot_eager):
+    """The one-hot first layer's custom Function (models/gather.py) under compile: traced under
+    vmap, not through its own vmap rule, and still differentiated (a first layer cut off from
+    the gradient trained the rest alone and matched nothing)."""
+    model = replace(PRESETS["prieto2025"], d_mlp=16)
+    spec = replace(tiny_spec(model, batch_size="full"), data=DataSpec(op="add", p=11))
+    plain = train(spec, RunStore(tmp_path / "plain"))
+    compiled = train(spec, RunStore(tmp_path / "compiled"), compile=True)
+    assert len(aot_eager) == 1
+    assert_runs_close(plain, compiled)
+    weights = [
+        groklab.load(r.run_id, member=0, store=RunStore(tmp_path / d))[0].layers[0].weight
+        for r, d in ((plain, "plain"), (compiled, "compiled"))
+    ]
+    torch.testing.assert_close(weights[1], weights[0])  # the first layer trained alike
 
 
 def test_compiled_run_resumes_an_uncompiled_one_to_the_same_numbers(tmp_path, aot_eager):
