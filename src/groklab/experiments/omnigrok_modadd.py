@@ -190,6 +190,8 @@ CLAIMS = (
         "together: no grokking (Fig. 6/8) "
         f"| no delay | steps from 99 % train to 99 % test, constrained | < {GROKKING_DELAY}",
         delay("constrained"),
+        note="measured at the paper size (seed 0): 99 % train at step 400, 99 % test at 1,500, "
+        "a delay of 1,100 against the baseline's 10,800 (the quick size: 100 against 1,200)",
     ),
     claim(
         "...and it does generalize (Fig. 6/8) | ~100 % | final test accuracy, constrained | >= 0.9",
