@@ -14,7 +14,8 @@ the number of threads. At M = 16 on prieto2025's task it takes 4 % off a member-
 
 Under `torch.compile` the function's forward is traced under vmap instead of through its vmap
 rule, and differentiated by AOTAutograd; there it gathers with `index_select` (which vmap
-batches) and so still trains the layer (tests/train/test_compile.py).
+batches), with no detached alias that would cut the layer off from its gradient
+(tests/train/test_compile.py).
 """
 
 from __future__ import annotations
@@ -32,59 +33,63 @@ def sum_rows(table: Tensor, rows: Tensor, bias: Tensor | None = None) -> Tensor:
     return _SumRows.apply(table, rows, bias)
 
 
+def _member_rows(rows: Tensor, m: int, v: int) -> Tensor:
+    """rows [*L, B, k] of m = prod(L) stacked tables of V rows each -> rows of the flattened
+    [m V, C] table, [m B, k]."""
+    rows = rows.reshape(-1, rows.shape[-1])
+    if m == 1:
+        return rows
+    offsets = torch.arange(0, m * v, v, device=rows.device)
+    return (rows.view(m, -1, rows.shape[-1]) + offsets[:, None, None]).flatten(0, 1)
+
+
 class _SumRows(torch.autograd.Function):
-    """table [V, C], rows [N, k], bias [C] or [*L, C] (prod(L) members of N / prod(L) rows
-    each, from the vmap rule) or None -> [N, C]: the forward and backward on one table, which
-    the vmap rule makes of the members' stacked tables."""
+    """table [*L, V, C], rows [*L, B, k], bias [*L, C] or None (L: the members' axes the vmap
+    rule added, empty for one member) -> [*L, B, C]."""
 
     @staticmethod
     def forward(table: Tensor, rows: Tensor, bias: Tensor | None) -> Tensor:
         if torch.compiler.is_compiling():  # traced under vmap, not through the rule below:
-            out = table.index_select(0, rows[:, 0])  # ops that vmap batches
+            out = table.index_select(0, rows[:, 0])  # ops that vmap batches, on [V, C]
             for j in range(1, rows.shape[1]):
                 out = out + table.index_select(0, rows[:, j])
-        else:  # [N, C], not a view: ReLU may work on it
-            out = F.embedding_bag(rows, table, mode="sum")
-        if bias is not None:  # [C], or [*L, C] for prod(L) members of N / prod(L) rows each
-            c = out.shape[1]
-            out.view(bias.numel() // c, -1, c).add_(bias.reshape(-1, 1, c))
-        return out
+            return out if bias is None else out + bias
+        lead, (v, c) = table.shape[:-2], table.shape[-2:]
+        m = math.prod(lead)
+        flat_rows = _member_rows(rows, m, v)  # [m B, k]
+        out = F.embedding_bag(flat_rows, table.reshape(m * v, c), mode="sum")  # [m B, C]
+        if bias is not None:
+            out.view(m, -1, c).add_(bias.reshape(m, 1, c))
+        # detached: the same storage but not a view, so the caller may work on it in place (a
+        # view of the output would make autograd rebase an in-place ReLU through a copy)
+        return out.view(*lead, -1, c).detach()
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
         table, rows, bias = inputs
         ctx.save_for_backward(rows)
-        ctx.table_shape, ctx.bias_shape = table.shape, None if bias is None else bias.shape
+        ctx.table_shape, ctx.has_bias = table.shape, bias is not None
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (rows,) = ctx.saved_tensors
-        d_table = grad.new_zeros(ctx.table_shape)
-        for j in range(rows.shape[1]):
-            d_table.index_add_(0, rows[:, j], grad)
-        if ctx.bias_shape is None:
-            return d_table, None, None
-        c = grad.shape[1]
-        d_bias = grad.view(math.prod(ctx.bias_shape) // c, -1, c).sum(1).view(ctx.bias_shape)
-        return d_table, None, d_bias
+        lead, (v, c) = ctx.table_shape[:-2], ctx.table_shape[-2:]
+        m = math.prod(lead)
+        flat_rows, grad = _member_rows(rows, m, v), grad.reshape(-1, c)  # [m B, k], [m B, C]
+        d_table = grad.new_zeros(m * v, c)
+        for j in range(flat_rows.shape[1]):
+            d_table.index_add_(0, flat_rows[:, j], grad)
+        d_bias = grad.view(m, -1, c).sum(1).view(*lead, c) if ctx.has_bias else None
+        return d_table.view(ctx.table_shape), None, d_bias
 
     @staticmethod
     def vmap(info, in_dims, table, rows, bias):
-        """The members' tables [M, V, C] as one [M V, C] table, member m's rows offset by m V:
-        one gather of M B bags and one index-add per column for the population."""
-        n = info.batch_size
-        table_dim, rows_dim, bias_dim = in_dims
-        tables = (
-            table.movedim(table_dim, 0) if table_dim is not None else table.expand(n, *table.shape)
-        )
-        v = tables.shape[1]
-        rows = rows.movedim(rows_dim, 0) if rows_dim is not None else rows.expand(n, *rows.shape)
-        offsets = torch.arange(0, n * v, v, device=rows.device).view(n, 1, 1)
-        flat_rows = (rows + offsets).flatten(0, 1)  # [M B, k]
-        if bias is not None:
-            bias = (
-                bias.movedim(bias_dim, 0) if bias_dim is not None else bias.expand(n, *bias.shape)
-            )
-        # the output is not a view of the table's; the reshapes around it are autograd's
-        out = _SumRows.apply(tables.reshape(n * v, -1), flat_rows, bias)  # [M B, C]
-        return out.view(n, -1, out.shape[1]), 0
+        """The members' axis first on every tensor (broadcast where one is shared), as one
+        more leading axis of the stacked tables."""
+
+        def lead(x: Tensor | None, dim: int | None) -> Tensor | None:
+            if x is None or dim is not None:
+                return None if x is None else x.movedim(dim, 0)
+            return x.expand(info.batch_size, *x.shape)
+
+        return _SumRows.apply(*map(lead, (table, rows, bias), in_dims)), 0
