@@ -130,3 +130,5 @@ def test_a_backend_that_keeps_nothing_leaves_collapse_unmeasured_and_says_so(tmp
     assert all(np.isnan(n["collapse_end"]) for n in result.numbers.values())
     text = (tmp_path / "out" / "prieto.md").read_text()
     assert "Not measured for collapse, orthograd, stablemax, wd8" in text
+    rows = [line for line in text.splitlines() if line.startswith("| collapse |")]
+    assert rows and rows[0].count("not measured") == 2  # at the end and highest, not "never"

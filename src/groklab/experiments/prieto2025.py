@@ -219,6 +219,16 @@ TABLE = {
     "collapse_max": "highest softmax collapse",
     "steps_done": "steps run",
 }
+
+
+def table_cell(row: dict, key: str) -> object:
+    """A row's value for the table: a collapse fraction that was not measured (the run kept no
+    checkpoints) says so, where the table would write nan as 'never'."""
+    if key.startswith("collapse") and np.isnan(row[key]):
+        return "not measured"
+    return row[key]
+
+
 COLORS = {"orthograd": "#1f77b4", "collapse": "#d62728", "stablemax": "#2ca02c", "wd8": "#9467bd"}
 
 
@@ -276,7 +286,8 @@ def outcome(size: PrietoSize, ctx: ExperimentContext, shrunk: str) -> kit.Outcom
             "(trained before, or by a backend that keeps none)."
         )
     numbers = kit.by_run([r for r in rows if r["seed"] == 0], TABLE)
-    return kit.Outcome(numbers, kit.table_of(rows, TABLE), notes, kit.Files([figure], tables))
+    table = kit.table_of(rows, TABLE, table_cell)
+    return kit.Outcome(numbers, table, notes, kit.Files([figure], tables))
 
 
 def with_collapse(member: dict[str, np.ndarray], measured: dict[str, np.ndarray]) -> dict:
