@@ -60,8 +60,8 @@ class ImdbSize(omnigrok_landscape.LandscapeSize):
     n_words: int
     n_train: int
     batch_size: int
-    seeds: tuple[int, ...]  # the grokking runs' (the claims read their median); the first
-    # is the landscape's
+    # the grokking runs' seeds (the claims read their median); the first is the landscape's
+    seeds: tuple[int, ...]
     landscape_examples: int
     n_trains: tuple[int, ...]
     landscape_lr: float

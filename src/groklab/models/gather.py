@@ -88,8 +88,8 @@ class _SumRows(torch.autograd.Function):
         more leading axis of the stacked tables."""
 
         def lead(x: Tensor | None, dim: int | None) -> Tensor | None:
-            if x is None or dim is not None:
-                return None if x is None else x.movedim(dim, 0)
-            return x.expand(info.batch_size, *x.shape)
+            if x is None:
+                return None
+            return x.movedim(dim, 0) if dim is not None else x.expand(info.batch_size, *x.shape)
 
         return _SumRows.apply(*map(lead, (table, rows, bias), in_dims)), 0

@@ -124,5 +124,5 @@ class TableMLP(nn.Module):
         vector (see the module's docstring). The transposed weight is made contiguous so each
         example's sum reads two rows (`sum_rows`: one bag forward, an index-add backward)."""
         first = self.layers[0]
-        columns = inputs[:, [0, 2]] + torch.tensor([0, self.n_values], device=inputs.device)
+        columns = torch.stack((inputs[:, 0], inputs[:, 2] + self.n_values), 1)  # [B, 2]
         return sum_rows(first.weight.t().contiguous(), columns, first.bias)  # [2n, H] -> [B, H]
